@@ -1,0 +1,379 @@
+"""Hardware block kinds of the architecture description format, version 1.
+
+One frozen model per YAML ``kind``; units are in the field names (``clock_mhz``,
+``capacity_kib``, ``bandwidth_gb_per_s`` with GB = 1e9 bytes, ``latency_ns``). Derived
+quantities are properties. :data:`UNIT_KINDS` is the registry keyed by ``kind``.
+
+FPGA blocks describe **one core**; a ``core_layout`` block replicates the core and says how
+work is split across cores. Off-chip memory blocks (``ddr4``, ``hbm``) are shared by all
+cores. GPU blocks (``gpu_sms``, ``gpu_l2``, ``hbm``, ``kernel_launch``) describe a GPU's
+memory hierarchy and issue overheads.
+
+Every block may carry ``sources``: for any of its fields, where the figure comes from
+(a key of the description's ``references``, optionally with a locator).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from arch_models.validation.base import SpecModel, is_power_of_two
+
+__all__ = [
+    "FPGA_KINDS",
+    "GPU_KINDS",
+    "SHARED_KINDS",
+    "UNIT_KINDS",
+    "Buffer",
+    "Control",
+    "CoreLayout",
+    "GpuL2",
+    "GpuSms",
+    "KernelLaunch",
+    "NormUnit",
+    "OffChipMemory",
+    "OpLatencies",
+    "TernaryArray",
+    "Unit",
+    "UnitBase",
+    "VectorUnit",
+]
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+def _power_of_two(value: int) -> int:
+    if not is_power_of_two(value):
+        raise ValueError(f"must be a power of two (got {value})")
+    return value
+
+
+class UnitBase(SpecModel):
+    """Fields every block has.
+
+    Attributes:
+        name: Identifier, unique in the description; names the unit's scope in results.
+        sources: Field name → reference key (plus optional locator) for its figure.
+    """
+
+    name: Name
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_refer(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        unknown_fields = [k for k in v if k not in cls.model_fields or k in ("sources", "kind")]
+        if unknown_fields:
+            raise ValueError(f"names no field of this block: {', '.join(unknown_fields)}")
+        refs = (info.context or {}).get("references")
+        if refs is not None:
+            missing = sorted({s.split()[0] for s in v.values() if s.split()[:1]} - set(refs))
+            if missing or any(not s.strip() for s in v.values()):
+                known = ", ".join(sorted(refs)) or "none defined"
+                raise ValueError(f"unknown reference {', '.join(missing)!s}; known: {known}")
+        return v
+
+
+class TernaryArray(UnitBase):
+    """A ternary matrix-vector array: adder trees over int8 activations.
+
+    Each cycle, ``rows_parallel`` adder trees each sum ``lanes`` activations selected and
+    negated by their ternary weights (add, subtract or skip) into an accumulator.
+
+    Attributes:
+        lanes: Inputs per adder tree per cycle (columns consumed per cycle).
+        rows_parallel: Adder trees working on different output rows at once.
+        adder_tree_depth: Pipeline levels of each tree; default ``log2(lanes)``. A tree
+            of depth D sums at most 2^D inputs.
+        pipeline_stages: Extra stages (weight decode, scale) before results leave.
+        zero_skipping: Skip zero weights (timing then follows the nonzero structure).
+        weight_packing: ``2bit`` (4 weights a byte) or ``5trit`` (5 weights a byte).
+        accumulator_bits: Width of each row's accumulator.
+        activation_bits: Width of the quantised activations.
+        tile_cols: Columns of one weight tile (what a weight buffer holds at a time).
+        count: Arrays of this kind per core.
+    """
+
+    kind: Literal["ternary_array"]
+    lanes: Annotated[int, Field(ge=1, le=65536)]
+    rows_parallel: Annotated[int, Field(ge=1, le=65536)] = 1
+    adder_tree_depth: Annotated[int, Field(ge=1, le=32)] | None = None
+    pipeline_stages: Annotated[int, Field(ge=0, le=256)] = 2
+    zero_skipping: bool = False
+    weight_packing: Literal["2bit", "5trit"] = "2bit"
+    accumulator_bits: Annotated[int, Field(ge=8, le=64)] = 24
+    activation_bits: Annotated[int, Field(ge=2, le=16)] = 8
+    tile_cols: Annotated[int, Field(ge=1, le=1 << 20)] = 64
+    count: Annotated[int, Field(ge=1, le=4096)] = 1
+
+    _lanes_pow2 = field_validator("lanes", "tile_cols")(_power_of_two)
+
+    @model_validator(mode="after")
+    def _tree_fits(self) -> TernaryArray:
+        if self.adder_tree_depth is not None and (1 << self.adder_tree_depth) < self.lanes:
+            raise ValueError(
+                f"adder_tree_depth {self.adder_tree_depth} sums at most "
+                f"{1 << self.adder_tree_depth} inputs, fewer than lanes ({self.lanes})"
+            )
+        return self
+
+    @property
+    def tree_depth(self) -> int:
+        """Return the adder-tree depth in use (given, or ``log2(lanes)``)."""
+        return self.adder_tree_depth or max(1, int(math.log2(self.lanes)))
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Return the stored bits per ternary weight (2 or 8/5)."""
+        return 2.0 if self.weight_packing == "2bit" else 8.0 / 5.0
+
+    @property
+    def adds_per_cycle(self) -> int:
+        """Return ternary add/subtract operations per cycle for all arrays of this block."""
+        return self.lanes * self.rows_parallel * self.count
+
+    @property
+    def tile_bytes(self) -> int:
+        """Return the bytes of one packed weight tile (``rows_parallel × tile_cols``)."""
+        return math.ceil(self.rows_parallel * self.tile_cols * self.bits_per_weight / 8)
+
+
+class OpLatencies(SpecModel):
+    """Per-operation latency in cycles of a vector unit's pipeline."""
+
+    add: Annotated[int, Field(ge=0, le=10_000)] = 1
+    mul: Annotated[int, Field(ge=0, le=10_000)] = 3
+    div: Annotated[int, Field(ge=0, le=10_000)] = 16
+    sigmoid: Annotated[int, Field(ge=0, le=10_000)] = 4
+    silu: Annotated[int, Field(ge=0, le=10_000)] = 6
+    quantise: Annotated[int, Field(ge=0, le=10_000)] = 4
+
+
+class VectorUnit(UnitBase):
+    """A row-wise (elementwise) unit: add, multiply, sigmoid, SiLU, quantise.
+
+    Attributes:
+        ops_per_cycle: Elements processed per cycle.
+        latency_cycles: Pipeline latency per operation.
+        sigmoid: ``lut`` (table lookup) or ``pwl`` (piecewise-linear/polynomial fit).
+        lut_entries: Table size when ``sigmoid`` is ``lut``.
+        pwl_segments: Segments when ``sigmoid`` is ``pwl``.
+        pwl_order: Polynomial order per segment when ``sigmoid`` is ``pwl``.
+        data_bits: Width of the fixed-point elementwise path.
+        frac_bits: Fractional bits of that format.
+    """
+
+    kind: Literal["vector_unit"]
+    ops_per_cycle: Annotated[int, Field(ge=1, le=65536)]
+    latency_cycles: OpLatencies = Field(default_factory=OpLatencies)
+    sigmoid: Literal["lut", "pwl"] = "lut"
+    lut_entries: Annotated[int, Field(ge=2, le=1 << 20)] = 256
+    pwl_segments: Annotated[int, Field(ge=1, le=4096)] = 16
+    pwl_order: Annotated[int, Field(ge=1, le=4)] = 1
+    data_bits: Annotated[int, Field(ge=4, le=32)] = 16
+    frac_bits: Annotated[int, Field(ge=0, le=31)] = 8
+
+    _lut_pow2 = field_validator("lut_entries")(_power_of_two)
+
+    @model_validator(mode="after")
+    def _format(self) -> VectorUnit:
+        if self.frac_bits >= self.data_bits:
+            raise ValueError(
+                f"frac_bits must be < data_bits ({self.data_bits}) (got {self.frac_bits})"
+            )
+        return self
+
+
+class NormUnit(UnitBase):
+    """An RMSNorm unit: sum of squares, reciprocal square root, scale.
+
+    Attributes:
+        elements_per_cycle: Elements squared-and-accumulated (and scaled) per cycle.
+        rsqrt_latency_cycles: Latency of the reciprocal square root.
+        accumulate_bits: Width of the sum-of-squares accumulator.
+    """
+
+    kind: Literal["norm_unit"]
+    elements_per_cycle: Annotated[int, Field(ge=1, le=65536)]
+    rsqrt_latency_cycles: Annotated[int, Field(ge=0, le=10_000)] = 20
+    accumulate_bits: Annotated[int, Field(ge=8, le=64)] = 32
+
+
+class Buffer(UnitBase):
+    """An on-chip buffer built from block RAM.
+
+    Attributes:
+        memory: The primitive: ``bram`` (AMD 36 Kb), ``uram`` (AMD 288 Kb), ``m20k``
+            (Intel 20 Kb), ``lutram``.
+        capacity_kib: Usable capacity (one half when double buffered holds half of it).
+        ports: 1 or 2 (true dual port).
+        width_bits: Width of one port.
+        double_buffered: Two halves, one filled while the other is read.
+        holds: What it stores: ``weights``, ``activations``, ``state`` or ``general``.
+    """
+
+    kind: Literal["buffer"]
+    memory: Literal["bram", "uram", "m20k", "lutram"]
+    capacity_kib: Annotated[float, Field(gt=0, le=1 << 20)]
+    ports: Literal[1, 2] = 2
+    width_bits: Annotated[int, Field(ge=1, le=4096)] = 72
+    double_buffered: bool = False
+    holds: Literal["weights", "activations", "state", "general"] = "general"
+
+    @property
+    def capacity_bytes(self) -> int:
+        """Return the capacity in bytes."""
+        return int(self.capacity_kib * 1024)
+
+    @property
+    def tile_capacity_bytes(self) -> int:
+        """Return the bytes one tile may occupy (half the buffer when double buffered)."""
+        return self.capacity_bytes // 2 if self.double_buffered else self.capacity_bytes
+
+
+class OffChipMemory(UnitBase):
+    """Off-chip DRAM channels (``ddr4``) or HBM pseudo-channels (``hbm``) in use.
+
+    Attributes:
+        channels: Channels (DDR banks, HBM pseudo-channels or GPU HBM stacks) in use.
+        bandwidth_gb_per_s_per_channel: Peak bandwidth of one channel.
+        burst_bytes: Bytes of one burst (the unit of transfer).
+        latency_ns: Access latency of a burst that misses the open row.
+        efficiency: Sustained fraction of peak bandwidth for long streams.
+        path_bits_per_cycle: Width of the datapath from memory into a core per core
+            clock cycle (``None``: as wide as the channels deliver).
+    """
+
+    kind: Literal["ddr4", "hbm"]
+    channels: Annotated[int, Field(ge=1, le=1024)]
+    bandwidth_gb_per_s_per_channel: Annotated[float, Field(gt=0, le=100_000)]
+    burst_bytes: Annotated[int, Field(ge=1, le=1 << 20)] = 64
+    latency_ns: Annotated[float, Field(ge=0, le=1e6)] = 100.0
+    efficiency: Annotated[float, Field(gt=0, le=1)] = 0.85
+    path_bits_per_cycle: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
+
+    _burst_pow2 = field_validator("burst_bytes")(_power_of_two)
+
+    @property
+    def peak_gb_per_s(self) -> float:
+        """Return the aggregate peak bandwidth of all channels in use."""
+        return self.channels * self.bandwidth_gb_per_s_per_channel
+
+    @property
+    def sustained_gb_per_s(self) -> float:
+        """Return the aggregate sustained bandwidth (peak × efficiency)."""
+        return self.peak_gb_per_s * self.efficiency
+
+
+class CoreLayout(UnitBase):
+    """How many cores there are and how each matrix's work is split among them.
+
+    Attributes:
+        cores: Replicas of the per-core blocks.
+        split: ``rows`` (every core takes a slice of each matrix's rows, then all
+            synchronise) or ``layers`` (each core runs whole layers, a pipeline).
+        sync_cycles: Cycles a barrier costs after each split operation.
+    """
+
+    kind: Literal["core_layout"]
+    cores: Annotated[int, Field(ge=1, le=4096)]
+    split: Literal["rows", "layers"] = "rows"
+    sync_cycles: Annotated[int, Field(ge=0, le=1_000_000)] = 16
+
+
+class Control(UnitBase):
+    """Instruction dispatch: the fixed cost of issuing each operation.
+
+    Attributes:
+        op_overhead_cycles: Cycles between the end of one op and the start of the next.
+    """
+
+    kind: Literal["control"]
+    op_overhead_cycles: Annotated[int, Field(ge=0, le=1_000_000)] = 8
+
+
+class GpuSms(UnitBase):
+    """A GPU's streaming multiprocessors.
+
+    Attributes:
+        count: SMs.
+        bf16_tflops: Dense bf16 tensor throughput.
+        fp32_tflops: Non-tensor fp32 throughput.
+        smem_kib_per_sm: Shared memory per SM.
+    """
+
+    kind: Literal["gpu_sms"]
+    count: Annotated[int, Field(ge=1, le=10_000)]
+    bf16_tflops: Annotated[float, Field(gt=0, le=1e6)]
+    fp32_tflops: Annotated[float, Field(gt=0, le=1e6)]
+    smem_kib_per_sm: Annotated[float, Field(gt=0, le=1e6)] = 228
+
+
+class GpuL2(UnitBase):
+    """A GPU's L2 cache.
+
+    Attributes:
+        capacity_mib: Capacity.
+        bandwidth_gb_per_s: Bandwidth for L2-resident data.
+    """
+
+    kind: Literal["gpu_l2"]
+    capacity_mib: Annotated[float, Field(gt=0, le=1e6)]
+    bandwidth_gb_per_s: Annotated[float, Field(gt=0, le=1e7)]
+
+
+class KernelLaunch(UnitBase):
+    """Kernel issue overheads on a GPU.
+
+    Attributes:
+        eager_launch_us: Host-side cost of one kernel launched eagerly.
+        graph_launch_us: Per-kernel cost inside a replayed CUDA graph.
+        sync_us: Host-device synchronisation at the end of a step.
+    """
+
+    kind: Literal["kernel_launch"]
+    eager_launch_us: Annotated[float, Field(ge=0, le=1e6)]
+    graph_launch_us: Annotated[float, Field(ge=0, le=1e6)]
+    sync_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+
+
+Unit = Annotated[
+    TernaryArray
+    | VectorUnit
+    | NormUnit
+    | Buffer
+    | OffChipMemory
+    | CoreLayout
+    | Control
+    | GpuSms
+    | GpuL2
+    | KernelLaunch,
+    Field(discriminator="kind"),
+]
+
+#: Registry: YAML ``kind`` → block model.
+UNIT_KINDS: dict[str, type[UnitBase]] = {
+    "ternary_array": TernaryArray,
+    "vector_unit": VectorUnit,
+    "norm_unit": NormUnit,
+    "buffer": Buffer,
+    "ddr4": OffChipMemory,
+    "hbm": OffChipMemory,
+    "core_layout": CoreLayout,
+    "control": Control,
+    "gpu_sms": GpuSms,
+    "gpu_l2": GpuL2,
+    "kernel_launch": KernelLaunch,
+}
+
+#: Kinds only an FPGA device can have.
+FPGA_KINDS = frozenset(
+    {"ternary_array", "vector_unit", "norm_unit", "buffer", "ddr4", "core_layout", "control"}
+)
+#: Kinds only a GPU device can have.
+GPU_KINDS = frozenset({"gpu_sms", "gpu_l2", "kernel_launch"})
+#: Kinds either may have.
+SHARED_KINDS = frozenset({"hbm"})

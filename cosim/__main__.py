@@ -1,0 +1,5 @@
+"""Allow ``python -m cosim``."""
+
+from cosim.cli import main
+
+raise SystemExit(main())

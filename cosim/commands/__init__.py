@@ -1,0 +1,1 @@
+"""One module per ``cosim`` subcommand; each defines ``register(subparsers)``."""

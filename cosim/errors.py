@@ -1,0 +1,19 @@
+"""The exceptions that mean "bad input", which the CLI reports as one clean message.
+
+Every package raises its own error class for input the user can fix; this module
+gathers them so the CLI prints them (exit code 2) instead of a traceback. Anything else
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from arch_models.validation.errors import SpecError
+
+__all__ = ["USER_ERRORS", "CliInputError"]
+
+
+class CliInputError(ValueError):
+    """A command-line argument the user must fix (unwritable path, bad combination...)."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (SpecError, CliInputError)
