@@ -58,6 +58,10 @@ BUFFER_RESOURCE: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Catalog sections a description may override (figures, not identity).
+OVERRIDABLE = ("resources", "gpu", "memory", "clock", "power", "energy", "resource_costs")
+
+
 class DeviceRef(SpecModel):
     """The device a design targets.
 
@@ -69,6 +73,17 @@ class DeviceRef(SpecModel):
 
     part: str
     overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("overrides")
+    @classmethod
+    def _overridable(cls, v: dict[str, Any]) -> dict[str, Any]:
+        bad = sorted(set(v) - set(OVERRIDABLE))
+        if bad:
+            raise ValueError(
+                f"cannot override {', '.join(map(repr, bad))}; overridable: "
+                + ", ".join(OVERRIDABLE)
+            )
+        return v
 
     @field_validator("part")
     @classmethod
@@ -172,21 +187,32 @@ def _paths(data: Any, prefix: PathT = ()) -> Iterator[PathT]:
             yield from _paths(v, (*prefix, i))
 
 
-def _resolve_device(spec: ArchSpec, doc: Document) -> Device:
-    """Apply the description's overrides to its catalog entry and validate the result."""
-    base_doc = catalog_document(spec.device.part)
-    overrides = spec.device.overrides
+def _resolve_device(
+    part: str, overrides: dict[str, Any], refs: dict[str, str], doc: Document
+) -> Device:
+    """Apply a description's overrides to its catalog entry and validate the result.
+
+    Args:
+        part: A known catalog id.
+        overrides: The description's ``device.overrides`` (raw data).
+        refs: The description's ``references``.
+        doc: The description (for file lines of override problems).
+
+    Raises:
+        SpecError: An override is invalid (located in the description).
+    """
     if not overrides:
-        return catalog()[spec.device.part]
+        return catalog()[part]
+    base_doc = catalog_document(part)
     prefix: PathT = ("device", "overrides")
     merged = _deep_merge(base_doc.data, overrides)
-    refs = {**base_doc.data.get("references", {}), **spec.references}
-    merged["references"] = refs
+    all_refs = {**base_doc.data.get("references", {}), **refs}
+    merged["references"] = all_refs
     lines = {p: doc.line_of((*prefix, *p)) for p in _paths(overrides)}
     lines[()] = doc.line_of(prefix)
     synthetic = Document(merged, doc.filename, lines)
     try:
-        return validate_document(Device, synthetic, context={"references": refs})
+        return validate_document(Device, synthetic, context={"references": all_refs})
     except SpecError as exc:
         raise SpecError(
             Problem(p.filename, p.line, _prefixed(p.path), p.message) for p in exc.problems
@@ -215,14 +241,10 @@ def _cross_checks(spec: ArchSpec, device: Device, doc: Document) -> list[Problem
 
     # Device kind versus block kinds.
     wrong = GPU_KINDS if device.kind == "fpga" else FPGA_KINDS
+    needs, is_a = ("a GPU", "an FPGA") if device.kind == "fpga" else ("an FPGA", "a GPU")
     for i, u in enumerate(spec.units):
         if u.kind in wrong:
-            at(
-                i,
-                "kind",
-                f"kind {u.kind!r} needs a {'GPU' if device.kind == 'fpga' else 'FPGA'} "
-                f"device; {device.id!r} is {'an FPGA' if device.kind == 'fpga' else 'a GPU'}",
-            )
+            at(i, "kind", f"kind {u.kind!r} needs {needs} device; {device.id!r} is {is_a}")
 
     # Clock within the device's range.
     lo, hi = device.clock.min_mhz.value, device.clock.max_mhz.value
@@ -332,6 +354,9 @@ def _kib(n_bytes: float) -> str:
 def validate_arch(doc: Document) -> Arch:
     """Validate a parsed description.
 
+    Fields and device overrides are checked together; cross-field rules run once both
+    are valid. All problems found are raised together.
+
     Args:
         doc: The parsed YAML document.
 
@@ -341,13 +366,29 @@ def validate_arch(doc: Document) -> Arch:
     Raises:
         SpecError: Listing every problem found.
     """
-    refs = doc.data.get("references") if isinstance(doc.data, dict) else None
-    context = {"references": refs if isinstance(refs, dict) else {}}
-    spec = validate_document(ArchSpec, doc, context=context)
-    device = _resolve_device(spec, doc)
-    problems = _cross_checks(spec, device, doc)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    refs = data.get("references")
+    refs = refs if isinstance(refs, dict) and all(isinstance(v, str) for v in refs.values()) else {}
+    problems: list[Problem] = []
+    spec: ArchSpec | None = None
+    device: Device | None = None
+    try:
+        spec = validate_document(ArchSpec, doc, context={"references": refs})
+    except SpecError as exc:
+        problems.extend(exc.problems)
+    raw_device = data.get("device")
+    if isinstance(raw_device, dict):
+        part, overrides = raw_device.get("part"), raw_device.get("overrides") or {}
+        if isinstance(part, str) and part in catalog() and isinstance(overrides, dict):
+            try:
+                device = _resolve_device(part, overrides, refs, doc)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+    if spec is not None and device is not None and not problems:
+        problems.extend(_cross_checks(spec, device, doc))
     if problems:
         raise SpecError(problems)
+    assert spec is not None and device is not None
     return Arch(spec=spec, device=device, filename=doc.filename)
 
 

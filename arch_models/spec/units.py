@@ -65,15 +65,19 @@ class UnitBase(SpecModel):
     @field_validator("sources")
     @classmethod
     def _sources_refer(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        unknown_fields = [k for k in v if k not in cls.model_fields or k in ("sources", "kind")]
-        if unknown_fields:
-            raise ValueError(f"names no field of this block: {', '.join(unknown_fields)}")
+        faults: list[str] = []
+        not_fields = [k for k in v if k not in cls.model_fields or k in ("sources", "kind")]
+        if not_fields:
+            faults.append(f"names no field of this block: {', '.join(not_fields)}")
         refs = (info.context or {}).get("references")
         if refs is not None:
-            missing = sorted({s.split()[0] for s in v.values() if s.split()[:1]} - set(refs))
-            if missing or any(not s.strip() for s in v.values()):
+            keys = {s.split()[0] if s.split() else "" for s in v.values()}
+            missing = sorted(keys - set(refs))
+            if missing:
                 known = ", ".join(sorted(refs)) or "none defined"
-                raise ValueError(f"unknown reference {', '.join(missing)!s}; known: {known}")
+                faults.append(f"unknown reference {', '.join(map(repr, missing))}; known: {known}")
+        if faults:
+            raise ValueError("; ".join(faults))
         return v
 
 

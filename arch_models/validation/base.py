@@ -56,6 +56,8 @@ def describe_value(value: Any, limit: int = 40) -> str:
         text = "a mapping"
     elif isinstance(value, list):
         text = f"a list of {len(value)}"
+    elif isinstance(value, float):
+        text = f"{value:g}"
     else:
         text = str(value)
     text = " ".join(text.split())
@@ -178,12 +180,14 @@ def _message(err: ErrorDetails, model: type[BaseModel], exists: bool) -> str:
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '?')}" + got
     if kind == "union_tag_invalid":
-        return (
-            f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} "
-            f"{describe_value(ctx.get('tag'))}; known: {ctx.get('expected_tags')}"
-        )
+        field = str(ctx.get("discriminator", "kind")).strip("'")
+        tag = str(ctx.get("tag"))
+        known = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(tag, known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown {field} {tag!r}{hint}; known: {', '.join(sorted(known))}"
     if kind == "union_tag_not_found":
-        return f"required field {ctx.get('discriminator', 'kind')} missing"
+        return "required field missing"
     if kind in ("too_short", "string_too_short"):
         return f"must have at least {ctx.get('min_length')} item(s)" + got
     if kind in ("too_long", "string_too_long"):
@@ -230,5 +234,8 @@ def validate_document(
         problems = []
         for err in exc.errors(include_url=False):
             path, exists = _walk(payload, err["loc"])
+            if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                field = str((err.get("ctx") or {}).get("discriminator", "kind")).strip("'")
+                path = (*path, field)
             problems.append(doc.problem(path, _message(err, model, exists)))
         raise SpecError(problems) from None

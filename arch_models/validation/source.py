@@ -14,6 +14,7 @@ duplicate keys, non-string keys, recursive aliases, absurd nesting) is refused w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from arch_models.validation.errors import Problem, SpecError
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "format_path", "parse_yaml", "read_yaml"]
 
 PathT = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 #: Deeper nesting than this is refused (no description needs more than a handful).
 MAX_DEPTH = 64
@@ -46,8 +48,10 @@ def format_path(path: Sequence[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            out += f"[{part!r}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{part}" if out else part
     return out or "<root>"
 
 
@@ -108,6 +112,8 @@ class _Builder:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in _PLAIN_TAGS:
+            raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -135,6 +141,9 @@ class _Builder:
             self.lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = self.build(value_node, (*path, key))
         return out
+
+
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 
 def _merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:

@@ -1,0 +1,74 @@
+"""Smoke tests of every ``cosim`` subcommand: exit codes, output shape, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cosim.cli import main
+from tests.conftest import EXAMPLES, ROOT
+
+ARCH_FILES = [str(p) for p in sorted(EXAMPLES.glob("*.yaml")) if not p.stem.endswith("_space")]
+BROKEN = ROOT / "tests/arch/broken"
+
+
+def test_validate_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", *ARCH_FILES]) == 0
+    out = capsys.readouterr().out
+    assert "d5005-paper-core" in out and "u280-hbm-16core" in out and "h200-sxm" in out
+
+
+def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = str(BROKEN / "fields.yaml")
+    assert main(["validate", "--json", ARCH_FILES[0], bad]) == 2
+    results = json.loads(capsys.readouterr().out)
+    assert [r["valid"] for r in results] == [True, False]
+    assert results[0]["summary"]["device"]
+    assert any("lanes: must be a power of two (got 48)" in p for p in results[1]["problems"])
+
+
+def test_validate_bad_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(BROKEN / "cross_field.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "7 problems" in err
+    assert "cross_field.yaml:9 units[0].channels: must be <= 32" in err
+    assert "Traceback" not in err
+
+
+def test_schema_stdout_and_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "units" in schema["properties"]
+    out = tmp_path / "arch.schema.json"
+    assert main(["schema", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == schema
+
+
+def test_schema_unwritable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["schema", "--out", str(tmp_path / "no" / "such" / "dir.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_devices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["devices", "--sources"]) == 0
+    out = capsys.readouterr().out
+    assert "alveo-u280" in out and "nvidia-h200" in out and "DS963" in out
+    assert main(["devices", "--json", "--kind", "gpu"]) == 0
+    parts = {d["id"] for d in json.loads(capsys.readouterr().out)}
+    assert parts == {"nvidia-a100", "nvidia-h100", "nvidia-h200"}
+
+
+def test_console_script_and_module_entry() -> None:
+    """The installed entry point runs without a traceback on bad input."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "cosim", "validate", str(BROKEN / "garbage.bin.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "not UTF-8 text" in proc.stderr and "Traceback" not in proc.stderr
