@@ -68,7 +68,7 @@ class UnitBase(SpecModel):
         faults: list[str] = []
         not_fields = [k for k in v if k not in cls.model_fields or k in ("sources", "kind")]
         if not_fields:
-            faults.append(f"names no field of this block: {', '.join(not_fields)}")
+            faults.append(f"names no field of this block: {', '.join(map(repr, not_fields))}")
         refs = (info.context or {}).get("references")
         if refs is not None:
             keys = {s.split()[0] if s.split() else "" for s in v.values()}
@@ -146,7 +146,7 @@ class TernaryArray(UnitBase):
 
 
 class OpLatencies(SpecModel):
-    """Per-operation latency in cycles of a vector unit's pipeline."""
+    """Per-operation cycle counts of a vector unit (latency, or cycles per element)."""
 
     add: Annotated[int, Field(ge=0, le=10_000)] = 1
     mul: Annotated[int, Field(ge=0, le=10_000)] = 3
@@ -162,6 +162,9 @@ class VectorUnit(UnitBase):
     Attributes:
         ops_per_cycle: Elements processed per cycle.
         latency_cycles: Pipeline latency per operation.
+        interval_cycles: Cycles between elements of one lane per operation: 1 for a fully
+            pipelined unit, more for iterative (e.g. shift-and-add) multipliers or a
+            shared register-file port.
         sigmoid: ``lut`` (table lookup) or ``pwl`` (piecewise-linear/polynomial fit).
         lut_entries: Table size when ``sigmoid`` is ``lut``.
         pwl_segments: Segments when ``sigmoid`` is ``pwl``.
@@ -173,6 +176,9 @@ class VectorUnit(UnitBase):
     kind: Literal["vector_unit"]
     ops_per_cycle: Annotated[int, Field(ge=1, le=65536)]
     latency_cycles: OpLatencies = Field(default_factory=OpLatencies)
+    interval_cycles: OpLatencies = Field(
+        default_factory=lambda: OpLatencies(add=1, mul=1, div=1, sigmoid=1, silu=1, quantise=1)
+    )
     sigmoid: Literal["lut", "pwl"] = "lut"
     lut_entries: Annotated[int, Field(ge=2, le=1 << 20)] = 256
     pwl_segments: Annotated[int, Field(ge=1, le=4096)] = 16
@@ -249,6 +255,9 @@ class OffChipMemory(UnitBase):
         efficiency: Sustained fraction of peak bandwidth for long streams.
         path_bits_per_cycle: Width of the datapath from memory into a core per core
             clock cycle (``None``: as wide as the channels deliver).
+        max_outstanding: Read requests a core keeps in flight (``None``: enough to hide
+            the latency; 1: every request waits for its data before the next is issued).
+        request_bytes: Bytes per read request (default: one burst).
     """
 
     kind: Literal["ddr4", "hbm"]
@@ -258,6 +267,8 @@ class OffChipMemory(UnitBase):
     latency_ns: Annotated[float, Field(ge=0, le=1e6)] = 100.0
     efficiency: Annotated[float, Field(gt=0, le=1)] = 0.85
     path_bits_per_cycle: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
+    max_outstanding: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
+    request_bytes: Annotated[int, Field(ge=1, le=1 << 20)] | None = None
 
     _burst_pow2 = field_validator("burst_bytes")(_power_of_two)
 
