@@ -4,9 +4,8 @@ Each module in :mod:`cosim.commands` exposes ``register(subparsers)``, which add
 parser and sets ``run`` (a function of the parsed arguments returning an exit code).
 Commands parse, call the public API and print; no logic lives here.
 
-Exit codes: 0 success, 1 the command ran but its result is negative (e.g. a design that
-does not fit, where the command says so), 2 bad input (with a clear message, never a
-traceback), 130 interrupted.
+Exit codes: 0 success, 2 bad input (with a clear message, never a traceback), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from cosim.errors import USER_ERRORS
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Subcommand modules under :mod:`cosim.commands`, in help order.
-COMMANDS: tuple[str, ...] = ("validate", "schema", "devices")
+COMMANDS: tuple[str, ...] = ("validate", "schema", "devices", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

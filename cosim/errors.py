@@ -7,13 +7,28 @@ is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from arch_models.energy import MissingCoefficientError
 from arch_models.validation.errors import SpecError
 
-__all__ = ["USER_ERRORS", "CliInputError"]
+__all__ = ["USER_ERRORS", "CliInputError", "ResultsError", "SimulationError"]
 
 
 class CliInputError(ValueError):
     """A command-line argument the user must fix (unwritable path, bad combination...)."""
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (SpecError, CliInputError)
+class SimulationError(ValueError):
+    """A design cannot be simulated on this workload (what is missing, and where)."""
+
+
+class ResultsError(ValueError):
+    """A results folder cannot be written or read."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    SpecError,
+    CliInputError,
+    SimulationError,
+    ResultsError,
+    MissingCoefficientError,
+)

@@ -1,0 +1,227 @@
+"""Ternary matrix-vector arrays: adder trees over int8 activations, fed weight tiles.
+
+Timing (transaction level). A core's share of a matrix is cut into tiles of
+``P = rows_parallel × count`` rows by ``tile_cols`` columns, visited row group by row group.
+A tile takes ``ceil(tile_width / lanes)`` cycles, or with zero skipping
+``max(1, max over the P rows of ceil(nonzeros in the row's tile / lanes))`` cycles: the trees
+run in lockstep, so the row with most nonzeros sets the pace (from the trace's nonzeros
+per row per 64-column block). Tiles are grouped into *chunks* of one weight-buffer half
+(what one DMA transfer fills); a matvec costs an activation import, the chunks, the
+adder-tree pipeline fill (``adder_tree_depth + pipeline_stages``) and an export.
+
+To keep the event count bounded, a matvec's chunks after the first are merged into at
+most ``max_transactions - 1`` transactions (sums of bytes, cycles and adds; ``fills``
+counts the buffer fills merged). The engine keeps the pipeline at buffer-fill grain
+inside a merged transaction: compute starts when its first fill has landed and ends no
+earlier than one fill's compute after its last byte landed, which is exact for uniform
+fills (dense arrays) and within one fill's time per transaction under zero skipping.
+
+Energy: one ``ternary_add_pj_per_op`` per weight that reaches an adder (all weights, or
+only nonzeros with zero skipping), one ``accumulate_pj_per_op`` per tree per cycle, and a
+weight-buffer read per weight byte.
+
+Resources per array (LE = LUT6-equivalents): select/negate ``lanes × a`` LE, adder tree
+``Σ_k (lanes / 2^k)(a + k)`` LE, accumulator ``acc`` LE, decode ``lanes`` LE (2-bit) or
+``4 × lanes`` LE (5-trit: a byte-to-5-trit table of 10 output bits per 5 weights, two LUT6
+per bit), per tree; flip-flops on every tree level, the inputs and the accumulator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from arch_models.catalog.models import Device
+from arch_models.spec.units import TernaryArray
+from arch_models.units.base import BuildContext, Resources, UnitModel, logic_cells
+from arch_models.workload import MatrixInfo
+
+__all__ = ["Chunk", "MatvecPlan", "TernaryArrayModel", "plan_matvec"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One weight transfer and the compute it feeds.
+
+    Attributes:
+        nbytes: Packed weight bytes.
+        cycles: Array cycles to consume it.
+        adds: Weights that reach an adder (ternary add/subtract operations).
+        tiles: Tiles in it.
+        fills: Weight-buffer fills merged into this transfer (1 unless merged).
+    """
+
+    nbytes: int
+    cycles: int
+    adds: int
+    tiles: int
+    fills: int = 1
+
+
+@dataclass(frozen=True)
+class MatvecPlan:
+    """A core's share of one matvec: its rows and the chunks that stream them.
+
+    Attributes:
+        rows: Rows this core computes.
+        cols: Input features.
+        chunks: Transfers in order.
+    """
+
+    rows: int
+    cols: int
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Return the weight bytes streamed."""
+        return sum(c.nbytes for c in self.chunks)
+
+    @property
+    def cycles(self) -> int:
+        """Return the array cycles of all chunks."""
+        return sum(c.cycles for c in self.chunks)
+
+    @property
+    def adds(self) -> int:
+        """Return the ternary add/subtract operations."""
+        return sum(c.adds for c in self.chunks)
+
+
+def _tile_cycles(
+    spec: TernaryArray, m: MatrixInfo, lo: int, hi: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Return per-tile cycles, bytes and adds in visiting order (row groups × column tiles)."""
+    p = spec.rows_parallel * spec.count
+    rows = hi - lo
+    n_groups = -(-rows // p)
+    n_ct = -(-m.cols // spec.tile_cols)
+    widths = np.full(n_ct, spec.tile_cols, dtype=np.int64)
+    widths[-1] = m.cols - spec.tile_cols * (n_ct - 1)
+    group_rows = np.full(n_groups, p, dtype=np.int64)
+    group_rows[-1] = rows - p * (n_groups - 1)
+    if spec.zero_skipping:
+        nnz = m.row_tile_nnz(spec.tile_cols)[lo:hi]
+        padded = np.zeros((n_groups * p, n_ct), dtype=np.int64)
+        padded[:rows] = nnz
+        per_row = -(-padded // spec.lanes)
+        cycles = np.maximum(1, per_row.reshape(n_groups, p, n_ct).max(axis=1))
+        adds = padded.reshape(n_groups, p, n_ct).sum(axis=1)
+    else:
+        cycles = np.broadcast_to(-(-widths // spec.lanes), (n_groups, n_ct))
+        adds = np.outer(group_rows, widths)
+    nbytes = np.ceil(np.outer(group_rows, widths) * spec.bits_per_weight / 8).astype(np.int64)
+    return cycles.ravel(), nbytes.ravel(), adds.ravel()
+
+
+def plan_matvec(
+    spec: TernaryArray,
+    m: MatrixInfo,
+    lo: int,
+    hi: int,
+    chunk_bytes: int,
+    max_transactions: int,
+) -> MatvecPlan:
+    """Plan one core's rows ``[lo, hi)`` of matrix ``m`` as weight transfers.
+
+    Args:
+        spec: The array.
+        m: The matrix and its nonzero structure.
+        lo: First row of this core.
+        hi: One past its last row.
+        chunk_bytes: Bytes one transfer may fill (a weight-buffer half).
+        max_transactions: Upper bound on transfers (chunks after the first are merged).
+
+    Returns:
+        The plan (empty when the core has no rows).
+    """
+    if hi <= lo:
+        return MatvecPlan(0, m.cols, ())
+    cycles, nbytes, adds = _tile_cycles(spec, m, lo, hi)
+    full_tile = max(
+        1, math.ceil(spec.rows_parallel * spec.count * spec.tile_cols * spec.bits_per_weight / 8)
+    )
+    per_chunk = max(1, chunk_bytes // full_tile)
+    starts = np.arange(0, cycles.size, per_chunk)
+    c_cycles = np.add.reduceat(cycles, starts)
+    c_bytes = np.add.reduceat(nbytes, starts)
+    c_adds = np.add.reduceat(adds, starts)
+    c_tiles = np.diff(np.append(starts, cycles.size))
+    n = c_cycles.size
+    c_fills = np.ones(n, dtype=np.int64)
+    if n > max_transactions > 1:
+        rest = np.array_split(np.arange(1, n), max_transactions - 1)
+        bounds = [0] + [int(r[0]) for r in rest if r.size]
+        c_cycles = np.add.reduceat(c_cycles, bounds)
+        c_bytes = np.add.reduceat(c_bytes, bounds)
+        c_adds = np.add.reduceat(c_adds, bounds)
+        c_tiles = np.add.reduceat(c_tiles, bounds)
+        c_fills = np.add.reduceat(c_fills, bounds)
+    chunks = tuple(
+        Chunk(int(b), int(c), int(a), int(t), int(f))
+        for b, c, a, t, f in zip(c_bytes, c_cycles, c_adds, c_tiles, c_fills, strict=True)
+    )
+    return MatvecPlan(hi - lo, m.cols, chunks)
+
+
+class TernaryArrayModel(UnitModel[TernaryArray]):
+    """The ternary matrix-vector array(s) of one core."""
+
+    kind = "ternary_array"
+
+    def __init__(
+        self,
+        ctx: BuildContext,
+        scope: str,
+        spec: TernaryArray,
+        *,
+        act_path_bits: int,
+        out_path_bits: int,
+        weight_pj_per_byte: float,
+    ) -> None:
+        super().__init__(ctx, scope, spec)
+        self.act_path_bits = act_path_bits
+        self.out_path_bits = out_path_bits
+        self.pj_add = ctx.energy.get("ternary_add_pj_per_op")
+        self.pj_acc = ctx.energy.get("accumulate_pj_per_op")
+        self.pj_weight_read = weight_pj_per_byte
+
+    @property
+    def fill_cycles(self) -> int:
+        """Return the pipeline fill of one matvec (tree depth plus extra stages)."""
+        return self.spec.tree_depth + self.spec.pipeline_stages
+
+    def import_cycles(self, cols: int) -> int:
+        """Return cycles to bring a ``cols``-long activation vector into the array."""
+        return math.ceil(cols * self.spec.activation_bits / self.act_path_bits)
+
+    def export_cycles(self, rows: int) -> int:
+        """Return cycles to write ``rows`` results out of the accumulators."""
+        return math.ceil(rows * self.spec.accumulator_bits / self.out_path_bits)
+
+    def chunk_energy_pj(self, chunk: Chunk) -> float:
+        """Return the dynamic energy of computing one chunk."""
+        trees = self.spec.rows_parallel * self.spec.count
+        return (
+            chunk.adds * self.pj_add
+            + chunk.cycles * trees * self.pj_acc
+            + chunk.nbytes * self.pj_weight_read
+        )
+
+    @classmethod
+    def resources(cls, spec: TernaryArray, device: Device) -> Resources:
+        """Adder trees, select/negate, decode and accumulators (see module docstring)."""
+        a, lanes = spec.activation_bits, spec.lanes
+        depth = spec.tree_depth
+        tree_le = sum((lanes / 2**k) * (a + k) for k in range(1, depth + 1))
+        select_le = lanes * a
+        decode_le = lanes if spec.weight_packing == "2bit" else 4 * lanes
+        per_tree_le = tree_le + select_le + decode_le + spec.accumulator_bits
+        per_tree_ff = tree_le + lanes * (a + 2) + spec.accumulator_bits
+        trees = spec.rows_parallel * spec.count
+        out = logic_cells(device, trees * per_tree_le)
+        out["ff"] = trees * per_tree_ff
+        return out

@@ -1,0 +1,181 @@
+"""The work the hardware models consume: ops per step and the ternary matrices' structure.
+
+``arch_models`` knows nothing of how this work was produced; ``cosim`` fills these types
+from a trace. A :class:`Workload` is a sequence of :class:`Step` (one token through the
+model each), each a tuple of :class:`Op` in execution order, plus one
+:class:`MatrixInfo` per distinct ternary matrix with its nonzero structure (nonzeros per
+row per ``block_cols``-column block), from which any tiling's per-tile work is derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "ELEMENTWISE_OPS",
+    "MATVEC_OPS",
+    "OP_KINDS",
+    "MatrixInfo",
+    "Op",
+    "Step",
+    "Workload",
+]
+
+#: Ops executed by a ternary matrix-vector array.
+MATVEC_OPS = frozenset({"ternary_matvec", "head"})
+#: Ops executed by a vector (row-wise) unit.
+ELEMENTWISE_OPS = frozenset({"quantise", "sigmoid", "silu", "mul", "add", "recurrence"})
+#: Every op kind a workload may hold.
+OP_KINDS = MATVEC_OPS | ELEMENTWISE_OPS | {"norm", "embedding"}
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixInfo:
+    """One ternary matrix's shape and nonzero structure.
+
+    Attributes:
+        id: Identifier that ops refer to.
+        name: For messages (``layers.3.mlp.down_proj``).
+        rows: Output features.
+        cols: Input features.
+        block_cols: Width of the column blocks ``nnz_blocks`` counts over.
+        nnz_blocks: ``rows × ceil(cols / block_cols)`` nonzero counts.
+    """
+
+    id: int
+    name: str
+    rows: int
+    cols: int
+    block_cols: int
+    nnz_blocks: npt.NDArray[np.uint8] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        nblk = -(-self.cols // self.block_cols)
+        if self.nnz_blocks.shape != (self.rows, nblk):
+            raise ValueError(
+                f"matrix {self.name}: nnz_blocks has shape {self.nnz_blocks.shape}, "
+                f"expected ({self.rows}, {nblk})"
+            )
+
+    @property
+    def weights(self) -> int:
+        """Return the number of ternary weights."""
+        return self.rows * self.cols
+
+    @cached_property
+    def nonzeros(self) -> int:
+        """Return the number of nonzero weights."""
+        return int(self.nnz_blocks.sum(dtype=np.int64))
+
+    def packed_bytes(self, bits_per_weight: float, rows: int | None = None) -> int:
+        """Return the bytes of ``rows`` rows (default all) packed at ``bits_per_weight``."""
+        n = (self.rows if rows is None else rows) * self.cols
+        return int(np.ceil(n * bits_per_weight / 8))
+
+    def row_tile_nnz(self, tile_cols: int) -> npt.NDArray[np.int64]:
+        """Return nonzeros per (row, tile of ``tile_cols`` columns).
+
+        ``tile_cols`` must be a multiple of ``block_cols`` (or cover all columns); smaller
+        tiles are not resolvable from the stored structure.
+
+        Raises:
+            ValueError: ``tile_cols`` cannot be derived from the block structure.
+        """
+        out: npt.NDArray[np.int64] = _row_tile_nnz(self, tile_cols)
+        return out
+
+
+def _row_tile_nnz(m: MatrixInfo, tile_cols: int) -> npt.NDArray[np.int64]:
+    nblk = m.nnz_blocks.shape[1]
+    if tile_cols >= m.cols:
+        whole: npt.NDArray[np.int64] = m.nnz_blocks.sum(axis=1, dtype=np.int64)[:, None]
+        return whole
+    if tile_cols % m.block_cols:
+        raise ValueError(
+            f"tile_cols {tile_cols} is not a multiple of the trace's block width "
+            f"{m.block_cols}; zero-skipping timing cannot be resolved"
+        )
+    per = tile_cols // m.block_cols
+    ntiles = -(-nblk // per)
+    padded = np.zeros((m.rows, ntiles * per), dtype=np.int64)
+    padded[:, :nblk] = m.nnz_blocks
+    out: npt.NDArray[np.int64] = padded.reshape(m.rows, ntiles, per).sum(axis=2)
+    return out
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation of one step.
+
+    Attributes:
+        kind: One of :data:`OP_KINDS`.
+        name: What it computes (``attn.i_proj``, ``mlp_norm`` ...).
+        layer: Layer index (-1 outside the blocks).
+        rows: Output features (matvec ops).
+        cols: Input features (matvec ops).
+        elements: Elements processed (elementwise and norm ops; ``rows*cols`` for matvec).
+        matrix: :class:`MatrixInfo` id for matvec ops, -1 otherwise.
+        bytes_in: Activation bytes read.
+        bytes_out: Activation bytes written.
+    """
+
+    kind: str
+    name: str
+    layer: int
+    rows: int
+    cols: int
+    elements: int
+    matrix: int
+    bytes_in: int
+    bytes_out: int
+
+    @property
+    def is_matvec(self) -> bool:
+        """Return whether a ternary array executes this op."""
+        return self.kind in MATVEC_OPS
+
+
+@dataclass(frozen=True)
+class Step:
+    """One token through the model.
+
+    Attributes:
+        index: 0-based over prompt then generated tokens.
+        phase: ``prefill`` or ``decode``.
+        ops: The ops in execution order.
+    """
+
+    index: int
+    phase: Literal["prefill", "decode"]
+    ops: tuple[Op, ...]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a model does for a sequence of tokens.
+
+    Attributes:
+        model: The model configuration (name, layers, d, intermediate, vocab, ...).
+        matrices: Every ternary matrix by id.
+        steps: The steps in order.
+        meta: Provenance (seed, trace schema version, ...).
+    """
+
+    model: dict[str, Any]
+    matrices: dict[int, MatrixInfo]
+    steps: tuple[Step, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decode_steps(self) -> tuple[Step, ...]:
+        """Return the decode steps."""
+        return tuple(s for s in self.steps if s.phase == "decode")
+
+    def weight_bytes(self, bits_per_weight: float) -> int:
+        """Return the packed bytes of every distinct matrix."""
+        return sum(m.packed_bytes(bits_per_weight) for m in self.matrices.values())

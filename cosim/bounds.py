@@ -1,0 +1,96 @@
+"""Analytical bounds: the floor no simulation of a design may beat.
+
+Per decode step, for the design as planned: off-chip bytes over the bandwidth the cores
+can draw (shared channels, memory path width, request window), each core's ternary-array
+busy time (its chunks' cycles), and each core's vector and norm busy time. The step can
+be no shorter than the largest of these (they may at best overlap perfectly); the
+largest names the *binding* bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cosim.fpga import STATE_BYTES, FpgaSystem
+
+__all__ = ["Bounds", "compute_bounds"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Floors on one decode step, in ns.
+
+    Attributes:
+        memory_ns: Off-chip traffic over the bandwidth each core can draw (slowest core).
+        compute_ns: Ternary-array busy time (slowest core).
+        vector_ns: Vector and norm unit busy time (slowest core).
+        dram_bytes: Off-chip bytes per step (all cores).
+    """
+
+    memory_ns: float
+    compute_ns: float
+    vector_ns: float
+    dram_bytes: int
+
+    @property
+    def step_ns(self) -> float:
+        """Return the binding floor."""
+        return max(self.memory_ns, self.compute_ns, self.vector_ns)
+
+    @property
+    def binding(self) -> str:
+        """Name the binding bound."""
+        named = {"memory": self.memory_ns, "compute": self.compute_ns, "vector": self.vector_ns}
+        return max(named, key=lambda k: named[k])
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the floors by name, ns per token."""
+        return {"memory": self.memory_ns, "compute": self.compute_ns, "vector": self.vector_ns}
+
+
+def compute_bounds(system: FpgaSystem) -> Bounds:
+    """Compute the floors of one decode step of a connected system.
+
+    Args:
+        system: A built and connected :class:`FpgaSystem`.
+    """
+    wl = system.workload
+    step = wl.decode_steps[0]
+    n = len(system.cores)
+    rows_split = system.arch.spec.layout.split == "rows"
+    mem = system.mem
+    assert mem is not None
+    core_bytes = [0] * n
+    core_cycles = [0] * n
+    core_vec_ns = [0.0] * n
+    d = int(wl.model.get("d", 0))
+    for op in step.ops:
+        cores = range(n) if (rows_split and op.kind != "embedding") else [system._op_core(op)]
+        for c in cores:
+            core = system.cores[c]
+            share = op.elements * (c + 1) // n - op.elements * c // n if rows_split else op.elements
+            if op.is_matvec:
+                plan = core.plans[op.matrix]
+                core_cycles[c] += plan.cycles
+                if not system.onchip.weights_resident:
+                    core_bytes[c] += plan.nbytes
+            elif op.kind == "embedding":
+                core_bytes[c] += op.bytes_out
+            else:
+                ns, _ = system._vector_work(core, op, share)
+                core_vec_ns[c] += ns
+            div = n if rows_split else 1
+            if not system.onchip.activations_on_chip and op.kind != "embedding":
+                core_bytes[c] += (op.bytes_in + op.bytes_out) // div
+            if not system.onchip.state_on_chip and op.kind == "recurrence":
+                core_bytes[c] += 2 * d * STATE_BYTES // div
+    per_core_bw = mem.core_bytes_per_ns()
+    memory_ns = max(b / per_core_bw for b in core_bytes)
+    ns_per_cycle = system.ctx.ns_per_cycle
+    compute_ns = max(core_cycles) * ns_per_cycle
+    return Bounds(
+        memory_ns=memory_ns,
+        compute_ns=compute_ns,
+        vector_ns=max(core_vec_ns),
+        dram_bytes=sum(core_bytes),
+    )

@@ -1,0 +1,508 @@
+"""An FPGA design assembled from its unit models, and the schedule that replays work on it.
+
+Phases: :meth:`FpgaSystem.build` makes one set of per-core unit models (array, vector
+unit, norm unit, buffers, control) per core and the shared off-chip memory;
+:meth:`FpgaSystem.connect` plans every matvec's weight transfers per core and decides what
+lives on chip (weights, recurrent state, activations); :meth:`FpgaSystem.run` replays the
+workload's steps as SimPy processes; the engine then collects the recorder's rows.
+
+Scheduling. With ``split: rows`` every op is spread over all cores (each core takes a
+slice of each matrix's rows or of each vector's elements) and cores meet at a barrier
+(``sync_cycles``) after every op that needs all of them (matvecs, norms and quantisation,
+whose reductions span the vector). With ``split: layers`` each core runs whole layers:
+steps flow through the cores as a pipeline (prefill tokens overlap; a decode token waits
+for the previous one, whose output it needs).
+
+Each core's DMA process streams the weight chunks of its matvecs, in execution order, into
+the weight buffer's slots ahead of use, across op and step boundaries (weights do not
+depend on data), so a memory-bound design shows the array stalled on empty slots and a
+compute-bound one shows the DMA back-pressured by full slots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from arch_models.spec.arch import Arch
+from arch_models.spec.units import (
+    Buffer,
+    Control,
+    NormUnit,
+    OffChipMemory,
+    TernaryArray,
+    VectorUnit,
+)
+from arch_models.units import (
+    BufferModel,
+    BuildContext,
+    ControlModel,
+    NormUnitModel,
+    OffChipModel,
+    TernaryArrayModel,
+    VectorUnitModel,
+    plan_matvec,
+)
+from arch_models.units.control import DEFAULT_CONTROL
+from arch_models.units.ternary import Chunk, MatvecPlan
+from arch_models.workload import ELEMENTWISE_OPS, Op, Step, Workload
+
+__all__ = ["FpgaSystem", "OnChipPlan", "SimOptions"]
+
+#: Bytes per recurrent-state element (16-bit fixed point).
+STATE_BYTES = 2
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """Fidelity knobs.
+
+    Attributes:
+        max_transactions: Upper bound on weight transfers per matvec per core (chunks after
+            the first are merged beyond it; see :mod:`arch_models.units.ternary`).
+    """
+
+    max_transactions: int = 4
+
+
+@dataclass(frozen=True)
+class OnChipPlan:
+    """What the design keeps on chip, decided from buffer capacities.
+
+    Attributes:
+        weights_resident: Every core's weights fit its weight buffer: loaded once, never
+            streamed per token.
+        state_on_chip: The recurrent state of the core's layers fits.
+        activations_on_chip: The largest activation vector fits.
+        notes: Why, in words.
+    """
+
+    weights_resident: bool
+    state_on_chip: bool
+    activations_on_chip: bool
+    notes: tuple[str, ...]
+
+
+@dataclass
+class Core:
+    """The unit models of one core."""
+
+    index: int
+    tmac: TernaryArrayModel
+    vector: VectorUnitModel | None
+    norm: NormUnitModel | None
+    control: ControlModel
+    wbuf: BufferModel | None
+    slots: simpy.Container
+    ready: simpy.Store
+    plans: dict[int, MatvecPlan] = field(default_factory=dict)
+
+
+def _first(items: list[Any]) -> Any:
+    return items[0] if items else None
+
+
+class FpgaSystem:
+    """One FPGA design instantiated for one workload."""
+
+    def __init__(
+        self, arch: Arch, workload: Workload, ctx: BuildContext, options: SimOptions
+    ) -> None:
+        self.arch = arch
+        self.workload = workload
+        self.ctx = ctx
+        self.options = options
+        self.cores: list[Core] = []
+        self.mem: OffChipModel | None = None
+        self.onchip = OnChipPlan(False, False, False, ())
+        self.step_end_ns: dict[int, float] = {}
+        self.step_start_ns: dict[int, float] = {}
+
+    # ----------------------------------------------------------------- build
+    def build(self) -> None:
+        """Create the unit models: per-core blocks once per core, memory once."""
+        spec = self.arch.spec
+        layout = spec.layout
+        mems = spec.units_of(OffChipMemory)
+        self.mem = OffChipModel(self.ctx, f"top.{mems[0].name}", mems[0], layout.cores)
+        array: TernaryArray = spec.units_of(TernaryArray)[0]
+        vec: VectorUnit | None = _first(spec.units_of(VectorUnit))
+        norm: NormUnit | None = _first(spec.units_of(NormUnit))
+        ctrl: Control = _first(spec.units_of(Control)) or DEFAULT_CONTROL
+        buffers = spec.units_of(Buffer)
+        wspec: Buffer | None = next((b for b in buffers if b.holds == "weights"), None)
+        aspec: Buffer | None = next((b for b in buffers if b.holds == "activations"), None)
+        act_path = aspec.width_bits * aspec.ports if aspec else array.lanes * array.activation_bits
+        out_path = aspec.width_bits * aspec.ports if aspec else array.accumulator_bits
+        for c in range(layout.cores):
+            scope = f"top.core{c}"
+            wbuf = BufferModel(self.ctx, f"{scope}.{wspec.name}", wspec) if wspec else None
+            w_pj = wbuf.pj_per_byte if wbuf else 0.0
+            tmac = TernaryArrayModel(
+                self.ctx,
+                f"{scope}.{array.name}",
+                array,
+                act_path_bits=act_path,
+                out_path_bits=out_path,
+                weight_pj_per_byte=w_pj,
+            )
+            slots = wbuf.slots if wbuf else simpy.Container(self.ctx.env, capacity=2, init=2)
+            self.cores.append(
+                Core(
+                    index=c,
+                    tmac=tmac,
+                    vector=VectorUnitModel(self.ctx, f"{scope}.{vec.name}", vec) if vec else None,
+                    norm=NormUnitModel(self.ctx, f"{scope}.{norm.name}", norm) if norm else None,
+                    control=ControlModel(self.ctx, f"{scope}.{ctrl.name}", ctrl),
+                    wbuf=wbuf,
+                    slots=slots,
+                    ready=simpy.Store(self.ctx.env),
+                )
+            )
+
+    # --------------------------------------------------------------- connect
+    def _core_rows(self, rows: int, core: int) -> tuple[int, int]:
+        """Return the row slice of a matrix a core computes (rows split)."""
+        n = len(self.cores)
+        return rows * core // n, rows * (core + 1) // n
+
+    def connect(self) -> None:
+        """Plan weight transfers and decide what stays on chip."""
+        spec = self.arch.spec
+        array = self.cores[0].tmac.spec
+        rows_split = spec.layout.split == "rows"
+        wbuf = self.cores[0].wbuf
+        full_tile = math.ceil(
+            array.rows_parallel * array.count * array.tile_cols * array.bits_per_weight / 8
+        )
+        chunk = wbuf.chunk_bytes if wbuf else full_tile
+        per_core_bytes = [0] * len(self.cores)
+        for m in self.workload.matrices.values():
+            for core in self.cores:
+                if rows_split:
+                    lo, hi = self._core_rows(m.rows, core.index)
+                else:
+                    lo, hi = 0, m.rows
+                core.plans[m.id] = plan_matvec(
+                    array, m, lo, hi, chunk, self.options.max_transactions
+                )
+        if rows_split:
+            for core in self.cores:
+                per_core_bytes[core.index] = sum(p.nbytes for p in core.plans.values())
+        else:
+            for op in self.workload.steps[0].ops if self.workload.steps else ():
+                if op.is_matvec:
+                    c = self._op_core(op)
+                    per_core_bytes[c] += self.cores[c].plans[op.matrix].nbytes
+        notes = []
+        resident = wbuf is not None and max(per_core_bytes) <= wbuf.spec.capacity_bytes
+        if resident:
+            notes.append(
+                f"weights resident on chip ({max(per_core_bytes):,} B per core fit "
+                f"{wbuf.spec.name if wbuf else ''})"
+            )
+        layers = int(self.workload.model.get("layers", 1))
+        d = int(self.workload.model.get("d", 0))
+        cores = len(self.cores)
+        state_need = math.ceil(layers * d * STATE_BYTES / cores)
+        max_vec = max(
+            (max(op.bytes_in, op.bytes_out) for s in self.workload.steps[:1] for op in s.ops),
+            default=0,
+        )
+        cap = {
+            h: sum(b.capacity_bytes for b in spec.units_of(Buffer) if b.holds == h)
+            for h in ("activations", "state", "general")
+        }
+        act_cap = cap["activations"] + cap["general"]
+        act_ok = act_cap >= max_vec
+        state_cap = cap["state"] + (act_cap - max_vec if act_ok else 0)
+        state_ok = state_cap >= state_need
+        if not act_ok:
+            notes.append(
+                f"activations spill to off-chip memory (largest vector {max_vec:,} B "
+                f"> {act_cap:,} B of activation buffers)"
+            )
+        if not state_ok:
+            notes.append(
+                f"recurrent state spills to off-chip memory ({state_need:,} B per core "
+                f"> {state_cap:,} B available)"
+            )
+        self.onchip = OnChipPlan(resident, state_ok, act_ok, tuple(notes))
+
+    def _op_core(self, op: Op) -> int:
+        """Return the core that runs ``op`` in a layers split."""
+        n = len(self.cores)
+        layers = int(self.workload.model.get("layers", 1))
+        if op.layer >= 0:
+            return min(n - 1, op.layer * n // max(1, layers))
+        return 0 if op.kind == "embedding" else n - 1
+
+    # ------------------------------------------------------------------- run
+    def run(self, on_step_done: Any = None) -> simpy.Process:
+        """Start the replay; returns the driver process (run the env until it ends)."""
+        env = self.ctx.env
+        if not self.onchip.weights_resident:
+            for core in self.cores:
+                env.process(self._dma(core))
+        if self.arch.spec.layout.split == "rows":
+            return env.process(self._drive_rows(on_step_done))
+        return env.process(self._drive_layers(on_step_done))
+
+    def _matvec_sequence(self, core: Core) -> Iterator[tuple[Step, Op, Chunk]]:
+        rows_split = self.arch.spec.layout.split == "rows"
+        for step in self.workload.steps:
+            for op in step.ops:
+                if op.is_matvec and (rows_split or self._op_core(op) == core.index):
+                    for chunk in core.plans[op.matrix].chunks:
+                        yield step, op, chunk
+
+    def _dma(self, core: Core) -> Generator[Any, Any, None]:
+        """Stream this core's weight chunks into its buffer slots, in order of use.
+
+        A merged transfer (several buffer fills, see :mod:`arch_models.units.ternary`)
+        announces itself when its first buffer fill has landed, so the array can start
+        while the rest streams in; its ``landed`` event fires when all of it is in.
+        """
+        assert self.mem is not None
+        double = core.slots.capacity > 1
+        for step, op, chunk in self._matvec_sequence(core):
+            yield core.slots.get(1)
+            landed = self.ctx.env.event()
+            first = chunk.nbytes // max(1, chunk.fills)
+            if double and chunk.fills > 1:
+                yield from self.mem.transfer(
+                    core.index, first, op.kind, op.name, step.index, step.phase
+                )
+                yield core.ready.put((chunk, landed))
+                yield from self.mem.transfer(
+                    core.index, chunk.nbytes - first, op.kind, op.name, step.index, step.phase
+                )
+            else:
+                yield from self.mem.transfer(
+                    core.index, chunk.nbytes, op.kind, op.name, step.index, step.phase
+                )
+                yield core.ready.put((chunk, landed))
+            landed.succeed()
+            if core.wbuf is not None:
+                core.wbuf.record(
+                    "buffer",
+                    "write",
+                    op.name,
+                    step.index,
+                    step.phase,
+                    nbytes=chunk.nbytes,
+                    energy_pj=chunk.nbytes * core.wbuf.pj_per_byte,
+                )
+
+    def _compute_matvec(self, core: Core, op: Op, step: Step) -> Generator[Any, Any, None]:
+        """Consume one matvec's chunks as they land.
+
+        A merged transfer ends no earlier than one buffer fill's compute after its last
+        byte landed.
+        """
+        env = self.ctx.env
+        tmac = core.tmac
+        plan = core.plans[op.matrix]
+        if not plan.chunks:
+            return
+        yield env.timeout(tmac.cycles_to_ns(tmac.import_cycles(op.cols)))
+        resident = self.onchip.weights_resident
+        for chunk in plan.chunks:
+            waited = env.now
+            landed = None
+            if not resident:
+                _, landed = yield core.ready.get()
+            start = env.now
+            busy = tmac.cycles_to_ns(chunk.cycles)
+            if chunk.fills > 1 and landed is not None:
+                last = busy / chunk.fills
+                yield env.timeout(busy - last)
+                if not landed.triggered:
+                    yield landed
+                yield env.timeout(last)
+            else:
+                yield env.timeout(busy)
+            if not resident:
+                yield core.slots.put(1)
+            stall = (start - waited) + (env.now - start - busy)
+            tmac.record(
+                "ternary_array",
+                op.kind,
+                op.name,
+                step.index,
+                step.phase,
+                t_ns=start,
+                nbytes=chunk.nbytes,
+                energy_pj=tmac.chunk_energy_pj(chunk),
+                busy_ns=busy,
+                stall_ns=stall,
+            )
+        tail = tmac.fill_cycles + tmac.export_cycles(plan.rows)
+        yield env.timeout(tmac.cycles_to_ns(tail))
+
+    def _vector_work(self, core: Core, op: Op, elements: int) -> tuple[float, float]:
+        """Return (ns, energy pJ) of an elementwise or norm op on one core."""
+        if op.kind == "norm" and core.norm is not None:
+            n = core.norm
+            return n.cycles_to_ns(n.cycles(elements)), n.energy_pj(elements)
+        v = core.vector
+        if v is None:
+            raise ValueError(
+                f"design {self.arch.spec.name!r} has no vector_unit for op {op.kind!r}"
+            )
+        return v.cycles_to_ns(v.cycles(op.kind, elements)), v.energy_pj(op.kind, elements)
+
+    def _spill(self, core: Core, op: Op, step: Step) -> Generator[Any, Any, None]:
+        """Move what does not fit on chip through off-chip memory."""
+        assert self.mem is not None
+        n = len(self.cores) if self.arch.spec.layout.split == "rows" else 1
+        nbytes = 0
+        if not self.onchip.activations_on_chip:
+            nbytes += (op.bytes_in + op.bytes_out) // n
+        if not self.onchip.state_on_chip and op.kind == "recurrence":
+            d = int(self.workload.model.get("d", 0))
+            nbytes += 2 * d * STATE_BYTES // n
+        if nbytes:
+            yield from self.mem.transfer(
+                core.index, nbytes, "spill", op.name, step.index, step.phase
+            )
+
+    def _op_on_core(
+        self,
+        core: Core,
+        op: Op,
+        step: Step,
+        share: int,
+    ) -> Generator[Any, Any, None]:
+        """Run one op's share on one core (control overhead, spills, the work)."""
+        env = self.ctx.env
+        ctrl = core.control
+        if ctrl.overhead_cycles:
+            yield env.timeout(ctrl.cycles_to_ns(ctrl.overhead_cycles))
+        if not (self.onchip.activations_on_chip and self.onchip.state_on_chip):
+            yield from self._spill(core, op, step)
+        if op.is_matvec:
+            yield from self._compute_matvec(core, op, step)
+        elif op.kind == "embedding":
+            assert self.mem is not None
+            yield from self.mem.transfer(
+                core.index, op.bytes_out, op.kind, op.name, step.index, step.phase
+            )
+        elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
+            ns, pj = self._vector_work(core, op, share)
+            unit = core.norm if (op.kind == "norm" and core.norm) else core.vector
+            assert unit is not None
+            moved = op.bytes_in * share // max(1, op.elements)
+            unit.record(
+                unit.kind,
+                op.kind,
+                op.name,
+                step.index,
+                step.phase,
+                busy_ns=ns,
+                energy_pj=pj,
+                nbytes=moved,
+            )
+            yield env.timeout(ns)
+        else:
+            raise ValueError(f"unknown op kind {op.kind!r} in workload")
+
+    def _local_op(self, core: Core, op: Op, step: Step, share: int) -> float:
+        """Record an elementwise or norm op's share on one core; return its ns."""
+        ctrl = core.control
+        ns, pj = self._vector_work(core, op, share)
+        unit = core.norm if (op.kind == "norm" and core.norm) else core.vector
+        assert unit is not None
+        overhead = ctrl.cycles_to_ns(ctrl.overhead_cycles)
+        unit.record(
+            unit.kind,
+            op.kind,
+            op.name,
+            step.index,
+            step.phase,
+            t_ns=self.ctx.env.now + overhead,
+            busy_ns=ns,
+            energy_pj=pj,
+            nbytes=op.bytes_in * share // max(1, op.elements),
+        )
+        return overhead + ns
+
+    def _needs_barrier(self, op: Op) -> bool:
+        return op.is_matvec or op.kind in ("norm", "quantise")
+
+    def _run_step_rows(self, step: Step) -> Generator[Any, Any, None]:
+        env = self.ctx.env
+        n = len(self.cores)
+        sync_ns = self.cores[0].tmac.cycles_to_ns(self.arch.spec.layout.sync_cycles)
+        for op in step.ops:
+            if op.kind == "embedding":
+                yield env.process(self._op_on_core(self.cores[0], op, step, 0))
+                continue
+            shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
+            spills = not (self.onchip.activations_on_chip and self.onchip.state_on_chip)
+            if op.is_matvec or spills:
+                procs = [
+                    env.process(self._op_on_core(core, op, step, shares[core.index]))
+                    for core in self.cores
+                ]
+                yield simpy.AllOf(env, procs)
+            else:
+                # No shared resource is involved: the cores run independently, the op
+                # ends with the slowest; one timeout stands for all of them.
+                yield env.timeout(
+                    max(self._local_op(core, op, step, shares[core.index]) for core in self.cores)
+                )
+            if n > 1 and self._needs_barrier(op):
+                yield env.timeout(sync_ns)
+
+    def _drive_rows(self, on_step_done: Any) -> Generator[Any, Any, None]:
+        env = self.ctx.env
+        for step in self.workload.steps:
+            self.step_start_ns[step.index] = env.now
+            yield from self._run_step_rows(step)
+            self.step_end_ns[step.index] = env.now
+            if on_step_done:
+                on_step_done(step)
+
+    def _drive_layers(self, on_step_done: Any) -> Generator[Any, Any, None]:
+        env = self.ctx.env
+        n = len(self.cores)
+        links = [simpy.Store(env, capacity=1) for _ in range(n + 1)]
+        segments: dict[int, list[int]] = {c: [] for c in range(n)}
+        ops0 = self.workload.steps[0].ops if self.workload.steps else ()
+        for i, op in enumerate(ops0):
+            segments[self._op_core(op)].append(i)
+
+        def stage(core: Core) -> Generator[Any, Any, None]:
+            while True:
+                step = yield links[core.index].get()
+                for i in segments[core.index]:
+                    yield env.process(
+                        self._op_on_core(core, step.ops[i], step, step.ops[i].elements)
+                    )
+                yield links[core.index + 1].put(step)
+
+        for core in self.cores:
+            env.process(stage(core))
+
+        done = {s.index: env.event() for s in self.workload.steps}
+
+        def sink() -> Generator[Any, Any, None]:
+            while True:
+                step = yield links[n].get()
+                self.step_end_ns[step.index] = env.now
+                done[step.index].succeed()
+                if on_step_done:
+                    on_step_done(step)
+
+        env.process(sink())
+        for step in self.workload.steps:
+            if step.phase == "decode" and step.index > 0:
+                yield done[step.index - 1]
+            self.step_start_ns[step.index] = env.now
+            yield links[0].put(step)
+        yield simpy.AllOf(env, list(done.values()))

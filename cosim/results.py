@@ -1,0 +1,113 @@
+"""Saving and loading a run's results with everything needed to reproduce it.
+
+A results folder holds ``events.parquet`` (the tidy per-event frame), ``summary.json``
+(headline figures), ``design.yaml`` (the resolved description, defaults filled in),
+``device.json`` (the catalog entry with overrides applied) and ``run.json`` (seed,
+versions, command, trace provenance). The folder is written under a temporary name and
+renamed at the end, so a partly written result never survives; an existing folder is
+replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from cosim.engine import SimResult
+from cosim.errors import ResultsError
+
+__all__ = ["ResultsError", "SavedResult", "load_result", "save_result"]
+
+
+@dataclass(frozen=True)
+class SavedResult:
+    """A results folder read back."""
+
+    frame: pd.DataFrame
+    summary: dict[str, Any]
+    design: dict[str, Any]
+    run: dict[str, Any]
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=True) + "\n"
+
+
+def save_result(
+    result: SimResult, out: Path, *, force: bool = False, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write a results folder atomically.
+
+    Args:
+        result: The run.
+        out: Target folder.
+        force: Replace an existing folder.
+        extra: More provenance for ``run.json`` (e.g. the command line).
+
+    Returns:
+        The folder written.
+
+    Raises:
+        ResultsError: The folder exists (without ``force``) or cannot be written.
+    """
+    out = Path(out)
+    if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
+        raise ResultsError(f"{out} exists and is not empty; use --force to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror}") from None
+    try:
+        result.frame.to_parquet(tmp / "events.parquet", index=False)
+        (tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
+        design = result.arch.spec.model_dump(mode="json")
+        (tmp / "design.yaml").write_text(
+            yaml.safe_dump(design, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        (tmp / "device.json").write_text(
+            _json(result.arch.device.model_dump(mode="json")), encoding="utf-8"
+        )
+        run = {
+            "seed": result.summary.get("seed"),
+            "versions": result.summary.get("versions"),
+            "workload": result.workload_meta,
+            "argv": sys.argv,
+            **(extra or {}),
+        }
+        (tmp / "run.json").write_text(_json(run), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_result(folder: Path) -> SavedResult:
+    """Read a results folder.
+
+    Raises:
+        ResultsError: A file is missing or unreadable.
+    """
+    folder = Path(folder)
+    try:
+        frame = pd.read_parquet(folder / "events.parquet")
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        design = yaml.safe_load((folder / "design.yaml").read_text(encoding="utf-8"))
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ResultsError(f"{folder}: not a readable results folder ({exc})") from None
+    return SavedResult(frame, summary, design, run)
