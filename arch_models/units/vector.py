@@ -2,7 +2,8 @@
 
 Vector unit timing: a pass over ``n`` elements takes ``ceil(n / ops_per_cycle) × interval``
 cycles plus the op's pipeline latency (``interval_cycles`` > 1 for iterative units).
-``quantise`` is two passes (absmax, then scale and round); ``recurrence`` (``h = f ⊙ h + i``) is one fused pass with the multiply and add latencies.
+``quantise`` is two passes (absmax, then scale and round); ``recurrence``
+(``h = f ⊙ h + i``) is one fused pass with the multiply and add latencies.
 Norm unit timing: a sum-of-squares pass, the reciprocal square root, a scaling pass.
 Without a norm unit the vector unit does the norm in three passes plus a divide.
 
