@@ -79,8 +79,9 @@ def estimate_resources(arch: Arch) -> ResourceReport:
         by_unit[unit.name] = total
         for k, v in total.items():
             used[k] = used.get(k, 0.0) + v
-    shell = {k: float(fig.value) for k, fig in device.resource_costs.items()
-             if k.endswith("_per_shell")}
+    shell = {
+        k: float(fig.value) for k, fig in device.resource_costs.items() if k.endswith("_per_shell")
+    }
     if shell:
         by_unit["shell"] = {k.removesuffix("_per_shell"): v for k, v in shell.items()}
         for k, v in by_unit["shell"].items():

@@ -25,12 +25,15 @@ class Bounds:
         compute_ns: Ternary-array busy time (slowest core).
         vector_ns: Vector and norm unit busy time (slowest core).
         dram_bytes: Off-chip bytes per step (all cores).
+        prefetch_ns: Time of the weight fills the DMA may run ahead of a step (buffer
+            slots × one fill), which a step may start with already done.
     """
 
     memory_ns: float
     compute_ns: float
     vector_ns: float
     dram_bytes: int
+    prefetch_ns: float = 0.0
 
     @property
     def step_ns(self) -> float:

@@ -160,7 +160,9 @@ def simulate(
     decode = [s.index for s in workload.decode_steps]
     durations = np.array([system.step_end_ns[i] - system.step_start_ns[i] for i in decode])
     ns_per_token = float(durations.mean())
-    if ns_per_token < bounds.step_ns * (1 - 1e-9):
+    # The weight DMA may start a step's first buffer fills before the step does (up to
+    # the buffer's slots): the window may undercut the bound by that much, no more.
+    if durations.sum() < len(decode) * bounds.step_ns - bounds.prefetch_ns - 1e-6:
         raise AssertionError(
             f"internal error: simulated {ns_per_token:.1f} ns/token beats the design's own "
             f"bound {bounds.step_ns:.1f} ns ({bounds.binding})"

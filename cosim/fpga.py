@@ -100,6 +100,7 @@ class Core:
     slots: simpy.Container
     ready: simpy.Store
     plans: dict[int, MatvecPlan] = field(default_factory=dict)
+    started: dict[tuple[int, int], simpy.Event] = field(default_factory=dict)
 
 
 def _first(items: list[Any]) -> Any:
@@ -252,13 +253,20 @@ class FpgaSystem:
             return env.process(self._drive_rows(on_step_done))
         return env.process(self._drive_layers(on_step_done))
 
-    def _matvec_sequence(self, core: Core) -> Iterator[tuple[Step, Op, Chunk]]:
+    def _matvec_sequence(self, core: Core) -> Iterator[tuple[Step, int, Op, int, Chunk]]:
         rows_split = self.arch.spec.layout.split == "rows"
         for step in self.workload.steps:
-            for op in step.ops:
+            for seq, op in enumerate(step.ops):
                 if op.is_matvec and (rows_split or self._op_core(op) == core.index):
-                    for chunk in core.plans[op.matrix].chunks:
-                        yield step, op, chunk
+                    for i, chunk in enumerate(core.plans[op.matrix].chunks):
+                        yield step, seq, op, i, chunk
+
+    def _started(self, core: Core, key: tuple[int, int]) -> simpy.Event:
+        """Return the event that fires when ``core`` starts the matvec ``key``."""
+        event = core.started.get(key)
+        if event is None:
+            event = core.started[key] = self.ctx.env.event()
+        return event
 
     def _dma(self, core: Core) -> Generator[Any, Any, None]:
         """Stream this core's weight chunks into its buffer slots, in order of use.
@@ -269,7 +277,12 @@ class FpgaSystem:
         """
         assert self.mem is not None
         double = core.slots.capacity > 1
-        for step, op, chunk in self._matvec_sequence(core):
+        for step, seq, op, i, chunk in self._matvec_sequence(core):
+            if i > 0:
+                # A merged transfer stands for many buffer fills; the hardware can run
+                # ahead of the array by the buffer's slots only, so it waits for the
+                # array to have started this matvec.
+                yield self._started(core, (step.index, seq))
             yield core.slots.get(1)
             landed = self.ctx.env.event()
             first = chunk.nbytes // max(1, chunk.fills)
@@ -298,7 +311,9 @@ class FpgaSystem:
                     energy_pj=chunk.nbytes * core.wbuf.pj_per_byte,
                 )
 
-    def _compute_matvec(self, core: Core, op: Op, step: Step) -> Generator[Any, Any, None]:
+    def _compute_matvec(
+        self, core: Core, op: Op, step: Step, seq: int
+    ) -> Generator[Any, Any, None]:
         """Consume one matvec's chunks as they land.
 
         A merged transfer ends no earlier than one buffer fill's compute after its last
@@ -310,6 +325,7 @@ class FpgaSystem:
         if not plan.chunks:
             return
         yield env.timeout(tmac.cycles_to_ns(tmac.import_cycles(op.cols)))
+        self._started(core, (step.index, seq)).succeed()
         resident = self.onchip.weights_resident
         for chunk in plan.chunks:
             waited = env.now
@@ -372,11 +388,7 @@ class FpgaSystem:
             )
 
     def _op_on_core(
-        self,
-        core: Core,
-        op: Op,
-        step: Step,
-        share: int,
+        self, core: Core, op: Op, step: Step, share: int, seq: int
     ) -> Generator[Any, Any, None]:
         """Run one op's share on one core (control overhead, spills, the work)."""
         env = self.ctx.env
@@ -386,7 +398,7 @@ class FpgaSystem:
         if not (self.onchip.activations_on_chip and self.onchip.state_on_chip):
             yield from self._spill(core, op, step)
         if op.is_matvec:
-            yield from self._compute_matvec(core, op, step)
+            yield from self._compute_matvec(core, op, step, seq)
         elif op.kind == "embedding":
             assert self.mem is not None
             yield from self.mem.transfer(
@@ -438,15 +450,15 @@ class FpgaSystem:
         env = self.ctx.env
         n = len(self.cores)
         sync_ns = self.cores[0].tmac.cycles_to_ns(self.arch.spec.layout.sync_cycles)
-        for op in step.ops:
+        for seq, op in enumerate(step.ops):
             if op.kind == "embedding":
-                yield env.process(self._op_on_core(self.cores[0], op, step, 0))
+                yield env.process(self._op_on_core(self.cores[0], op, step, 0, seq))
                 continue
             shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
             spills = not (self.onchip.activations_on_chip and self.onchip.state_on_chip)
             if op.is_matvec or spills:
                 procs = [
-                    env.process(self._op_on_core(core, op, step, shares[core.index]))
+                    env.process(self._op_on_core(core, op, step, shares[core.index], seq))
                     for core in self.cores
                 ]
                 yield simpy.AllOf(env, procs)
@@ -482,7 +494,7 @@ class FpgaSystem:
                 step = yield links[core.index].get()
                 for i in segments[core.index]:
                     yield env.process(
-                        self._op_on_core(core, step.ops[i], step, step.ops[i].elements)
+                        self._op_on_core(core, step.ops[i], step, step.ops[i].elements, i)
                     )
                 yield links[core.index + 1].put(step)
 

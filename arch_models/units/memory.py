@@ -75,8 +75,11 @@ class OffChipModel(UnitModel[OffChipMemory]):
         time, Little's law).
         """
         s = self.spec
-        path = math.inf if s.path_bits_per_cycle is None else (
-            s.path_bits_per_cycle / 8 / self.ctx.ns_per_cycle)
+        path = (
+            math.inf
+            if s.path_bits_per_cycle is None
+            else (s.path_bits_per_cycle / 8 / self.ctx.ns_per_cycle)
+        )
         if s.max_outstanding is None:
             return path
         req = s.request_bytes or s.burst_bytes

@@ -37,9 +37,20 @@ class Problem:
 
 def _one_line(text: str) -> str:
     """Escape line breaks so every problem stays on one line, whatever the input held."""
-    return text.translate({10: "\\n", 13: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029",
-                           0x85: "\\x85", 11: "\\v", 12: "\\f", 28: "\\x1c", 29: "\\x1d",
-                           30: "\\x1e"})
+    return text.translate(
+        {
+            10: "\\n",
+            13: "\\r",
+            0x2028: "\\u2028",
+            0x2029: "\\u2029",
+            0x85: "\\x85",
+            11: "\\v",
+            12: "\\f",
+            28: "\\x1c",
+            29: "\\x1d",
+            30: "\\x1e",
+        }
+    )
 
 
 class SpecError(ValueError):

@@ -19,8 +19,14 @@ def _bitlinear(ops: list[Op], layer: int, name: str, rows: int, cols: int, mid: 
 
 
 def synthetic_workload(
-    layers: int = 2, d: int = 256, inter: int = 768, vocab: int = 0, steps: int = 2,
-    prompt: int = 1, seed: int = 0, zero_fraction: float = 1 / 3,
+    layers: int = 2,
+    d: int = 256,
+    inter: int = 768,
+    vocab: int = 0,
+    steps: int = 2,
+    prompt: int = 1,
+    seed: int = 0,
+    zero_fraction: float = 1 / 3,
 ) -> Workload:
     rng = np.random.default_rng(seed)
     matrices: dict[int, MatrixInfo] = {}
@@ -49,8 +55,9 @@ def synthetic_workload(
         _bitlinear(ops, layer, "attn.o_proj", d, d, matrix(f"{layer}.o_proj", d, d))
         ops.append(Op("add", "residual", layer, 0, 0, d, -1, 4 * d, 2 * d))
         ops.append(Op("norm", "mlp_norm", layer, 0, 0, d, -1, 2 * d, 2 * d))
-        _bitlinear(ops, layer, "mlp.gate_proj", 2 * inter, d,
-                   matrix(f"{layer}.gate_proj", 2 * inter, d))
+        _bitlinear(
+            ops, layer, "mlp.gate_proj", 2 * inter, d, matrix(f"{layer}.gate_proj", 2 * inter, d)
+        )
         ops.append(Op("silu", "mlp.silu", layer, 0, 0, inter, -1, 2 * inter, 2 * inter))
         ops.append(Op("mul", "mlp.mul", layer, 0, 0, inter, -1, 4 * inter, 2 * inter))
         _bitlinear(ops, layer, "mlp.down_proj", d, inter, matrix(f"{layer}.down_proj", d, inter))
@@ -62,6 +69,11 @@ def synthetic_workload(
     all_steps = tuple(
         Step(i, "prefill" if i < prompt else "decode", tuple(ops)) for i in range(prompt + steps)
     )
-    model = {"name": f"synthetic-{layers}x{d}", "layers": layers, "d": d,
-             "intermediate": inter, "vocab": vocab}
+    model = {
+        "name": f"synthetic-{layers}x{d}",
+        "layers": layers,
+        "d": d,
+        "intermediate": inter,
+        "vocab": vocab,
+    }
     return Workload(model=model, matrices=matrices, steps=all_steps, meta={"seed": seed})
