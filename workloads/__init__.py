@@ -1,0 +1,31 @@
+"""Workloads: a bit-exact functional ternary LM and the traces of its work.
+
+The MatMul-free LM (PAPER.md) in NumPy, with the arithmetic an accelerator would use:
+ternary weights packed at 2 bits (:mod:`workloads.packing`), int8 activations, an exact
+adder-only matrix-vector product (:mod:`workloads.matvec`), and hardware numerics as
+parameters (:mod:`workloads.numerics`, :mod:`workloads.cost`). It runs real tokens
+(:mod:`workloads.model`) on synthetic weights from a seed (:mod:`workloads.synthetic`) or
+on a checkpoint in the released layout (:mod:`workloads.checkpoint`), and records what
+every token costs in a versioned trace (:mod:`workloads.trace`), the one thing the
+simulator reads. A PyTorch twin (:mod:`workloads.torch_ref`, needs the ``gpu`` extra)
+cross-checks it and runs on GPUs.
+
+Knows nothing of ``arch_models`` or ``cosim``.
+"""
+
+from workloads.config import BUILTIN_CONFIGS, ModelConfig, get_config
+from workloads.errors import CheckpointError, ModelConfigError, TraceError, WorkloadError
+from workloads.numerics import ElementFormat, FunctionApprox, Numerics
+
+__all__ = [
+    "BUILTIN_CONFIGS",
+    "CheckpointError",
+    "ElementFormat",
+    "FunctionApprox",
+    "ModelConfig",
+    "ModelConfigError",
+    "Numerics",
+    "TraceError",
+    "WorkloadError",
+    "get_config",
+]
