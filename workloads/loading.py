@@ -1,0 +1,78 @@
+"""One way in: a model name, config path, checkpoint folder or config to ready weights.
+
+:func:`load_weights` decides what ``model`` names: a checkpoint folder (``config.json``
+plus safetensors) is loaded and quantised; anything else is resolved to a configuration
+(:func:`workloads.config.get_config`) and gets deterministic synthetic weights from the
+seed. Synthetic weights of the most recent (configuration, seed) are kept, so repeated
+calls (a simulator asking for several short traces of the 2.7B model) build them once;
+:func:`clear_weight_cache` lets them go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+from workloads.checkpoint import is_checkpoint, load_checkpoint
+from workloads.config import MlgruForm, ModelConfig, get_config
+from workloads.synthetic import synthetic_weights
+from workloads.weights import ModelWeights
+
+__all__ = ["clear_weight_cache", "load_weights", "resolve_config"]
+
+
+def resolve_config(
+    model: str | Path | ModelConfig,
+    mlgru_form: MlgruForm | None = None,
+    bitlinear_eps: float | None = None,
+) -> ModelConfig:
+    """Return the configuration ``model`` names, with variant switches applied.
+
+    Raises:
+        ModelConfigError: For an unknown name or an unusable ``config.json``.
+    """
+    config = get_config(model)
+    changes: dict[str, object] = {}
+    if mlgru_form is not None:
+        changes["mlgru_form"] = mlgru_form
+    if bitlinear_eps is not None:
+        changes["bitlinear_eps"] = bitlinear_eps
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def _synthetic(config: ModelConfig, seed: int) -> ModelWeights:
+    return synthetic_weights(config, seed)
+
+
+def clear_weight_cache() -> None:
+    """Forget the cached synthetic weights."""
+    _synthetic.cache_clear()
+
+
+def load_weights(
+    model: str | Path | ModelConfig,
+    seed: int = 0,
+    mlgru_form: MlgruForm | None = None,
+    bitlinear_eps: float | None = None,
+) -> ModelWeights:
+    """Return ready weights for ``model``.
+
+    Args:
+        model: Built-in name, ``config.json`` path, checkpoint folder, or configuration.
+        seed: Seed of synthetic weights (ignored for a checkpoint).
+        mlgru_form: Override the token-mixer form (``code`` / ``paper``).
+        bitlinear_eps: Override the BitLinear norm epsilon.
+
+    Returns:
+        The packed weights.
+
+    Raises:
+        ModelConfigError: For an unknown or unusable configuration.
+        CheckpointError: For a checkpoint that does not match its configuration.
+    """
+    if isinstance(model, str | Path) and is_checkpoint(model):
+        config = resolve_config(model, mlgru_form, bitlinear_eps)
+        return load_checkpoint(model, config)
+    return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed)
