@@ -80,6 +80,28 @@ def _utilisation(frame: pd.DataFrame, window_ns: float, system: FpgaSystem) -> d
     return out
 
 
+def _mirror(frame: pd.DataFrame, system: FpgaSystem) -> pd.DataFrame:
+    """Replicate the simulated core's rows for every identical core (see ``_symmetric``)."""
+    if not system.mirrored:
+        return frame
+    n = len(system.cores)
+    units = frame["unit"].astype(str)
+    parts = [frame]
+    core0 = units.str.startswith("top.core0.")
+    # Shared-unit rows are the simulated core's own transfers, except the embedding row
+    # read, which only core 0 makes.
+    shared = ~units.str.startswith("top.core") & (frame["op"].astype(str) != "embedding")
+    for c in range(1, n):
+        copy = frame[core0 | shared].copy()
+        copy["unit"] = units[core0 | shared].str.replace("top.core0.", f"top.core{c}.", regex=False)
+        parts.append(copy)
+    out = pd.concat(parts, ignore_index=True)
+    out["unit"] = out["unit"].astype("category")
+    for col in ("kind", "op", "name", "phase"):
+        out[col] = out[col].astype("category")
+    return out.sort_values("t_ns", kind="stable", ignore_index=True)
+
+
 def _deliverable_peak_gb_per_s(system: FpgaSystem) -> float:
     """Return the peak bandwidth the design can draw from memory (channels or paths)."""
     mem = system.mem
@@ -155,7 +177,7 @@ def simulate(
     driver = system.run(step_done)
     env.run(until=driver)
     events = next(env._eid)  # SimPy's running count of scheduled events
-    frame = ctx.recorder.frame()
+    frame = _mirror(ctx.recorder.frame(), system)
 
     decode = [s.index for s in workload.decode_steps]
     durations = np.array([system.step_end_ns[i] - system.step_start_ns[i] for i in decode])
@@ -220,6 +242,7 @@ def simulate(
             "rows": len(frame),
             "wall_s": time.perf_counter() - wall0,
             "max_transactions": options.max_transactions,
+            "mirrored_cores": system.mirrored,
         },
         "versions": {
             "mmfree_cosim": __version__,

@@ -121,6 +121,8 @@ class FpgaSystem:
         self.mem: OffChipModel | None = None
         self.onchip = OnChipPlan(False, False, False, ())
         self.step_end_ns: dict[int, float] = {}
+        self.mirrored = False
+        self.live: list[Core] = []
         self.step_start_ns: dict[int, float] = {}
 
     # ----------------------------------------------------------------- build
@@ -233,6 +235,30 @@ class FpgaSystem:
                 f"> {state_cap:,} B available)"
             )
         self.onchip = OnChipPlan(resident, state_ok, act_ok, tuple(notes))
+        self.mirrored = self._symmetric()
+        self.live = self.cores[:1] if self.mirrored else self.cores
+
+    def _symmetric(self) -> bool:
+        """Return whether every core does exactly the same work at the same times.
+
+        True for a rows split whose cores own their channels, stream dense arrays, keep
+        activations and state on chip, and get equal shares of every matrix and vector:
+        then one core is simulated and its rows stand for all (exact, not an estimate).
+        """
+        n = len(self.cores)
+        mem = self.mem
+        if n == 1 or mem is None or self.arch.spec.layout.split != "rows":
+            return False
+        if self.cores[0].tmac.spec.zero_skipping or mem.groups != n:
+            return False
+        if not (self.onchip.activations_on_chip and self.onchip.state_on_chip):
+            return False
+        if any(m.rows % n for m in self.workload.matrices.values()):
+            return False
+        ops = self.workload.steps[0].ops if self.workload.steps else ()
+        return all(
+            op.elements % n == 0 for op in ops if not op.is_matvec and op.kind != "embedding"
+        )
 
     def _op_core(self, op: Op) -> int:
         """Return the core that runs ``op`` in a layers split."""
@@ -247,7 +273,7 @@ class FpgaSystem:
         """Start the replay; returns the driver process (run the env until it ends)."""
         env = self.ctx.env
         if not self.onchip.weights_resident:
-            for core in self.cores:
+            for core in self.live:
                 env.process(self._dma(core))
         if self.arch.spec.layout.split == "rows":
             return env.process(self._drive_rows(on_step_done))
@@ -459,14 +485,14 @@ class FpgaSystem:
             if op.is_matvec or spills:
                 procs = [
                     env.process(self._op_on_core(core, op, step, shares[core.index], seq))
-                    for core in self.cores
+                    for core in self.live
                 ]
                 yield simpy.AllOf(env, procs)
             else:
                 # No shared resource is involved: the cores run independently, the op
                 # ends with the slowest; one timeout stands for all of them.
                 yield env.timeout(
-                    max(self._local_op(core, op, step, shares[core.index]) for core in self.cores)
+                    max(self._local_op(core, op, step, shares[core.index]) for core in self.live)
                 )
             if n > 1 and self._needs_barrier(op):
                 yield env.timeout(sync_ns)

@@ -258,6 +258,10 @@ class OffChipMemory(UnitBase):
         max_outstanding: Read requests a core keeps in flight (``None``: enough to hide
             the latency; 1: every request waits for its data before the next is issued).
         request_bytes: Bytes per read request (default: one burst).
+        path_latency_cycles: Cycles from a core's read request to its data on the memory
+            path when requests are limited by ``max_outstanding`` (default: the access
+            latency ``latency_ns`` in core cycles; smaller when a shell-side prefetch FIFO
+            serves the core).
     """
 
     kind: Literal["ddr4", "hbm"]
@@ -269,6 +273,7 @@ class OffChipMemory(UnitBase):
     path_bits_per_cycle: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
     max_outstanding: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
     request_bytes: Annotated[int, Field(ge=1, le=1 << 20)] | None = None
+    path_latency_cycles: Annotated[int, Field(ge=0, le=1 << 20)] | None = None
 
     _burst_pow2 = field_validator("burst_bytes")(_power_of_two)
 

@@ -10,6 +10,8 @@ group delivers (``path_bits_per_cycle``), the core's port drains the data more s
 after the channel is released: the channel is free for others, the core still waits.
 
 Energy: bytes moved × the device's ``ddr_pj_per_byte`` / ``hbm_pj_per_byte``.
+A transfer's busy time is the channel's plus the narrower path's (the transfer engine is
+occupied until the core has drained it), which is what utilisation reports.
 
 Resources: the memory controllers are hard blocks on these devices; the per-channel soft
 interface (AXI/Avalon adapter and DMA) is estimated at 2,000 LE and 3,000 FF per channel
@@ -83,7 +85,12 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if s.max_outstanding is None:
             return path
         req = s.request_bytes or s.burst_bytes
-        per_req_ns = s.latency_ns + req / min(path, self.group_bytes_per_ns())
+        latency_ns = (
+            s.latency_ns
+            if s.path_latency_cycles is None
+            else s.path_latency_cycles * self.ctx.ns_per_cycle
+        )
+        per_req_ns = latency_ns + req / min(path, self.group_bytes_per_ns())
         return min(path, s.max_outstanding * req / per_req_ns)
 
     def core_bytes_per_ns(self) -> float:
@@ -123,7 +130,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
             t_ns=start,
             nbytes=moved,
             energy_pj=moved * self.pj_per_byte,
-            busy_ns=channel_ns,
+            busy_ns=channel_ns + path_ns,
             stall_ns=start - asked,
         )
         return start - asked

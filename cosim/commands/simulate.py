@@ -24,7 +24,7 @@ from cosim.engine import SimResult, simulate
 from cosim.errors import CliInputError
 from cosim.fpga import SimOptions
 from cosim.results import save_result
-from cosim.trace_workload import workload_from_trace
+from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 
 __all__ = ["register", "run"]
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
     trace = _load_trace(args)
-    workload = workload_from_trace(trace)
+    workload = workload_from_trace(trace, design_elementwise_bytes(arch))
     with Progress(
         TextColumn("simulating"),
         BarColumn(),

@@ -33,6 +33,26 @@ def test_summary_has_public_keys() -> None:
         assert set(s["resources"][kind]) >= {"used", "available"}
 
 
+def test_mirrored_cores_match_full_simulation() -> None:
+    """Simulating one of 16 identical cores gives what simulating all 16 gives."""
+    from cosim import fpga
+
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    mirrored = simulate(arch, WL)
+    assert mirrored.summary["sim"]["mirrored_cores"]
+    original = fpga.FpgaSystem._symmetric
+    try:
+        fpga.FpgaSystem._symmetric = lambda self: False  # type: ignore[method-assign]
+        full = simulate(arch, WL)
+    finally:
+        fpga.FpgaSystem._symmetric = original  # type: ignore[method-assign]
+    assert not full.summary["sim"]["mirrored_cores"]
+    for key in ("ms_per_token", "avg_power_w", "energy_per_token_j", "offchip_bytes_per_token"):
+        assert mirrored.summary[key] == pytest.approx(full.summary[key], rel=1e-12), key
+    assert len(mirrored.frame) == len(full.frame)
+    assert mirrored.summary["utilisation"] == pytest.approx(full.summary["utilisation"])
+
+
 def test_deterministic() -> None:
     a = _sim("u280_hbm.yaml").summary
     b = _sim("u280_hbm.yaml").summary
@@ -63,8 +83,9 @@ def test_resident_weights_skip_streaming() -> None:
 
 
 def test_state_and_activation_spills_cost_time() -> None:
-    base = _sim("d5005_paper_core.yaml").summary
+    base = _sim("d5005_paper_core.yaml", **{"vrf.capacity_kib": 64}).summary
     tiny = _sim("d5005_paper_core.yaml", **{"vrf.capacity_kib": 0.5}).summary
+    assert base["onchip"]["activations_on_chip"]
     assert not tiny["onchip"]["activations_on_chip"]
     assert tiny["offchip_bytes_per_token"] > base["offchip_bytes_per_token"]
     assert tiny["ms_per_token"] > base["ms_per_token"]
