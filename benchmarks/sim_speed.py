@@ -1,4 +1,5 @@
-"""Simulation speed: wall seconds per simulated decode token, and SimPy events per second.
+"""Simulation speed: wall seconds per simulated decode token, and SimPy events per second
+(of the event loop alone; the per-token wall time includes planning and collection).
 
 For 370M, 1.3B and 2.7B on every FPGA example design, one trace per model (1 prompt token,
 N decode tokens) is replayed at the default fidelity; the time to make the trace is not

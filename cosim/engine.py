@@ -102,13 +102,18 @@ def _mirror(frame: pd.DataFrame, system: FpgaSystem) -> pd.DataFrame:
     return out.sort_values("t_ns", kind="stable", ignore_index=True)
 
 
+def _channel_peak_gb_per_s(system: FpgaSystem) -> float:
+    """Return the peak bandwidth of the memory channels in use (ignoring core paths)."""
+    mem = system.mem
+    return mem.used_channels * mem.spec.bandwidth_gb_per_s_per_channel if mem else 0.0
+
+
 def _deliverable_peak_gb_per_s(system: FpgaSystem) -> float:
     """Return the peak bandwidth the design can draw from memory (channels or paths)."""
     mem = system.mem
     if mem is None:
         return 0.0
-    channels = mem.used_channels * mem.spec.bandwidth_gb_per_s_per_channel
-    return min(channels, len(system.cores) * mem.path_bytes_per_ns())
+    return min(_channel_peak_gb_per_s(system), len(system.cores) * mem.path_bytes_per_ns())
 
 
 def _bottleneck(util: dict[str, float], bounds: Bounds) -> str:
@@ -175,7 +180,9 @@ def simulate(
             on_step(done[0], total)
 
     driver = system.run(step_done)
+    run0 = time.perf_counter()
     env.run(until=driver)
+    run_s = time.perf_counter() - run0
     events = next(env._eid)  # SimPy's running count of scheduled events
     frame = _mirror(ctx.recorder.frame(), system)
 
@@ -214,6 +221,9 @@ def simulate(
         "binding_bound": bounds.binding,
         "bounds_ns_per_token": bounds.as_dict(),
         "memory_bound_tokens_per_s": mem_bound_tps,
+        "channel_bound_tokens_per_s": _channel_peak_gb_per_s(system) * 1e9 / bytes_per_token
+        if bytes_per_token
+        else float("inf"),
         "fraction_of_memory_bound": tps / mem_bound_tps if mem_bound_tps else 0.0,
         "offchip_bytes_per_token": bytes_per_token,
         "utilisation": util,
@@ -241,6 +251,7 @@ def simulate(
             "events": int(events),
             "rows": len(frame),
             "wall_s": time.perf_counter() - wall0,
+            "run_s": run_s,
             "max_transactions": options.max_transactions,
             "mirrored_cores": system.mirrored,
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from arch_models.energy import MissingCoefficientError
 from arch_models.validation.errors import SpecError
+from workloads.errors import ModelConfigError, TraceError, WorkloadError
 
 __all__ = ["USER_ERRORS", "CliInputError", "ResultsError", "SimulationError"]
 
@@ -31,4 +32,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SimulationError,
     ResultsError,
     MissingCoefficientError,
+    TraceError,
+    ModelConfigError,
+    WorkloadError,
 )

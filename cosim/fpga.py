@@ -304,7 +304,7 @@ class FpgaSystem:
         assert self.mem is not None
         double = core.slots.capacity > 1
         for step, seq, op, i, chunk in self._matvec_sequence(core):
-            if i > 0:
+            if i > 0 and chunk.fills > 1:
                 # A merged transfer stands for many buffer fills; the hardware can run
                 # ahead of the array by the buffer's slots only, so it waits for the
                 # array to have started this matvec.

@@ -4,8 +4,9 @@ Timing: channels are grouped per core (a core owns ``channels // cores`` channel
 there are at least as many channels as cores; otherwise ``cores // channels`` cores share
 each channel). A group is a SimPy ``Resource``: one transfer at a time, taking
 ``latency_ns + bytes / (channels_in_group × bandwidth × efficiency)``. Transfers are
-streams of back-to-back bursts, so the access latency is paid once per transfer, and a
-transfer is rounded up to whole bursts. When the core's memory path is narrower than the
+streams of back-to-back bursts: the access latency is paid when a core's stream starts or
+restarts after a pause, not again for a transfer that follows the previous one without a
+gap; a transfer is rounded up to whole bursts. When the core's memory path is narrower than the
 group delivers (``path_bits_per_cycle``), the core's port drains the data more slowly
 after the channel is released: the channel is free for others, the core still waits.
 
@@ -54,6 +55,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         family = "hbm" if spec.kind == "hbm" else "ddr"
         self.pj_per_byte = ctx.energy.get(f"{family}_pj_per_byte")
         self.bytes_moved = 0
+        self._last_end: dict[int, float] = {}
 
     @property
     def used_channels(self) -> int:
@@ -108,7 +110,11 @@ class OffChipModel(UnitModel[OffChipMemory]):
         moved = -(-nbytes // burst) * burst
         group = self.group_of(core)
         asked = self.env.now
-        channel_ns = self.spec.latency_ns + moved / self.group_bytes_per_ns()
+        # A stream that continues back to back keeps its requests in flight: the access
+        # latency is paid when a stream (re)starts, not on every transfer.
+        streaming = self._last_end.get(core, -1.0) >= asked
+        latency = 0.0 if streaming else self.spec.latency_ns
+        channel_ns = latency + moved / self.group_bytes_per_ns()
         path_ns = max(0.0, moved / self.path_bytes_per_ns() - moved / self.group_bytes_per_ns())
         if self.groups < self.cores:  # shared channel: queue for it
             with self.lanes[group].request() as req:
@@ -121,6 +127,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
             start = self.env.now
             yield self.env.timeout(channel_ns + path_ns)
         self.bytes_moved += moved
+        self._last_end[core] = self.env.now
         self.record(
             "offchip",
             op,

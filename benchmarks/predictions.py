@@ -1,0 +1,66 @@
+"""The paper calibration and the predictions the README quotes, from one run.
+
+1. Calibration: the paper's D5005 core (``examples/d5005_paper_core.yaml``) on one
+   d = 512 block against the paper's 43 ms at 60 MHz.
+2. Predictions: that core on 370M, 1.3B and 2.7B; the U280 HBM design on 2.7B against
+   TerEffic's published 727 tok/s at 46 W (arXiv 2502.16473); each design's distance from
+   its memory-bandwidth bound.
+
+Run: ``.venv/bin/python benchmarks/predictions.py`` (about two minutes: it runs the
+functional model to make each trace).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arch_models.spec import load_arch
+from cosim.engine import simulate
+from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+from workloads.trace import generate_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER_MS = 43.0  # Zhu et al., arXiv 2406.02528: one block, d = 512, 60 MHz (PAPER.md)
+TEREFFIC = (727.0, 46.0)  # TerEffic, arXiv 2502.16473: 2.7B on one FPGA + HBM (PAPER.md)
+
+
+def run(design: str, model: str) -> dict[str, object]:
+    arch = load_arch(ROOT / "examples" / design)
+    trace = generate_trace(model, prompt_tokens=1, gen_tokens=2, seed=0)
+    return simulate(arch, workload_from_trace(trace, design_elementwise_bytes(arch))).summary
+
+
+def main() -> None:
+    s = run("d5005_paper_core.yaml", "paper-block-d512")
+    err = (s["ms_per_token"] - PAPER_MS) / PAPER_MS  # type: ignore[operator]
+    print("Calibration: paper core, one d=512 block at 60 MHz")
+    print(
+        f"  simulated {s['ms_per_token']:.2f} ms vs paper {PAPER_MS} ms: {err:+.1%}; "
+        f"bound {1000 / s['bound_tokens_per_s']:.2f} ms ({s['binding_bound']}); "  # type: ignore[operator]
+        f"{s['avg_power_w']:.2f} W"
+    )
+    print()
+    print(
+        f"{'design':<24} {'model':<6} {'tok/s':>10} {'W':>7} {'J/token':>9} "
+        f"{'mem-bound tok/s':>16} {'of bound':>9}  bottleneck"
+    )
+    rows = [("d5005_paper_core.yaml", m) for m in ("370m", "1.3b", "2.7b")]
+    rows.append(("u280_hbm.yaml", "2.7b"))
+    for design, model in rows:
+        s = run(design, model)
+        print(
+            f"{design:<24} {model:<6} {s['tokens_per_s']:10.3f} {s['avg_power_w']:7.2f} "
+            f"{s['energy_per_token_j']:9.4f} {s['memory_bound_tokens_per_s']:16.3f} "
+            f"{s['fraction_of_memory_bound']:9.1%}  {s['bottleneck']}"
+        )
+        if design == "u280_hbm.yaml":
+            tps, w = TEREFFIC
+            print(
+                f"{'TerEffic (published)':<24} {model:<6} {tps:10.3f} {w:7.2f} "
+                f"{w / tps:9.4f}   ratio ours/theirs: {s['tokens_per_s'] / tps:.2f}x tok/s, "  # type: ignore[operator]
+                f"{s['avg_power_w'] / w:.2f}x W"
+            )  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    main()
