@@ -62,7 +62,7 @@ def test_deterministic() -> None:
 
 
 def test_memory_bound_design_shows_stalls() -> None:
-    s = _sim("u280_hbm.yaml", **{"hbm.channels": 16}).summary
+    s = _sim("u280_hbm.yaml", **{"hbm.channels": 16, "wbuf.capacity_kib": 64}).summary
     assert s["binding_bound"] == "memory"
     assert s["stall_ms_per_token"] > 0
     assert "memory" in s["bottleneck"]
@@ -75,7 +75,7 @@ def test_compute_bound_design_names_the_array() -> None:
 
 
 def test_resident_weights_skip_streaming() -> None:
-    streamed = _sim("u280_hbm.yaml").summary
+    streamed = _sim("u280_hbm.yaml", **{"wbuf.capacity_kib": 64}).summary
     resident = _sim("u280_hbm.yaml", **{"wbuf.capacity_kib": 4096}).summary
     assert resident["onchip"]["weights_resident"] and not streamed["onchip"]["weights_resident"]
     assert resident["offchip_bytes_per_token"] < streamed["offchip_bytes_per_token"] / 10
