@@ -14,18 +14,35 @@ Knows nothing of ``arch_models`` or ``cosim``.
 """
 
 from workloads.config import BUILTIN_CONFIGS, ModelConfig, get_config
+from workloads.cost import NumericsCost, numerics_cost
 from workloads.errors import CheckpointError, ModelConfigError, TraceError, WorkloadError
+from workloads.loading import load_weights
+from workloads.model import RunResult, TernaryLM
 from workloads.numerics import ElementFormat, FunctionApprox, Numerics
+from workloads.trace import SCHEMA_VERSION, Trace, generate_trace, read_trace, write_trace
+from workloads.weights import ModelWeights, TernaryMatrix
 
 __all__ = [
     "BUILTIN_CONFIGS",
+    "SCHEMA_VERSION",
     "CheckpointError",
     "ElementFormat",
     "FunctionApprox",
     "ModelConfig",
     "ModelConfigError",
+    "ModelWeights",
     "Numerics",
+    "NumericsCost",
+    "RunResult",
+    "TernaryLM",
+    "TernaryMatrix",
+    "Trace",
     "TraceError",
     "WorkloadError",
+    "generate_trace",
     "get_config",
+    "load_weights",
+    "numerics_cost",
+    "read_trace",
+    "write_trace",
 ]

@@ -33,7 +33,8 @@ class NumericsCost:
     """The cost of a numerics choice against the exact reference.
 
     Attributes:
-        positions: Positions compared (generated tokens + 1).
+        positions: Positions compared: the generated tokens, plus the one after them when
+            there is a prompt (the last prompt step predicts the first generated token).
         max_abs_dlogit: Largest absolute logit (block-only: output) difference.
         top1_agreement: Fraction of positions with the same greedy choice (``None`` for a
             block-only model).

@@ -120,9 +120,9 @@ class FunctionApprox:
 
     Attributes:
         method: ``"exact"``, ``"lut"`` (nearest of ``size`` uniformly spaced samples over
-            ``[-range, range]``; inputs outside are clamped) or ``"pwl"`` (``size``
-            uniform segments over ``[-range, range]``, each a least-squares polynomial of
-            degree ``order``; order 1 is the piecewise-linear fit; inputs clamped).
+            ``[-range, range]``) or ``"pwl"`` (``size`` uniform segments over
+            ``[-range, range]``, each a least-squares polynomial of degree ``order``;
+            order 1 is the piecewise-linear fit). Beyond the range the sigmoid is 0 or 1.
         size: Table entries or segments.
         order: Polynomial degree per segment (``pwl`` only).
         range: Half-width of the input interval covered.
