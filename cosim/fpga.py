@@ -431,43 +431,34 @@ class FpgaSystem:
                 core.index, op.bytes_out, op.kind, op.name, step.index, step.phase
             )
         elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
-            ns, pj = self._vector_work(core, op, share)
-            unit = core.norm if (op.kind == "norm" and core.norm) else core.vector
-            assert unit is not None
-            moved = op.bytes_in * share // max(1, op.elements)
-            unit.record(
-                unit.kind,
-                op.kind,
-                op.name,
-                step.index,
-                step.phase,
-                busy_ns=ns,
-                energy_pj=pj,
-                nbytes=moved,
-            )
-            yield env.timeout(ns)
+            yield env.timeout(self._record_vector(core, op, step, share, env.now))
         else:
             raise ValueError(f"unknown op kind {op.kind!r} in workload")
 
-    def _local_op(self, core: Core, op: Op, step: Step, share: int) -> float:
-        """Record an elementwise or norm op's share on one core; return its ns."""
-        ctrl = core.control
+    def _record_vector(self, core: Core, op: Op, step: Step, share: int, t_ns: float) -> float:
+        """Record an elementwise or norm op's share on one core from ``t_ns``; return its ns."""
         ns, pj = self._vector_work(core, op, share)
         unit = core.norm if (op.kind == "norm" and core.norm) else core.vector
         assert unit is not None
-        overhead = ctrl.cycles_to_ns(ctrl.overhead_cycles)
+        moved = op.bytes_in * share // max(1, op.elements)
         unit.record(
             unit.kind,
             op.kind,
             op.name,
             step.index,
             step.phase,
-            t_ns=self.ctx.env.now + overhead,
+            t_ns=t_ns,
             busy_ns=ns,
             energy_pj=pj,
-            nbytes=op.bytes_in * share // max(1, op.elements),
+            nbytes=moved,
         )
-        return overhead + ns
+        return ns
+
+    def _local_op(self, core: Core, op: Op, step: Step, share: int) -> float:
+        """Record an op that touches no shared resource; return its ns with the overhead."""
+        ctrl = core.control
+        overhead = ctrl.cycles_to_ns(ctrl.overhead_cycles)
+        return overhead + self._record_vector(core, op, step, share, self.ctx.env.now + overhead)
 
     def _needs_barrier(self, op: Op) -> bool:
         return op.is_matvec or op.kind in ("norm", "quantise")
