@@ -1,0 +1,69 @@
+"""The kernels a GPU runs for one decode step: the work a GPU model replays.
+
+A :class:`Kernel` is one device launch with the sizes of the tensors it reads and writes,
+how many of the bytes read are model parameters, and its floating-point operations.
+Where the bytes come from (HBM or L2) is the GPU model's decision: it depends on the
+device's L2 capacity, not on the code. ``cosim`` fills these from what an
+implementation's code actually dispatches (see :mod:`cosim.gpu_capture`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Kernel", "KernelStep"]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel launch.
+
+    Attributes:
+        name: The operator (``aten.linear.default``, ``packed_gemv``...).
+        reads: Bytes of each non-parameter tensor read (activations, intermediates).
+        writes: Bytes of each tensor written.
+        param_bytes: Bytes of model parameters (weights) read.
+        flops: Floating-point operations (a multiply-add counts 2).
+        tensor_core: Whether the work is a matrix product (tensor cores).
+    """
+
+    name: str
+    reads: tuple[int, ...]
+    writes: tuple[int, ...]
+    param_bytes: int
+    flops: int
+    tensor_core: bool = False
+
+    @property
+    def read_bytes(self) -> int:
+        """Return all bytes read, parameters included."""
+        return sum(self.reads) + self.param_bytes
+
+    @property
+    def write_bytes(self) -> int:
+        """Return all bytes written."""
+        return sum(self.writes)
+
+
+@dataclass(frozen=True)
+class KernelStep:
+    """The kernels of one decode step of one implementation.
+
+    Attributes:
+        impl: The implementation (``reference``, ``dense``, ``packed``, ``transformer``).
+        model: The model name.
+        batch: Sequences decoded together.
+        kernels: In launch order.
+        param_bytes_total: Bytes of all the model's parameters (for L2 residency).
+    """
+
+    impl: str
+    model: str
+    batch: int
+    kernels: tuple[Kernel, ...]
+    param_bytes_total: int
+
+    @property
+    def flops(self) -> int:
+        """Return the floating-point operations per step."""
+        return sum(k.flops for k in self.kernels)

@@ -1,0 +1,168 @@
+"""A GPU memory hierarchy and issue path as SimPy processes: what batch-small decode costs.
+
+Two processes: the *host* issues kernels (eagerly: ``eager_launch_us`` of Python, dispatch
+and driver work per kernel; from a CUDA graph: one graph launch, then
+``graph_launch_us`` of device-side scheduling per node) into the *stream*, which runs them
+in order. A kernel's device time is
+
+``kernel_floor_us + max(HBM bytes / HBM bandwidth + L2 bytes / L2 bandwidth,
+FLOPs / peak rate)``
+
+where parameters come from HBM unless the whole model fits in half the L2, activations
+come from L2 when they fit in a quarter of it (a producer just wrote them) and from HBM
+otherwise, and matrix products run at the tensor-core rate, everything else at the fp32
+rate. The step ends when the stream drains and the host has synchronised (``sync_us``).
+Eager decode is launch-bound when the host is slower than the stream; graphs remove that.
+
+Power: ``active_idle_w`` (the card with clocks up and kernels trickling) plus
+``w_per_tb_s`` × achieved HBM bandwidth plus ``w_per_tflop_s`` × achieved tensor FLOP/s,
+the coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import simpy
+
+from arch_models.gpu_kernels import Kernel, KernelStep
+from arch_models.spec.arch import Arch
+from arch_models.spec.units import GpuL2, GpuSms, KernelLaunch, OffChipMemory
+
+__all__ = ["GpuCalibration", "GpuModel", "GpuStepResult", "Launch"]
+
+Launch = Literal["eager", "graph"]
+
+
+@dataclass(frozen=True)
+class GpuCalibration:
+    """Figures a GPU model takes from microbenchmarks rather than datasheets.
+
+    Attributes:
+        kernel_floor_us: Device time of an empty kernel (the per-kernel floor).
+        active_idle_w: Board power while kernels trickle with little memory traffic.
+        w_per_tb_s: Extra watts per TB/s of HBM traffic.
+        w_per_tflop_s: Extra watts per TFLOP/s of tensor-core work.
+        source: Where the figures come from (the baseline file and its date).
+    """
+
+    kernel_floor_us: float
+    active_idle_w: float
+    w_per_tb_s: float
+    w_per_tflop_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class GpuStepResult:
+    """One simulated decode step.
+
+    Attributes:
+        ns: Step time.
+        device_busy_ns: Time the stream was running kernels.
+        hbm_bytes: Bytes from/to HBM.
+        l2_bytes: Bytes from/to L2.
+        tensor_flops: Matrix-product FLOPs.
+        kernels: Kernels launched.
+        events: SimPy events processed.
+    """
+
+    ns: float
+    device_busy_ns: float
+    hbm_bytes: int
+    l2_bytes: int
+    tensor_flops: int
+    kernels: int
+    events: int
+
+
+class GpuModel:
+    """A GPU from a validated description (gpu_sms, gpu_l2, hbm, kernel_launch blocks)."""
+
+    def __init__(self, arch: Arch, calibration: GpuCalibration) -> None:
+        spec = arch.spec
+        self.sms: GpuSms = spec.units_of(GpuSms)[0]
+        self.l2: GpuL2 = spec.units_of(GpuL2)[0]
+        self.hbm: OffChipMemory = spec.units_of(OffChipMemory)[0]
+        self.launch: KernelLaunch = spec.units_of(KernelLaunch)[0]
+        self.cal = calibration
+        self.arch = arch
+
+    @property
+    def hbm_bytes_per_ns(self) -> float:
+        """Return sustained HBM bandwidth (bytes/ns = GB/s)."""
+        return self.hbm.sustained_gb_per_s
+
+    def split(self, k: Kernel, params_in_l2: bool) -> tuple[int, int]:
+        """Return (HBM bytes, L2 bytes) of a kernel."""
+        resident = self.l2.capacity_mib * 2**20 / 4
+        hbm = sum(b for b in (*k.reads, *k.writes) if b > resident)
+        l2 = sum(b for b in (*k.reads, *k.writes) if b <= resident)
+        if params_in_l2:
+            return hbm, l2 + k.param_bytes
+        return hbm + k.param_bytes, l2
+
+    def kernel_ns(self, k: Kernel, params_in_l2: bool) -> tuple[float, int, int]:
+        """Return (device ns, HBM bytes, L2 bytes) of one kernel."""
+        hbm, l2 = self.split(k, params_in_l2)
+        mem_ns = hbm / self.hbm_bytes_per_ns + l2 / self.l2.bandwidth_gb_per_s
+        rate = self.sms.bf16_tflops if k.tensor_core else self.sms.fp32_tflops
+        compute_ns = k.flops / (rate * 1e3)
+        return self.cal.kernel_floor_us * 1e3 + max(mem_ns, compute_ns), hbm, l2
+
+    def run_step(self, step: KernelStep, launch: Launch) -> GpuStepResult:
+        """Simulate one decode step issued eagerly or from a CUDA graph."""
+        env = simpy.Environment()
+        stream: simpy.Store = simpy.Store(env)
+        params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
+        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0}
+        done = env.event()
+        n = len(step.kernels)
+
+        def host() -> Generator[Any, Any, None]:
+            if launch == "graph":
+                yield env.timeout(self.launch.eager_launch_us * 1e3)  # one graph launch
+                for k in step.kernels:
+                    yield stream.put(k)
+            else:
+                for k in step.kernels:
+                    yield env.timeout(self.launch.eager_launch_us * 1e3)
+                    yield stream.put(k)
+
+        def device() -> Generator[Any, Any, None]:
+            per_node = self.launch.graph_launch_us * 1e3 if launch == "graph" else 0.0
+            for _ in range(n):
+                k = yield stream.get()
+                ns, hbm, l2 = self.kernel_ns(k, params_in_l2)
+                ns += per_node
+                totals["busy"] += ns
+                totals["hbm"] += hbm
+                totals["l2"] += l2
+                totals["flops"] += k.flops if k.tensor_core else 0
+                yield env.timeout(ns)
+            yield env.timeout(self.launch.sync_us * 1e3)
+            done.succeed()
+
+        env.process(host())
+        env.process(device())
+        env.run(until=done)
+        return GpuStepResult(
+            ns=env.now,
+            device_busy_ns=float(totals["busy"]),
+            hbm_bytes=int(totals["hbm"]),
+            l2_bytes=int(totals["l2"]),
+            tensor_flops=int(totals["flops"]),
+            kernels=n,
+            events=next(env._eid),
+        )
+
+    def power_w(self, r: GpuStepResult) -> float:
+        """Return average board power over a step."""
+        seconds = r.ns / 1e9
+        tb_s = r.hbm_bytes / seconds / 1e12
+        tflop_s = r.tensor_flops / seconds / 1e12
+        return (
+            self.cal.active_idle_w + self.cal.w_per_tb_s * tb_s + self.cal.w_per_tflop_s * tflop_s
+        )

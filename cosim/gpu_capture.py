@@ -1,0 +1,143 @@
+"""What a PyTorch implementation actually launches for one decode step, by tracing it.
+
+The implementation's ``nn.Module`` is built on PyTorch's ``meta`` device (shapes and
+dtypes, no memory, no arithmetic) and one decode step runs under a dispatch mode that
+records every ATen operator with the sizes of the tensors it reads and writes, which of
+them are parameters, and its FLOPs. Operators that only make views launch nothing and are
+dropped; every other operator is one kernel, as in eager PyTorch. This is the GPU model's
+workload: "model what the code does", including the reference code's re-quantisation of
+every weight on every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from arch_models.gpu_kernels import Kernel, KernelStep
+
+__all__ = ["VIEW_OPS", "capture_step"]
+
+#: Operators that make views or metadata only: no kernel.
+VIEW_OPS = frozenset(
+    {
+        "view",
+        "_unsafe_view",
+        "select",
+        "slice",
+        "chunk",
+        "split",
+        "split_with_sizes",
+        "t",
+        "transpose",
+        "permute",
+        "unsqueeze",
+        "squeeze",
+        "expand",
+        "as_strided",
+        "detach",
+        "alias",
+        "lift_fresh",
+        "unbind",
+        "narrow",
+        "view_as",
+        "reshape",
+        "_reshape_alias",
+        "empty",
+        "empty_like",
+        "empty_strided",
+        "new_empty",
+        "unflatten",
+        "flatten",
+        "_local_scalar_dense",
+        "item",
+        "is_nonzero",
+        "clone_view",
+    }
+)
+_MATMUL = frozenset({"linear", "mm", "addmm", "bmm", "matmul", "baddbmm"})
+#: Operators that read only the rows they index from their first tensor argument.
+_GATHER = frozenset({"embedding", "index_select", "gather", "index"})
+
+
+def _base(func: Any) -> str:
+    return str(func.__name__).split(".")[0] if hasattr(func, "__name__") else str(func)
+
+
+def _flops(op: str, args: tuple[Any, ...], outs: list[torch.Tensor]) -> int:
+    if op in _MATMUL and outs:
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        # out [.., M, N] from [.., M, K] x [K, N] (or weight [N, K] for linear)
+        k = tensors[0].shape[-1] if tensors else 1
+        return 2 * int(outs[0].numel()) * int(k)
+    return int(sum(o.numel() for o in outs))
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self, params: set[int]) -> None:
+        super().__init__()
+        self.params = params
+        self.kernels: list[Kernel] = []
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        out = func(*args, **(kwargs or {}))
+        op = _base(func.overloadpacket) if hasattr(func, "overloadpacket") else _base(func)
+        if op in VIEW_OPS:
+            return out
+        ins = [t for t in tree_leaves((args, kwargs or {})) if isinstance(t, torch.Tensor)]
+        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        writes = tuple(int(t.numel() * t.element_size()) for t in outs)
+        if op in _GATHER and ins:
+            # A lookup reads the rows it returns, not the whole table.
+            table, ins = ins[0], ins[1:]
+            param = sum(writes) if id(table) in self.params else 0
+            reads = tuple(int(t.numel() * t.element_size()) for t in ins)
+            if not param:
+                reads = (*reads, sum(writes))
+        else:
+            param = sum(int(t.numel() * t.element_size()) for t in ins if id(t) in self.params)
+            reads = tuple(
+                int(t.numel() * t.element_size()) for t in ins if id(t) not in self.params
+            )
+        self.kernels.append(
+            Kernel(
+                str(func), reads, writes, param, _flops(op, args, outs), tensor_core=op in _MATMUL
+            )
+        )
+        return out
+
+
+def capture_step(
+    module: torch.nn.Module,
+    step: Callable[[], Any],
+    *,
+    impl: str,
+    model: str,
+    batch: int,
+) -> KernelStep:
+    """Record the kernels of one call of ``step`` (which runs ``module`` once).
+
+    Args:
+        module: The implementation, built on the ``meta`` device.
+        step: Runs one decode step of it.
+        impl: Implementation name for the record.
+        model: Model name for the record.
+        batch: Sequences decoded together.
+    """
+    params = {id(p) for p in module.parameters()} | {id(b) for b in module.buffers()}
+    total = sum(int(p.numel() * p.element_size()) for p in module.parameters())
+    total += sum(int(b.numel() * b.element_size()) for b in module.buffers())
+    recorder = _Recorder(params)
+    with torch.inference_mode(), recorder:
+        step()
+    return KernelStep(impl, model, batch, tuple(recorder.kernels), total)
