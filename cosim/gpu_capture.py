@@ -77,9 +77,9 @@ def _flops(op: str, args: tuple[Any, ...], outs: list[torch.Tensor]) -> int:
     return int(sum(o.numel() for o in outs))
 
 
-class _Recorder(TorchDispatchMode):
+class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     def __init__(self, params: set[int]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.params = params
         self.kernels: list[Kernel] = []
 
