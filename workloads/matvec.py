@@ -30,6 +30,7 @@ and runs only the other rows through :func:`adder_tree`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -55,10 +56,15 @@ FloatArray = npt.NDArray[np.floating[Any]]
 #: Integers up to this magnitude are exact in float32 (24-bit significand).
 FLOAT32_EXACT = 2**24
 _FLOAT64_EXACT = 2**53
-#: Weights unpacked per block: below OpenBLAS's threading threshold (m·n·k < 2^18) for
-#: one token, so a block's product never wakes (and spins) BLAS worker threads, and the
-#: float32 block stays within a core's L2 cache.
+#: Weights × tokens per block: below OpenBLAS's threading threshold (m·n·k < 2^18), so
+#: a block's product never wakes BLAS worker threads (which spin, and on two cores take
+#: the core the unpacking needs), and the float32 block stays within a core's L2 cache.
 _BLOCK_WEIGHTS = (1 << 18) - 1
+#: Fewer rows than this per block would make the Python loop the bottleneck; a long
+#: prompt's products use blocks of ``_LARGE_BLOCK_WEIGHTS`` instead, large enough that
+#: BLAS's threads do real work.
+_MIN_BLOCK_ROWS = 32
+_LARGE_BLOCK_WEIGHTS = 1 << 21
 #: Rows per batch when saturating rows go through the adder tree.
 _TREE_ROWS = 256
 
@@ -137,6 +143,21 @@ def adder_tree(
     return out
 
 
+_LOCAL = threading.local()
+
+
+def _scratch(items: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """A reused per-thread buffer for unpacked weights (fresh pages cost page faults)."""
+    key = (dtype.str, items)
+    buffers: dict[tuple[str, int], npt.NDArray[Any]] = _LOCAL.__dict__.setdefault("buffers", {})
+    buf = buffers.get(key)
+    if buf is None:
+        if len(buffers) > 8:
+            buffers.clear()
+        buf = buffers[key] = np.empty(items, dtype=dtype)
+    return buf
+
+
 @cache
 def _unpack_table(dtype: str, absolute: bool) -> npt.NDArray[Any]:
     """The byte table as one structured item per byte, so one ``take`` unpacks four weights."""
@@ -153,8 +174,11 @@ def _product(
     dtype = xt.dtype
     rows, width = packed.shape
     table = _unpack_table(dtype.name, absolute)
-    block = max(1, _BLOCK_WEIGHTS // (width * 4))
-    scratch = np.empty((min(block, rows), width), dtype=table.dtype)
+    block = _BLOCK_WEIGHTS // (width * 4 * xt.shape[1])
+    if block < _MIN_BLOCK_ROWS:  # many tokens: few large products, worth BLAS's threads
+        block = max(_MIN_BLOCK_ROWS, _LARGE_BLOCK_WEIGHTS // (width * 4))
+    scratch = _scratch(block * width, table.dtype)[: min(block, rows) * width]
+    scratch = scratch.reshape(-1, width)
     out = np.empty((rows, xt.shape[1]), dtype=dtype)
     xp = xt if 4 * width == cols else np.pad(xt, ((0, 4 * width - cols), (0, 0)))
     for r0 in range(0, rows, block):

@@ -46,7 +46,7 @@ from workloads.errors import WorkloadError
 from workloads.matvec import packed_product
 from workloads.numerics import Numerics
 from workloads.quant import quantise_activations
-from workloads.recorder import OpRecorder, Phase
+from workloads.recorder import OpRecorder, Phase, StaticOp
 from workloads.weights import LayerWeights, ModelWeights, TernaryMatrix
 
 __all__ = ["BOS_TOKEN", "RecurrentState", "RunResult", "TernaryLM", "block_inputs"]
@@ -121,11 +121,26 @@ class TernaryLM:
         self._dt = np.dtype(fmt.dtype)
         self._eb = fmt.bytes
         self._ab = self.numerics.act_bytes
+        self._statics: dict[tuple[str, str, int], StaticOp] = {}
 
     # ---- primitive ops (each rounds its output to the elementwise format and reports)
 
     def _cast(self, x: Array) -> Array:
         return self._fmt.apply(x)
+
+    def _static(
+        self, kind: str, name: str, layer: int, elements: int, operands: int = 1
+    ) -> StaticOp:
+        """The static record of an elementwise op (cached: the same at every step)."""
+        key = (kind, name, layer)
+        op = self._statics.get(key)
+        if op is None:
+            eb = self._eb
+            op = StaticOp(
+                kind, name, layer, -1, 0, 0, elements, operands * elements * eb, elements * eb
+            )
+            self._statics[key] = op
+        return op
 
     def _rms(
         self, x: Array, w: Array, eps: float, name: str, layer: int, rec: OpRecorder | None
@@ -135,16 +150,7 @@ class TernaryLM:
         ms = np.mean(x64 * x64, axis=-1, keepdims=True)
         out = self._cast(x64 * (1.0 / np.sqrt(ms + x64.dtype.type(eps))) * w.astype(x64.dtype))
         if rec is not None:
-            e = x.shape[1]
-            rec.op(
-                "norm",
-                name,
-                layer,
-                elements=e,
-                bytes_in=e * self._eb,
-                bytes_out=e * self._eb,
-                absmax=np.abs(x).max(axis=1),
-            )
+            rec.op(self._static("norm", name, layer, x.shape[1]), np.abs(x).max(axis=1))
         return out
 
     def _unary(self, kind: str, x: Array, name: str, layer: int, rec: OpRecorder | None) -> Array:
@@ -152,34 +158,26 @@ class TernaryLM:
         fn = approx.sigmoid if kind == "sigmoid" else approx.silu
         out = self._cast(fn(x, spec, self._fmt))
         if rec is not None:
-            e = x.shape[1]
-            rec.op(
-                kind,
-                name,
-                layer,
-                elements=e,
-                bytes_in=e * self._eb,
-                bytes_out=e * self._eb,
-                absmax=np.abs(x).max(axis=1),
-            )
+            rec.op(self._static(kind, name, layer, x.shape[1]), np.abs(x).max(axis=1))
         return out
 
     def _binary(
-        self, kind: str, a: Array, b: Array, name: str, layer: int, rec: OpRecorder | None
+        self,
+        kind: str,
+        a: Array,
+        b: Array,
+        name: str,
+        layer: int,
+        rec: OpRecorder | None,
+        b_constant: bool = False,
     ) -> Array:
+        """``a * b`` or ``a + b``; ``b_constant``: ``b`` is a parameter, not an activation."""
         out = self._cast(a * b if kind == "mul" else a + b)
         if rec is not None:
-            e = out.shape[1]
-            absmax = np.maximum(np.abs(a).max(axis=-1), np.abs(b).max(axis=-1))
-            rec.op(
-                kind,
-                name,
-                layer,
-                elements=e,
-                bytes_in=2 * e * self._eb,
-                bytes_out=e * self._eb,
-                absmax=np.broadcast_to(absmax, (out.shape[0],)),
-            )
+            absmax = np.abs(a).max(axis=1)
+            if not b_constant:
+                absmax = np.maximum(absmax, np.abs(b).max(axis=1))
+            rec.op(self._static(kind, name, layer, out.shape[1], operands=2), absmax)
         return out
 
     def _bitlinear(
@@ -189,33 +187,40 @@ class TernaryLM:
         nm = self.numerics
         aq = quantise_activations(xn, nm)
         if rec is not None:
-            rec.op(
-                "quantise",
-                f"{m.name}.quant",
-                m.layer,
-                elements=m.cols,
-                bytes_in=m.cols * self._eb,
-                bytes_out=m.cols * self._ab,
-                absmax=aq.absmax,
-            )
+            key = ("quantise", m.name, m.layer)
+            quant = self._statics.get(key)
+            if quant is None:
+                quant = self._statics[key] = StaticOp(
+                    op="quantise",
+                    name=f"{m.name}.quant",
+                    layer=m.layer,
+                    matrix=-1,
+                    rows=0,
+                    cols=0,
+                    elements=m.cols,
+                    bytes_in=m.cols * self._eb,
+                    bytes_out=m.cols * self._ab,
+                )
+            rec.op(quant, aq.absmax)
         acc = packed_product(m.packed, m.cols, aq.q, nm.act_bits, nm.acc_bits, nm.acc_overflow)
         denom = aq.scale.astype(np.float64)[:, None] * m.scale
         y = self._cast(acc.fitted.astype(np.float64) / denom)
         if rec is not None:
-            rec.op(
-                "head" if head else "ternary_matvec",
-                m.name,
-                m.layer,
-                rows=m.rows,
-                cols=m.cols,
-                matrix=m.matrix_id,
-                elements=m.rows * m.cols,
-                bytes_in=m.cols * self._ab,
-                bytes_out=m.rows * self._eb,
-                absmax=aq.absmax,
-                acc_min=acc.exact.min(axis=1),
-                acc_max=acc.exact.max(axis=1),
-            )
+            key = ("matvec", m.name, m.layer)
+            mv = self._statics.get(key)
+            if mv is None:
+                mv = self._statics[key] = StaticOp(
+                    op="head" if head else "ternary_matvec",
+                    name=m.name,
+                    layer=m.layer,
+                    matrix=m.matrix_id,
+                    rows=m.rows,
+                    cols=m.cols,
+                    elements=m.rows * m.cols,
+                    bytes_in=m.cols * self._ab,
+                    bytes_out=m.rows * self._eb,
+                )
+            rec.op(mv, aq.absmax, acc.exact.min(axis=1), acc.exact.max(axis=1))
         return y
 
     # ---- the model
@@ -235,10 +240,11 @@ class TernaryLM:
         f = self._unary("sigmoid", f, "attn.f_sigmoid", li, rec)
         if lw.lower_bound is not None and cfg.use_lower_bound:
             lb = lw.lower_bound.astype(self._dt)
-            f = self._binary("mul", f, self._cast(1 - lb)[None, :], "attn.f_lb_scale", li, rec)
-            f = self._binary("add", f, self._cast(lb)[None, :], "attn.f_lb_shift", li, rec)
+            scale, shift = self._cast(1 - lb)[None, :], self._cast(lb)[None, :]
+            f = self._binary("mul", f, scale, "attn.f_lb_scale", li, rec, b_constant=True)
+            f = self._binary("add", f, shift, "attn.f_lb_shift", li, rec, b_constant=True)
         one = np.ones((1, 1), dtype=self._dt)
-        fc = self._binary("add", one, -f, "attn.f_complement", li, rec)
+        fc = self._binary("add", -f, one, "attn.f_complement", li, rec, b_constant=True)
         i = self._unary("silu", i, "attn.i_silu", li, rec)
         i = self._binary("mul", i, fc, "attn.i_gate", li, rec)
         hs = np.empty_like(i)
@@ -247,18 +253,9 @@ class TernaryLM:
             state = self._cast(f[t] * state + i[t])
             hs[t] = state
         if rec is not None:
-            d = cfg.d
             prev = np.concatenate([h[None, :], hs[:-1]])
             absmax = np.maximum(np.abs(i).max(axis=1), np.abs(prev).max(axis=1))
-            rec.op(
-                "recurrence",
-                "attn.recurrence",
-                li,
-                elements=d,
-                bytes_in=3 * d * self._eb,
-                bytes_out=d * self._eb,
-                absmax=absmax,
-            )
+            rec.op(self._static("recurrence", "attn.recurrence", li, cfg.d, operands=3), absmax)
         g = self._bitlinear(a, lw.g_proj, beps, rec)
         if cfg.mlgru_form == "code":
             gn = self._rms(g, lw.g_norm, eps, "attn.g_norm", li, rec)
@@ -290,16 +287,7 @@ class TernaryLM:
             raise WorkloadError(f"token ids must be in 0..{self.config.vocab - 1}")
         x = self._cast(emb[ids])
         if rec is not None:
-            d = self.config.d
-            rec.op(
-                "embedding",
-                "embedding",
-                -1,
-                elements=d,
-                bytes_in=d * self._eb,
-                bytes_out=d * self._eb,
-                absmax=np.abs(x).max(axis=1),
-            )
+            rec.op(self._static("embedding", "embedding", -1, self.config.d), np.abs(x).max(axis=1))
         return x
 
     def forward(

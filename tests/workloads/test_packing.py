@@ -64,3 +64,15 @@ def test_byte_counts() -> None:
 def test_refuses_non_ternary() -> None:
     with pytest.raises(ValueError, match="-1, 0 or"):
         pack_ternary(np.array([[2, 0]]))
+
+
+def test_nnz_blocks_word_path_equals_table_path() -> None:
+    """Blocks of 32/64 columns are counted 32 weights per 64-bit word; same counts."""
+    rng = np.random.default_rng(3)
+    w = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=(37, 640), p=[0.35, 0.3, 0.35])
+    packed = pack_ternary(w)
+    for block in (32, 64):
+        expect = (w != 0).reshape(37, 640 // block, block).sum(axis=2)
+        assert np.array_equal(nnz_blocks(packed, 640, block), expect)
+    # a strided (non-contiguous) view takes the table path and agrees
+    assert np.array_equal(nnz_blocks(packed[::2], 640), nnz_blocks(pack_ternary(w[::2]), 640))
