@@ -1,0 +1,296 @@
+"""Microbenchmarks that calibrate the GPU model: bandwidths, launch costs, GEMV times.
+
+All timed on the device's clock (:mod:`cosim.baseline.timing`), medians of repeats:
+
+- ``hbm_read``: sum of a tensor far larger than L2 (bytes read / time);
+  ``hbm_copy``: a device-to-device copy of it (bytes read + written / time);
+- ``l2_read``: sums of small buffers that stay in L2, many per CUDA graph so that
+  launch gaps do not count;
+- launch costs: a tiny torch op and an empty Triton kernel launched back to back from
+  Python (host time per launch: what eager decoding pays per kernel), and the time per
+  node of a replayed graph of tiny ops;
+- ``gemm_tflops``: one large bf16 matrix product (the compute ceiling for prefill);
+- GEMV: each model's matrix shapes (``d×d``, ``2I×d``, ``d×I``, ``V×d``) times batch
+  1 and 16, dense bf16 (``F.linear``) and packed 2-bit, replayed in a graph over enough
+  copies of the weights that none is served from L2 (the METHOD's rotation);
+- the board power during a sustained HBM read, and the bytes read meanwhile.
+
+On the CPU (tests) everything that needs a GPU is null with its reason; the rest runs
+with host timers and small sizes, so the code paths are exercised.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as nnf
+
+from cosim.baseline.kernels import packed_linear, triton_available
+from cosim.baseline.power import PowerMonitor
+from cosim.baseline.schema import Bandwidth, Gemv, Micro, PowerReading
+from cosim.baseline.shapes import ModelShape
+from cosim.baseline.timing import median, sync, time_each
+
+__all__ = ["MicroSizes", "run_micro"]
+
+Log = Callable[[str], None]
+MiB = 1 << 20
+
+
+class MicroSizes:
+    """Buffer sizes and repeat counts (full, quick, or CPU).
+
+    Args:
+        device: Where the benchmarks run.
+        quick: Smaller sizes for a smoke run.
+    """
+
+    def __init__(self, device: torch.device, quick: bool) -> None:
+        if device.type != "cuda":  # the harness's own tests: exercise the code, quickly
+            self.hbm_bytes, self.rotate_bytes = 1 * MiB, MiB // 4
+            self.l2_bytes: tuple[int, ...] = (MiB // 4,)
+            self.gemm_n, self.launches, self.graph_nodes = 64, 100, 0
+            self.reps, self.graph_inner = 3, 5
+            return
+        self.hbm_bytes = (2048 if not quick else 512) * MiB
+        self.l2_bytes = (8 * MiB, 16 * MiB, 32 * MiB, 48 * MiB)
+        self.rotate_bytes = (256 if not quick else 128) * MiB
+        self.gemm_n = 8192
+        self.launches = 2000 if not quick else 500
+        self.graph_nodes = 500
+        self.reps = 10 if not quick else 5
+        self.graph_inner = 50
+
+
+def _graph_or_loop(fn: Callable[[], Any], inner: int, device: torch.device) -> Callable[[], None]:
+    """A callable running ``fn`` ``inner`` times: one graph replay on CUDA, a loop elsewhere."""
+    if device.type != "cuda":
+
+        def loop() -> None:
+            for _ in range(inner):
+                fn()
+
+        return loop
+    stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(inner):
+            fn()
+    return graph.replay
+
+
+def _bandwidth(
+    name: str, fn: Callable[[], Any], nbytes: int, reps: int, device: torch.device
+) -> Bandwidth:
+    fn()
+    ms = median(time_each(fn, reps, device))
+    return Bandwidth(name=name, bytes=nbytes, ms=ms, gb_per_s=nbytes / ms / 1e6, reps=reps)
+
+
+def _per_call_ms(fn: Callable[[], Any], calls: int, reps: int, device: torch.device) -> float:
+    def many() -> None:
+        for _ in range(calls):
+            fn()
+
+    many()
+    return median(time_each(many, reps, device)) / calls
+
+
+def _gemv(
+    shape: ModelShape,
+    matrix: str,
+    batch: int,
+    kind: str,
+    sizes: MicroSizes,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Gemv:
+    rows, cols = shape.matrices()[matrix]
+    nbytes = rows * cols * 2 if kind == "bf16" else rows * cols // 4
+    copies = max(2, math.ceil(sizes.rotate_bytes / nbytes))
+    x = torch.randn(batch, cols, dtype=dtype, device=device)
+    if kind == "bf16":
+        ws = [torch.randn(rows, cols, dtype=dtype, device=device) for _ in range(copies)]
+
+        def one_pass() -> None:
+            for w in ws:
+                nnf.linear(x, w)
+
+    else:
+        ws = [
+            torch.randint(0, 256, (rows, cols // 4), dtype=torch.uint8, device=device)
+            for _ in range(copies)
+        ]
+
+        def one_pass() -> None:
+            for w in ws:
+                packed_linear(x, w, 0.01)
+
+    run = _graph_or_loop(one_pass, 1, device)
+    run()
+    us = median(time_each(run, sizes.reps, device)) * 1e3 / copies
+    return Gemv(
+        model=shape.name,
+        matrix=matrix,
+        rows=rows,
+        cols=cols,
+        batch=batch,
+        kind=kind,  # type: ignore[arg-type]
+        us=us,
+        weight_bytes=nbytes,
+        gb_per_s=nbytes / us / 1e3,
+    )
+
+
+def _hbm(sizes: MicroSizes, device: torch.device) -> list[Bandwidth]:
+    src = torch.randn(sizes.hbm_bytes // 2, dtype=torch.bfloat16, device=device)
+    dst = torch.empty_like(src)
+    n = sizes.hbm_bytes
+    return [
+        _bandwidth("hbm_read", lambda: src.sum(), n, sizes.reps, device),
+        _bandwidth("hbm_copy", lambda: dst.copy_(src), 2 * n, sizes.reps, device),
+    ]
+
+
+def _l2(nbytes: int, sizes: MicroSizes, device: torch.device) -> Bandwidth:
+    small = torch.randn(nbytes // 2, dtype=torch.bfloat16, device=device)
+    inner = sizes.graph_inner
+    run = _graph_or_loop(lambda: small.sum(), inner, device)
+    run()
+    ms = median(time_each(run, sizes.reps, device)) / inner
+    return Bandwidth("l2_read", nbytes, ms, nbytes / ms / 1e6, sizes.reps)
+
+
+def _launches(
+    sizes: MicroSizes, device: torch.device, reasons: dict[str, str]
+) -> tuple[float, float | None, float | None]:
+    tiny = torch.zeros(1, device=device)
+    eager = _per_call_ms(lambda: tiny.add_(1), sizes.launches, sizes.reps, device) * 1e3
+    triton_us = None
+    if device.type == "cuda" and triton_available():
+        from cosim.baseline import _triton
+
+        triton_us = (
+            _per_call_ms(lambda: _triton.empty_kernel(tiny), sizes.launches, sizes.reps, device)
+            * 1e3
+        )
+    else:
+        reasons["launch_triton_us"] = "needs a CUDA device with Triton"
+    graph_us = None
+    if device.type == "cuda":
+        run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
+        run()
+        graph_us = median(time_each(run, sizes.reps, device)) * 1e3 / sizes.graph_nodes
+    else:
+        reasons["launch_graph_node_us"] = "CUDA graphs need a CUDA device"
+    return eager, triton_us, graph_us
+
+
+def _gemm(n: int, reps: int, device: torch.device, dtype: torch.dtype) -> float:
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
+    a @ b
+    ms = median(time_each(lambda: a @ b, reps, device))
+    return 2 * n**3 / ms / 1e9
+
+
+def _hbm_power(
+    sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
+) -> tuple[PowerReading | None, int]:
+    src = torch.randn(sizes.hbm_bytes // 2, dtype=torch.bfloat16, device=device)
+    inner = 10
+    run = _graph_or_loop(lambda: src.sum(), inner, device)
+    run()
+    sync(device)
+    count = 0
+    with monitor.window() as w:
+        start = time.perf_counter()
+        while time.perf_counter() - start < window_s:
+            run()
+            sync(device)
+            count += inner
+    return w.reading, count * sizes.hbm_bytes
+
+
+def run_micro(
+    shapes: Sequence[ModelShape],
+    device: torch.device,
+    monitor: PowerMonitor,
+    quick: bool = False,
+    power_window_s: float = 2.0,
+    batches: Sequence[int] = (1, 16),
+    log: Log = print,
+    dtype: torch.dtype = torch.bfloat16,
+) -> Micro:
+    """Run every microbenchmark on ``device``.
+
+    Args:
+        shapes: Models whose matrix shapes the GEMV benchmarks cover.
+        device: Where to run.
+        monitor: NVML access (power during the sustained HBM read).
+        quick: Smaller sizes.
+        power_window_s: Least duration of the HBM power window.
+        batches: GEMV batch sizes.
+        log: Progress lines.
+        dtype: Activation dtype of the GEMVs.
+
+    Returns:
+        The results (GPU-only parts null with reasons on the CPU).
+    """
+    sizes = MicroSizes(device, quick)
+    gpu = device.type == "cuda"
+    reasons: dict[str, str] = {}
+    bw = _hbm(sizes, device)
+    log(f"micro: hbm read {bw[0].gb_per_s:.0f} GB/s, copy {bw[1].gb_per_s:.0f} GB/s")
+    l2 = [_l2(nbytes, sizes, device) for nbytes in sizes.l2_bytes]
+    log("micro: l2 read " + ", ".join(f"{b.bytes // MiB} MiB {b.gb_per_s:.0f} GB/s" for b in l2))
+    bw.extend(l2)
+
+    launch_eager, launch_triton, launch_graph = _launches(sizes, device, reasons)
+    log(f"micro: launch eager {launch_eager:.2f} us, graph node {launch_graph or 0:.2f} us")
+
+    gemm_tflops = _gemm(sizes.gemm_n, sizes.reps, device, dtype)
+    log(f"micro: gemm {sizes.gemm_n}^3 {gemm_tflops:.0f} TFLOP/s")
+
+    gemv: list[Gemv] = []
+    for shape in shapes:
+        for matrix in shape.matrices():
+            for batch in batches:
+                for kind in ("bf16", "packed"):
+                    gemv.append(_gemv(shape, matrix, batch, kind, sizes, device, dtype))
+        log(
+            f"micro: gemv {shape.name} "
+            + ", ".join(f"{g.matrix}/{g.batch}/{g.kind} {g.us:.1f} us" for g in gemv[-8:])
+        )
+
+    hbm_power = None
+    hbm_power_bytes = None
+    if monitor.available:
+        hbm_power, hbm_power_bytes = _hbm_power(sizes, device, monitor, power_window_s)
+    else:
+        reasons["hbm_power"] = monitor.reason or "NVML not available"
+        reasons["hbm_power_bytes"] = reasons["hbm_power"]
+    if gpu:
+        torch.cuda.empty_cache()
+    return Micro(
+        status="ok",
+        reason=None,
+        bandwidth=bw,
+        launch_eager_us=launch_eager,
+        launch_triton_us=launch_triton,
+        launch_graph_node_us=launch_graph,
+        gemm_tflops=gemm_tflops,
+        gemv=gemv,
+        hbm_power=hbm_power,
+        hbm_power_bytes=hbm_power_bytes,
+        null_reasons=reasons,
+    )

@@ -1,0 +1,175 @@
+"""The harness end to end on the CPU: a tiny model, NVML absent, the file it writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cosim.baseline.__main__ import main  # noqa: E402
+from cosim.baseline.errors import BaselineError  # noqa: E402
+from cosim.baseline.measure import (  # noqa: E402
+    MeasureOptions,
+    count_gpu_ops,
+    estimate_seconds,
+    measure,
+)
+from cosim.baseline.schema import IMPLS, read_baseline  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+POWER = ("avg_power_w", "energy_per_token_j", "energy_avg_power_w", "idle_power_w")
+
+
+def test_every_case_recorded(measured: Path) -> None:
+    b = read_baseline(measured)
+    assert [c.key for c in b.cases] == [
+        ("tiny", impl, launch, batch)
+        for impl in IMPLS
+        for batch in (1, 2)
+        for launch in ("eager", "graph")
+    ]
+    run = b.runs[0]
+    assert run.complete and run.environment.device == "cpu"
+    assert run.environment.command.startswith("python -m cosim.baseline measure --out ")
+    assert run.settings.prompt_tokens == 6 and run.settings.gen_tokens == 6
+
+
+def test_eager_cases_measured(measured: Path) -> None:
+    b = read_baseline(measured)
+    for c in b.cases:
+        if c.launch == "graph":
+            assert c.status == "skipped" and c.reason == "CUDA graphs need a CUDA device"
+            continue
+        assert c.status == "ok", c.reason
+        assert c.prefill_ms and c.decode_ms_per_token and c.tokens_per_s and c.weight_bytes
+        assert c.decode_ms_p10 <= c.decode_ms_per_token <= c.decode_ms_p90  # type: ignore[operator]
+        assert c.tokens_per_s == pytest.approx(c.batch * 1e3 / c.decode_ms_per_token)
+        assert c.power_tokens == c.gen_tokens * c.batch
+        assert len(c.check_tokens) == 3  # the prefill's choice and two warm-up steps
+
+
+def test_power_null_with_reason(measured: Path) -> None:
+    b = read_baseline(measured)
+    for c in (c for c in b.cases if c.status == "ok"):
+        for key in (*POWER, "sm_clock_mhz", "mem_clock_mhz", "peak_memory_gib", "kernels_per_step"):
+            assert getattr(c, key) is None
+            assert c.null_reasons[key], key
+        assert "NVML" in c.null_reasons["avg_power_w"]
+    idle = b.runs[0].idle
+    assert idle.avg_power_w is None and "NVML" in idle.null_reasons["avg_power_w"]
+
+
+def test_same_tokens_reference_dense(measured: Path) -> None:
+    """Quantising once holds the very values re-quantising gives: same greedy tokens."""
+    b = read_baseline(measured)
+    for batch in (1, 2):
+        ref = b.case("tiny", "reference", "eager", batch)
+        dense = b.case("tiny", "dense", "eager", batch)
+        assert ref and dense and ref.check_tokens == dense.check_tokens
+    assert not [n for n in b.notes if n.startswith("check:")]
+
+
+def test_micro_on_cpu(measured: Path) -> None:
+    m = read_baseline(measured).runs[0].micro
+    assert m is not None and m.status == "ok"
+    assert [x.name for x in m.bandwidth] == ["hbm_read", "hbm_copy", "l2_read"]
+    assert m.launch_eager_us and m.launch_eager_us > 0
+    assert m.launch_graph_node_us is None and "CUDA" in m.null_reasons["launch_graph_node_us"]
+    assert m.hbm_power is None and "NVML" in m.null_reasons["hbm_power"]
+    assert {(g.matrix, g.batch, g.kind) for g in m.gemv} == {
+        (mat, b, k)
+        for mat in ("attn", "gate_up", "down", "head")
+        for b in (1, 2)
+        for k in ("bf16", "packed")
+    }
+
+
+def test_show_and_merge_entry_point(
+    measured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", str(measured)]) == 0
+    out = capsys.readouterr().out
+    assert "run 0: cpu" in out and "transformer" in out and "GEMV" in out
+    merged = tmp_path / "m.json"
+    assert main(["merge", str(measured), str(measured), "--out", str(merged)]) == 0
+    b = read_baseline(merged)
+    assert len(b.runs) == 2 and len(b.cases) == 16
+
+
+def test_budget_skips_and_file_is_partial(tmp_path: Path, one_thread: None) -> None:
+    out = tmp_path / "p.json"
+    opts = MeasureOptions(
+        out=out,
+        models=("tiny",),
+        impls=("dense", "transformer"),
+        batches=(1,),
+        launches=("eager",),
+        prompt_tokens=4,
+        gen_tokens=4,
+        warmup_steps=1,
+        prefill_reps=1,
+        power_window_s=0.0,
+        idle_s=0.0,
+        micro=False,
+        counts=False,
+        time_budget_s=0.0,
+        command="test",
+    )
+    lines: list[str] = []
+    b = measure(opts, lines.append)
+    assert [c.status for c in b.cases] == ["skipped", "skipped"]
+    assert b.cases[0].reason == "time budget exhausted"
+    written = read_baseline(out)
+    assert not written.runs[0].complete and written.runs[0].micro is None
+    assert any("estimated" in line for line in lines)
+
+
+def test_kernel_counter_counts_something(one_thread: None) -> None:
+    x = torch.randn(8)
+    assert count_gpu_ops(lambda: (x + 1).mul(2), torch.device("cpu")) >= 2
+
+
+def test_options_refused_all_at_once(tmp_path: Path) -> None:
+    opts = MeasureOptions(
+        out=tmp_path / "x.json", models=("7b",), impls=("fast",), batches=(0,), launches=("lazy",)
+    )
+    with pytest.raises(BaselineError) as info:
+        opts.check()
+    assert len(info.value.problems) == 4
+
+
+def test_dry_run_and_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "--out", "unused.json", "--dry-run"]) == 0
+    assert "48 cases; estimated" in capsys.readouterr().out
+    full = MeasureOptions(out=Path("x"))
+    first = dataclasses.replace(full, models=("370m", "1.3b"))
+    second = dataclasses.replace(full, models=("2.7b",))
+    assert 120 < estimate_seconds(first) < 540 and 60 < estimate_seconds(second) < 540
+
+
+def test_bad_option_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "--out", str(tmp_path / "x.json"), "--models", "7b"]) == 2
+    assert "'7b' is not in the supported list" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_harness_imports_only_what_the_gpu_machine_has() -> None:
+    """The GPU machine has torch, numpy, triton and pynvml, not the package's other deps."""
+    code = (
+        "import sys, cosim.baseline.__main__, cosim.baseline.measure, cosim.baseline.micro\n"
+        "bad = ('pandas', 'pyarrow', 'pydantic', 'rich', 'yaml', 'simpy', 'workloads',\n"
+        "       'arch_models', 'cosim.errors', 'cosim.console')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in bad or m in bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
