@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from arch_models.energy import MissingCoefficientError
 from arch_models.validation.errors import SpecError
+from cosim.baseline.errors import BaselineError
 from workloads.errors import ModelConfigError, TraceError, WorkloadError
 
 __all__ = ["USER_ERRORS", "CliInputError", "ResultsError", "SimulationError"]
@@ -35,4 +36,5 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     TraceError,
     ModelConfigError,
     WorkloadError,
+    BaselineError,
 )
