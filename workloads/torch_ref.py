@@ -16,9 +16,13 @@ Two implementation variants of every BitLinear:
   :func:`from_weights`; the cross-check uses it to compare both models on identical
   ternary weights.
 
-Only the default numerics exist here (8-bit activations, exact sigmoid/SiLU); the
-rounding of activation halves is a switch as in :class:`~workloads.numerics.Numerics`.
-The recurrence steps token by token (batch of sequences ``[B, T]`` supported).
+In bf16 (or fp16) it computes where the released code's fused kernels do: norms, the
+activation quantisation, the SiLU gates and the recurrent state in float32, outputs
+rounded to bf16; weight re-quantisation, GEMMs, sigmoid, lower bounds and residual adds
+in bf16. Only the default numerics exist here (8-bit activations, exact sigmoid/SiLU);
+the rounding of activation halves is a switch as in
+:class:`~workloads.numerics.Numerics`. The recurrence steps token by token (batch of
+sequences ``[B, T]`` supported).
 """
 
 from __future__ import annotations
@@ -73,18 +77,28 @@ def act_quant(x: torch.Tensor, bits: int = 8, mode: RoundHalf = "away") -> torch
     return out
 
 
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in at least float32 (the fused kernels' compute type)."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+
+
 class RMSNorm(nn.Module):
-    """``x / sqrt(mean(x²) + eps) · weight``."""
+    """``x / sqrt(mean(x²) + eps) · weight``, computed in at least float32."""
 
     def __init__(self, size: int, eps: float, dtype: torch.dtype, device: Any) -> None:
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(size, dtype=dtype, device=device))
 
+    def wide(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise the last dimension; the result stays in the compute type."""
+        xw = _wide(x)
+        rstd = 1.0 / torch.sqrt(xw.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return xw * rstd * _wide(self.weight)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise the last dimension."""
-        rstd = 1.0 / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return x * rstd * self.weight
+        """Normalise the last dimension (result in ``x``'s dtype)."""
+        return self.wide(x).to(x.dtype)
 
 
 class BitLinear(nn.Module):
@@ -107,7 +121,7 @@ class BitLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the BitLinear (weights re-quantised per call unless prequantised)."""
-        x = act_quant(self.norm(x), 8, self.round_half)
+        x = act_quant(self.norm.wide(x), 8, self.round_half).to(self.weight.dtype)
         w = self.weight if self.prequantised else weight_quant(self.weight)
         out: torch.Tensor = nnf.linear(x, w)
         return out
@@ -141,14 +155,17 @@ class MLGRU(nn.Module):
         f = torch.sigmoid(self.f_proj(x))
         if lower_bound is not None:
             f = lower_bound + (1 - lower_bound) * f
-        i = nnf.silu(i) * (1 - f)
-        outs = []
-        for t in range(x.shape[1]):
-            h = f[:, t] * h + i[:, t]
+        i = (nnf.silu(_wide(i)) * _wide(1 - f)).to(x.dtype)
+        fw, iw, outs = _wide(f), _wide(i), []
+        for t in range(x.shape[1]):  # the state stays in the compute type
+            h = fw[:, t] * h + iw[:, t]
             outs.append(h)
         o = torch.stack(outs, dim=1)
         g = self.g_proj(x)
-        o = self.g_norm(g) * nnf.silu(o) if self.form == "code" else torch.sigmoid(g) * o
+        if self.form == "code":
+            o = (self.g_norm.wide(g) * nnf.silu(o)).to(x.dtype)
+        else:
+            o = (torch.sigmoid(g) * o.to(x.dtype)).to(x.dtype)
         return self.o_proj(o), h
 
 
@@ -164,7 +181,8 @@ class GLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the GLU."""
         gate, up = self.gate_proj(x).chunk(2, dim=-1)
-        out: torch.Tensor = self.down_proj(nnf.silu(gate) * up)
+        z = (nnf.silu(_wide(gate)) * _wide(up)).to(x.dtype)
+        out: torch.Tensor = self.down_proj(z)
         return out
 
 
@@ -286,8 +304,8 @@ class TorchMMfreeLM(nn.Module):
         return "ternary" if all(m.prequantised for m in self.bitlinears()) else "reference"
 
     def initial_state(self, batch: int = 1) -> torch.Tensor:
-        """Zero recurrent state ``[B, L, d]``."""
-        p = self.model.blocks()[0].attn_norm.weight
+        """Zero recurrent state ``[B, L, d]``, in at least float32."""
+        p = _wide(self.model.blocks()[0].attn_norm.weight)
         return torch.zeros(batch, self.config.layers, self.config.d, dtype=p.dtype, device=p.device)
 
     def forward(

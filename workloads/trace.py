@@ -65,6 +65,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,8 +251,13 @@ def build_trace(
     progress: Callable[[int], None] | None = None,
     command: Sequence[str] | None = None,
     cost_tokens: int = 0,
+    folder: Path | None = None,
 ) -> tuple[Trace, pa.Table, pa.Table]:
-    """Run the model, recording every op, and assemble the trace (nothing written).
+    """Run the model, recording every op, and assemble the trace.
+
+    The matrices' table (nonzero structure, stored once) depends on the weights only: it
+    is built, and written to ``folder`` if one is given, in a background thread while
+    the model runs.
 
     Args:
         weights: The model's weights.
@@ -263,6 +269,7 @@ def build_trace(
         command: The command line recorded in the manifest.
         cost_tokens: If positive, also measure the numerics' cost against exact
             arithmetic over this many generated tokens (summary ``numerics_cost``).
+        folder: Write the three files here (a temporary folder: nothing atomic here).
 
     Returns:
         The trace and its two Arrow tables.
@@ -281,11 +288,13 @@ def build_trace(
         raise TraceError("a trace needs at least one step (prompt or generated tokens)")
     inputs = block_inputs(cfg, seed, len(ids) + gen_tokens) if cfg.block_only else None
     recorder = OpRecorder()
-    result = TernaryLM(weights, numerics).run(
-        ids, gen_tokens, inputs=inputs, recorder=recorder, progress=progress
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_matrices_job, weights, folder)
+        result = TernaryLM(weights, numerics).run(
+            ids, gen_tokens, inputs=inputs, recorder=recorder, progress=progress
+        )
+        matrices = pending.result()
     ops = _ops_table(recorder)
-    matrices = _matrices_table(weights)
     ms = weights.matrices()
     summary: dict[str, Any] = {
         "model": cfg.name,
@@ -322,8 +331,19 @@ def build_trace(
         "command": list(command) if command is not None else list(sys.argv),
         "summary": summary,
     }
+    if folder is not None:
+        pq.write_table(ops, folder / "ops.parquet", compression="zstd")
+        text = json.dumps(manifest, indent=2) + "\n"
+        (folder / "manifest.json").write_text(text, encoding="utf-8")
     trace = Trace(manifest=manifest, ops=ops.to_pandas(), matrices=matrices.to_pandas())
     return trace, ops, matrices
+
+
+def _matrices_job(weights: ModelWeights, folder: Path | None) -> pa.Table:
+    table = _matrices_table(weights)
+    if folder is not None:
+        pq.write_table(table, folder / "matrices.parquet", compression="zstd")
+    return table
 
 
 def _umask() -> int:
@@ -446,10 +466,17 @@ def generate_trace(
         return trace
     with _atomic_folder(Path(out)) as tmp:  # refuses an unwritable folder before any work
         weights = weights if weights is not None else load_weights(model, seed)
-        trace, ops, matrices = build_trace(
-            weights, prompt_tokens, gen_tokens, seed, numerics, progress, command, cost_tokens
+        trace, _, _ = build_trace(
+            weights,
+            prompt_tokens,
+            gen_tokens,
+            seed,
+            numerics,
+            progress,
+            command,
+            cost_tokens,
+            folder=tmp,
         )
-        _write_files(tmp, trace.manifest, ops, matrices)
     return trace
 
 
