@@ -16,7 +16,7 @@ import triton.language as tl  # type: ignore[import-not-found, unused-ignore]
 __all__ = ["empty_kernel", "packed_matmul", "recurrence"]
 
 # Codes 1 in all four planes (0b01010101): padding bytes decode to zero weights.
-_ZERO_BYTE = 85
+_ZERO_BYTE = tl.constexpr(85)
 
 
 @triton.jit  # type: ignore[untyped-decorator, unused-ignore]

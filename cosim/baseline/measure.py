@@ -687,7 +687,11 @@ def measure(opts: MeasureOptions, log: Log = print) -> Baseline:
     else:
         r.run = dataclasses.replace(r.run, idle=r.monitor.idle(0.0))
     log(f"idle: {_fmt(r.run.idle.avg_power_w, '.1f')} W")
-    packed_error, notes = _kernel_checks(r.device, r.dtype)
+    try:
+        packed_error, notes = _kernel_checks(r.device, r.dtype)
+    except Exception as exc:  # e.g. a kernel that does not compile here
+        packed_error = f"{type(exc).__name__}: {exc}"[:500]
+        notes = [f"kernel checks failed: {packed_error}"]
     r.notes.extend(notes)
     for n in notes:
         log(n)

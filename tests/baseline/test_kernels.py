@@ -97,8 +97,22 @@ def test_auto_uses_torch_on_cpu() -> None:
 
 _INTERPRETED = textwrap.dedent(
     """
+    import sys
     import torch
+    import triton
+    import triton.language as tl
     from cosim.baseline.kernels import pack_ternary, packed_linear, linear_recurrence
+
+    @triton.jit
+    def probe(x, n):
+        for k in range(0, n, 4):
+            tl.store(x + k, k)
+
+    try:  # Triton's interpreter fails on runtime loop bounds with NumPy >= 2.4
+        probe[(1,)](torch.zeros(8), 8)
+    except Exception as exc:
+        print("SKIP: the Triton interpreter does not run here:", repr(exc)[:200])
+        sys.exit(0)
     g = torch.Generator().manual_seed(0)
     for rows, cols, m in ((48, 64, 1), (100, 256, 16), (33, 128, 40)):
         w = torch.randint(-1, 2, (rows, cols), generator=g)
@@ -133,4 +147,61 @@ def test_triton_kernels_interpreted() -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    if done.stdout.startswith("SKIP: "):
+        pytest.skip(done.stdout[6:].strip())
     assert "interpreted kernels ok" in done.stdout
+
+
+@pytest.mark.skipif(not triton_available(), reason="Triton is not installed")
+def test_triton_kernels_compile_for_hopper() -> None:
+    """Every kernel compiles ahead of time for sm_90 (no GPU needed), without spilling.
+
+    The interpreter accepts things the compiler refuses (a non-constexpr global, say);
+    this catches them before GPU time is spent. Arguments are specialised as the JIT
+    specialises them at run time (pointers and the multiples of 16 aligned).
+    """
+    import triton  # type: ignore[import-not-found, unused-ignore]
+    from triton.backends.compiler import GPUTarget  # type: ignore[import-not-found, unused-ignore]
+    from triton.compiler import ASTSource  # type: ignore[import-not-found, unused-ignore]
+
+    from cosim.baseline import _triton
+
+    target = GPUTarget("cuda", 90, 32)
+    aligned = [["tt.divisibility", 16]]
+    packed_sig = {
+        "x_ptr": "*bf16",
+        "w_ptr": "*u8",
+        "y_ptr": "*bf16",
+        **dict.fromkeys(("m", "n", "k4", "stride_xm", "stride_wn", "stride_ym"), "i32"),
+        "scale": "fp32",
+        **dict.fromkeys(("BLOCK_M", "BLOCK_N", "BLOCK_K"), "constexpr"),
+    }
+    kernels = [
+        (_triton._packed_mm_kernel, packed_sig, {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 128}),
+        (_triton._packed_mm_kernel, packed_sig, {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64}),
+        (
+            _triton._recurrence_kernel,
+            {
+                **dict.fromkeys(("f_ptr", "i_ptr", "h0_ptr", "o_ptr", "hn_ptr"), "*bf16"),
+                **dict.fromkeys(("t_len", "d", "stride_h0", "stride_hn"), "i32"),
+                "BLOCK_D": "constexpr",
+            },
+            {"BLOCK_D": 1024},
+        ),
+        (_triton._empty_kernel, {"x_ptr": "*fp32"}, {}),
+    ]
+    for fn, sig, consts in kernels:
+        attrs = {(k,): aligned for k, v in enumerate(sig.values()) if v != "constexpr"}
+        try:
+            compiled = triton.compile(
+                ASTSource(fn=fn, signature=sig, constexprs=consts, attrs=attrs),
+                target=target,
+                options={"num_warps": 4},
+            )
+        except RuntimeError as exc:  # no ptxas in this Triton installation
+            if "ptxas" in str(exc):
+                pytest.skip(str(exc))
+            raise
+        assert "cubin" in compiled.asm
+        ptx = compiled.asm["ptx"]
+        assert ".local" not in ptx, f"{fn.__name__} {consts}: spills to local memory"
