@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as nnf
@@ -39,6 +40,11 @@ __all__ = ["MicroSizes", "run_micro"]
 
 Log = Callable[[str], None]
 MiB = 1 << 20
+T = TypeVar("T")
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:g} MiB" if n >= MiB else f"{n / 1024:g} KiB"
 
 
 class MicroSizes:
@@ -170,26 +176,48 @@ def _l2(nbytes: int, sizes: MicroSizes, device: torch.device) -> Bandwidth:
     return Bandwidth("l2_read", nbytes, ms, nbytes / ms / 1e6, sizes.reps)
 
 
+def _l2_list(nbytes: int, sizes: MicroSizes, device: torch.device) -> list[Bandwidth]:
+    return [_l2(nbytes, sizes, device)]
+
+
 def _launches(
-    sizes: MicroSizes, device: torch.device, reasons: dict[str, str]
-) -> tuple[float, float | None, float | None]:
+    sizes: MicroSizes, device: torch.device, reasons: dict[str, str], attempt: Any
+) -> tuple[float | None, float | None, float | None]:
     tiny = torch.zeros(1, device=device)
-    eager = _per_call_ms(lambda: tiny.add_(1), sizes.launches, sizes.reps, device) * 1e3
+    eager = attempt(
+        "launch eager",
+        lambda: _per_call_ms(lambda: tiny.add_(1), sizes.launches, sizes.reps, device) * 1e3,
+        None,
+    )
+    if eager is None:
+        reasons["launch_eager_us"] = "failed (see errors)"
     triton_us = None
     if device.type == "cuda" and triton_available():
         from cosim.baseline import _triton
 
-        triton_us = (
-            _per_call_ms(lambda: _triton.empty_kernel(tiny), sizes.launches, sizes.reps, device)
-            * 1e3
+        triton_us = attempt(
+            "launch triton",
+            lambda: (
+                _per_call_ms(lambda: _triton.empty_kernel(tiny), sizes.launches, sizes.reps, device)
+                * 1e3
+            ),
+            None,
         )
+        if triton_us is None:
+            reasons["launch_triton_us"] = "failed (see errors)"
     else:
         reasons["launch_triton_us"] = "needs a CUDA device with Triton"
     graph_us = None
     if device.type == "cuda":
-        run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
-        run()
-        graph_us = median(time_each(run, sizes.reps, device)) * 1e3 / sizes.graph_nodes
+
+        def graph_node() -> float:
+            run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
+            run()
+            return median(time_each(run, sizes.reps, device)) * 1e3 / sizes.graph_nodes
+
+        graph_us = attempt("launch graph", graph_node, None)
+        if graph_us is None:
+            reasons["launch_graph_node_us"] = "failed (see errors)"
     else:
         reasons["launch_graph_node_us"] = "CUDA graphs need a CUDA device"
     return eager, triton_us, graph_us
@@ -205,7 +233,7 @@ def _gemm(n: int, reps: int, device: torch.device, dtype: torch.dtype) -> float:
 
 def _hbm_power(
     sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
-) -> tuple[PowerReading | None, int]:
+) -> tuple[PowerReading | None, int | None]:
     src = torch.randn(sizes.hbm_bytes // 2, dtype=torch.bfloat16, device=device)
     inner = 10
     run = _graph_or_loop(lambda: src.sum(), inner, device)
@@ -244,42 +272,65 @@ def run_micro(
         dtype: Activation dtype of the GEMVs.
 
     Returns:
-        The results (GPU-only parts null with reasons on the CPU).
+        The results (GPU-only parts null with reasons on the CPU; a part that fails is
+        listed in ``errors`` and the others still run).
     """
     sizes = MicroSizes(device, quick)
-    gpu = device.type == "cuda"
     reasons: dict[str, str] = {}
-    bw = _hbm(sizes, device)
-    log(f"micro: hbm read {bw[0].gb_per_s:.0f} GB/s, copy {bw[1].gb_per_s:.0f} GB/s")
-    l2 = [_l2(nbytes, sizes, device) for nbytes in sizes.l2_bytes]
-    log("micro: l2 read " + ", ".join(f"{b.bytes // MiB} MiB {b.gb_per_s:.0f} GB/s" for b in l2))
-    bw.extend(l2)
+    errors: list[str] = []
 
-    launch_eager, launch_triton, launch_graph = _launches(sizes, device, reasons)
-    log(f"micro: launch eager {launch_eager:.2f} us, graph node {launch_graph or 0:.2f} us")
+    def attempt(label: str, fn: Callable[[], T], default: T) -> T:
+        """Run one part; a failure is recorded and the other parts still run."""
+        try:
+            return fn()
+        except Exception as exc:
+            errors.append(f"{label}: {type(exc).__name__}: {exc}"[:300])
+            log(f"micro: {errors[-1]}")
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            return default
 
-    gemm_tflops = _gemm(sizes.gemm_n, sizes.reps, device, dtype)
-    log(f"micro: gemm {sizes.gemm_n}^3 {gemm_tflops:.0f} TFLOP/s")
+    none: list[Bandwidth] = []
+    bw = attempt("hbm", partial(_hbm, sizes, device), none)
+    for nbytes in sizes.l2_bytes:
+        bw = bw + attempt(f"l2 {_size(nbytes)}", partial(_l2_list, nbytes, sizes, device), none)
+    log("micro: " + ", ".join(f"{b.name} {_size(b.bytes)} {b.gb_per_s:,.0f} GB/s" for b in bw))
+
+    launch_eager, launch_triton, launch_graph = _launches(sizes, device, reasons, attempt)
+    log(f"micro: launch eager {launch_eager or 0:.2f} us, graph node {launch_graph or 0:.2f} us")
+
+    gemm_tflops = attempt("gemm", lambda: _gemm(sizes.gemm_n, sizes.reps, device, dtype), None)
+    if gemm_tflops is None:
+        reasons["gemm_tflops"] = errors[-1]
+    log(f"micro: gemm {sizes.gemm_n}^3 {gemm_tflops or 0:.0f} TFLOP/s")
 
     gemv: list[Gemv] = []
     for shape in shapes:
         for matrix in shape.matrices():
             for batch in batches:
                 for kind in ("bf16", "packed"):
-                    gemv.append(_gemv(shape, matrix, batch, kind, sizes, device, dtype))
+                    one = partial(_gemv, shape, matrix, batch, kind, sizes, device, dtype)
+                    got = attempt(f"gemv {shape.name} {matrix} b{batch} {kind}", one, None)
+                    if got is not None:
+                        gemv.append(got)
         log(
             f"micro: gemv {shape.name} "
             + ", ".join(f"{g.matrix}/{g.batch}/{g.kind} {g.us:.1f} us" for g in gemv[-8:])
         )
 
-    hbm_power = None
-    hbm_power_bytes = None
+    hbm_power: PowerReading | None = None
+    hbm_power_bytes: int | None = None
     if monitor.available:
-        hbm_power, hbm_power_bytes = _hbm_power(sizes, device, monitor, power_window_s)
+        nothing: tuple[PowerReading | None, int | None] = (None, None)
+        hbm_power, hbm_power_bytes = attempt(
+            "hbm power", partial(_hbm_power, sizes, device, monitor, power_window_s), nothing
+        )
+        if hbm_power is None:
+            reasons["hbm_power"] = reasons["hbm_power_bytes"] = errors[-1]
     else:
         reasons["hbm_power"] = monitor.reason or "NVML not available"
         reasons["hbm_power_bytes"] = reasons["hbm_power"]
-    if gpu:
+    if device.type == "cuda":
         torch.cuda.empty_cache()
     return Micro(
         status="ok",
@@ -292,5 +343,6 @@ def run_micro(
         gemv=gemv,
         hbm_power=hbm_power,
         hbm_power_bytes=hbm_power_bytes,
+        errors=errors,
         null_reasons=reasons,
     )

@@ -94,6 +94,7 @@ def micro_tables(b: Baseline) -> list[Table]:
             rows.append(
                 ["HBM read power W", "-", f"{p.duration_s:.1f} s", _f(p.avg_power_w, ".0f")]
             )
+        rows += [[f"failed: {e}", "-", "-", "-"] for e in m.errors]
         out.append((f"run {i} microbenchmarks", ["what", "size", "ms", "GB/s"], rows))
         g_rows = [
             [

@@ -92,7 +92,7 @@ IMPLS: tuple[str, ...] = typing.get_args(Impl)
 LAUNCHES: tuple[str, ...] = typing.get_args(Launch)
 
 #: Fields that are not measurements (never need a null reason).
-_BOOKKEEPING = frozenset({"reason", "null_reasons"})
+_BOOKKEEPING = frozenset({"reason", "null_reasons", "errors"})
 
 
 @dataclass(frozen=True)
@@ -257,6 +257,7 @@ class Micro:
         gemv: Every model's matrix shapes, bf16 and packed, batch 1 and 16.
         hbm_power: NVML during a sustained HBM read (for the memory power model).
         hbm_power_bytes: Bytes read during that window.
+        errors: Parts that failed (each with its error); the other parts still ran.
         null_reasons: Why a null field is null.
     """
 
@@ -270,6 +271,7 @@ class Micro:
     gemv: list[Gemv]
     hbm_power: PowerReading | None
     hbm_power_bytes: int | None
+    errors: list[str] = field(default_factory=list)
     null_reasons: dict[str, str] = field(default_factory=dict)
 
 

@@ -78,7 +78,7 @@ def test_same_tokens_reference_dense(measured: Path) -> None:
 
 def test_micro_on_cpu(measured: Path) -> None:
     m = read_baseline(measured).runs[0].micro
-    assert m is not None and m.status == "ok"
+    assert m is not None and m.status == "ok" and m.errors == []
     assert [x.name for x in m.bandwidth] == ["hbm_read", "hbm_copy", "l2_read"]
     assert m.launch_eager_us and m.launch_eager_us > 0
     assert m.launch_graph_node_us is None and "CUDA" in m.null_reasons["launch_graph_node_us"]
@@ -89,6 +89,23 @@ def test_micro_on_cpu(measured: Path) -> None:
         for b in (1, 2)
         for k in ("bf16", "packed")
     }
+
+
+def test_micro_part_failure_is_contained(monkeypatch: pytest.MonkeyPatch, one_thread: None) -> None:
+    from cosim.baseline import micro
+    from cosim.baseline.power import PowerMonitor
+    from cosim.baseline.shapes import get_shape
+
+    def broken(*args: object) -> float:
+        raise RuntimeError("no tensor cores today")
+
+    monkeypatch.setattr(micro, "_gemm", broken)
+    m = micro.run_micro(
+        [get_shape("tiny")], torch.device("cpu"), PowerMonitor(enabled=False), log=lambda _: None
+    )
+    assert m.gemm_tflops is None and m.errors == ["gemm: RuntimeError: no tensor cores today"]
+    assert m.null_reasons["gemm_tflops"] == m.errors[0]
+    assert len(m.gemv) == 16 and m.bandwidth
 
 
 def test_show_and_merge_entry_point(
