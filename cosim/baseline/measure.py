@@ -28,6 +28,7 @@ when ``time_budget_s`` runs out are recorded as ``skipped``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import math
@@ -330,7 +331,8 @@ def graph_node_count(fn: Callable[[], Any], device: torch.device) -> tuple[int |
         return None, f"graph node count failed: {type(exc).__name__}: {exc}"
     finally:
         del graph
-        torch.cuda.synchronize(device)
+        with contextlib.suppress(Exception):
+            torch.cuda.synchronize(device)
 
 
 # --- the run --------------------------------------------------------------------------

@@ -14,6 +14,12 @@ Layout (``schema_version`` 1)::
 - :class:`Run`: ``environment`` (:class:`Environment`), ``settings`` (:class:`Settings`),
   ``idle`` (:class:`PowerReading`), ``micro`` (:class:`Micro` or null), ``started_utc``,
   ``elapsed_s``, ``complete``.
+- :class:`Micro`: ``bandwidth`` (:class:`Bandwidth` rows: ``hbm_read``, ``hbm_copy``,
+  ``l2_read`` at several sizes), ``launch_eager_us``, ``launch_triton_us``,
+  ``launch_graph_node_us``, ``gemm_tflops``, ``gemv`` (:class:`Gemv` rows: each model's
+  ``attn``/``gate_up``/``down``/``head`` matrix × batch × ``bf16``/``packed``),
+  ``hbm_power`` (:class:`PowerReading` during a sustained HBM read) with
+  ``hbm_power_bytes``, ``errors`` (parts that failed).
 - :class:`Case`: ``run``, ``model``, ``impl`` (reference | dense | packed | transformer),
   ``launch`` (eager | graph), ``batch``, ``prompt_tokens``, ``gen_tokens``, ``status``
   (ok | error | skipped) and ``reason``, then the measurements: ``prefill_ms``,
@@ -23,7 +29,8 @@ Layout (``schema_version`` 1)::
   ``peak_memory_gib``, ``weight_bytes``, ``avg_power_w`` (NVML samples during decode),
   ``energy_per_token_j`` (NVML energy counter over the decode window / generated tokens
   of the whole batch), ``energy_avg_power_w`` (that energy over the window's time),
-  ``idle_power_w``, ``sm_clock_mhz``, ``mem_clock_mhz``, ``temperature_c``,
+  ``idle_power_w`` (the run's idle reading, taken before its first case),
+  ``sm_clock_mhz``, ``mem_clock_mhz``, ``temperature_c`` (medians over the window),
   ``power_window_s``, ``power_samples``, ``power_tokens``, ``kernels_per_step`` (CUDA
   kernels of one eager decode step, by the profiler), ``graph_nodes_per_step``,
   ``check_tokens`` (the first greedy tokens of sequence 0, to compare implementations).
