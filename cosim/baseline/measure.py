@@ -787,13 +787,3 @@ def _case_line(c: Case) -> str:
         f"{_fmt(c.avg_power_w, '6.1f')} W  {_fmt(c.energy_per_token_j, '.4f')} J/tok  "
         f"{_fmt(c.peak_memory_gib, '.2f')} GiB"
     )
-
-
-def parse_list(text: str, kind: type = str) -> tuple[Any, ...]:
-    """``"a,b"`` → ``("a", "b")`` (``kind`` converts each)."""
-    return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
-
-
-def default_out() -> Path:
-    """``h200.json`` in the working directory."""
-    return Path("h200.json")
