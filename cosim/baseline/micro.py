@@ -249,6 +249,39 @@ def _hbm_power(
     return w.reading, count * sizes.hbm_bytes
 
 
+def _launch_power(
+    sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
+) -> PowerReading | None:
+    tiny = torch.zeros(1, device=device)
+    run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
+    run()
+    sync(device)
+    with monitor.window() as w:
+        start = time.perf_counter()
+        while time.perf_counter() - start < window_s:
+            run()
+            sync(device)
+    return w.reading
+
+
+def _gemm_power(
+    n: int, device: torch.device, monitor: PowerMonitor, window_s: float, dtype: torch.dtype
+) -> tuple[PowerReading | None, int | None]:
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
+    a @ b
+    sync(device)
+    count = 0
+    with monitor.window() as w:
+        start = time.perf_counter()
+        while time.perf_counter() - start < window_s:
+            for _ in range(10):
+                a @ b
+            sync(device)
+            count += 10
+    return w.reading, count * 2 * n**3
+
+
 def run_micro(
     shapes: Sequence[ModelShape],
     device: torch.device,
@@ -330,9 +363,38 @@ def run_micro(
     else:
         reasons["hbm_power"] = monitor.reason or "NVML not available"
         reasons["hbm_power_bytes"] = reasons["hbm_power"]
+    launch_power: PowerReading | None = None
+    gemm_power: PowerReading | None = None
+    gemm_power_flops: int | None = None
+    if monitor.available and device.type == "cuda":
+        launch_power = attempt(
+            "launch power",
+            partial(_launch_power, sizes, device, monitor, power_window_s),
+            None,
+        )
+        if launch_power is None:
+            reasons["launch_power"] = errors[-1]
+        pair: tuple[PowerReading | None, int | None] = (None, None)
+        gemm_power, gemm_power_flops = attempt(
+            "gemm power",
+            partial(_gemm_power, sizes.gemm_n, device, monitor, power_window_s, dtype),
+            pair,
+        )
+        if gemm_power is None:
+            reasons["gemm_power"] = reasons["gemm_power_flops"] = errors[-1]
+    else:
+        why = (
+            monitor.reason or "NVML not available"
+            if not monitor.available
+            else ("needs a CUDA device")
+        )
+        reasons["launch_power"] = reasons["gemm_power"] = reasons["gemm_power_flops"] = why
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return Micro(
+        launch_power=launch_power,
+        gemm_power=gemm_power,
+        gemm_power_flops=gemm_power_flops,
         status="ok",
         reason=None,
         bandwidth=bw,

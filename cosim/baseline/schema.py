@@ -264,6 +264,10 @@ class Micro:
         gemv: Every model's matrix shapes, bf16 and packed, batch 1 and 16.
         hbm_power: NVML during a sustained HBM read (for the memory power model).
         hbm_power_bytes: Bytes read during that window.
+        launch_power: NVML while a graph of tiny kernels replays (clocks up, little
+            memory traffic: the power model's active floor). Added in harness 1.1.
+        gemm_power: NVML during sustained bf16 matrix products. Added in harness 1.1.
+        gemm_power_flops: FLOPs done during that window.
         errors: Parts that failed (each with its error); the other parts still ran.
         null_reasons: Why a null field is null.
     """
@@ -280,6 +284,9 @@ class Micro:
     hbm_power_bytes: int | None
     errors: list[str] = field(default_factory=list)
     null_reasons: dict[str, str] = field(default_factory=dict)
+    launch_power: PowerReading | None = None
+    gemm_power: PowerReading | None = None
+    gemm_power_flops: int | None = None
 
 
 @dataclass(frozen=True)
@@ -472,6 +479,11 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
+#: Fields added after schema version 1 was first written; files without them still read
+#: (the value is null, with the reason that the older harness did not measure it).
+_ADDED_LATER = frozenset({"launch_power", "gemm_power", "gemm_power_flops"})
+
+
 def _from_dict(cls: type[T], data: Any, path: str, problems: list[str]) -> T:
     where = path or "file"
     if not isinstance(data, dict):
@@ -483,13 +495,22 @@ def _from_dict(cls: type[T], data: Any, path: str, problems: list[str]) -> T:
         if key not in fields:
             problems.append(f"{_join(path, key)}: unknown field")
     values: dict[str, Any] = {}
+    absent: list[str] = []
     for name in fields:
         if name not in data:
+            if name in _ADDED_LATER:
+                absent.append(name)  # written by an older harness: not measured
+                continue
             problems.append(f"{_join(path, name)}: required field missing")
             continue
         values[name] = _convert(hints[name], data[name], _join(path, name), problems)
-    if len(values) != len(fields):
+    if len(values) + len(absent) != len(fields):
         return None  # type: ignore[return-value]
+    if absent and "null_reasons" in values and isinstance(values["null_reasons"], dict):
+        values["null_reasons"] = {
+            **values["null_reasons"],
+            **{name: "not measured by the harness version that wrote this run" for name in absent},
+        }
     try:
         return cls(**values)
     except TypeError as exc:  # pragma: no cover - defensive
@@ -506,7 +527,7 @@ def _null_reason_problems(obj: Any, path: str) -> list[str]:
     problems = []
     reasons: dict[str, str] = getattr(obj, "null_reasons", {})
     names = {f.name for f in dataclasses.fields(obj)}
-    for name in sorted(names - _BOOKKEEPING):
+    for name in sorted(names - _BOOKKEEPING - _ADDED_LATER):
         if getattr(obj, name) is None and name not in reasons:
             problems.append(f"{_join(path, name)}: null without a reason in null_reasons")
     for name in sorted(reasons):
@@ -527,8 +548,10 @@ def _semantic_problems(b: Baseline) -> list[str]:
         if m is not None:
             if m.status == "ok":
                 problems += _null_reason_problems(m, f"{p}.micro")
-                if m.hbm_power is not None:
-                    problems += _null_reason_problems(m.hbm_power, f"{p}.micro.hbm_power")
+                for name in ("hbm_power", "launch_power", "gemm_power"):
+                    reading = getattr(m, name)
+                    if reading is not None:
+                        problems += _null_reason_problems(reading, f"{p}.micro.{name}")
             elif not m.reason:
                 problems.append(f"{p}.micro.reason: a {m.status} micro needs a reason")
     for i, c in enumerate(b.cases):
