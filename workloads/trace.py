@@ -64,6 +64,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -94,6 +96,7 @@ __all__ = [
     "Trace",
     "build_trace",
     "check_output",
+    "clear_matrices_cache",
     "generate_trace",
     "prompt_ids",
     "read_trace",
@@ -256,7 +259,8 @@ def build_trace(
 
     The matrices' table (nonzero structure, stored once) depends on the weights only: it
     is built, and written to ``folder`` if one is given, in a background thread while
-    the model runs.
+    the model runs, and kept for further traces of the same weights
+    (:func:`clear_matrices_cache`).
 
     Args:
         weights: The model's weights.
@@ -338,10 +342,33 @@ def build_trace(
     return trace, ops, matrices
 
 
+#: The matrices table of recent weights, and its file's bytes once written: it depends on
+#: the weights only, so further traces of the same weights reuse it.
+_MATRICES: weakref.WeakKeyDictionary[ModelWeights, tuple[pa.Table, bytes | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_MATRICES_LOCK = threading.Lock()
+
+
+def clear_matrices_cache() -> None:
+    """Forget the cached matrices tables (the next trace of any weights rebuilds its own)."""
+    with _MATRICES_LOCK:
+        _MATRICES.clear()
+
+
 def _matrices_job(weights: ModelWeights, folder: Path | None) -> pa.Table:
-    table = _matrices_table(weights)
-    if folder is not None:
-        _write_matrices(table, folder / "matrices.parquet")
+    with _MATRICES_LOCK:
+        table, data = _MATRICES.get(weights, (None, None))
+    if table is None:
+        table = _matrices_table(weights)
+    path = folder / "matrices.parquet" if folder is not None else None
+    if path is not None and data is not None:
+        path.write_bytes(data)
+    elif path is not None:
+        _write_matrices(table, path)
+        data = path.read_bytes()
+    with _MATRICES_LOCK:
+        _MATRICES[weights] = (table, data)
     return table
 
 

@@ -24,6 +24,7 @@ from workloads.trace import (
     OPS_COLUMNS,
     Trace,
     check_output,
+    clear_matrices_cache,
     generate_trace,
     read_trace,
     write_trace,
@@ -267,3 +268,19 @@ def test_bad_counts() -> None:
         generate_trace("tiny", 0, 0)
     with pytest.raises(TraceError, match=">= 0"):
         generate_trace("tiny", -1, 2)
+
+
+def test_matrices_file_is_reused_for_the_same_weights(tmp_path: Path) -> None:
+    w = synthetic_weights(get_config("tiny"), 9)
+    clear_matrices_cache()
+    a = generate_trace("tiny", 1, 1, weights=w, out=tmp_path / "a")
+    b = generate_trace("tiny", 2, 0, weights=w, out=tmp_path / "b")
+    clear_matrices_cache()
+    c = generate_trace("tiny", 1, 0, weights=w, out=tmp_path / "c")
+    files = [(tmp_path / n / "matrices.parquet").read_bytes() for n in "abc"]
+    assert files[0] == files[1] == files[2]
+    for t in (b, c):
+        pd.testing.assert_frame_equal(
+            t.matrices.drop(columns="nnz_blocks"), a.matrices.drop(columns="nnz_blocks")
+        )
+    assert read_trace(tmp_path / "b").summary["zero_fraction"] == w.zero_fraction
