@@ -25,6 +25,8 @@ class Kernel:
         param_bytes: Bytes of model parameters (weights) read.
         flops: Floating-point operations (a multiply-add counts 2).
         tensor_core: Whether the work is a matrix product (tensor cores).
+        call: The call's identity (operator and argument shapes), for looking up its
+            measured cost; empty when unknown.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Kernel:
     param_bytes: int
     flops: int
     tensor_core: bool = False
+    call: str = ""
 
     @property
     def read_bytes(self) -> int:

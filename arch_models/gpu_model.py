@@ -5,8 +5,10 @@ and driver work per kernel; from a CUDA graph: one graph launch, then
 ``graph_launch_us`` of device-side scheduling per node) into the *stream*, which runs them
 in order. A kernel's device time is
 
-``kernel_floor_us + max(HBM bytes / HBM bandwidth + L2 bytes / L2 bandwidth,
-FLOPs / peak rate)``
+``floor + max(HBM bytes / HBM bandwidth + L2 bytes / L2 bandwidth, FLOPs / peak rate)``
+
+(``floor`` is the matrix-product floor for GEMV/GEMM kernels, the tiny-kernel floor
+otherwise)
 
 where parameters come from HBM unless the whole model fits in half the L2, activations
 come from L2 when they fit in a quarter of it (a producer just wrote them) and from HBM
@@ -22,7 +24,7 @@ the coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import simpy
@@ -41,18 +43,26 @@ class GpuCalibration:
     """Figures a GPU model takes from microbenchmarks rather than datasheets.
 
     Attributes:
-        kernel_floor_us: Device time of an empty kernel (the per-kernel floor).
+        kernel_floor_us: Device time of a tiny kernel in a graph (the per-kernel floor).
+        matmul_floor_us: Fixed time of a matrix-product kernel (cuBLAS GEMV/GEMM).
         active_idle_w: Board power while kernels trickle with little memory traffic.
         w_per_tb_s: Extra watts per TB/s of HBM traffic.
         w_per_tflop_s: Extra watts per TFLOP/s of tensor-core work.
         source: Where the figures come from (the baseline file and its date).
+        kernel_us: Measured device time of individual kernels replayed alone from a CUDA
+            graph, by call (operator and argument shapes); used instead of the formula
+            where present.
+        host_us: Measured host time per eager launch, by call.
     """
 
     kernel_floor_us: float
+    matmul_floor_us: float
     active_idle_w: float
     w_per_tb_s: float
     w_per_tflop_s: float
     source: str
+    kernel_us: dict[str, float] = field(default_factory=dict)
+    host_us: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,12 +115,21 @@ class GpuModel:
         return hbm + k.param_bytes, l2
 
     def kernel_ns(self, k: Kernel, params_in_l2: bool) -> tuple[float, int, int]:
-        """Return (device ns, HBM bytes, L2 bytes) of one kernel."""
+        """Return (device ns, HBM bytes, L2 bytes) of one kernel.
+
+        A kernel whose call was measured alone takes that time (it already includes the
+        per-node cost and its memory traffic as it runs in isolation); others take the
+        floor-plus-traffic formula.
+        """
         hbm, l2 = self.split(k, params_in_l2)
+        measured = self.cal.kernel_us.get(k.call)
+        if measured is not None:
+            return measured * 1e3, hbm, l2
         mem_ns = hbm / self.hbm_bytes_per_ns + l2 / self.l2.bandwidth_gb_per_s
         rate = self.sms.bf16_tflops if k.tensor_core else self.sms.fp32_tflops
         compute_ns = k.flops / (rate * 1e3)
-        return self.cal.kernel_floor_us * 1e3 + max(mem_ns, compute_ns), hbm, l2
+        floor = self.cal.matmul_floor_us if k.tensor_core else self.cal.kernel_floor_us
+        return floor * 1e3 + max(mem_ns, compute_ns), hbm, l2
 
     def run_step(self, step: KernelStep, launch: Launch) -> GpuStepResult:
         """Simulate one decode step issued eagerly or from a CUDA graph."""
@@ -127,8 +146,9 @@ class GpuModel:
                 for k in step.kernels:
                     yield stream.put(k)
             else:
+                generic = self.launch.eager_launch_us
                 for k in step.kernels:
-                    yield env.timeout(self.launch.eager_launch_us * 1e3)
+                    yield env.timeout(self.cal.host_us.get(k.call, generic) * 1e3)
                     yield stream.put(k)
 
         def device() -> Generator[Any, Any, None]:

@@ -20,7 +20,7 @@ from torch.utils._pytree import tree_leaves
 
 from arch_models.gpu_kernels import Kernel, KernelStep
 
-__all__ = ["VIEW_OPS", "capture_step"]
+__all__ = ["VIEW_OPS", "call_key", "calls_of", "capture_harness_step", "capture_step"]
 
 #: Operators that make views or metadata only: no kernel.
 VIEW_OPS = frozenset(
@@ -82,6 +82,12 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         super().__init__()  # type: ignore[no-untyped-call]
         self.params = params
         self.kernels: list[Kernel] = []
+        self.calls: list[tuple[str, Any]] = []
+        self.paused = 0
+
+    def add(self, kernel: Kernel) -> None:
+        """Record a kernel that does not go through ATen (a Triton kernel)."""
+        self.kernels.append(kernel)
 
     def __torch_dispatch__(
         self,
@@ -92,7 +98,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     ) -> Any:
         out = func(*args, **(kwargs or {}))
         op = _base(func.overloadpacket) if hasattr(func, "overloadpacket") else _base(func)
-        if op in VIEW_OPS:
+        if op in VIEW_OPS or self.paused:
             return out
         ins = [t for t in tree_leaves((args, kwargs or {})) if isinstance(t, torch.Tensor)]
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
@@ -109,11 +115,19 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
             reads = tuple(
                 int(t.numel() * t.element_size()) for t in ins if id(t) not in self.params
             )
+        key = call_key(args, kwargs or {})
         self.kernels.append(
             Kernel(
-                str(func), reads, writes, param, _flops(op, args, outs), tensor_core=op in _MATMUL
+                str(func),
+                reads,
+                writes,
+                param,
+                _flops(op, args, outs),
+                tensor_core=op in _MATMUL,
+                call=f"{func}|{key}",
             )
         )
+        self.calls.append((str(func), key))
         return out
 
 
@@ -138,6 +152,90 @@ def capture_step(
     total = sum(int(p.numel() * p.element_size()) for p in module.parameters())
     total += sum(int(b.numel() * b.element_size()) for b in module.buffers())
     recorder = _Recorder(params)
-    with torch.inference_mode(), recorder:
-        step()
-    return KernelStep(impl, model, batch, tuple(recorder.kernels), total)
+    global _ACTIVE
+    _ACTIVE = recorder
+    try:
+        with torch.inference_mode(), recorder:
+            step()
+    finally:
+        _ACTIVE = None
+    step_calls = tuple(recorder.calls)
+    result = KernelStep(impl, model, batch, tuple(recorder.kernels), total)
+    _CALLS[id(result)] = step_calls
+    return result
+
+
+#: The operator calls behind each captured step's kernels (for the op-cost benchmark).
+_CALLS: dict[int, tuple[tuple[str, Any], ...]] = {}
+
+
+def calls_of(step: KernelStep) -> tuple[tuple[str, Any], ...]:
+    """Return the ATen calls (name, JSON key) behind a captured step's ATen kernels."""
+    return _CALLS.get(id(step), ())
+
+
+_ACTIVE: _Recorder | None = None
+
+
+def _describe(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return {"t": list(x.shape), "dtype": str(x.dtype).removeprefix("torch.")}
+    if isinstance(x, torch.dtype):
+        return {"dtype_arg": str(x).removeprefix("torch.")}
+    if isinstance(x, torch.device):
+        return {"device_arg": True}
+    if isinstance(x, list | tuple):
+        return [_describe(v) for v in x]
+    if isinstance(x, dict):
+        return {"kw": {str(k): _describe(v) for k, v in x.items()}}
+    if isinstance(x, bool | int | float | str) or x is None:
+        return x
+    return {"other": str(x)}
+
+
+def call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """Return a JSON description of an operator call (tensor shapes and dtypes, literals)."""
+    import json
+
+    return json.dumps({"args": _describe(args), "kwargs": _describe(kwargs)}, sort_keys=True)
+
+
+def _packed_linear_as_one_kernel(
+    x: torch.Tensor, packed: torch.Tensor, scale: float, backend: Any = "auto"
+) -> torch.Tensor:
+    """Stand-in for the Triton packed GEMV while tracing: one kernel, its real bytes."""
+    n, k4 = packed.shape
+    rows = int(x.numel() // x.shape[-1])
+    out = torch.empty(*x.shape[:-1], n, dtype=x.dtype, device=x.device)
+    if _ACTIVE is not None:
+        _ACTIVE.add(
+            Kernel(
+                "triton.packed_matmul",
+                call=f"triton.packed_matmul|{n}x{4 * k4}|{rows}",
+                reads=(int(x.numel() * x.element_size()),),
+                writes=(int(out.numel() * out.element_size()),),
+                param_bytes=int(n * k4),
+                flops=2 * rows * n * 4 * k4,
+                tensor_core=True,
+            )
+        )
+    return out
+
+
+def capture_harness_step(model: str, impl: str, batch: int) -> KernelStep:
+    """Trace one decode step of a GPU-baseline implementation (``cosim.baseline``).
+
+    The packed implementation's Triton GEMV does not dispatch through ATen; it is recorded
+    as one kernel reading the 2-bit weights and the activations.
+    """
+    from cosim.baseline import models as harness
+    from cosim.baseline.shapes import get_shape
+
+    built = harness.build_model(get_shape(model), impl, "meta")
+    decoder = harness.build_decoder(built, batch, prompt_tokens=128, max_steps=256)
+    original = getattr(harness, "packed_linear")  # noqa: B009 - patched while tracing
+    setattr(harness, "packed_linear", _packed_linear_as_one_kernel)  # noqa: B010
+    try:
+        return capture_step(built, decoder.step_, impl=impl, model=model, batch=batch)
+    finally:
+        setattr(harness, "packed_linear", original)  # noqa: B010

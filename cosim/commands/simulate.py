@@ -62,6 +62,27 @@ def register(sub: Any) -> None:
         help="weight transfers per matvec per core (fidelity)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    gpu = p.add_argument_group("GPU descriptions (examples/h200.yaml)")
+    gpu.add_argument(
+        "--impl",
+        default="reference",
+        choices=("reference", "dense", "packed", "transformer"),
+        help="implementation whose kernels to replay (default reference)",
+    )
+    gpu.add_argument(
+        "--launch",
+        default="graph",
+        choices=("graph", "eager"),
+        help="kernels from a CUDA graph or launched eagerly (default graph)",
+    )
+    gpu.add_argument("--batch", type=int, default=1, help="sequences decoded together")
+    gpu.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="measured baseline whose microbenchmarks calibrate the GPU model "
+        "(default: the shipped H200 baseline)",
+    )
     p.set_defaults(run=run)
 
 
@@ -88,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     out = stdout_console()
     err = stderr_console()
     arch = load_arch(args.arch)
+    if arch.is_gpu:
+        return _run_gpu(args, arch)
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
     trace = _load_trace(args)
@@ -124,6 +147,52 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
             out.print(f"results saved in {args.out}")
+    return 0
+
+
+def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
+    """Predict a GPU implementation's decode from its captured kernels."""
+    from cosim.baseline.schema import default_baseline_path, read_baseline
+    from cosim.gpu_engine import simulate_gpu
+
+    if not args.model:
+        raise CliInputError("give --model (370m, 1.3b or 2.7b)")
+    if args.batch < 1:
+        raise CliInputError("--batch must be >= 1")
+    path = args.baseline or default_baseline_path()
+    baseline = read_baseline(path)
+    opcost_path = Path(path).with_name(Path(path).stem + "_opcost.json")
+    opcost = json.loads(opcost_path.read_text(encoding="utf-8")) if opcost_path.exists() else None
+    try:
+        summary = simulate_gpu(
+            arch, args.model, args.impl, args.launch, args.batch, baseline, opcost
+        )
+    except (KeyError, ValueError) as exc:
+        raise CliInputError(str(exc)) from None
+    summary["calibration"].pop("kernel_us", None)
+    summary["calibration"].pop("host_us", None)
+    if args.json:
+        print(json.dumps(_jsonable(summary), indent=2))
+        return 0
+    out = stdout_console()
+    t = Table(
+        title=f"{arch.spec.name} · {args.model} {args.impl} {args.launch} batch {args.batch}",
+        title_justify="left",
+        show_header=False,
+    )
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for fig, val in (
+        ("tokens/s", f"{summary['tokens_per_s']:,.1f}"),
+        ("ms/token", f"{summary['ms_per_token']:.3f}"),
+        ("average power", f"{summary['avg_power_w']:.1f} W"),
+        ("energy/token", f"{summary['energy_per_token_j']:.4g} J"),
+        ("kernels/step", f"{summary['kernels_per_step']:,}"),
+        ("HBM", f"{summary['hbm_tb_per_s']:.2f} TB/s"),
+        ("bottleneck", summary["bottleneck"]),
+    ):
+        t.add_row(fig, val)
+    out.print(t)
     return 0
 
 

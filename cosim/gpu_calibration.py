@@ -1,0 +1,134 @@
+"""Calibrating the GPU model from the baseline's microbenchmarks (and nothing else).
+
+From a measured baseline file's ``micro`` sections (the decode measurements are never
+used here): the sustained HBM read bandwidth; the L2-resident bandwidth and per-kernel
+floor fitted to the L2 reads at 8–48 MiB (``t = t0 + bytes / bw``, least squares); the
+matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost of an
+eager launch and the device cost of a graph node of a tiny kernel; and the power model's
+three coefficients from three NVML windows: a graph of tiny kernels (the active floor),
+a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs (watts per
+TFLOP/s above it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+from arch_models.gpu_model import GpuCalibration
+
+__all__ = ["Calibrated", "calibrate_from_baseline"]
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """Everything the GPU model takes from microbenchmarks.
+
+    Attributes:
+        hbm_gb_per_s: Sustained HBM read bandwidth.
+        l2_gb_per_s: L2-resident read bandwidth (fit).
+        eager_launch_us: Host time per eagerly launched tiny op.
+        matmul_floor_us: Fixed time of a matrix product kernel (GEMV fit intercept).
+        calibration: Per-kernel floor and power coefficients.
+    """
+
+    hbm_gb_per_s: float
+    l2_gb_per_s: float
+    eager_launch_us: float
+    matmul_floor_us: float
+    calibration: GpuCalibration
+
+
+def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares ``t_us = a + bytes / bw``; returns (a_us, bw in GB/s)."""
+    x = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(intercept), float(1e-3 / slope)  # bytes/us -> GB/s: 1 B/us = 1e-3 GB/s
+
+
+def _op_costs(
+    opcost: dict[str, Any] | None, micros: list[Any], eager_generic: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per-call device and host times from the op-cost and GEMV microbenchmarks."""
+    kernel: dict[str, float] = {}
+    host: dict[str, float] = {}
+    for row in (opcost or {}).get("calls", []):
+        if "error" in row:
+            continue
+        call = f"{row['op']}|{row['key']}"
+        kernel[call] = float(row["graph_us"])
+        # Back-to-back eager calls run at the slower of host and device; where the device
+        # is the slower, the host's own cost is the generic launch cost.
+        eager = float(row["eager_us"])
+        host[call] = eager if eager > 1.5 * row["graph_us"] else eager_generic
+    for m in micros:
+        for g in m.gemv:
+            if g.kind == "packed":
+                kernel[f"triton.packed_matmul|{g.rows}x{g.cols}|{g.batch}"] = float(g.us)
+    return kernel, host
+
+
+def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None) -> Calibrated:
+    """Derive the GPU model's calibration from a baseline's microbenchmarks.
+
+    Args:
+        baseline: A :class:`cosim.baseline.schema.Baseline`.
+        opcost: The per-call microbenchmark (``cosim.baseline.opcost``), if measured.
+
+    Raises:
+        ValueError: The file has no usable microbenchmarks.
+    """
+    micros = [r.micro for r in baseline.runs if r.micro is not None and r.micro.status == "ok"]
+    if not micros:
+        raise ValueError("the baseline has no microbenchmarks to calibrate from")
+    hbm = [b.gb_per_s for m in micros for b in m.bandwidth if b.name == "hbm_read"]
+    l2 = [(b.bytes, b.ms * 1e3) for m in micros for b in m.bandwidth if b.name == "l2_read"]
+    gemv = [
+        (g.weight_bytes, g.us) for m in micros for g in m.gemv if g.kind == "bf16" and g.batch == 1
+    ]
+    eager = [m.launch_eager_us for m in micros if m.launch_eager_us]
+    node = [m.launch_graph_node_us for m in micros if m.launch_graph_node_us]
+    if not (hbm and len(l2) >= 2 and len(gemv) >= 2 and eager and node):
+        raise ValueError("the baseline's microbenchmarks lack HBM, L2, GEMV or launch figures")
+    _, l2_bw = _fit(l2)
+    mm_floor, _ = _fit(gemv)
+    launch_w = [
+        m.launch_power.avg_power_w
+        for m in micros
+        if m.launch_power is not None and m.launch_power.avg_power_w
+    ]
+    idle_w = [r.idle.avg_power_w for r in baseline.runs if r.idle.avg_power_w]
+    floor_w = median(launch_w) if launch_w else median(idle_w)
+    per_tb = []
+    for m in micros:
+        if m.hbm_power is not None and m.hbm_power.avg_power_w and m.hbm_power_bytes:
+            tb_s = m.hbm_power_bytes / m.hbm_power.duration_s / 1e12
+            per_tb.append((m.hbm_power.avg_power_w - floor_w) / tb_s)
+    per_tflop = []
+    for m in micros:
+        if m.gemm_power is not None and m.gemm_power.avg_power_w and m.gemm_power_flops:
+            tflop_s = m.gemm_power_flops / m.gemm_power.duration_s / 1e12
+            per_tflop.append((m.gemm_power.avg_power_w - floor_w) / tflop_s)
+    kernels, hosts = _op_costs(opcost, micros, median(eager))
+    cal = GpuCalibration(
+        kernel_floor_us=median(node),
+        matmul_floor_us=mm_floor,
+        active_idle_w=floor_w,
+        w_per_tb_s=median(per_tb) if per_tb else 0.0,
+        w_per_tflop_s=median(per_tflop) if per_tflop else 0.0,
+        source="microbenchmarks of "
+        + ", ".join(sorted({r.environment.date_utc[:10] for r in baseline.runs})),
+        kernel_us=kernels,
+        host_us=hosts,
+    )
+    return Calibrated(
+        hbm_gb_per_s=median(hbm),
+        l2_gb_per_s=l2_bw,
+        eager_launch_us=median(eager),
+        matmul_floor_us=mm_floor,
+        calibration=cal,
+    )

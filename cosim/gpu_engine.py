@@ -1,0 +1,122 @@
+"""Simulating a GPU decode: capture what the code launches, replay it on the GPU model.
+
+:func:`simulate_gpu` traces one decode step of an implementation (``reference``,
+``dense``, ``packed``, ``transformer``; see :mod:`cosim.gpu_capture`), builds the GPU
+model from a description (``examples/h200.yaml``) with its estimated figures replaced by
+the baseline's microbenchmarks (:mod:`cosim.gpu_calibration`), and replays the step
+eagerly or from a CUDA graph. The summary has the FPGA summary's public keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from typing import Any
+
+from arch_models.gpu_kernels import KernelStep
+from arch_models.gpu_model import GpuModel, Launch
+from arch_models.spec.arch import Arch
+from arch_models.spec.evolve import evolve
+from cosim.gpu_calibration import Calibrated, calibrate_from_baseline
+
+__all__ = ["IMPLS", "calibrated_arch", "simulate_gpu"]
+
+IMPLS = ("reference", "dense", "packed", "transformer")
+
+
+@cache
+def _step(model: str, impl: str, batch: int) -> KernelStep:
+    from cosim.gpu_capture import capture_harness_step
+
+    return capture_harness_step(model, impl, batch)
+
+
+def calibrated_arch(arch: Arch, cal: Calibrated) -> Arch:
+    """Replace a GPU description's estimated figures by the microbenchmarks' values."""
+    hbm = next(u for u in arch.spec.units if u.kind == "hbm")
+    peak = hbm.peak_gb_per_s
+    return evolve(
+        arch,
+        {
+            f"{hbm.name}.efficiency": min(1.0, cal.hbm_gb_per_s / peak),
+            **{
+                f"{u.name}.bandwidth_gb_per_s": cal.l2_gb_per_s
+                for u in arch.spec.units
+                if u.kind == "gpu_l2"
+            },
+            **{
+                f"{u.name}.eager_launch_us": cal.eager_launch_us
+                for u in arch.spec.units
+                if u.kind == "kernel_launch"
+            },
+            **{
+                f"{u.name}.graph_launch_us": 0.0
+                for u in arch.spec.units
+                if u.kind == "kernel_launch"
+            },
+        },
+    )
+
+
+def simulate_gpu(
+    arch: Arch,
+    model: str,
+    impl: str,
+    launch: Launch,
+    batch: int,
+    baseline: Any,
+    opcost: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Predict decode ms/token, tokens/s and W of one implementation on a GPU.
+
+    Args:
+        arch: A GPU description.
+        model: ``370m``, ``1.3b`` or ``2.7b``.
+        impl: One of :data:`IMPLS`.
+        launch: ``eager`` or ``graph``.
+        batch: Sequences decoded together.
+        baseline: The measured baseline whose microbenchmarks calibrate the model.
+        opcost: The per-call kernel microbenchmark, if measured.
+    """
+    if impl not in IMPLS:
+        raise ValueError(f"implementation {impl!r} is not one of: {', '.join(IMPLS)}")
+    cal = calibrate_from_baseline(baseline, opcost)
+    gpu = GpuModel(calibrated_arch(arch, cal), cal.calibration)
+    step = _step(model, impl, batch)
+    r = gpu.run_step(step, launch)
+    ms = r.ns / 1e6
+    watts = gpu.power_w(r)
+    hbm_tb_s = r.hbm_bytes / (r.ns / 1e9) / 1e12
+    bound_ms = max(
+        r.hbm_bytes / (cal.hbm_gb_per_s * 1e6),
+        len(step.kernels) * cal.calibration.kernel_floor_us / 1e3,
+    )
+    return {
+        "tokens_per_s": batch * 1000 / ms,
+        "ms_per_token": ms,
+        "avg_power_w": watts,
+        "energy_per_token_j": watts * ms / 1000 / batch,
+        "bound_tokens_per_s": batch * 1000 / bound_ms,
+        "bottleneck": (
+            "host launches"
+            if launch == "eager"
+            and len(step.kernels) * cal.eager_launch_us * 1e3 > r.device_busy_ns
+            else "kernel count (per-kernel floor)"
+            if len(step.kernels) * cal.calibration.kernel_floor_us * 1e3 > r.device_busy_ns / 2
+            else "HBM bandwidth"
+        ),
+        "fits": True,
+        "resources": {},
+        "kernels_per_step": len(step.kernels),
+        "hbm_bytes_per_step": r.hbm_bytes,
+        "hbm_tb_per_s": hbm_tb_s,
+        "device_busy_ms": r.device_busy_ns / 1e6,
+        "model": model,
+        "impl": impl,
+        "launch": launch,
+        "batch": batch,
+        "device": arch.device.id,
+        "design": arch.spec.name,
+        "calibration": dataclasses.asdict(cal.calibration),
+        "sim": {"events": r.events},
+    }
