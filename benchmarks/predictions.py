@@ -45,7 +45,7 @@ def main() -> None:
         f"{'mem-bound tok/s':>16} {'of bound':>9}  bottleneck"
     )
     rows = [("d5005_paper_core.yaml", m) for m in ("370m", "1.3b", "2.7b")]
-    rows.append(("u280_hbm.yaml", "2.7b"))
+    rows += [("u280_hbm.yaml", m) for m in ("370m", "1.3b", "2.7b")]
     for design, model in rows:
         s = run(design, model)
         print(
@@ -53,7 +53,7 @@ def main() -> None:
             f"{s['energy_per_token_j']:9.4f} {s['memory_bound_tokens_per_s']:16.3f} "
             f"{s['fraction_of_memory_bound']:9.1%}  {s['bottleneck']}"
         )
-        if design == "u280_hbm.yaml":
+        if design == "u280_hbm.yaml" and model == "2.7b":
             tps, w = TEREFFIC
             print(
                 f"{'TerEffic (published)':<24} {model:<6} {tps:10.3f} {w:7.2f} "
