@@ -184,7 +184,7 @@ def _product(
     for r0 in range(0, rows, block):
         part = packed[r0 : r0 + block]
         buf = scratch[: part.shape[0]]
-        np.take(table, part, out=buf, mode="clip")
+        table.take(part, out=buf, mode="clip")
         np.matmul(buf.view(dtype), xp, out=out[r0 : r0 + part.shape[0]])
     return out
 
