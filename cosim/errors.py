@@ -10,6 +10,7 @@ from __future__ import annotations
 from arch_models.energy import MissingCoefficientError
 from arch_models.validation.errors import SpecError
 from cosim.baseline.errors import BaselineError
+from explorer.errors import ExplorerError
 from workloads.errors import ModelConfigError, TraceError, WorkloadError
 
 __all__ = ["USER_ERRORS", "CliInputError", "ResultsError", "SimulationError"]
@@ -37,4 +38,5 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ModelConfigError,
     WorkloadError,
     BaselineError,
+    ExplorerError,
 )

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=()
+# explorer: postgresql (distributed-study tests), verilator (lint of exported HDL), tcl
+# (tclsh reads exported Tcl back), chromium (kaleido renders PNG plots of fronts).
+DEBIAN_PACKAGES+=(postgresql verilator tcl chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

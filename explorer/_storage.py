@@ -1,0 +1,173 @@
+"""Optuna storages for studies: URLs, SQLite by default, heartbeats and retries.
+
+``--storage`` takes a SQLAlchemy URL (``sqlite:///studies.db``,
+``postgresql+psycopg://user@host/db``) or a plain file path, which means a SQLite file.
+``postgresql://`` is read as ``postgresql+psycopg://`` when only psycopg 3 is installed.
+
+Every storage a study runs on has Optuna's heartbeat on: a running trial records a
+heartbeat every ``heartbeat_interval`` seconds; one silent for ``grace_period`` seconds (its
+worker was killed) is failed by the next worker that looks and re-queued once more as a
+waiting trial with the same parameters (``RetryHeartbeatStaleTrialCallback``), up to
+:data:`MAX_RETRY` times.
+
+SQLite runs every transaction as ``BEGIN IMMEDIATE`` (SQLAlchemy's documented recipe), so
+Optuna's read-check-write updates (claiming a waiting trial, failing a stale one) are
+atomic between processes, as ``SELECT ... FOR UPDATE`` makes them on PostgreSQL. The file
+is put in write-ahead-log mode (``-wal`` and ``-shm`` files beside it; a local file
+system, as SQLite requires for it) with ``synchronous=NORMAL``: commits without an fsync
+each, durable up to the last checkpoint after a power loss, consistent always.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from explorer.errors import ExplorerError
+
+__all__ = ["DEFAULT_STORAGE", "MAX_RETRY", "open_storage", "redact", "sqlite_file", "storage_url"]
+
+#: Where studies go when no ``--storage`` is given (a SQLite file in the working folder).
+DEFAULT_STORAGE = "studies.db"
+#: How many times a trial whose worker died is run again.
+MAX_RETRY = 3
+
+
+def storage_url(storage: str | Path | None) -> str:
+    """Return the SQLAlchemy URL for a ``--storage`` value (default :data:`DEFAULT_STORAGE`).
+
+    A value without ``://`` is a SQLite file path (made absolute).
+    """
+    text = str(storage) if storage else DEFAULT_STORAGE
+    if "://" not in text:
+        return "sqlite:///" + str(Path(text).expanduser().resolve())
+    for plain in ("postgresql://", "postgres://"):
+        if text.startswith(plain) and not _has("psycopg2") and _has("psycopg"):
+            return "postgresql+psycopg://" + text[len(plain) :]
+    return text
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def redact(url: str) -> str:
+    """Return ``url`` with any password hidden (for messages and stored metadata)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL (``None`` for other storages or in-memory SQLite)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _immediate_transactions(engine: Any) -> None:
+    from sqlalchemy import event
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN of its own
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit in WAL mode
+        cursor.close()
+
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    engine.dispose()  # connections made before the listeners are dropped
+
+
+def open_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    create: bool = True,
+) -> Any:
+    """Open an Optuna RDB storage.
+
+    Args:
+        url: A URL from :func:`storage_url`.
+        heartbeat_interval: Seconds between heartbeats of a running trial (``None``: no
+            heartbeat, for read-only use).
+        grace_period: Seconds without a heartbeat after which a trial is stale.
+        create: Create a missing SQLite file (and its folder); otherwise refuse.
+
+    Returns:
+        An ``optuna.storages.RDBStorage`` in Optuna's caching wrapper (what
+        ``optuna.load_study`` would make of it).
+
+    Raises:
+        ExplorerError: The URL is malformed, its driver is missing, or the database cannot
+            be reached.
+    """
+    import optuna
+    from optuna.exceptions import ExperimentalWarning
+    from sqlalchemy import exc as sa_exc
+
+    shown = redact(url)
+    path = sqlite_file(url)
+    if path is not None:
+        if not create and not path.is_file():
+            raise ExplorerError(f"no study storage at {path} (no such file)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExplorerError(f"cannot create {path.parent}: {exc.strerror}") from None
+    kwargs: dict[str, Any] = {}
+    if heartbeat_interval is not None:
+        callback_cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            callback = (callback_cls or optuna.storages.RetryFailedTrialCallback)(
+                max_retry=MAX_RETRY
+            )
+        key = "heartbeat_stale_trial_callback" if callback_cls else "failed_trial_callback"
+        kwargs.update(
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period or 4 * heartbeat_interval,
+            **{key: callback},
+        )
+    engine_kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )
+    last: Exception | None = None
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+            break
+        except (sa_exc.ArgumentError, ModuleNotFoundError, ImportError, ValueError) as exc:
+            raise ExplorerError(f"cannot open storage {shown}: {_one_line(exc)}") from None
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError) as exc:
+            last = exc  # another process creating the tables at the same moment
+            time.sleep(0.5 * (attempt + 1))
+        except sa_exc.SQLAlchemyError as exc:
+            raise ExplorerError(f"cannot open storage {shown}: {_one_line(exc)}") from None
+    else:
+        raise ExplorerError(f"cannot open storage {shown}: {_one_line(last)}")
+    if url.startswith("sqlite"):
+        _immediate_transactions(storage.engine)
+    # The caching wrapper Optuna puts around an RDB storage for a study; workers use this
+    # same object for the study and for claiming trials, so both see the same trials.
+    return optuna.storages.get_storage(storage)
+
+
+def _one_line(exc: BaseException | None) -> str:
+    text = " ".join(str(exc).split()) if exc is not None else "unknown error"
+    return text.split(" (Background on this error")[0][:300]

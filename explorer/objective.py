@@ -1,0 +1,351 @@
+"""The objective: a trial's parameters → a design variant → the simulator → objectives.
+
+:class:`Evaluator` is the thin objective of the study. :meth:`Evaluator.evaluate` is pure
+(no Optuna): it builds the variant with :func:`~arch_models.spec.evolve.evolve`, replays
+the study's trace through :func:`cosim.engine.simulate` and judges the constraints, giving
+an :class:`Evaluation` with one of three outcomes:
+
+- ``feasible``: objectives ``(tokens_per_s, avg_power_w)``, every constraint met;
+- ``infeasible``: a valid design that breaks a constraint (objectives still measured), or
+  a variant the validator refuses (no objectives: the trial is pruned);
+- ``failed``: the simulator raised; ``reason`` says what it raised.
+
+Constraint values follow Optuna's convention (``<= 0`` is satisfied), in the order of
+:data:`CONSTRAINTS`: the device's worst resource utilisation minus one, the power over the
+cap relative to the cap, and the accuracy report's ``max |Δlogit|`` over its bound
+(relative) and top-1 agreement under its bound. A constraint the space does not ask for
+is 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from arch_models.spec.arch import Arch
+from arch_models.spec.evolve import evolve, parse_path
+from arch_models.spec.units import TernaryArray, VectorUnit
+from arch_models.validation.errors import SpecError
+from cosim.engine import simulate
+from cosim.fpga import SimOptions
+from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+from explorer._files import json_safe, write_atomic
+from explorer.space import AccuracyBound, Space
+
+__all__ = [
+    "CONSTRAINTS",
+    "OBJECTIVES",
+    "Evaluation",
+    "Evaluator",
+    "NumericsJudge",
+    "TrialFailedError",
+    "design_numerics",
+]
+
+#: The study's objectives: (summary key, direction).
+OBJECTIVES: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = (
+    ("tokens_per_s", "maximize"),
+    ("avg_power_w", "minimize"),
+)
+#: Names of the constraint values, in order.
+CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1")
+
+#: Constraint value used for "cannot be judged" (an invalid design) and infinities.
+_VIOLATED = 1e6
+
+Status = Literal["feasible", "infeasible", "failed"]
+
+
+class TrialFailedError(Exception):
+    """Raised by :meth:`Evaluator.__call__` for a failed trial (recorded as FAIL)."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one design variant gave.
+
+    Attributes:
+        status: ``feasible``, ``infeasible`` or ``failed``.
+        reason: Why it is not feasible ('' when it is).
+        summary: The simulator's summary, JSON-safe (empty when it did not run), with the
+            numerics report under ``numerics_cost`` when the space bounds accuracy.
+        design: The variant's resolved description (for an invalid variant: the base
+            description with the changes applied, unvalidated).
+        values: ``(tokens_per_s, avg_power_w)``, or ``None`` when not simulated.
+        constraints: One value per :data:`CONSTRAINTS` (``<= 0`` satisfied).
+    """
+
+    status: Status
+    reason: str
+    summary: dict[str, Any]
+    design: dict[str, Any]
+    values: tuple[float, float] | None
+    constraints: tuple[float, ...] = field(default=())
+
+
+def design_numerics(arch: Arch) -> Any:
+    """Return the functional model's :class:`~workloads.numerics.Numerics` of a design.
+
+    Activation and accumulator widths come from the first ternary array (accumulators
+    wrap, as two's-complement adders do); the elementwise format ``fixed<W>.<F>`` and the
+    sigmoid/SiLU approximation from the first vector unit (float32 and exact functions when
+    the design has none).
+    """
+    from workloads.numerics import ElementFormat, FunctionApprox, Numerics
+
+    arrays = arch.spec.units_of(TernaryArray)
+    vectors = arch.spec.units_of(VectorUnit)
+    kwargs: dict[str, Any] = {}
+    if arrays:
+        kwargs.update(act_bits=arrays[0].activation_bits, acc_bits=arrays[0].accumulator_bits)
+    if vectors:
+        v = vectors[0]
+        approx = (
+            FunctionApprox("lut", size=v.lut_entries)
+            if v.sigmoid == "lut"
+            else FunctionApprox("pwl", size=v.pwl_segments, order=v.pwl_order)
+        )
+        kwargs.update(
+            elementwise=ElementFormat("fixed", bits=v.data_bits, frac=v.frac_bits),
+            sigmoid=approx,
+            silu=approx,
+        )
+    return Numerics(**kwargs)
+
+
+class NumericsJudge:
+    """The accuracy side: a design's numerics cost, measured once per distinct numerics.
+
+    Results are kept in memory and in ``cache_dir/numerics/<model>-seed<S>-g<N>.json``
+    (shared by workers and later runs); the model's weights are built on first use.
+    """
+
+    def __init__(self, bound: AccuracyBound, model: str, seed: int, cache_dir: Path) -> None:
+        self.bound = bound
+        self.model = bound.model or model
+        self.seed = seed
+        self.path = cache_dir / "numerics" / f"{_safe(self.model)}-seed{seed}-g{bound.tokens}.json"
+        self._memo: dict[str, dict[str, Any]] = {}
+        self._weights: Any = None
+
+    def cost(self, arch: Arch) -> dict[str, Any]:
+        """Return the numerics report of ``arch`` (``max_abs_dlogit``, ``top1_agreement``)."""
+        from workloads.cost import numerics_cost
+        from workloads.loading import load_weights
+        from workloads.trace import prompt_ids
+
+        numerics = design_numerics(arch)
+        key = json.dumps(numerics.to_dict(), sort_keys=True)
+        if key in self._memo:
+            return self._memo[key]
+        stored = self._read()
+        if key in stored:
+            self._memo[key] = stored[key]
+            return stored[key]
+        if self._weights is None:
+            self._weights = load_weights(self.model, self.seed)
+        prompt = prompt_ids(self._weights.config, self.seed, 1)
+        report = numerics_cost(self._weights, numerics, prompt, self.bound.tokens, seed=self.seed)
+        result: dict[str, Any] = json_safe({**report.to_dict(), "model": self.model})
+        self._memo[key] = result
+        stored = self._read()
+        stored[key] = result
+        write_atomic(self.path, json.dumps(stored, indent=1, sort_keys=True))
+        return result
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+class Evaluator:
+    """Trial → spec variant → simulate → objectives and constraints.
+
+    Args:
+        arch: The base design.
+        space: The search space, bound to ``arch``.
+        trace: The study's trace (``workloads.trace.Trace``).
+        seed: Recorded with every simulation.
+        options: The simulator's fidelity knobs.
+        judge: Measures numerics cost when the space bounds accuracy.
+    """
+
+    def __init__(
+        self,
+        arch: Arch,
+        space: Space,
+        trace: Any,
+        *,
+        seed: int = 0,
+        options: SimOptions | None = None,
+        judge: NumericsJudge | None = None,
+    ) -> None:
+        self.arch = arch
+        self.space = space
+        self.trace = trace
+        self.seed = seed
+        self.options = options or SimOptions()
+        self.judge = judge
+        self.power_cap_w = space.spec.constraints.power_cap_w
+        self._workloads: dict[int, Any] = {}
+        self._memo: dict[str, Evaluation] = {}
+        self._base = arch.spec.model_dump(mode="json")
+        #: The evaluation of the last trial :meth:`__call__` ran (its constraint values).
+        self.last: Evaluation | None = None
+
+    def evaluate(self, params_by_path: Mapping[str, Any]) -> Evaluation:
+        """Evaluate one variant (identical variants are simulated once per process).
+
+        Args:
+            params_by_path: Canonical path → value.
+
+        Returns:
+            The outcome; never raises for a bad design or a failing simulation.
+        """
+        key = json.dumps(dict(params_by_path), sort_keys=True, default=str)
+        if key not in self._memo:
+            self._memo[key] = self._evaluate(params_by_path)
+        return self._memo[key]
+
+    def _evaluate(self, params: Mapping[str, Any]) -> Evaluation:
+        try:
+            variant = evolve(self.arch, params)
+        except SpecError as exc:
+            why = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+            return Evaluation(
+                "infeasible",
+                f"invalid design: {why}",
+                {},
+                self.applied(params),
+                None,
+                (_VIOLATED,) + (0.0,) * (len(CONSTRAINTS) - 1),
+            )
+        design = variant.spec.model_dump(mode="json")
+        try:
+            result = simulate(
+                variant, self._workload(variant), options=self.options, seed=self.seed
+            )
+            summary = dict(result.summary)
+            cost = self.judge.cost(variant) if self.judge is not None else None
+        except Exception as exc:  # the study goes on: the trial is recorded as failed
+            return Evaluation("failed", f"{type(exc).__name__}: {exc}", {}, design, None)
+        if cost is not None:
+            summary["numerics_cost"] = cost
+        summary = json_safe(summary)
+        constraints, reasons = self._judge(summary, cost)
+        values = (float(result.summary["tokens_per_s"]), float(result.summary["avg_power_w"]))
+        if not all(math.isfinite(v) for v in values):
+            return Evaluation("failed", f"non-finite objectives {values}", summary, design, None)
+        status: Status = "infeasible" if reasons else "feasible"
+        return Evaluation(status, "; ".join(reasons), summary, design, values, constraints)
+
+    def _workload(self, variant: Arch) -> Any:
+        width = design_elementwise_bytes(variant)
+        if width not in self._workloads:
+            self._workloads[width] = workload_from_trace(self.trace, width)
+        return self._workloads[width]
+
+    def _judge(
+        self, summary: dict[str, Any], cost: dict[str, Any] | None
+    ) -> tuple[tuple[float, ...], list[str]]:
+        reasons: list[str] = []
+        util = [r.get("utilisation") for r in summary.get("resources", {}).values()]
+        worst = max((_VIOLATED if u is None else float(u) for u in util), default=0.0)
+        resources = min(worst - 1.0, _VIOLATED)
+        if not summary.get("fits", True):
+            resources = max(resources, 1e-9)
+            reasons.extend(summary.get("fit_problems") or ["does not fit the device"])
+        power = 0.0
+        if self.power_cap_w is not None:
+            watts = float(summary["avg_power_w"])
+            power = (watts - self.power_cap_w) / self.power_cap_w
+            if power > 0:
+                reasons.append(
+                    f"average power {watts:.3g} W exceeds the cap of {self.power_cap_w:g} W"
+                )
+        dlogit = top1 = 0.0
+        if cost is not None and self.judge is not None:
+            bound = self.judge.bound
+            if bound.max_abs_dlogit is not None:
+                d = float(cost["max_abs_dlogit"])
+                dlogit = (d - bound.max_abs_dlogit) / bound.max_abs_dlogit
+                if dlogit > 0:
+                    reasons.append(
+                        f"max |Δlogit| {d:.3g} exceeds the bound of {bound.max_abs_dlogit:g}"
+                    )
+            agree = cost.get("top1_agreement")
+            if bound.min_top1_agreement is not None and agree is not None:
+                top1 = bound.min_top1_agreement - float(agree)
+                if top1 > 0:
+                    reasons.append(
+                        f"top-1 agreement {agree:.3g} is below the bound of "
+                        f"{bound.min_top1_agreement:g}"
+                    )
+        return (resources, power, dlogit, top1), reasons
+
+    def applied(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the base description with ``params`` applied (not validated)."""
+        data = copy.deepcopy(self._base)
+        for path, value in params.items():
+            node: Any = data
+            parts = parse_path(path)
+            try:
+                for part in parts[:-1]:
+                    node = node[part]
+                node[parts[-1]] = value
+            except (KeyError, IndexError, TypeError):
+                continue
+        return dict(json_safe(data))
+
+    def __call__(self, trial: Any) -> tuple[float, float]:
+        """Optuna objective: sample, evaluate, record the trial's user attributes.
+
+        Before evaluating, the trial is marked ``failed`` ("the worker stopped before the
+        trial finished"), so a trial whose worker dies keeps a truthful record.
+
+        Raises:
+            optuna.TrialPruned: For a variant the validator refuses.
+            TrialFailedError: When the simulation raised.
+        """
+        import optuna
+
+        params = self.space.suggest(trial)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("params_by_path", json_safe(params))
+        trial.set_user_attr("status", "failed")
+        trial.set_user_attr("reason", "the worker stopped before the trial finished")
+        trial.set_user_attr("summary", {})
+        trial.set_user_attr("design", self.applied(params))
+        ev = self.evaluate(params)
+        trial.set_user_attr("summary", ev.summary)
+        trial.set_user_attr("design", ev.design)
+        trial.set_user_attr("reason", ev.reason)
+        trial.set_user_attr("status", ev.status)
+        self.last = ev
+        if ev.status == "failed":
+            raise TrialFailedError(ev.reason)
+        if ev.values is None:
+            raise optuna.TrialPruned(ev.reason)
+        return ev.values
+
+
+def _safe(name: str) -> str:
+    """Return a file-name-safe form of a model name or path."""
+    import hashlib
+
+    text = str(name)
+    stem = Path(text).stem if ("/" in text or "\\" in text) else text
+    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in stem)[:64] or "model"
+    if clean != text:
+        clean += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return clean

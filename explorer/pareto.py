@@ -1,0 +1,321 @@
+"""The study's answer: the Pareto front of feasible designs, a pick from it, and its files.
+
+:func:`trials_frame` has one row per counted trial (status, objectives, parameters by
+path); :func:`pareto_front` keeps the feasible designs no other feasible design beats on
+both tokens/s (higher) and watts (lower), one row per distinct design, fastest first.
+:func:`pick_trial` chooses a trial by number or by a named rule over the front (see
+:data:`PICKS`). :func:`write_front` writes the front as CSV and Parquet and a plot as HTML
+and PNG (PNG through kaleido and a Chromium browser), each atomically, refusing to replace
+files without ``force``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from explorer._files import check_targets, write_atomic
+from explorer.errors import ExplorerError
+
+__all__ = [
+    "FRONT_FORMATS",
+    "PICKS",
+    "front_figure",
+    "pareto_front",
+    "pick_trial",
+    "trials_frame",
+    "write_front",
+]
+
+#: Formats :func:`write_front` writes.
+FRONT_FORMATS = ("csv", "parquet", "html", "png")
+
+_HEAD = [
+    "trial",
+    "state",
+    "status",
+    "tokens_per_s",
+    "avg_power_w",
+    "energy_per_token_j",
+    "tokens_per_joule",
+    "bottleneck",
+    "fits",
+    "reason",
+]
+
+
+def trials_frame(study: Any) -> pd.DataFrame:
+    """Return one row per counted trial of a study (retried and unfinished ones left out).
+
+    Columns: ``trial, state, status, tokens_per_s, avg_power_w, energy_per_token_j,
+    tokens_per_joule, bottleneck, fits, reason``, then one column per parameter path.
+    """
+    trials = study.get_trials(deepcopy=False)
+    retried = {int(n) for t in trials for n in t.system_attrs.get("retry_history", []) or []}
+    rows: list[dict[str, Any]] = []
+    for t in trials:
+        if not t.state.is_finished() or t.number in retried:
+            continue
+        s = t.user_attrs.get("summary") or {}
+        tps, watts = s.get("tokens_per_s"), s.get("avg_power_w")
+        jpt = s.get("energy_per_token_j")
+        row: dict[str, Any] = {
+            "trial": t.number,
+            "state": t.state.name,
+            "status": t.user_attrs.get("status", "failed"),
+            "tokens_per_s": tps,
+            "avg_power_w": watts,
+            "energy_per_token_j": jpt,
+            "tokens_per_joule": 1.0 / jpt if jpt else None,
+            "bottleneck": s.get("bottleneck"),
+            "fits": s.get("fits"),
+            "reason": t.user_attrs.get("reason", ""),
+        }
+        for path, value in (t.user_attrs.get("params_by_path") or {}).items():
+            row[path] = value
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=_HEAD)
+    params = [c for c in frame.columns if c not in _HEAD]
+    return frame[_HEAD + params].reset_index(drop=True)
+
+
+def pareto_front(study: Any) -> pd.DataFrame:
+    """Return the front: feasible designs not beaten on both tokens/s and watts.
+
+    A design beats another when it is at least as fast and at most as power-hungry, and
+    strictly better in one. Repeats of a design (same parameters) appear once, under
+    their first trial. Sorted by tokens/s, fastest first; columns as :func:`trials_frame`.
+    """
+    frame = trials_frame(study)
+    ok = frame[(frame["status"] == "feasible") & (frame["state"] == "COMPLETE")].copy()
+    if ok.empty:
+        return ok.reset_index(drop=True)
+    params = [c for c in ok.columns if c not in _HEAD]
+    ok["_key"] = [
+        json.dumps({p: _plain(r[p]) for p in params}, sort_keys=True, default=str)
+        for _, r in ok.iterrows()
+    ]
+    ok = ok.sort_values("trial").drop_duplicates("_key").drop(columns="_key")
+    ok = ok.sort_values(["tokens_per_s", "avg_power_w"], ascending=[False, True], kind="stable")
+    keep, best_w = [], math.inf
+    for idx, row in ok.iterrows():
+        watts = float(row["avg_power_w"])
+        if watts < best_w:
+            keep.append(idx)
+            best_w = watts
+    return ok.loc[keep].reset_index(drop=True)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v.item() if hasattr(v, "item") else v
+
+
+def _max_tps(front: pd.DataFrame) -> int:
+    return int(front.loc[front["tokens_per_s"].idxmax(), "trial"])
+
+
+def _min_power(front: pd.DataFrame) -> int:
+    return int(front.loc[front["avg_power_w"].idxmin(), "trial"])
+
+
+def _max_tpj(front: pd.DataFrame) -> int:
+    return int(front.loc[front["tokens_per_joule"].idxmax(), "trial"])
+
+
+def _knee(front: pd.DataFrame) -> int:
+    tps = front["tokens_per_s"].astype(float)
+    watts = front["avg_power_w"].astype(float)
+    span_t = (tps.max() - tps.min()) or 1.0
+    span_w = (watts.max() - watts.min()) or 1.0
+    dist = ((tps.max() - tps) / span_t) ** 2 + ((watts - watts.min()) / span_w) ** 2
+    return int(front.loc[dist.idxmin(), "trial"])
+
+
+#: Named picks over the front: name → (rule, description).
+PICKS: dict[str, tuple[Callable[[pd.DataFrame], int], str]] = {
+    "max-tokens-per-s": (_max_tps, "the fastest design on the front"),
+    "min-power": (_min_power, "the lowest-power design on the front"),
+    "max-tokens-per-joule": (_max_tpj, "the most energy-efficient design (fewest J/token)"),
+    "knee": (_knee, "the design closest to the ideal (fastest and lowest power, normalised)"),
+}
+
+
+def pick_trial(study: Any, pick: int | str) -> Any:
+    """Choose a trial: by number, or by a named rule over the front (see :data:`PICKS`).
+
+    Args:
+        study: The study.
+        pick: A trial number (``7`` or ``"7"``) or a pick name.
+
+    Returns:
+        The ``FrozenTrial``; a picked trial always holds a valid design (feasible, or
+        infeasible only through a constraint when chosen by number).
+
+    Raises:
+        ExplorerError: Unknown pick, no such trial, an empty front, or a trial without a
+            valid design (failed, invalid or unfinished).
+    """
+    from optuna.trial import TrialState
+
+    if isinstance(pick, str) and not pick.lstrip("-").isdigit():
+        if pick not in PICKS:
+            raise ExplorerError(f"pick {pick!r} is not in supported list: {', '.join(PICKS)}")
+        front = pareto_front(study)
+        if front.empty:
+            raise ExplorerError(
+                f"study {study.study_name!r} has no feasible design yet; nothing to pick"
+            )
+        number = PICKS[pick][0](front)
+    else:
+        number = int(pick)
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    if number not in trials:
+        last = max(trials) if trials else -1
+        raise ExplorerError(f"study {study.study_name!r} has no trial {number} (trials 0..{last})")
+    trial = trials[number]
+    if trial.state != TrialState.COMPLETE or not trial.user_attrs.get("design"):
+        status = trial.user_attrs.get("status", trial.state.name.lower())
+        reason = trial.user_attrs.get("reason") or trial.state.name.lower()
+        raise ExplorerError(
+            f"trial {number} of {study.study_name!r} has no valid design to export "
+            f"({status}: {reason})"
+        )
+    return trial
+
+
+def front_figure(study: Any) -> Any:
+    """Return a Plotly figure: every simulated design, the front drawn as a line."""
+    import plotly.graph_objects as go
+
+    frame = trials_frame(study)
+    front = pareto_front(study)
+    fig = go.Figure()
+    for status, color in (("infeasible", "#bbbbbb"), ("feasible", "#4c78a8")):
+        part = frame[(frame["status"] == status) & frame["tokens_per_s"].notna()]
+        fig.add_trace(
+            go.Scatter(
+                x=part["avg_power_w"],
+                y=part["tokens_per_s"],
+                mode="markers",
+                name=f"{status} ({len(part)})",
+                marker={"color": color, "size": 7},
+                text=[f"trial {n}" for n in part["trial"]],
+                hovertemplate="%{text}<br>%{x:.3f} W<br>%{y:,.1f} tok/s<extra></extra>",
+            )
+        )
+    if not front.empty:
+        line = front.sort_values("avg_power_w")
+        fig.add_trace(
+            go.Scatter(
+                x=line["avg_power_w"],
+                y=line["tokens_per_s"],
+                mode="lines+markers",
+                name=f"Pareto front ({len(front)})",
+                line={"color": "#e45756", "shape": "hv"},
+                marker={"color": "#e45756", "size": 9},
+                text=[f"trial {n}" for n in line["trial"]],
+                hovertemplate="%{text}<br>%{x:.3f} W<br>%{y:,.1f} tok/s<extra></extra>",
+            )
+        )
+    model = study.user_attrs.get("model", "?")
+    fig.update_layout(
+        title=f"{study.study_name}: tokens/s vs average power ({model})",
+        xaxis_title="average power (W)",
+        yaxis_title="tokens/s",
+        template="plotly_white",
+        width=900,
+        height=600,
+    )
+    return fig
+
+
+def write_front(
+    study: Any,
+    out_dir: str | Path,
+    formats: Sequence[str] = FRONT_FORMATS,
+    *,
+    force: bool = False,
+    stem: str | None = None,
+) -> list[Path]:
+    """Write the front (CSV, Parquet) and its plot (HTML, PNG) into ``out_dir``.
+
+    Args:
+        study: The study.
+        out_dir: The folder (created when missing).
+        formats: Any of :data:`FRONT_FORMATS`.
+        force: Replace existing files.
+        stem: File name stem (default: the study's name).
+
+    Returns:
+        The files written, in the order of ``formats``.
+
+    Raises:
+        ExplorerError: Unknown format, files in the way, or a PNG that cannot be rendered.
+    """
+    bad = [f for f in formats if f not in FRONT_FORMATS]
+    if bad:
+        raise ExplorerError(
+            f"format {bad[0]!r} is not in supported list: {', '.join(FRONT_FORMATS)}"
+        )
+    out = Path(out_dir)
+    base = stem or _file_stem(study.study_name)
+    targets = {f: out / f"{base}.front.{f}" for f in formats}
+    check_targets(targets.values(), force)
+    front = pareto_front(study)
+    fig = front_figure(study) if {"html", "png"} & set(formats) else None
+    for fmt, path in targets.items():
+        if fmt == "csv":
+            write_atomic(path, front.to_csv(index=False))
+        elif fmt == "parquet":
+            buf = io.BytesIO()
+            _parquet_ready(front).to_parquet(buf, index=False)
+            write_atomic(path, buf.getvalue())
+        elif fig is None:
+            raise AssertionError("unreachable: the figure is made for html and png")
+        elif fmt == "html":
+            write_atomic(path, fig.to_html(include_plotlyjs=True, full_html=True))
+        else:
+            write_atomic(path, _png(fig))
+    return list(targets.values())
+
+
+def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give mixed-type parameter columns (``null`` among numbers) a type Parquet takes."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col] if v is not None and not _isnan(v)}
+            if len(kinds) > 1:
+                out[col] = out[col].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _png(fig: Any) -> bytes:
+    try:
+        image: bytes = fig.to_image(format="png", scale=2)
+    except Exception as exc:
+        why = " ".join(str(exc).split())[:200]
+        raise ExplorerError(
+            f"cannot render the PNG plot ({type(exc).__name__}: {why}); "
+            "it needs kaleido and a Chromium browser (Debian: apt-get install chromium), "
+            "or leave png out of --format"
+        ) from None
+    return image
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "study"

@@ -1,0 +1,749 @@
+"""Running a design-space study: create it once, then let workers take its trials.
+
+:func:`run_study` is what ``cosim explore`` calls. The pipeline, one stage at a time:
+
+1. load the base design and the search space (bound to it: every path checked);
+2. make the study's trace once and keep it on disk (``<cache>/traces/...``), keyed by
+   model, seed and token counts; the trace does not depend on the design;
+3. create the study in the storage, or join it when it exists (the same command on other
+   machines with the same storage URL joins it; its settings must match);
+4. top up the study's *waiting trials* (Optuna's own queue) so that finished, running and
+   waiting trials add up to ``n_trials``;
+5. run ``workers`` worker processes (one runs in this process). Each worker claims one
+   waiting trial at a time (an atomic state change in the storage, so no trial is run
+   twice), runs the objective (:class:`~explorer.objective.Evaluator`) with its trial's
+   heartbeat on, and tells the result. A worker leaves when no trial is waiting or
+   running; a trial whose worker was killed goes stale and is re-queued with the same
+   parameters (see :mod:`explorer._storage`), so a killed run resumes with the same
+   command, no trial lost or counted twice.
+
+A trial *counts* once it is finished (complete, pruned or failed) unless it was re-queued
+as a retry; :func:`trial_counts` gives the tallies. Sampling is Optuna's (NSGA-II by
+default; TPE, random or grid by name); the sampler's seed is the study's seed for the
+first worker of a fresh study, and derived from it otherwise, so one worker reproduces a
+study exactly and parallel workers do not draw the same designs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import signal
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arch_models.spec import Arch, load_arch
+from cosim import __version__
+from cosim.fpga import SimOptions
+from explorer._queue import Claimer, Heartbeat
+from explorer._sampling import SAMPLERS, make_sampler
+from explorer._storage import open_storage, redact, sqlite_file, storage_url
+from explorer.errors import ExplorerError
+from explorer.objective import (
+    CONSTRAINTS,
+    OBJECTIVES,
+    Evaluator,
+    NumericsJudge,
+    TrialFailedError,
+    _safe,
+)
+from explorer.space import Space, load_space
+
+__all__ = [
+    "SAMPLERS",
+    "StudyOutcome",
+    "StudySettings",
+    "TrialCounts",
+    "load_study",
+    "make_sampler",
+    "run_study",
+    "trial_counts",
+]
+
+#: Version of the study metadata this module writes (set last, when the study is ready).
+STUDY_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Everything a worker needs to join a study (picklable, sent to worker processes).
+
+    Attributes:
+        arch_path: The base design's file.
+        space_path: The search space's file.
+        model: Model name or config path.
+        storage_url: The storage's URL.
+        study_name: The study's name.
+        seed: Seed of the trace's synthetic weights and of the samplers.
+        sampler: One of :data:`SAMPLERS`.
+        prompt_tokens: Prompt tokens of the trace.
+        gen_tokens: Decode tokens of the trace (what tokens/s is measured on).
+        max_transactions: The simulator's fidelity knob.
+        population_size: NSGA-II population (``None``: from the trial count).
+        cache_dir: Folder of the trace and numerics caches.
+        heartbeat_interval: Seconds between a running trial's heartbeats.
+        grace_period: Seconds of silence after which a trial is stale.
+    """
+
+    arch_path: str
+    space_path: str
+    model: str
+    storage_url: str
+    study_name: str
+    seed: int = 0
+    sampler: str = "nsga2"
+    prompt_tokens: int = 1
+    gen_tokens: int = 2
+    max_transactions: int = SimOptions().max_transactions
+    population_size: int | None = None
+    cache_dir: str = ".cosim-cache"
+    heartbeat_interval: int = 5
+    grace_period: int = 30
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """Tallies of a study's trials.
+
+    Attributes:
+        done: Trials that count: finished and not re-queued as a retry.
+        feasible: Of those, ``status == "feasible"``.
+        infeasible: Of those, ``status == "infeasible"`` (constrained out or invalid).
+        failed: Of those, failed (the simulator raised, or the worker died too often).
+        running: Trials being run now (or whose worker died, until they go stale).
+        waiting: Trials queued and not yet claimed.
+        retried: Finished trials replaced by a retry (not counted in ``done``).
+    """
+
+    done: int = 0
+    feasible: int = 0
+    infeasible: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+    retried: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Return trials still to finish (running or waiting)."""
+        return self.running + self.waiting
+
+
+@dataclass
+class StudyOutcome:
+    """What :func:`run_study` did.
+
+    Attributes:
+        study: The Optuna study (loaded from the storage).
+        study_name: Its name.
+        storage: The storage URL, password hidden.
+        target: The trial count asked for (capped at the grid's size for grid search).
+        counts: Tallies at the end.
+        ran: Trials that finished during this call (by any worker of the study).
+        elapsed_s: Wall time of the trials (the trace and the set-up excluded).
+        setup_s: Wall time before the first trial (trace, study creation).
+        problems: Workers that died, with their exit codes.
+    """
+
+    study: Any
+    study_name: str
+    storage: str
+    target: int
+    counts: TrialCounts
+    ran: int
+    elapsed_s: float
+    setup_s: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Return whether the study has its target of counted trials and none pending."""
+        return self.counts.done >= self.target and self.counts.pending == 0
+
+
+def trial_counts(trials: Any) -> TrialCounts:
+    """Count a study's trials (a study or a list of frozen trials).
+
+    A finished trial whose number appears in another trial's ``retry_history`` was
+    re-queued (its worker died) and does not count.
+    """
+    from optuna.trial import TrialState
+
+    trials = trials.get_trials(deepcopy=False) if hasattr(trials, "get_trials") else trials
+    retried: set[int] = set()
+    for t in trials:
+        retried.update(int(n) for n in t.system_attrs.get("retry_history", []) or [])
+    tally = dict.fromkeys(("done", "feasible", "infeasible", "failed", "running", "waiting"), 0)
+    n_retried = 0
+    for t in trials:
+        if t.state == TrialState.RUNNING:
+            tally["running"] += 1
+        elif t.state == TrialState.WAITING:
+            tally["waiting"] += 1
+        elif t.number in retried:
+            n_retried += 1
+        else:
+            tally["done"] += 1
+            status = t.user_attrs.get("status")
+            if t.state == TrialState.FAIL or status not in ("feasible", "infeasible"):
+                tally["failed"] += 1
+            else:
+                tally[status] += 1
+    return TrialCounts(retried=n_retried, **tally)
+
+
+def default_population(n_trials: int) -> int:
+    """Return the NSGA-II population for a study of ``n_trials``: a sixteenth, 8 to 50.
+
+    Small populations let a short study run several generations (a quarter of a study's
+    trials is four generations); Optuna's default of 50 suits studies of thousands.
+    """
+    return max(8, min(50, n_trials // 16))
+
+
+# --------------------------------------------------------------------------- study set-up
+
+
+def _metadata(settings: StudySettings, arch: Arch, space: Space, population: int) -> dict[str, Any]:
+    """The study's user attributes (the dashboard's contract; see :mod:`explorer`)."""
+    return {
+        "arch_path": settings.arch_path,
+        "base_design": arch.spec.model_dump(mode="json"),
+        "space": space.as_dict(),
+        "space_path": settings.space_path,
+        "space_paths": dict(space.paths),
+        "model": settings.model,
+        "seed": settings.seed,
+        "package_version": __version__,
+        "objectives": [name for name, _ in OBJECTIVES],
+        "directions": [direction for _, direction in OBJECTIVES],
+        "constraint_names": list(CONSTRAINTS),
+        "sampler": settings.sampler,
+        "population_size": population,
+        "trace": {"prompt_tokens": settings.prompt_tokens, "gen_tokens": settings.gen_tokens},
+        "sim_options": {"max_transactions": settings.max_transactions},
+    }
+
+
+#: Attributes a joining command must agree on, with the word used in the message.
+_MUST_MATCH = {
+    "base_design": "design",
+    "space": "search space",
+    "model": "model",
+    "seed": "seed",
+    "trace": "trace (token counts)",
+    "sim_options": "simulator options",
+    "sampler": "sampler",
+}
+
+
+def _create_or_join(
+    storage: Any, settings: StudySettings, meta: dict[str, Any], target: int
+) -> Any:
+    """Create the study or join the existing one; either way queue the missing trials.
+
+    A new study gets its metadata and its ``target`` waiting trials before the ready
+    marker (``explorer_format``), and a joining command waits for that marker: commands
+    started together on several machines queue the trials once. A joining command only
+    queues trials when its ``target`` is larger than the study's (the invariant counted +
+    running + waiting = target holds through kills and retries). Commands raising the
+    target at the same moment on several machines may queue too many.
+
+    Raises:
+        ExplorerError: The existing study was made with other settings, or never finished
+            being created.
+    """
+    import optuna
+
+    directions = [d for _, d in OBJECTIVES]
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=settings.study_name, directions=directions
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=settings.study_name, storage=storage)
+        _check_joined(study, settings, meta)
+        _top_up(study, target)
+        return study
+    for key, value in meta.items():
+        study.set_user_attr(key, value)
+    _top_up(study, target)
+    study.set_user_attr("explorer_format", STUDY_FORMAT)
+    return study
+
+
+def _check_joined(study: Any, settings: StudySettings, meta: dict[str, Any]) -> None:
+    deadline = time.monotonic() + 60
+    attrs = study.user_attrs
+    while "explorer_format" not in attrs:
+        if time.monotonic() > deadline:
+            raise ExplorerError(
+                f"study {settings.study_name!r} exists but is not an explorer study "
+                "(or was never fully created); give another --study name"
+            )
+        time.sleep(0.5)
+        attrs = study.user_attrs
+    if [d.name.lower() for d in study.directions] != [d for _, d in OBJECTIVES]:
+        raise ExplorerError(f"study {settings.study_name!r} has other objectives")
+    for key, what in _MUST_MATCH.items():
+        if attrs.get(key) != meta[key]:
+            raise ExplorerError(
+                f"study {settings.study_name!r} in {redact(settings.storage_url)} was created "
+                f"with a different {what}; use the original settings to resume it, or give "
+                "another --study name"
+            )
+
+
+def _top_up(study: Any, target: int) -> int:
+    """Queue waiting trials so that counted + running + waiting reaches ``target``."""
+    from optuna.trial import TrialState, create_trial
+
+    counts = trial_counts(study)
+    missing = target - counts.done - counts.pending
+    for _ in range(max(0, missing)):
+        study.add_trial(create_trial(state=TrialState.WAITING))
+    return max(0, missing)
+
+
+def _trace_path(settings: StudySettings) -> Path:
+    s = settings
+    name = f"{_safe(s.model)}-seed{s.seed}-p{s.prompt_tokens}-g{s.gen_tokens}"
+    return Path(settings.cache_dir) / "traces" / name
+
+
+def ensure_trace(settings: StudySettings, log: Callable[[str], None] | None = None) -> Any:
+    """Return the study's trace, making and caching it on first use."""
+    from workloads.errors import TraceError
+    from workloads.trace import generate_trace, read_trace
+
+    path = _trace_path(settings)
+    if (path / "manifest.json").is_file():
+        try:
+            return read_trace(path)
+        except TraceError:
+            pass  # an old or damaged cache entry: make it again
+    if log:
+        log(
+            f"making the {settings.model} trace ({settings.prompt_tokens} prompt + "
+            f"{settings.gen_tokens} generated tokens) once, cached in {path}"
+        )
+    return generate_trace(
+        settings.model,
+        prompt_tokens=settings.prompt_tokens,
+        gen_tokens=settings.gen_tokens,
+        seed=settings.seed,
+        out=path,
+    )
+
+
+def _evaluator(settings: StudySettings, arch: Arch, space: Space, trace: Any) -> Evaluator:
+    bound = space.spec.constraints.accuracy
+    judge = (
+        NumericsJudge(bound, settings.model, settings.seed, Path(settings.cache_dir))
+        if bound is not None
+        else None
+    )
+    return Evaluator(
+        arch,
+        space,
+        trace,
+        seed=settings.seed,
+        options=SimOptions(max_transactions=settings.max_transactions),
+        judge=judge,
+    )
+
+
+# --------------------------------------------------------------------------- the workers
+
+
+def _run_one(study: Any, storage: Any, evaluator: Evaluator, trial_id: int, interval: int) -> None:
+    """Run and tell one claimed trial; an interrupted one goes back to the queue."""
+    import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    evaluator.last = None
+    with Heartbeat(storage, trial_id, interval):
+        try:
+            trial = optuna.trial.Trial(study, trial_id)
+            values: tuple[float, float] | None = evaluator(trial)
+            state = TrialState.COMPLETE
+        except optuna.TrialPruned:
+            values, state = None, TrialState.PRUNED
+        except TrialFailedError:
+            values, state = None, TrialState.FAIL
+        except UpdateFinishedTrialError:
+            return  # declared stale and re-queued by another worker meanwhile
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): the trial goes back to the queue as it is.
+            with contextlib.suppress(Exception):  # else it goes stale and is retried
+                storage.set_trial_state_values(trial_id, state=TrialState.WAITING)
+            raise
+    ev = evaluator.last
+    try:
+        if ev is not None and ev.constraints and state != TrialState.FAIL:
+            storage.set_trial_system_attr(trial_id, "constraints", list(ev.constraints))
+        study.tell(trial, values, state=state)
+    except UpdateFinishedTrialError:
+        return
+
+
+def _work(
+    study: Any,
+    storage: Any,
+    evaluator: Evaluator,
+    interval: int,
+    on_trial: Callable[[], None] | None = None,
+    poll_s: float = 1.0,
+    spread: int = 0,
+) -> None:
+    """A worker's loop: claim, run, tell, until nothing is waiting or running."""
+    from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
+
+    study_id = storage.get_study_id_from_name(study.study_name)
+    claimer = Claimer(storage, study_id, spread)
+    while True:
+        fail_stale_trials(study)
+        trial_id = claimer.claim()
+        if trial_id is None:
+            running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+            if not running:
+                return
+            time.sleep(poll_s)  # a running trial may still go stale and come back
+            continue
+        _run_one(study, storage, evaluator, trial_id, interval)
+        if on_trial is not None:
+            on_trial()
+
+
+def _quiet() -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+
+
+def _worker_seed(seed: int, index: int, launch: int) -> int:
+    if index == 0 and launch == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, index, launch]).generate_state(1)[0])
+
+
+def _open_worker(
+    settings: StudySettings,
+    index: int,
+    launch: int,
+    loaded: tuple[Arch, Space, Any] | None = None,
+) -> tuple[Any, Any, Evaluator]:
+    """Open the storage and study with this worker's sampler, and build its objective.
+
+    ``loaded`` passes the design, space and trace when this process has them already.
+    """
+    import optuna
+
+    _quiet()
+    if loaded is None:
+        arch = load_arch(settings.arch_path)
+        loaded = (arch, load_space(settings.space_path, arch), ensure_trace(settings))
+    arch, space, trace = loaded
+    storage = open_storage(
+        settings.storage_url,
+        heartbeat_interval=settings.heartbeat_interval,
+        grace_period=settings.grace_period,
+    )
+    probe = optuna.load_study(study_name=settings.study_name, storage=storage)
+    population = int(probe.user_attrs.get("population_size") or 50)
+    sampler = make_sampler(
+        settings.sampler,
+        seed=_worker_seed(settings.seed, index, launch),
+        space=space,
+        population_size=population,
+    )
+    study = optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
+    return study, storage, _evaluator(settings, arch, space, trace)
+
+
+def _worker_main(settings: StudySettings, index: int, launch: int) -> None:
+    """Entry point of a worker process."""
+
+    def on_term(_signum: int, _frame: Any) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, on_term)
+    study, storage, evaluator = _open_worker(settings, index, launch)
+    try:
+        _work(study, storage, evaluator, settings.heartbeat_interval, spread=index)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def load_study(storage: str | Path | None, study_name: str) -> Any:
+    """Load an explorer study for reading (fronts, exports, dashboards).
+
+    Args:
+        storage: A storage URL or SQLite file path (default: :data:`DEFAULT_STORAGE`).
+        study_name: The study's name.
+
+    Returns:
+        The ``optuna.Study``.
+
+    Raises:
+        ExplorerError: The storage cannot be opened, or holds no such explorer study
+            (naming the studies it has).
+    """
+    import optuna
+
+    _quiet()
+    url = storage_url(storage)
+    store = open_storage(url, create=False)
+    names = [s.study_name for s in optuna.get_all_study_summaries(store, include_best_trial=False)]
+    if study_name not in names:
+        have = ", ".join(sorted(names)) or "none"
+        raise ExplorerError(f"no study {study_name!r} in {redact(url)}; studies there: {have}")
+    study = optuna.load_study(study_name=study_name, storage=store)
+    if "explorer_format" not in study.user_attrs:
+        raise ExplorerError(f"study {study_name!r} in {redact(url)} is not an explorer study")
+    return study
+
+
+def default_study_name(arch: Arch, space: Space, model: str) -> str:
+    """Return ``<design>-<space>-<model>`` (the default ``--study``)."""
+    return f"{arch.spec.name}.{space.spec.name}.{_safe(model)}"
+
+
+def run_study(
+    arch_path: str | Path,
+    space_path: str | Path,
+    model: str,
+    n_trials: int,
+    *,
+    storage: str | Path | None = None,
+    study_name: str | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    sampler: str = "nsga2",
+    prompt_tokens: int = 1,
+    gen_tokens: int = 2,
+    max_transactions: int = SimOptions().max_transactions,
+    population_size: int | None = None,
+    cache_dir: str | Path | None = None,
+    heartbeat_interval: int = 5,
+    grace_period: int = 30,
+    progress: bool = True,
+    console: Any = None,
+) -> StudyOutcome:
+    """Create (or join) a study and run it until it has ``n_trials`` counted trials.
+
+    Args:
+        arch_path: The base design (an FPGA description).
+        space_path: The search space.
+        model: Model name (``1.3b``, ``tiny``...) or config path.
+        n_trials: The study's total trial count (finished trials already in the study
+            count toward it; the grid sampler stops at the grid's size).
+        storage: Storage URL or SQLite file (default ``studies.db``).
+        study_name: Default ``<design>.<space>.<model>``.
+        workers: Worker processes on this machine (1: in this process).
+        seed: Seed of the trace's synthetic weights and of the samplers.
+        sampler: ``nsga2`` (default), ``tpe``, ``random`` or ``grid``.
+        prompt_tokens: Prompt tokens of the trace.
+        gen_tokens: Decode tokens of the trace (tokens/s is measured on them).
+        max_transactions: The simulator's fidelity knob.
+        population_size: NSGA-II population (default: n_trials / 8, within 8..50).
+        cache_dir: Trace and numerics cache (default: ``<db>.cache`` beside a SQLite
+            file, else ``.cosim-cache``).
+        heartbeat_interval: Seconds between a running trial's heartbeats.
+        grace_period: Seconds without a heartbeat after which a trial is re-queued.
+        progress: Show a progress bar (on standard error).
+        console: A ``rich`` console for progress and messages (default: standard error).
+
+    Returns:
+        The outcome, with the study.
+
+    Raises:
+        SpecError: The design or space file is invalid.
+        ExplorerError: Bad arguments, an unusable storage, or a study of that name made
+            with other settings.
+    """
+    import optuna
+
+    from cosim.console import stderr_console
+
+    t0 = time.perf_counter()
+    console = console or stderr_console()
+    if n_trials < 1:
+        raise ExplorerError(f"--trials must be >= 1 (got {n_trials})")
+    if workers < 1:
+        raise ExplorerError(f"--workers must be >= 1 (got {workers})")
+    if prompt_tokens < 0 or gen_tokens < 1:
+        raise ExplorerError("--prompt-tokens must be >= 0 and --tokens >= 1")
+    if heartbeat_interval < 1 or grace_period <= heartbeat_interval:
+        raise ExplorerError("the grace period must be longer than the heartbeat interval")
+    if sampler not in SAMPLERS:
+        raise ExplorerError(f"sampler {sampler!r} is not in supported list: {', '.join(SAMPLERS)}")
+    _quiet()
+    arch = load_arch(arch_path)
+    if arch.is_gpu:
+        raise ExplorerError(
+            f"{arch.filename}: {arch.device.id} is a GPU; the explorer searches FPGA designs"
+        )
+    space = load_space(space_path, arch)
+    url = storage_url(storage)
+    name = study_name or default_study_name(arch, space, model)
+    db = sqlite_file(url)
+    if cache_dir is None:
+        cache_dir = db.with_name(db.name + ".cache") if db is not None else Path(".cosim-cache")
+    settings = StudySettings(
+        arch_path=str(arch_path),
+        space_path=str(space_path),
+        model=str(model),
+        storage_url=url,
+        study_name=name,
+        seed=seed,
+        sampler=sampler,
+        prompt_tokens=prompt_tokens,
+        gen_tokens=gen_tokens,
+        max_transactions=max_transactions,
+        population_size=population_size,
+        cache_dir=str(Path(cache_dir).resolve()),
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+    )
+    store = open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    trace = ensure_trace(settings, log=console.print if progress else None)
+    population = population_size or default_population(n_trials)
+    meta = _metadata(settings, arch, space, population)
+    target = n_trials
+    if sampler == "grid":
+        size = space.size()
+        target = min(n_trials, int(size)) if math.isfinite(size) else n_trials
+    study = _create_or_join(store, settings, meta, target)
+    before = trial_counts(study)
+    launch = before.done + before.running + before.retried  # 0 for a fresh study
+    setup_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    problems: list[str] = []
+    with _Progress(console, progress, study, target) as show:
+        show(study)
+        if workers == 1:
+            study_w, store_w, evaluator = _open_worker(settings, 0, launch, (arch, space, trace))
+            _work(
+                study_w,
+                store_w,
+                evaluator,
+                heartbeat_interval,
+                on_trial=(lambda: show(study)) if progress else None,
+            )
+        else:
+            problems = _run_processes(settings, workers, launch, study, show)
+    counts = trial_counts(optuna.load_study(study_name=name, storage=store))
+    return StudyOutcome(
+        study=optuna.load_study(study_name=name, storage=store),
+        study_name=name,
+        storage=redact(url),
+        target=target,
+        counts=counts,
+        ran=counts.done - before.done,
+        elapsed_s=time.perf_counter() - t1,
+        setup_s=setup_s,
+        problems=problems,
+    )
+
+
+def _run_processes(
+    settings: StudySettings,
+    workers: int,
+    launch: int,
+    study: Any,
+    show: Callable[[Any], None],
+) -> list[str]:
+    """Run ``workers`` worker processes, showing progress until all have left."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_worker_main, args=(settings, i, launch), name=f"explore-worker-{i}")
+        for i in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            procs[0].join(timeout=1.0)
+            show(study)
+    except BaseException:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: each worker re-queues its trial and leaves
+        for p in procs:
+            p.join(timeout=60)
+        raise
+    return [
+        f"worker {i} (pid {p.pid}) exited with code {p.exitcode}"
+        for i, p in enumerate(procs)
+        if p.exitcode
+    ]
+
+
+class _Progress:
+    """A rich progress bar over the study's counted trials (or nothing)."""
+
+    def __init__(self, console: Any, enabled: bool, study: Any, target: int) -> None:
+        self.console, self.enabled, self.study, self.target = console, enabled, study, target
+        self.bar: Any = None
+        self.last = 0.0
+
+    def __enter__(self) -> Callable[[Any], None]:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[tally]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(
+                f"exploring {self.study.study_name}", total=self.target, tally=""
+            )
+        return self.show
+
+    def show(self, study: Any) -> None:
+        if self.bar is None:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return  # at most two updates a second (each one reads the study)
+        self.last = now
+        counts = trial_counts(study)
+        tally = (
+            f"feasible {counts.feasible} · infeasible {counts.infeasible} · "
+            f"failed {counts.failed} · running {counts.running}"
+        )
+        self.bar.update(self.task, completed=min(counts.done, self.target), tally=tally)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.last = 0.0
+            self.show(self.study)
+            self.bar.stop()
