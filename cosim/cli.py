@@ -22,7 +22,17 @@ from cosim.errors import USER_ERRORS
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Subcommand modules under :mod:`cosim.commands`, in help order.
-COMMANDS: tuple[str, ...] = ("validate", "schema", "devices", "simulate", "trace", "baseline")
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "schema",
+    "devices",
+    "simulate",
+    "trace",
+    "baseline",
+    "explore",
+    "pareto",
+    "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,7 +63,7 @@ _BLOCK_WEIGHTS = (1 << 18) - 1
 #: Fewer rows than this per block would make the Python loop the bottleneck; a long
 #: prompt's products use blocks of ``_LARGE_BLOCK_WEIGHTS`` instead, large enough that
 #: BLAS's threads do real work.
-_MIN_BLOCK_ROWS = 32
+_MIN_BLOCK_ROWS = 8
 _LARGE_BLOCK_WEIGHTS = 1 << 21
 #: Rows per batch when saturating rows go through the adder tree.
 _TREE_ROWS = 256

@@ -1,0 +1,88 @@
+"""Smoke tests of ``cosim explore``, ``cosim pareto`` and ``cosim export``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cosim.cli import main
+from tests.explorer.conftest import DATA, U280
+
+STUDY = "u280-hbm-16core.small.tiny"
+
+
+@pytest.fixture
+def study_db(small_space: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    db = tmp_path / "studies.db"
+    args = ["explore", str(U280), "--space", str(small_space), "--model", "tiny"]
+    assert main([*args, "--trials", "6", "--storage", str(db), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"Pareto front of {STUDY}" in out and "6 trials" in out
+    return db
+
+
+def test_explore_pareto_export(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    front_dir = tmp_path / "front"
+    args = ["--storage", str(study_db), "--study", STUDY]
+    assert main(["pareto", *args, "--out", str(front_dir), "--format", "csv,parquet,html"]) == 0
+    assert "tmac.lanes" in capsys.readouterr().out  # columns named as in the space file
+    assert sorted(p.name for p in front_dir.iterdir()) == [
+        f"{STUDY}.front.{ext}" for ext in ("csv", "html", "parquet")
+    ]
+    assert main(["pareto", *args, "--out", str(front_dir), "--format", "csv"]) == 2
+    assert "already exists; use --force" in capsys.readouterr().err
+    hw = tmp_path / "hw"
+    assert main(["export", *args, "--pick", "max-tokens-per-joule", "--out", str(hw)]) == 0
+    assert len(list(hw.iterdir())) == 5
+    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw)]) == 2
+    assert "use --force" in capsys.readouterr().err
+    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw),
+                 "--force", "--json"]) == 0  # fmt: skip
+    written = json.loads(capsys.readouterr().out)
+    assert written["trial"] == 0 and written["files"] == [str(hw / "u280_hbm_16core.json")]
+    assert json.loads((hw / "u280_hbm_16core.json").read_text())["provenance"]["trial"] == 0
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_pareto_png(study_db: Path, tmp_path: Path) -> None:
+    args = ["--storage", str(study_db), "--study", STUDY, "--out", str(tmp_path)]
+    assert main(["pareto", *args, "--format", "png"]) == 0
+    png = tmp_path / f"{STUDY}.front.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_input_is_one_clean_message(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    explore = ["explore", str(U280), "--model", "tiny", "--trials", "2"]
+    assert main([*explore, "--space", str(DATA / "broken_fields.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "broken_fields.yaml:4 paramters: unknown key (did you mean 'parameters'?)" in err
+    assert "Traceback" not in err
+    storage = ["--storage", str(study_db)]
+    assert main(["pareto", *storage, "--study", "nope", "--out", str(tmp_path)]) == 2
+    assert "no study 'nope'" in capsys.readouterr().err
+    assert main(["export", *storage, "--study", STUDY, "--trial", "99", "--out", "x"]) == 2
+    assert "has no trial 99 (trials 0..5)" in capsys.readouterr().err
+    assert main(["export", *storage, "--study", STUDY, "--trial", "0", "--format", "vhdl",
+                 "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert "'vhdl' is not in supported list" in capsys.readouterr().err
+
+
+def test_module_entry_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cosim", "explore", str(U280), "--space",
+         str(DATA / "broken_design.yaml"), "--model", "tiny", "--trials", "2",
+         "--storage", str(tmp_path / "s.db")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "broken_design.yaml:5 parameters['tmac.lanes'].choices[1]" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,147 @@
+"""Many workers on one PostgreSQL study: exact trial counts, killed workers, resumption.
+
+Each test gets a fresh database on a throwaway PostgreSQL server (see ``conftest.py``) and
+runs the real ``cosim explore`` command in subprocesses, on the tiny model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from optuna.trial import TrialState
+
+from explorer import load_study, trial_counts
+from tests.conftest import EXAMPLES
+from tests.explorer.conftest import D5005, U280
+
+#: The paper core's small space on one block of the paper's model: quick trials.
+QUICK = (D5005, EXAMPLES / "d5005_space.yaml", "paper-block-d512")
+
+
+def _command(
+    url: str, space: Path, cache: Path, trials: int, workers: int, quick: bool = False
+) -> list[str]:
+    arch, space, model = QUICK if quick else (U280, space, "tiny")
+    return [
+        sys.executable, "-m", "cosim", "explore", str(arch), "--space", str(space),
+        "--model", model, "--trials", str(trials), "--workers", str(workers),
+        "--storage", url, "--study", "s", "--seed", "4", "--cache-dir", str(cache),
+        "--heartbeat", "1", "--grace", "3", "--json",
+    ]  # fmt: skip
+
+
+def _check_exact(url: str, target: int) -> Any:
+    """The study has exactly ``target`` counted trials, none pending, none run twice."""
+    study = load_study(url, "s")
+    trials = study.get_trials(deepcopy=False)
+    counts = trial_counts(trials)
+    assert counts.done == target and counts.pending == 0
+    assert len(trials) == target + counts.retried
+    assert len({t.number for t in trials}) == len(trials)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    for t in trials:
+        assert t.state.is_finished()
+        if t.number not in retried:
+            assert t.user_attrs["status"] in ("feasible", "infeasible"), t.user_attrs["reason"]
+    return study
+
+
+def _wait_for(url: str, done: int, timeout: float = 120) -> Any:
+    """Wait until ``done`` trials count and one is running; return that running trial."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            trials = load_study(url, "s").get_trials(deepcopy=False)
+        except Exception:
+            trials = []  # not created yet
+        running = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
+        if trial_counts(trials).done >= done and running:
+            return running[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no running trial after {done} done within {timeout} s")
+
+
+def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        _command(pg_url, small_space, tmp_path, 60, 3, quick=True),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["complete"] and out["counts"]["done"] == 60 and out["counts"]["retried"] == 0
+    study = _check_exact(pg_url, 60)
+    assert len(study.trials) == 60
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(workers) == 3  # every worker process took trials
+
+
+def test_commands_on_two_machines_join_one_study(
+    pg_url: str, small_space: Path, tmp_path: Path
+) -> None:
+    """The same command started twice at once (two machines) creates the study once."""
+    cmd = _command(pg_url, small_space, tmp_path, 20, 1, quick=True)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    study = _check_exact(pg_url, 20)
+    assert len({t.user_attrs["worker"] for t in study.trials}) == 2
+
+
+def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path) -> None:
+    """kill -9 of one worker: its trial goes stale and is run again; the count is exact."""
+    cmd = _command(pg_url, small_space, tmp_path, 16, 2)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        victim = _wait_for(pg_url, 4)
+        worker = victim.user_attrs["worker"]
+        os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+        time.sleep(0.5)
+        cut = [
+            t.number
+            for t in load_study(pg_url, "s").get_trials(deepcopy=False)
+            if t.state == TrialState.RUNNING and t.user_attrs.get("worker") == worker
+        ]  # the trial it was running (none if it died just between two trials)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "exited with code -9" in err
+    study = _check_exact(pg_url, 16)
+    assert json.loads(out)["counts"]["retried"] == len(cut) <= 1
+    for number in cut:
+        killed = study.trials[number]
+        assert killed.state == TrialState.FAIL and killed.user_attrs["status"] == "failed"
+        assert killed.user_attrs["reason"] == "the worker stopped before the trial finished"
+        retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == number]
+        assert len(retries) == 1 and retries[0].params == killed.params
+        assert retries[0].state == TrialState.COMPLETE
+
+
+def test_kill_everything_and_resume(pg_url: str, small_space: Path, tmp_path: Path) -> None:
+    """kill -9 of the whole run; the same command again finishes the study exactly."""
+    cmd = _command(pg_url, small_space, tmp_path, 16, 2)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        _wait_for(pg_url, 6)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    before = trial_counts(load_study(pg_url, "s"))
+    assert 6 <= before.done < 16 and before.running >= 1
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    study = _check_exact(pg_url, 16)
+    assert trial_counts(study).retried == before.running
