@@ -1,0 +1,215 @@
+"""Explorer benchmark: study throughput on 1.3B, and NSGA-II's hypervolume vs exhaustive.
+
+1. Trials per minute of a 1.3B study over the U280 space (examples/u280_hbm_space.yaml),
+   with 1 worker and with 2 workers, each study in a fresh SQLite file. The trace is made
+   once (its time is printed, not counted). Target (issue): a 200-trial 1.3B study in at
+   most 10 minutes with 2 workers. The mean simulation time per trial and the machine's
+   load average are printed too: designs differ in cost (more cores simulate slower, and
+   NSGA-II's later generations hold more of them), and other work on the machine slows
+   every worker.
+2. On small spaces every design is simulated (the exhaustive front), then NSGA-II studies
+   of as many trials as the space has designs run from several seeds; the hypervolume of
+   each study's front after 25%, 50% and 100% of its trials is given as a fraction of the
+   exhaustive front's. Target: at least 95% within 25% of the trials. The spaces:
+   examples/u280_small_space.yaml (216 designs; power and throughput trade off, a front
+   of a few designs) on the tiny model, and examples/d5005_space.yaml (240 designs; static
+   power dominates, so power follows throughput and most designs are on the front) on one
+   block of the paper's model.
+
+Hypervolume: both objectives normalised to [0, 1] over the exhaustive set of feasible
+designs and turned into minimisation (1 - tokens/s, watts), reference point (1.1, 1.1),
+the usual 10% beyond the worst so the extreme designs count: the area the front dominates.
+
+Run: ``.venv/bin/python benchmarks/explore.py [--trials-1 40] [--trials-2 200]
+[--hv-seeds 3] [--hv-model tiny] [--hv-d5005-model paper-block-d512]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from arch_models.spec import load_arch
+from explorer import load_space, run_study
+from explorer.objective import Evaluator
+from explorer.study import StudySettings, ensure_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+U280 = ROOT / "examples" / "u280_hbm.yaml"
+U280_SPACE = ROOT / "examples" / "u280_hbm_space.yaml"
+D5005 = ROOT / "examples" / "d5005_paper_core.yaml"
+D5005_SPACE = ROOT / "examples" / "d5005_space.yaml"
+U280_SMALL_SPACE = ROOT / "examples" / "u280_small_space.yaml"
+#: Hypervolume reference point, in normalised minimisation units.
+REF = 1.1
+
+
+def hypervolume(points: list[tuple[float, float]], tps: tuple[float, float],
+                watts: tuple[float, float]) -> float:  # fmt: skip
+    """Area dominated by ``(tokens/s, W)`` points (normalised; see the module docstring)."""
+    t_lo, t_hi = tps
+    w_lo, w_hi = watts
+    # Minimisation form: a = 1 - normalised tokens/s, b = normalised watts; reference 1.1.
+    norm = sorted(
+        (1.0 - (t - t_lo) / ((t_hi - t_lo) or 1.0), (w - w_lo) / ((w_hi - w_lo) or 1.0))
+        for t, w in points
+    )
+    area, best_b, prev_a = 0.0, REF, None
+    for a, b in norm:  # by a ascending; each point adds the band where it is the lowest b
+        if b < best_b:
+            if prev_a is not None:
+                area += (a - prev_a) * (REF - best_b)
+            best_b, prev_a = b, a
+    if prev_a is not None:
+        area += (REF - prev_a) * (REF - best_b)
+    return area
+
+
+def _front_points(trials: list[object]) -> list[tuple[float, float]]:
+    out = []
+    for t in trials:
+        attrs = t.user_attrs  # type: ignore[attr-defined]
+        if attrs.get("status") == "feasible":
+            out.append((attrs["summary"]["tokens_per_s"], attrs["summary"]["avg_power_w"]))
+    return out
+
+
+def speed(trials_1: int, trials_2: int, work: Path) -> None:
+    settings = StudySettings(
+        arch_path=str(U280), space_path=str(U280_SPACE), model="1.3b", storage_url="",
+        study_name="", cache_dir=str(work / "cache"),
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    ensure_trace(settings)
+    print(
+        f"1.3B trace (1 prompt + 2 generated tokens) made once in {time.perf_counter() - t0:.1f} s"
+    )
+    rows = []
+    for workers, n in ((1, trials_1), (2, trials_2)):
+        load0 = os.getloadavg()[0]
+        out = run_study(
+            U280, U280_SPACE, "1.3b", n, storage=work / f"speed{workers}.db", workers=workers,
+            cache_dir=work / "cache", progress=False,
+        )  # fmt: skip
+        c = out.counts
+        rate = c.done / (out.elapsed_s / 60)
+        trials = out.study.get_trials(deepcopy=False)
+        sims = [
+            t.user_attrs["summary"]["sim"]["wall_s"] for t in trials if t.user_attrs.get("summary")
+        ]
+        failures = Counter(
+            t.user_attrs["reason"][:120] for t in trials if t.user_attrs.get("status") == "failed"
+        )
+        rows.append((rate, statistics.mean(sims)))
+        print(
+            f"1.3B, {workers} worker(s): {c.done} trials in {out.elapsed_s:.1f} s "
+            f"(+{out.setup_s:.1f} s set-up) = {rate:.1f} trials/min; mean simulation "
+            f"{statistics.mean(sims):.2f} s/trial; [{c.feasible} feasible, {c.infeasible} "
+            f"infeasible, {c.failed} failed]; load average {load0:.1f} -> "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+        for reason, count in failures.most_common():
+            print(f"    failed x{count}: {reason}")
+    (rate1, sim1), (rate2, sim2) = rows
+    print(
+        f"=> a 200-trial 1.3B study with 2 workers: {200 / rate2:.1f} min (target <= 10 min); "
+        f"2 workers / 1 worker = {rate2 / rate1:.2f}x in trials/min, "
+        f"{(rate2 * sim2) / (rate1 * sim1):.2f}x in simulated seconds/min"
+    )
+
+
+def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) -> None:
+    arch = load_arch(arch_path)
+    space = load_space(space_path, arch)
+    settings = StudySettings(
+        arch_path=str(arch_path), space_path=str(space_path), model=model, storage_url="",
+        study_name="", cache_dir=str(work / "cache"),
+    )  # fmt: skip
+    evaluator = Evaluator(arch, space, ensure_trace(settings))
+    t0 = time.perf_counter()
+    grid = space.grid()
+    designs = set()
+    points = []
+    for combo in itertools.product(*grid.values()):
+        chosen = dict(zip(grid, combo, strict=True))
+        active = {
+            k: v for k, v in chosen.items()
+            if all(chosen[o] == w for o, w in space.parameters[k].when.items())
+        }  # fmt: skip
+        key = tuple(sorted(active.items(), key=str))
+        if key in designs:
+            continue
+        designs.add(key)
+        ev = evaluator.evaluate({space.paths[k]: v for k, v in active.items()})
+        if ev.status == "feasible" and ev.values is not None:
+            points.append(ev.values)
+    n = len(designs)
+    tps = (min(p[0] for p in points), max(p[0] for p in points))
+    watts = (min(p[1] for p in points), max(p[1] for p in points))
+    full = hypervolume(points, tps, watts)
+    front = len(_front(points))
+    print(
+        f"{space_path.name} on {model}: {n} designs ({len(points)} feasible, {front} on the "
+        f"front) simulated exhaustively in {time.perf_counter() - t0:.1f} s"
+    )
+    fractions: dict[float, list[float]] = {0.25: [], 0.5: [], 1.0: []}
+    for seed in range(seeds):
+        t1 = time.perf_counter()
+        out = run_study(
+            arch_path, space_path, model, n, storage=work / f"hv-{space_path.stem}-{seed}.db",
+            seed=seed, cache_dir=work / "cache", progress=False,
+        )  # fmt: skip
+        trials = sorted(out.study.get_trials(deepcopy=False), key=lambda t: t.number)
+        got = []
+        for frac in fractions:
+            k = round(frac * n)
+            share = hypervolume(_front_points(trials[:k]), tps, watts) / full
+            fractions[frac].append(share)
+            got.append(f"{frac:.0%} ({k} trials): {share:.1%}")
+        print(f"  NSGA-II seed {seed} ({time.perf_counter() - t1:.0f} s): " + ", ".join(got))
+    summary = ", ".join(
+        f"{frac:.0%}: mean {statistics.mean(v):.1%} (min {min(v):.1%})"
+        for frac, v in fractions.items()
+    )
+    print(f"=> {space_path.name}: hypervolume reached / exhaustive over {seeds} seeds: "
+          f"{summary}; target >= 95% at 25%")  # fmt: skip
+
+
+def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out, best_w = [], float("inf")
+    for t, w in sorted(points, key=lambda p: (-p[0], p[1])):
+        if w < best_w:
+            out.append((t, w))
+            best_w = w
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials-1", type=int, default=40, help="1.3B trials with 1 worker")
+    parser.add_argument("--trials-2", type=int, default=200, help="1.3B trials with 2 workers")
+    parser.add_argument("--hv-seeds", type=int, default=3, help="NSGA-II seeds on the small space")
+    parser.add_argument("--hv-model", default="tiny", help="model of the small U280 space")
+    parser.add_argument(
+        "--hv-d5005-model", default="paper-block-d512", help="model of the small D5005 space"
+    )
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-hv", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="explore-bench-") as tmp:
+        work = Path(tmp)
+        if not args.skip_speed:
+            speed(args.trials_1, args.trials_2, work)
+        if not args.skip_hv:
+            hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
+            hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)
+
+
+if __name__ == "__main__":
+    main()
