@@ -1,0 +1,122 @@
+"""Designs the page shows in detail, compares and exports: study trials and results folders.
+
+Every design is a :class:`DesignRecord` under a string key: ``trial:<n>`` for trial *n* of
+the study on show, ``results:<i>`` for the *i*-th ``--results`` folder (written by
+``cosim simulate --out``), which also carries its per-event frame. Keys come from the
+page; a key is only ever looked up among what the dashboard loaded at start, so no
+request names a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dashboards.data import STATUSES, Notice
+
+__all__ = [
+    "DesignRecord",
+    "SavedDesign",
+    "load_results_folders",
+    "parse_key",
+    "record_of_trial",
+]
+
+
+@dataclass(frozen=True)
+class DesignRecord:
+    """One design with its simulated figures.
+
+    Attributes:
+        key: ``trial:<n>`` or ``results:<i>``.
+        label: How the page names it (``trial 12``, ``u280-370m (results)``).
+        status: ``feasible``, ``infeasible`` or ``failed``.
+        reason: Why it is not feasible, or why it failed.
+        summary: The simulation summary (``{}`` when it was not simulated).
+        design: The resolved architecture description.
+        params: Searched parameters (space key → value; empty for results folders).
+        origin: The study's name, or the results folder.
+    """
+
+    key: str
+    label: str
+    status: str
+    reason: str
+    summary: dict[str, Any]
+    design: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class SavedDesign:
+    """A results folder: its record and its per-event frame."""
+
+    record: DesignRecord
+    frame: pd.DataFrame
+    run: dict[str, Any]
+
+
+def parse_key(key: Any) -> tuple[str, int] | None:
+    """Return ``(kind, index)`` of a design key, or ``None`` for anything else."""
+    if not isinstance(key, str) or ":" not in key:
+        return None
+    kind, _, num = key.partition(":")
+    if kind not in ("trial", "results") or not num.isdigit() or len(num) > 9:
+        return None
+    return kind, int(num)
+
+
+def record_of_trial(trial: Any, study_name: str) -> DesignRecord:
+    """Return the record of a frozen trial of an explorer study."""
+    attrs = trial.user_attrs
+    status = attrs.get("status") if attrs.get("status") in STATUSES else "failed"
+    return DesignRecord(
+        key=f"trial:{trial.number}",
+        label=f"trial {trial.number}",
+        status=str(status),
+        reason=str(attrs.get("reason") or ""),
+        summary=dict(attrs.get("summary") or {}),
+        design=dict(attrs.get("design") or {}),
+        params=dict(trial.params),
+        origin=study_name,
+    )
+
+
+def load_results_folders(paths: Sequence[str | Path]) -> tuple[list[SavedDesign], list[Notice]]:
+    """Read ``cosim simulate --out`` folders; an unreadable one becomes a notice."""
+    from cosim.errors import ResultsError
+    from cosim.results import load_result
+
+    out: list[SavedDesign] = []
+    notices: list[Notice] = []
+    for path in paths:
+        try:
+            saved = load_result(Path(path))
+        except ResultsError as exc:
+            notices.append(
+                Notice(
+                    "warning",
+                    f"Results folder {path} not shown",
+                    " ".join(str(exc).split())[:400],
+                    "Give a folder written by `cosim simulate --out`.",
+                )
+            )
+            continue
+        summary = dict(saved.summary)
+        fits = summary.get("fits", True)
+        record = DesignRecord(
+            key=f"results:{len(out)}",
+            label=f"{Path(path).name} (results)",
+            status="feasible" if fits else "infeasible",
+            reason="" if fits else "; ".join(summary.get("fit_problems") or []),
+            summary=summary,
+            design=dict(saved.design or {}),
+            origin=str(path),
+        )
+        out.append(SavedDesign(record, saved.frame, dict(saved.run)))
+    return out, notices

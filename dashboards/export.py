@@ -1,0 +1,100 @@
+"""Export from the page: a design's parameter files, made in memory for download.
+
+The files are exactly what ``cosim export`` writes (:func:`explorer.export_design`, with
+the trial's provenance): the design is validated again from its stored description, every
+format is rendered into a private temporary folder and read back. ``all`` gives a zip of
+every format.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from dashboards.designs import DesignRecord
+
+__all__ = ["ExportFile", "export_formats", "export_record"]
+
+
+class ExportFile:
+    """A file to download.
+
+    Attributes:
+        filename: Its name (``u280_hbm_16core_pkg.sv``).
+        content: Its bytes.
+        text: Its text when it is a single text file (``None`` for a zip).
+    """
+
+    def __init__(self, filename: str, content: bytes, text: str | None) -> None:
+        self.filename = filename
+        self.content = content
+        self.text = text
+
+
+def export_formats() -> list[tuple[str, str]]:
+    """Return ``(name, description)`` of every export format, then ``all``."""
+    from explorer.export import EXPORTERS
+
+    return [(e.name, e.description) for e in EXPORTERS.values()] + [
+        ("all", "every format, as a zip")
+    ]
+
+
+def _arch_and_provenance(record: DesignRecord, study: Any, trial: Any) -> tuple[Any, Any]:
+    from arch_models.spec import Document, validate_arch
+    from explorer import ExplorerError, Provenance, design_of_trial
+
+    if study is not None and trial is not None:
+        if trial.state.name != "COMPLETE" or not trial.user_attrs.get("design"):
+            raise ExplorerError(
+                f"trial {trial.number} has no valid design to export "
+                f"({record.status}: {record.reason or trial.state.name.lower()})"
+            )
+        return design_of_trial(study, trial), Provenance.of_trial(study, trial)
+    arch = validate_arch(Document(record.design, record.label, {(): 1}))
+    summary = record.summary
+    prov = Provenance(
+        objectives={
+            k: summary.get(k) for k in ("tokens_per_s", "avg_power_w", "energy_per_token_j")
+        },
+        status=record.status,
+        model=str(summary.get("model", "")),
+    )
+    return arch, prov
+
+
+def export_record(
+    record: DesignRecord, fmt: str, *, study: Any = None, trial: Any = None
+) -> ExportFile:
+    """Render a design in one format (or ``all`` as a zip).
+
+    Args:
+        record: The design.
+        fmt: A format name of :func:`export_formats`.
+        study: The Optuna study, when the design is one of its trials.
+        trial: The frozen trial.
+
+    Raises:
+        ExplorerError: Unknown format, a value no HDL literal can carry, or a trial that
+            did not finish with a design (failed, or refused by the validator).
+        SpecError: The stored description is not a valid design.
+    """
+    from explorer import export_design
+    from explorer.export import FORMATS
+
+    arch, prov = _arch_and_provenance(record, study, trial)
+    formats = list(FORMATS) if fmt == "all" else [fmt]
+    with tempfile.TemporaryDirectory(prefix="cosim-dash-export-") as tmp:
+        paths = export_design(arch, formats, tmp, prov, force=True)
+        if fmt != "all":
+            data = Path(paths[0]).read_bytes()
+            return ExportFile(Path(paths[0]).name, data, data.decode("utf-8"))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in paths:
+                zf.write(path, Path(path).name)
+    stem = f"{record.label.split(' (')[0].replace(' ', '_')}-{arch.spec.name}"
+    return ExportFile(f"{stem}.zip", buf.getvalue(), None)

@@ -1,0 +1,835 @@
+"""Plotly figures of the dashboard: pure functions of tables and summaries.
+
+Each function takes plain data (the study table, a summary dict, GPU points) and returns a
+``plotly.graph_objects.Figure``; nothing here reads files or knows about Dash. The Pareto
+plot draws every trial with WebGL (``Scattergl``) and sends only each point's trial number
+with it (the hover card is made on the server), so 10,000 trials stay responsive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboards.data import STATUSES
+from dashboards.gpu import GpuPoint
+
+__all__ = [
+    "COMPARE_METRICS",
+    "PALETTE",
+    "SELECTED_TRACE",
+    "bounds_figure",
+    "compare_figure",
+    "compare_resources_figure",
+    "empty_figure",
+    "energy_figure",
+    "hypervolume_figure",
+    "hypervolume_history",
+    "importance_figure",
+    "iso_energy_levels",
+    "pareto_figure",
+    "pareto_mask",
+    "progress_figure",
+    "resources_figure",
+    "unit_heatmap_figure",
+    "utilisation_figure",
+]
+
+TEMPLATE = "plotly_white"
+#: Index of the Pareto figure's "selected" ring (patched when the selection changes).
+SELECTED_TRACE = 0
+#: Colours of designs in Compare (GPU baselines get greys).
+PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2")
+_GPU_COLOURS = ("#444444", "#888888", "#222222", "#aaaaaa")
+_STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
+#: Metrics of the Compare bars: (key, title, better).
+COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("tokens_per_s", "tokens/s", "higher"),
+    ("avg_power_w", "W", "lower"),
+    ("energy_per_token_j", "J/token", "lower"),
+    ("ms_per_token", "ms/token", "lower"),
+    ("max_resource_utilisation", "worst resource %", "lower"),
+)
+
+
+def empty_figure(message: str, height: int = 360) -> go.Figure:
+    """Return a blank figure that says ``message`` (no data yet, or none to show)."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        font={"size": 15, "color": "#666"},
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        height=height,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"l": 20, "r": 20, "t": 30, "b": 20},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- Pareto
+
+
+def pareto_mask(tokens_per_s: np.ndarray, watts: np.ndarray) -> np.ndarray:
+    """Return which points no other beats on both (higher tokens/s, lower watts).
+
+    A point repeated exactly is kept every time it appears.
+    """
+    tps = np.asarray(tokens_per_s, dtype=float)
+    w = np.asarray(watts, dtype=float)
+    keep = np.zeros(len(tps), dtype=bool)
+    idx = np.flatnonzero(np.isfinite(tps) & np.isfinite(w))
+    order = idx[np.lexsort((w[idx], -tps[idx]))]  # fastest first, then lowest power
+    best, last_t = math.inf, math.nan
+    for i in order:
+        if w[i] < best or (w[i] == best and tps[i] == last_t):
+            keep[i] = True
+            best, last_t = w[i], tps[i]
+    return keep
+
+
+def iso_energy_levels(j_min: float, j_max: float) -> list[float]:
+    """Return 'nice' J/token values (1, 2, 5 × 10^k) spanning ``[j_min, j_max]``."""
+    if not (j_min > 0 and j_max > 0 and math.isfinite(j_min) and math.isfinite(j_max)):
+        return []
+    lo, hi = math.floor(math.log10(j_min)), math.ceil(math.log10(j_max))
+    levels = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)]
+    inside = [v for v in levels if j_min <= v <= j_max]
+    if len(inside) > 7:
+        inside = [v for v in inside if str(v).lstrip("0.").startswith("1")] or inside[::2]
+    return inside or [10.0 ** round(math.log10(math.sqrt(j_min * j_max)))]
+
+
+def _fmt_j(value: float) -> str:
+    if value >= 1:
+        return f"{value:g} J"
+    if value >= 1e-3:
+        return f"{value * 1e3:g} mJ"
+    return f"{value * 1e6:g} µJ"
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(count, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def _colour_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks (log10 J/token positions, J labels): 1-2-5 decades, or linear steps."""
+    j_lo, j_hi = 10.0**lo, 10.0**hi
+    if j_hi / j_lo >= 8:
+        vals = iso_energy_levels(j_lo, j_hi)
+    else:
+        step = _nice_step(j_hi - j_lo, 4)
+        first = math.ceil(j_lo / step) * step
+        vals = [first + k * step for k in range(8) if first + k * step <= j_hi * (1 + 1e-9)]
+    vals = vals or [j_lo, j_hi]
+    return [math.log10(v) for v in vals], [_fmt_j(float(f"{v:.3g}")) for v in vals]
+
+
+def pareto_figure(
+    table: pd.DataFrame,
+    gpu: Sequence[GpuPoint] = (),
+    *,
+    selected: int | None = None,
+    log_axes: bool = True,
+    title: str = "",
+    extra: Sequence[tuple[str, str, float, float, float]] = (),
+    uirevision: str = "pareto",
+) -> go.Figure:
+    """Return tokens/s against watts for every trial, with GPU baselines and iso-J/token lines.
+
+    Feasible trials are filled circles and infeasible ones open circles, both coloured by
+    J/token; failed trials with figures are red crosses; trials without figures (failed,
+    or refused by the validator) are counted in the legend. The Pareto front of the
+    feasible trials is a line, GPU baselines are labelled stars, and the selected trial
+    is ringed (always the first trace, :data:`SELECTED_TRACE`).
+
+    Args:
+        table: The study table (:class:`~dashboards.data.StudySnapshot`).
+        gpu: Measured GPU points (those without watts are left out).
+        selected: Trial number to ring.
+        log_axes: Logarithmic axes (iso-J/token lines are then straight).
+        title: Figure title.
+        extra: More designs (key, label, tokens/s, W, J/token), e.g. results folders.
+        uirevision: Keeps zoom and legend choices across refreshes while unchanged.
+    """
+    fig = go.Figure()
+    if table.empty:
+        plotted = table
+    else:
+        plotted = table[np.isfinite(table["tokens_per_s"]) & np.isfinite(table["avg_power_w"])]
+        plotted = plotted[(plotted["tokens_per_s"] > 0) & (plotted["avg_power_w"] > 0)]
+    coloured = plotted[plotted["status"] != "failed"]
+    energy = coloured["energy_per_token_j"].to_numpy(dtype=float)
+    energy = energy[np.isfinite(energy) & (energy > 0)]
+    gpu_pts = [p for p in gpu if p.plottable]
+    gpu_energy = [
+        p.energy_per_token_j or (p.avg_power_w or 0) / (p.tokens_per_s or 1) for p in gpu_pts
+    ]
+    lo = float(np.log10(energy.min())) if len(energy) else -3.0
+    hi = float(np.log10(energy.max())) if len(energy) else -1.0
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    tickvals, ticktext = _colour_ticks(lo, hi)
+    sel = plotted[plotted["trial"] == selected] if selected is not None else plotted.iloc[:0]
+    fig.add_trace(
+        go.Scatter(
+            x=sel["avg_power_w"],
+            y=sel["tokens_per_s"],
+            mode="markers",
+            name="selected",
+            marker={
+                "symbol": "circle-open",
+                "size": 22,
+                "color": "#d62728",
+                "line": {"width": 3, "color": "#d62728"},
+            },
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    for status in STATUSES:
+        part = plotted[plotted["status"] == status]
+        n_all = int((table["status"] == status).sum()) if not table.empty else 0
+        missing = n_all - len(part)
+        name = f"{status} ({n_all})" + (f", {missing} without figures" if missing else "")
+        marker: dict[str, Any] = {"symbol": _STATUS_SYMBOL[status], "size": 8}
+        if status == "failed":
+            marker.update(color="#d62728", size=9)
+        else:
+            marker.update(
+                color=np.log10(np.clip(part["energy_per_token_j"].to_numpy(float), 1e-12, None)),
+                coloraxis="coloraxis",
+                line={"width": 1.5} if status == "infeasible" else {"width": 0},
+            )
+            if status == "infeasible":
+                marker["opacity"] = 0.7
+        fig.add_trace(
+            go.Scattergl(
+                x=part["avg_power_w"].to_numpy(),
+                y=part["tokens_per_s"].to_numpy(),
+                mode="markers",
+                name=name,
+                marker=marker,
+                customdata=part["trial"].astype(int).tolist(),  # a list: Dash reads it per point
+                hoverinfo="none",  # the page's tooltip shows the design (see views.hover_card)
+                meta={"kind": "trials", "status": status},
+            )
+        )
+    feasible = plotted[plotted["status"] == "feasible"]
+    if len(feasible):
+        mask = pareto_mask(feasible["tokens_per_s"].to_numpy(), feasible["avg_power_w"].to_numpy())
+        front = feasible[mask].sort_values("avg_power_w")
+        fig.add_trace(
+            go.Scatter(
+                x=front["avg_power_w"],
+                y=front["tokens_per_s"],
+                mode="lines",
+                name=f"Pareto front ({len(front)})",
+                line={"color": "#e45756", "width": 2, "shape": "hv"},
+                hoverinfo="skip",
+            )
+        )
+    for i, (key, label, tps, watts, jpt) in enumerate(extra):
+        fig.add_trace(
+            go.Scatter(
+                x=[watts],
+                y=[tps],
+                mode="markers+text",
+                name=label,
+                text=[label],
+                textposition="bottom center",
+                marker={"symbol": "diamond", "size": 13, "color": PALETTE[(i + 2) % len(PALETTE)]},
+                customdata=[[key]],
+                hovertemplate=(
+                    f"<b>{label}</b><br>%{{y:,.1f}} tokens/s · %{{x:.3g}} W · {jpt:.3g} J/token"
+                    "<extra></extra>"
+                ),
+            )
+        )
+    if gpu_pts:
+        fig.add_trace(
+            go.Scatter(
+                x=[p.avg_power_w for p in gpu_pts],
+                y=[p.tokens_per_s for p in gpu_pts],
+                mode="markers+text",
+                name=f"measured GPU ({len(gpu_pts)})",
+                text=_gpu_labels(gpu_pts),
+                textposition="middle left",
+                textfont={"size": 11, "color": "#333"},
+                marker={
+                    "symbol": "star",
+                    "size": 16,
+                    "color": "#222",
+                    "line": {"color": "#fff", "width": 1},
+                },
+                customdata=[
+                    [p.key, p.model, e, p.ms_per_token or math.nan, p.source, p.date]
+                    for p, e in zip(gpu_pts, gpu_energy, strict=True)
+                ],
+                hovertemplate=(
+                    "<b>%{text}</b> (measured)<br>model %{customdata[1]} · "
+                    "%{y:,.1f} tokens/s · %{x:.3g} W<br>%{customdata[2]:.3g} J/token · "
+                    "%{customdata[3]:.3g} ms/token<br>%{customdata[4]}, %{customdata[5]}"
+                    "<extra></extra>"
+                ),
+            )
+        )
+    xs = list(plotted["avg_power_w"]) + [p.avg_power_w or 0 for p in gpu_pts]
+    xs += [e[3] for e in extra]
+    ys = list(plotted["tokens_per_s"]) + [p.tokens_per_s or 0 for p in gpu_pts]
+    ys += [e[2] for e in extra]
+    _iso_lines(fig, xs, ys, log_axes)
+    axis = "log" if log_axes else "linear"
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        xaxis={"title": {"text": "average power (W)"}, "type": axis},
+        yaxis={"title": {"text": "tokens/s"}, "type": axis},
+        coloraxis={
+            "colorscale": "Viridis",
+            "reversescale": True,
+            "cmin": lo,
+            "cmax": hi,
+            "colorbar": {
+                "title": {"text": "J/token"},
+                "tickvals": tickvals,
+                "ticktext": ticktext,
+                "len": 0.75,
+                "y": 0.4,
+            },
+        },
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 12}},
+        height=600,
+        margin={"l": 70, "r": 30, "t": 90, "b": 60},
+        clickmode="event",
+        hovermode="closest",
+        uirevision=uirevision,
+    )
+    return fig
+
+
+def _gpu_labels(points: Sequence[GpuPoint], close: float = 0.03) -> list[str]:
+    """Labels of GPU points; points within ``close`` decades of another share one label."""
+    labels = [p.label for p in points]
+    logs = [(math.log10(p.avg_power_w or 1), math.log10(p.tokens_per_s or 1)) for p in points]
+    for i in range(len(points)):
+        for j in range(i):
+            if labels[j] and all(abs(a - b) < close for a, b in zip(logs[i], logs[j], strict=True)):
+                pi, pj = points[i], points[j]
+                if (pi.gpu, pi.launch, pi.batch) == (pj.gpu, pj.launch, pj.batch):
+                    labels[j] = labels[j].replace(f" {pj.launch} ", f"/{pi.impl} {pj.launch} ", 1)
+                else:
+                    labels[j] += f" / {pi.label}"
+                labels[i] = ""
+                break
+    return labels
+
+
+def _iso_lines(fig: go.Figure, xs: Sequence[float], ys: Sequence[float], log_axes: bool) -> None:
+    """Dashed lines of constant J/token (tokens/s = W / J) across the plotted range."""
+    pts = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+    if not pts:
+        return
+    x_lo, x_hi = min(p[0] for p in pts) / 1.5, max(p[0] for p in pts) * 1.5
+    y_lo, y_hi = min(p[1] for p in pts) / 1.5, max(p[1] for p in pts) * 1.5
+    e_lo, e_hi = x_lo / y_hi, x_hi / y_lo
+    xs_line = np.geomspace(x_lo, x_hi, 60) if log_axes else np.linspace(x_lo, x_hi, 60)
+    first = True
+    for level in iso_energy_levels(e_lo, e_hi):
+        ys_line = xs_line / level
+        inside = (ys_line >= y_lo) & (ys_line <= y_hi)
+        if inside.sum() < 2:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=xs_line[inside],
+                y=ys_line[inside],
+                mode="lines",
+                line={"color": "#999", "width": 1, "dash": "dot"},
+                name="iso-J/token",
+                legendgroup="iso",
+                showlegend=first,
+                hovertemplate=f"{_fmt_j(level)}/token<extra></extra>",
+            )
+        )
+        first = False
+        i = int(np.flatnonzero(inside)[-1])
+        fig.add_annotation(
+            x=math.log10(xs_line[i]) if log_axes else xs_line[i],
+            y=math.log10(ys_line[i]) if log_axes else ys_line[i],
+            text=f"{_fmt_j(level)}/tok",
+            showarrow=False,
+            font={"size": 10, "color": "#888"},
+            xanchor="right",
+            yanchor="bottom",
+        )
+
+
+# ----------------------------------------------------------------------------- detail
+
+
+def resources_figure(summary: Mapping[str, Any]) -> go.Figure:
+    """Return each resource's use against the device's capacity (percent bars)."""
+    res = summary.get("resources") or {}
+    if not res:
+        return empty_figure("no resource estimate (the design was not simulated)", 260)
+    kinds = list(res)
+    util = [100.0 * float(res[k].get("utilisation") or 0.0) for k in kinds]
+    text = [
+        f"{float(res[k].get('used') or 0):,.0f} / {float(res[k].get('available') or 0):,.0f}"
+        f" ({u:.1f}%)"
+        for k, u in zip(kinds, util, strict=True)
+    ]
+    colours = ["#d62728" if u > 100 else "#4c78a8" for u in util]
+    fig = go.Figure(
+        go.Bar(
+            x=util,
+            y=kinds,
+            orientation="h",
+            marker={"color": colours},
+            text=text,
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.add_vline(x=100, line={"color": "#d62728", "dash": "dash", "width": 1})
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Resources used / device capacity", "x": 0.01},
+        xaxis={"title": {"text": "% of the device"}, "range": [0, max(110.0, *util) * 1.05]},
+        yaxis={"autorange": "reversed"},
+        height=80 + 38 * len(kinds),
+        margin={"l": 90, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+def energy_figure(summary: Mapping[str, Any]) -> go.Figure:
+    """Return the energy per token by component (mJ/token), with its average watts."""
+    energy = summary.get("energy_breakdown_j_per_token") or {}
+    power = summary.get("power_breakdown_w") or {}
+    if not energy:
+        return empty_figure("no energy breakdown (the design was not simulated)", 260)
+    items = sorted(energy.items(), key=lambda kv: -float(kv[1] or 0))
+    names = [k for k, _ in items]
+    mj = [1e3 * float(v or 0) for _, v in items]
+    total = sum(mj) or 1.0
+    text = [
+        f"{v:.3g} mJ ({100 * v / total:.0f}%) · {float(power.get(k) or 0):.3g} W"
+        for k, v in zip(names, mj, strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=mj,
+            y=names,
+            orientation="h",
+            marker={"color": "#54a24b"},
+            text=text,
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": f"Energy per token: {total:.3g} mJ", "x": 0.01},
+        xaxis={"title": {"text": "mJ/token"}},
+        yaxis={"autorange": "reversed"},
+        height=80 + 34 * len(names),
+        margin={"l": 100, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+def bounds_figure(summary: Mapping[str, Any]) -> go.Figure:
+    """Return simulated tokens/s against the design's own floor and the memory bound."""
+    tps = summary.get("tokens_per_s")
+    if not isinstance(tps, int | float):
+        return empty_figure("no bounds (the design was not simulated)", 220)
+    bound = summary.get("bound_tokens_per_s")
+    mem = summary.get("memory_bound_tokens_per_s")
+    rows = [("simulated", float(tps), "#4c78a8")]
+    if isinstance(bound, int | float):
+        binding = summary.get("binding_bound") or "?"
+        rows.append((f"design bound ({binding})", float(bound), "#9ecae9"))
+    if isinstance(mem, int | float):
+        rows.append(("memory-bandwidth bound", float(mem), "#bbbbbb"))
+    fig = go.Figure(
+        go.Bar(
+            x=[r[1] for r in rows],
+            y=[r[0] for r in rows],
+            orientation="h",
+            marker={"color": [r[2] for r in rows]},
+            text=[f"{r[1]:,.1f} tok/s ({100 * tps / r[1]:.0f}% reached)" for r in rows],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,.1f} tokens/s<extra></extra>",
+        )
+    )
+    values = [r[1] for r in rows if r[1] > 0]
+    log_x = bool(values) and max(values) / min(values) > 20
+    frac = summary.get("fraction_of_memory_bound")
+    title = "Throughput against its bounds"
+    if isinstance(frac, int | float):
+        title += f": {100 * frac:.0f}% of the memory-bandwidth bound"
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": title, "x": 0.01},
+        xaxis={
+            "title": {"text": "tokens/s" + (" (log)" if log_x else "")},
+            "type": "log" if log_x else "linear",
+        },
+        yaxis={"autorange": "reversed"},
+        height=80 + 40 * len(rows),
+        margin={"l": 170, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+def utilisation_figure(util: pd.DataFrame, spans: Sequence[tuple[str, float, float]]) -> go.Figure:
+    """Return busy fraction per unit kind over time, prefill shaded."""
+    if util.empty:
+        return empty_figure("no events to show", 300)
+    fig = go.Figure()
+    for i, (kind, part) in enumerate(util.groupby("kind", sort=True)):
+        mid = (part["start_us"] + part["end_us"]) / 2
+        fig.add_trace(
+            go.Scatter(
+                x=mid,
+                y=100 * part["busy"],
+                mode="lines",
+                name=str(kind),
+                line={"width": 1.6, "color": PALETTE[i % len(PALETTE)]},
+                hovertemplate=f"{kind}: %{{y:.0f}}% busy at %{{x:,.1f}} µs<extra></extra>",
+            )
+        )
+    for phase, start, end in spans:
+        if phase == "prefill":
+            fig.add_vrect(x0=start, x1=end, fillcolor="#eeeeee", line_width=0, layer="below")
+            fig.add_annotation(
+                x=start, y=104, text="prefill", showarrow=False, xanchor="left", font={"size": 10}
+            )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Utilisation over time (busy fraction per unit kind)", "x": 0.01},
+        xaxis={"title": {"text": "time (µs)"}},
+        yaxis={"title": {"text": "% busy"}, "range": [0, 108]},
+        height=340,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def unit_heatmap_figure(
+    units: Sequence[str], centres_us: np.ndarray, busy: np.ndarray
+) -> go.Figure:
+    """Return busy fraction per unit (rows) over time (columns)."""
+    if not len(units):
+        return empty_figure("no events to show", 300)
+    fig = go.Figure(
+        go.Heatmap(
+            z=100 * busy,
+            x=centres_us,
+            y=list(units),
+            zmin=0,
+            zmax=100,
+            colorscale="Blues",
+            colorbar={"title": {"text": "% busy"}},
+            hovertemplate="%{y}<br>%{x:,.1f} µs: %{z:.0f}% busy<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Utilisation over time per unit", "x": 0.01},
+        xaxis={"title": {"text": "time (µs)"}},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 9}},
+        height=min(1400, 140 + 13 * len(units)),
+        margin={"l": 140, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Return one bar panel per metric of :data:`COMPARE_METRICS`, one bar per design.
+
+    Each row needs ``label``, ``gpu`` (bool) and the metric keys (``None`` when unknown).
+    """
+    if not rows:
+        return empty_figure("add designs (Pareto or Design tab) or GPU baselines to compare")
+    fig = make_subplots(
+        rows=1,
+        cols=len(COMPARE_METRICS),
+        subplot_titles=[
+            f"{t} ({'↑' if b == 'higher' else '↓'} better)" for _, t, b in COMPARE_METRICS
+        ],
+        horizontal_spacing=0.05,
+    )
+    colours = _row_colours(rows)
+    for col, (key, title, _) in enumerate(COMPARE_METRICS, start=1):
+        vals = [r.get(key) for r in rows]
+        scale = 100.0 if key == "max_resource_utilisation" else 1.0
+        fig.add_trace(
+            go.Bar(
+                x=[r["label"] for r in rows],
+                y=[v * scale if isinstance(v, int | float) else None for v in vals],
+                marker={"color": colours},
+                text=[_short(v, key) for v in vals],
+                textposition="auto",
+                showlegend=False,
+                hovertemplate=f"%{{x}}: %{{y:.4g}} {title}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_xaxes(tickangle=-35)
+    fig.update_layout(template=TEMPLATE, height=430, margin={"l": 40, "r": 20, "t": 50, "b": 120})
+    return fig
+
+
+def _short(v: Any, key: str) -> str:
+    if not isinstance(v, int | float) or not math.isfinite(v):
+        return "n/a"
+    if key == "max_resource_utilisation":
+        return f"{100 * v:.0f}%"
+    return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _row_colours(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    out, fpga, gpu = [], 0, 0
+    for r in rows:
+        if r.get("gpu"):
+            out.append(_GPU_COLOURS[gpu % len(_GPU_COLOURS)])
+            gpu += 1
+        else:
+            out.append(PALETTE[fpga % len(PALETTE)])
+            fpga += 1
+    return out
+
+
+def compare_resources_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Return each design's use of each FPGA resource kind (percent of its device)."""
+    fpga = [r for r in rows if not r.get("gpu") and r.get("resources")]
+    if not fpga:
+        return empty_figure("no FPGA design to compare resources of", 260)
+    kinds: list[str] = []
+    for r in fpga:
+        kinds += [k for k in r["resources"] if k not in kinds]
+    fig = go.Figure()
+    colours = _row_colours(fpga)
+    for r, colour in zip(fpga, colours, strict=True):
+        res = r["resources"]
+        fig.add_trace(
+            go.Bar(
+                name=r["label"],
+                x=kinds,
+                y=[100 * float((res.get(k) or {}).get("utilisation") or 0) for k in kinds],
+                marker={"color": colour},
+                hovertemplate="%{x}: %{y:.1f}%<extra>" + r["label"] + "</extra>",
+            )
+        )
+    fig.add_hline(y=100, line={"color": "#d62728", "dash": "dash", "width": 1})
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="group",
+        title={"text": "Resources (% of each design's device)", "x": 0.01},
+        yaxis={"title": {"text": "%"}},
+        height=340,
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- study
+
+
+def progress_figure(table: pd.DataFrame) -> go.Figure:
+    """Return tokens/s of every trial by trial number, the best feasible so far, and counts."""
+    if table.empty:
+        return empty_figure("no finished trial yet")
+    t = table.sort_values("trial")
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.65, 0.35],
+        vertical_spacing=0.06,
+        subplot_titles=["tokens/s per trial", "trials so far by status"],
+    )
+    colours = {"feasible": "#4c78a8", "infeasible": "#bbbbbb", "failed": "#d62728"}
+    for status in STATUSES:
+        part = t[(t["status"] == status) & np.isfinite(t["tokens_per_s"])]
+        fig.add_trace(
+            go.Scattergl(
+                x=part["trial"],
+                y=part["tokens_per_s"],
+                mode="markers",
+                name=status,
+                legendgroup=status,
+                marker={"size": 5, "color": colours[status]},
+                hovertemplate="trial %{x}: %{y:,.1f} tok/s<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    feas = np.where(t["status"] == "feasible", t["tokens_per_s"], np.nan)
+    best = pd.Series(feas).cummax().to_numpy()
+    fig.add_trace(
+        go.Scatter(
+            x=t["trial"],
+            y=best,
+            mode="lines",
+            name="best feasible so far",
+            line={"color": "#e45756", "shape": "hv"},
+        ),
+        row=1,
+        col=1,
+    )
+    for status in STATUSES:
+        if not (t["status"] == status).any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=t["trial"],
+                y=(t["status"] == status).cumsum(),
+                mode="lines",
+                name=f"{status} (count)",
+                legendgroup=status,
+                showlegend=False,
+                line={"color": colours[status]},
+                stackgroup="counts",
+                hovertemplate=f"{status}: %{{y}} by trial %{{x}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="tokens/s", row=1, col=1)
+    fig.update_yaxes(title_text="trials", row=2, col=1)
+    fig.update_xaxes(title_text="trial number", row=2, col=1)
+    fig.update_layout(template=TEMPLATE, height=520, margin={"l": 60, "r": 20, "t": 40, "b": 40})
+    return fig
+
+
+def hypervolume_history(
+    table: pd.DataFrame, reference_w: float | None = None, points: int = 200
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return the dominated hypervolume of the feasible trials after each of some trials.
+
+    The objectives are tokens/s (maximised, reference 0) and watts (minimised, reference
+    ``reference_w``, default 1.1 × the highest feasible watts), so the hypervolume is in
+    tokens/s × W. It is evaluated at up to ``points`` trial numbers.
+
+    Returns:
+        Trial numbers, the hypervolume after each, and the reference watts.
+    """
+    t = table.sort_values("trial")
+    ok = (
+        (t["status"] == "feasible") & np.isfinite(t["tokens_per_s"]) & np.isfinite(t["avg_power_w"])
+    )
+    if not ok.any():
+        return np.array([]), np.array([]), math.nan
+    tps_all = t["tokens_per_s"].to_numpy(dtype=float)
+    w_all = t["avg_power_w"].to_numpy(dtype=float)
+    ref = float(reference_w) if reference_w else float(w_all[ok.to_numpy()].max()) * 1.1
+    trials = t["trial"].to_numpy()
+    marks = np.unique(np.linspace(0, len(t) - 1, min(points, len(t))).round().astype(int))
+    okv = ok.to_numpy()
+    volumes = []
+    for m in marks:
+        sel = okv[: m + 1] & (w_all[: m + 1] < ref)
+        volumes.append(_hypervolume_2d(tps_all[: m + 1][sel], w_all[: m + 1][sel], ref))
+    return trials[marks], np.array(volumes), ref
+
+
+def _hypervolume_2d(tps: np.ndarray, watts: np.ndarray, ref_w: float) -> float:
+    """Area dominated by the points (tokens/s above 0, watts below ``ref_w``)."""
+    if not len(tps):
+        return 0.0
+    order = np.lexsort((watts, -tps))  # fastest first, then lowest power
+    w = watts[order]
+    before = np.concatenate([[np.inf], np.minimum.accumulate(w)[:-1]])
+    front = order[w < before]  # tokens/s and watts both decreasing along the front
+    t_f, w_f = tps[front][::-1], watts[front][::-1]  # now increasing
+    widths = np.diff(np.concatenate([[0.0], t_f]))
+    return float(np.sum(widths * (ref_w - w_f)))
+
+
+def hypervolume_figure(table: pd.DataFrame) -> go.Figure:
+    """Return the hypervolume history of the feasible trials."""
+    trials, volume, ref = hypervolume_history(table)
+    if not len(trials):
+        return empty_figure("no feasible trial yet: no hypervolume", 300)
+    fig = go.Figure(
+        go.Scatter(
+            x=trials,
+            y=volume,
+            mode="lines",
+            line={"color": "#4c78a8", "shape": "hv"},
+            hovertemplate="after trial %{x}: %{y:.4g}<extra></extra>",
+            name="hypervolume",
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title={
+            "text": f"Hypervolume (tokens/s × W, reference 0 tokens/s and {ref:.3g} W)",
+            "x": 0.01,
+        },
+        xaxis={"title": {"text": "trial number"}},
+        yaxis={"title": {"text": "tokens/s × W"}},
+        height=320,
+        margin={"l": 70, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
+def importance_figure(importances: Mapping[str, Mapping[str, float]], note: str = "") -> go.Figure:
+    """Return parameter importances, one bar group per objective (Optuna's PED-ANOVA)."""
+    if not importances or not any(importances.values()):
+        return empty_figure("no importances (too few complete trials)", 300)
+    params: list[str] = []
+    for imp in importances.values():
+        params += [p for p in imp if p not in params]
+    first = next(iter(importances.values()))
+    params.sort(key=lambda p: first.get(p, 0.0))
+    fig = go.Figure()
+    for i, (objective, imp) in enumerate(importances.items()):
+        fig.add_trace(
+            go.Bar(
+                x=[imp.get(p, 0.0) for p in params],
+                y=params,
+                orientation="h",
+                name=objective,
+                marker={"color": PALETTE[i % len(PALETTE)]},
+                hovertemplate="%{y}: %{x:.3f}<extra>" + objective + "</extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="group",
+        title={
+            "text": "Parameter importance (Optuna PED-ANOVA)" + (f" · {note}" if note else ""),
+            "x": 0.01,
+        },
+        xaxis={"title": {"text": "importance (sums to 1 per objective)"}},
+        height=120 + 40 * len(params),
+        margin={"l": 170, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return fig

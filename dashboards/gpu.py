@@ -1,0 +1,149 @@
+"""Measured GPU baselines as reference points: one :class:`GpuPoint` per measured case.
+
+A baseline file (:mod:`cosim.baseline.schema`) holds cases by model × implementation ×
+launch mode × batch. Every ``ok`` case becomes a point with its measured tokens/s, watts,
+J/token and ms/token (``None`` where the file says it was not measured, with the reason).
+A missing, unreadable or invalid file becomes a :class:`~dashboards.data.Notice` for the
+page; the other files still load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboards.data import Notice
+
+__all__ = ["GpuPoint", "load_baselines", "points_for_model"]
+
+
+@dataclass(frozen=True)
+class GpuPoint:
+    """One measured GPU case.
+
+    Attributes:
+        key: Stable identifier in the page (``gpu:<file>:<case>``).
+        label: Short name (``H200 packed graph b1``).
+        gpu: The GPU's name as the driver reports it.
+        model: Model measured.
+        impl: Implementation (reference, dense, packed, transformer).
+        launch: ``eager`` or ``graph``.
+        batch: Sequences decoded together.
+        tokens_per_s: Tokens per second over the batch.
+        avg_power_w: Average board power while decoding.
+        energy_per_token_j: Energy per generated token.
+        ms_per_token: Median decode step time.
+        peak_memory_gib: Peak device memory.
+        source: The file it came from.
+        date: When its run started.
+        missing: Why a figure is missing (field → reason).
+    """
+
+    key: str
+    label: str
+    gpu: str
+    model: str
+    impl: str
+    launch: str
+    batch: int
+    tokens_per_s: float | None
+    avg_power_w: float | None
+    energy_per_token_j: float | None
+    ms_per_token: float | None
+    peak_memory_gib: float | None
+    source: str
+    date: str
+    missing: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def plottable(self) -> bool:
+        """Return whether it has both tokens/s and watts (a point on the Pareto plot)."""
+        return bool(self.tokens_per_s) and bool(self.avg_power_w)
+
+
+def _short_gpu(name: str | None) -> str:
+    if not name:
+        return "GPU"
+    return name.replace("NVIDIA ", "").strip() or name
+
+
+def load_baselines(paths: Sequence[str | Path]) -> tuple[list[GpuPoint], list[Notice]]:
+    """Read baseline files into points; problems become notices.
+
+    Args:
+        paths: Baseline files (as given on the command line).
+
+    Returns:
+        The points of every ``ok`` case, in file order, and a notice per file that could
+        not be read (or had nothing measured).
+    """
+    from cosim.baseline import BaselineError, read_baseline
+
+    points: list[GpuPoint] = []
+    notices: list[Notice] = []
+    for i, path in enumerate(paths):
+        try:
+            baseline = read_baseline(path)
+        except BaselineError as exc:
+            first, *rest = str(exc).splitlines()
+            shown = "; ".join(line.strip() for line in rest[:5])
+            if len(rest) > 5:
+                shown += f"; and {len(rest) - 5} more"
+            notices.append(
+                Notice(
+                    "warning",
+                    f"GPU baseline not shown: {first}",
+                    shown,
+                    "Measure one with `cosim baseline measure`, or give another --baseline.",
+                )
+            )
+            continue
+        got = 0
+        for j, case in enumerate(baseline.cases):
+            if case.status != "ok":
+                continue
+            run = baseline.run_of(case)
+            gpu = _short_gpu(run.environment.gpu_name)
+            missing = tuple(
+                (k, v)
+                for k, v in case.null_reasons.items()
+                if k in ("tokens_per_s", "avg_power_w", "energy_per_token_j", "decode_ms_per_token")
+            )
+            points.append(
+                GpuPoint(
+                    key=f"gpu:{i}:{j}",
+                    label=f"{gpu} {case.impl} {case.launch} b{case.batch}",
+                    gpu=gpu,
+                    model=case.model,
+                    impl=case.impl,
+                    launch=case.launch,
+                    batch=case.batch,
+                    tokens_per_s=case.tokens_per_s,
+                    avg_power_w=case.avg_power_w,
+                    energy_per_token_j=case.energy_per_token_j,
+                    ms_per_token=case.decode_ms_per_token,
+                    peak_memory_gib=case.peak_memory_gib,
+                    source=Path(path).name,
+                    date=run.environment.date_utc[:10],
+                    missing=missing,
+                )
+            )
+            got += 1
+        if not got:
+            notices.append(
+                Notice(
+                    "warning",
+                    f"GPU baseline {Path(path).name} has no measured case",
+                    f"{len(baseline.cases)} cases, none with status ok",
+                )
+            )
+    return points, notices
+
+
+def points_for_model(
+    points: Iterable[GpuPoint], model: str, batches: Iterable[int] | None = None
+) -> list[GpuPoint]:
+    """Return the points measured on ``model`` (and, if given, these batch sizes)."""
+    wanted = set(batches) if batches is not None else None
+    return [p for p in points if p.model == model and (wanted is None or p.batch in wanted)]

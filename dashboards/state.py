@@ -1,0 +1,234 @@
+"""The server side of the dashboard: what it was given and what it has read.
+
+One :class:`Dashboard` per app holds the study catalog (the storage from ``--storage``),
+the GPU baselines (``--baseline``, read again when a file changes, so a baseline measured
+while the dashboard runs appears on the next refresh), the ``--results`` folders, the
+re-simulator for timelines and a small cache of parameter importances. Callbacks ask it
+for data by study name and design key only; nothing a request carries names a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dashboards.data import Catalog, Notice, StudyReadError, StudySnapshot
+from dashboards.designs import (
+    DesignRecord,
+    SavedDesign,
+    load_results_folders,
+    parse_key,
+    record_of_trial,
+)
+from dashboards.gpu import GpuPoint, load_baselines
+
+__all__ = ["Dashboard", "DashboardConfig"]
+
+log = logging.getLogger(__name__)
+
+#: Trials given to Optuna's PED-ANOVA at most (a random, fixed subset of bigger studies).
+IMPORTANCE_MAX_TRIALS = 2000
+
+
+def _default_baselines() -> list[Path]:
+    from cosim.baseline import default_baseline_path
+
+    return [default_baseline_path()]
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """What the dashboard shows.
+
+    Attributes:
+        storage: Storage URL or SQLite file (``None``: the bundled example study).
+        study: Study to show first (``None``: the example's, or the storage's first).
+        baselines: GPU baseline files (``None``: the shipped H200 baseline).
+        results: ``cosim simulate --out`` folders shown as extra designs.
+        refresh_s: Seconds between checks for new trials (0: never).
+    """
+
+    storage: str | None = None
+    study: str | None = None
+    baselines: Sequence[str | Path] | None = None
+    results: Sequence[str | Path] = field(default_factory=tuple)
+    refresh_s: float = 5.0
+
+
+class Dashboard:
+    """The dashboard's server-side state (thread-safe; shared by every request)."""
+
+    def __init__(self, config: DashboardConfig) -> None:
+        from dashboards.timeline import Resimulator
+
+        self.config = config
+        self.catalog = Catalog(config.storage, config.study)
+        self.baseline_paths = [
+            Path(p)
+            for p in (config.baselines if config.baselines is not None else _default_baselines())
+        ]
+        self._lock = threading.Lock()
+        self._baseline_stamp: tuple[Any, ...] | None = None
+        self.gpu: list[GpuPoint] = []
+        self.gpu_notices: list[Notice] = []
+        self.gpu_version = 0
+        self.reload_baselines()
+        self.saved: list[SavedDesign]
+        self.saved, self.saved_notices = load_results_folders(list(config.results))
+        self.resim = Resimulator(self.catalog.storage)
+        self._importance: dict[tuple[str, int], tuple[dict[str, dict[str, float]], str]] = {}
+
+    # -- baselines --------------------------------------------------------------------
+
+    def _stamp(self) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for p in self.baseline_paths:
+            try:
+                st = p.stat()
+                out.append((str(p), st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((str(p), None, None))
+        return tuple(out)
+
+    def reload_baselines(self) -> bool:
+        """Read the baseline files again if any changed; return whether they did."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp == self._baseline_stamp:
+                return False
+            self.gpu, self.gpu_notices = load_baselines(self.baseline_paths)
+            self._baseline_stamp = stamp
+            self.gpu_version += 1
+            return True
+
+    # -- studies ----------------------------------------------------------------------
+
+    def snapshot(self, study: str | None) -> StudySnapshot | Notice:
+        """Return the study's snapshot, or the notice saying why it cannot be shown."""
+        if not study:
+            return self.catalog.no_study()
+        try:
+            return self.catalog.source(study).snapshot()
+        except StudyReadError as exc:
+            return exc.notice
+
+    def refresh(self, study: str | None) -> bool:
+        """Read new trials of ``study`` and changed baselines; return whether anything changed."""
+        changed = self.reload_baselines()
+        if study:
+            changed = self.catalog.source(study).refresh() or changed
+        return changed
+
+    def notices(self, study: str | None) -> list[Notice]:
+        """Return every notice the page should show now."""
+        snap = self.snapshot(study)
+        out = [snap] if isinstance(snap, Notice) else []
+        if isinstance(snap, StudySnapshot) and snap.table.empty:
+            out.append(
+                Notice(
+                    "info",
+                    f"Study {snap.name!r} has no finished trial yet",
+                    f"{snap.running} running, {snap.waiting} waiting",
+                    "The page updates itself as trials finish.",
+                )
+            )
+        return out + list(self.gpu_notices) + list(self.saved_notices)
+
+    def gpu_for(self, model: str | None) -> list[GpuPoint]:
+        """Return the GPU points measured on ``model`` (every point when ``None``)."""
+        with self._lock:
+            points = list(self.gpu)
+        return points if model is None else [p for p in points if p.model == model]
+
+    # -- designs ----------------------------------------------------------------------
+
+    def record(self, study: str | None, key: Any) -> DesignRecord | None:
+        """Return the design under ``key`` (``trial:<n>`` of ``study``, or ``results:<i>``)."""
+        parsed = parse_key(key)
+        if parsed is None:
+            return None
+        kind, index = parsed
+        if kind == "results":
+            return self.saved[index].record if index < len(self.saved) else None
+        if not study:
+            return None
+        trial = self.catalog.source(study).trial(index)
+        return record_of_trial(trial, study) if trial is not None else None
+
+    def trial(self, study: str | None, key: Any) -> tuple[Any, Any]:
+        """Return ``(optuna study, frozen trial)`` for a trial key (``(None, None)`` otherwise)."""
+        parsed = parse_key(key)
+        if parsed is None or parsed[0] != "trial" or not study:
+            return None, None
+        source = self.catalog.source(study)
+        return source.study(), source.trial(parsed[1])
+
+    def saved_design(self, key: Any) -> SavedDesign | None:
+        """Return the results folder under ``key`` (``results:<i>``)."""
+        parsed = parse_key(key)
+        if parsed is None or parsed[0] != "results" or parsed[1] >= len(self.saved):
+            return None
+        return self.saved[parsed[1]]
+
+    # -- importance -------------------------------------------------------------------
+
+    def importance(self, study: str) -> tuple[dict[str, dict[str, float]], str]:
+        """Return PED-ANOVA importances per objective and a note (cached per study version).
+
+        PED-ANOVA is Optuna's own evaluator that needs no scikit-learn (fANOVA does) and
+        stays fast on large studies.
+
+        Studies with more than :data:`IMPORTANCE_MAX_TRIALS` complete trials are
+        evaluated on a fixed random subset of that many (the note says so).
+        """
+        source = self.catalog.source(study)
+        snap = source.snapshot()
+        key = (study, snap.version)
+        if key not in self._importance:
+            optuna_study = source.study()
+            n_complete = int((snap.table["state"] == "COMPLETE").sum()) if len(snap.table) else 0
+            trials = source.complete_trials(IMPORTANCE_MAX_TRIALS)
+            note = f"{n_complete} complete trials"
+            if n_complete > len(trials):
+                note = f"a fixed random {len(trials)} of {note}"
+            self._importance = {key: (_importances(optuna_study, trials), note)}
+        return self._importance[key]
+
+
+def _objective(index: int) -> Any:
+    def value(trial: Any) -> float:
+        return float(trial.values[index])
+
+    return value
+
+
+def _importances(study: Any, complete: list[Any]) -> dict[str, dict[str, float]]:
+    import warnings
+
+    import optuna
+    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+
+    if len(complete) < 2 or not any(t.params for t in complete):
+        return {}
+    names = list(study.user_attrs.get("objectives") or ["objective 0", "objective 1"])
+    out: dict[str, dict[str, float]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental, and small-sample remarks
+        sub = optuna.create_study(directions=study.directions)
+        sub.add_trials(complete)
+        for i, name in enumerate(names[: len(study.directions)]):
+            try:
+                imp = get_param_importances(
+                    sub,
+                    evaluator=PedAnovaImportanceEvaluator(),
+                    target=_objective(i),
+                )
+            except (RuntimeError, ValueError) as exc:  # e.g. a single distinct value
+                log.info("no importance for %s: %s", name, exc)
+                continue
+            out[name] = {k: float(v) for k, v in imp.items()}
+    return out

@@ -1,0 +1,514 @@
+"""The page's content as pure functions: data in, Dash components and figures out.
+
+Callbacks (:mod:`dashboards.callbacks`) only unpack their inputs, call one function here
+and return what it gives, so everything the page shows is testable without a browser.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import yaml
+from dash import dcc, html, no_update
+
+from dashboards import figures
+from dashboards.data import PARAM_PREFIX, STATUSES, Notice, StudySnapshot
+from dashboards.designs import DesignRecord
+from dashboards.gpu import GpuPoint
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "MAX_COMPARE",
+    "add_to_compare",
+    "compare_rows",
+    "compare_view",
+    "detail_view",
+    "failed_view",
+    "figure_config",
+    "graph",
+    "hover_card",
+    "notices_view",
+    "numerics_view",
+    "pareto_view",
+    "selected_from_click",
+    "status_text",
+    "study_view",
+]
+
+#: Formats the figures' camera button saves.
+IMAGE_FORMATS = ("png", "svg")
+#: Designs Compare holds at most (GPU baselines come on top).
+MAX_COMPARE = 4
+
+
+def figure_config(name: str, image_format: str = "png") -> dict[str, Any]:
+    """Return a graph's config: the camera button saves ``<name>.<png|svg>``."""
+    fmt = image_format if image_format in IMAGE_FORMATS else "png"
+    return {
+        "displaylogo": False,
+        "showSendToCloud": False,
+        "toImageButtonOptions": {
+            "format": fmt,
+            "filename": name,
+            "scale": 2 if fmt == "png" else 1,
+        },
+    }
+
+
+def graph(name: str, figure: Any, image_format: str = "png", **style: Any) -> dcc.Graph:
+    """Return a graph whose id joins the page's PNG/SVG switch (``{"type": "figure"}``)."""
+    return dcc.Graph(
+        id={"type": "figure", "name": name},
+        figure=figure,
+        config=cast(Any, figure_config(name, image_format)),
+        style=style or None,
+    )
+
+
+def notices_view(notices: Sequence[Notice]) -> list[Any]:
+    """Return one box per notice (error, warning or info)."""
+    out = []
+    for n in notices:
+        parts: list[Any] = [html.Strong(n.title)]
+        if n.detail:
+            parts.append(html.Div(n.detail, className="notice-detail"))
+        if n.hint:
+            parts.append(html.Div(n.hint, className="notice-hint"))
+        out.append(html.Div(parts, className=f"notice notice-{n.level}", role="alert"))
+    return out
+
+
+def status_text(snap: StudySnapshot | Notice) -> str:
+    """Return the header's status line."""
+    if isinstance(snap, Notice):
+        return "no study loaded"
+    return snap.summary_line()
+
+
+# ----------------------------------------------------------------------------- Pareto
+
+
+def selected_from_click(click: Mapping[str, Any] | None) -> str | None:
+    """Return the design key of a clicked Pareto point (``None`` for anything else).
+
+    Trial points carry their trial number as ``customdata``; results-folder points carry
+    their key; GPU points and lines are not selectable.
+    """
+    if not click or not click.get("points"):
+        return None
+    data = click["points"][0].get("customdata")
+    if not isinstance(data, list):  # a trial point carries its number alone
+        data = [data]
+    if not data or data[0] is None:
+        return None
+    first = data[0]
+    if isinstance(first, bool):
+        return None
+    if isinstance(first, int | float) and float(first).is_integer() and first >= 0:
+        return f"trial:{int(first)}"
+    if isinstance(first, str) and first.startswith("results:"):
+        return first
+    if isinstance(first, str) and first.isdigit():
+        return f"trial:{int(first)}"
+    return None
+
+
+def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) -> Any:
+    """Return ``(show, bbox, children)`` of the Pareto plot's tooltip for a hovered trial.
+
+    The figure carries only trial numbers; the card (status, figures and every searched
+    parameter) is made here from the study table.
+    """
+    hidden = (False, no_update, no_update)
+    if isinstance(snap, Notice) or not hover or not hover.get("points"):
+        return hidden
+    point = hover["points"][0]
+    key = selected_from_click({"points": [point]})
+    if key is None or not key.startswith("trial:") or "bbox" not in point:
+        return hidden
+    number = int(key.split(":")[1])
+    rows = snap.table[snap.table["trial"] == number]
+    if rows.empty:
+        return hidden
+    row = rows.iloc[0]
+    lines: list[Any] = [
+        html.B(f"trial {number} · {row['status']}"),
+        html.Br(),
+        f"{_fmt(row['tokens_per_s'], ',.1f')} tokens/s · {_fmt(row['avg_power_w'], '.3g')} W · "
+        f"{_fmt(row['energy_per_token_j'], '.3g')} J/token · "
+        f"{_fmt(row['ms_per_token'], '.3g')} ms/token",
+    ]
+    for name in snap.params:
+        value = row.get(PARAM_PREFIX + name)
+        lines += [html.Br(), f"{name} = {_plain(value)}"]
+    if row["reason"]:
+        lines += [html.Br(), html.Span(str(row["reason"])[:200], className="reason")]
+    return True, point["bbox"], html.Div(lines, id="hover-card", className="hover-card")
+
+
+def _plain(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return str(value)
+
+
+def pareto_view(
+    snap: StudySnapshot | Notice,
+    gpu: Sequence[GpuPoint],
+    extra: Sequence[DesignRecord],
+    *,
+    selected: str | None,
+    log_axes: bool,
+    batches: Sequence[int] | None,
+) -> Any:
+    """Return the Pareto figure of a study (or a figure saying why there is none)."""
+    if isinstance(snap, Notice):
+        return figures.empty_figure(snap.title, 560)
+    number = None
+    if isinstance(selected, str) and selected.startswith("trial:"):
+        number = int(selected.split(":")[1])
+    model = snap.model
+    wanted = set(batches) if batches is not None else None
+    points = [p for p in gpu if p.model == model and (wanted is None or p.batch in wanted)]
+    more = [
+        (
+            r.key,
+            r.label,
+            float(r.summary["tokens_per_s"]),
+            float(r.summary["avg_power_w"]),
+            float(r.summary.get("energy_per_token_j") or math.nan),
+        )
+        for r in extra
+        if _finite(r.summary.get("tokens_per_s"))
+        and _finite(r.summary.get("avg_power_w"))
+        and str(r.summary.get("model")) == model
+    ]
+    title = f"{snap.name}: tokens/s against average power, model {model}"
+    return figures.pareto_figure(
+        snap.table,
+        points,
+        selected=number,
+        log_axes=log_axes,
+        title=title,
+        extra=more,
+        uirevision=f"{snap.name}:{log_axes}",
+    )
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def failed_view(snap: StudySnapshot | Notice, limit: int = 20) -> Any:
+    """Return a short list of trials without figures (failed or refused), newest first."""
+    if isinstance(snap, Notice) or snap.table.empty:
+        return ""
+    t = snap.table
+    nofig = t[~(t["tokens_per_s"] > 0)]
+    if nofig.empty:
+        return ""
+    rows = nofig.sort_values("trial", ascending=False).head(limit)
+    body = [
+        html.Tr([html.Td(int(r.trial)), html.Td(r.status), html.Td(str(r.reason)[:160])])
+        for r in rows.itertuples()
+    ]
+    return html.Details(
+        [
+            html.Summary(f"{len(nofig)} trials without figures (not on the plot)"),
+            html.Table(
+                [
+                    html.Thead(html.Tr([html.Th("trial"), html.Th("status"), html.Th("reason")])),
+                    html.Tbody(body),
+                ],
+                className="table",
+            ),
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------- detail
+
+
+def _fmt(v: Any, spec: str = ",.4g", unit: str = "") -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int | float) and math.isfinite(v):
+        return f"{v:{spec}}{unit}"
+    return "n/a"
+
+
+def _key_figures(record: DesignRecord) -> html.Table:
+    s = record.summary
+    rows = [
+        ("tokens/s", _fmt(s.get("tokens_per_s"), ",.2f")),
+        ("ms/token", _fmt(s.get("ms_per_token"), ",.4f")),
+        ("average power", _fmt(s.get("avg_power_w"), ".3f", " W")),
+        ("energy/token", _fmt(s.get("energy_per_token_j"), ".4g", " J")),
+        ("bottleneck", str(s.get("bottleneck") or "n/a")),
+        (
+            "design bound",
+            f"{_fmt(s.get('bound_tokens_per_s'), ',.1f')} tok/s ({s.get('binding_bound') or '?'})",
+        ),
+        ("memory-bandwidth bound", f"{_fmt(s.get('memory_bound_tokens_per_s'), ',.1f')} tok/s"),
+        ("of the memory bound", _fmt(s.get("fraction_of_memory_bound"), ".1%")),
+        ("fits the device", _fmt(s.get("fits"))),
+        (
+            "device · clock · cores",
+            f"{s.get('device', '?')} · {_fmt(s.get('clock_mhz'), 'g', ' MHz')} · "
+            f"{s.get('cores', '?')}",
+        ),
+        ("model", str(s.get("model", "?"))),
+    ]
+    return html.Table(
+        html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows]),
+        className="table key-figures",
+    )
+
+
+def numerics_view(record: DesignRecord) -> Any:
+    """Return the design's number formats and, when the study measured it, their cost."""
+    units = record.design.get("units") or []
+    rows: list[tuple[str, str]] = []
+    for u in units:
+        if not isinstance(u, dict):
+            continue
+        if u.get("kind") == "ternary_array":
+            rows.append(
+                (
+                    f"{u.get('name')} (ternary array)",
+                    f"{u.get('activation_bits', '?')}-bit activations, "
+                    f"{u.get('accumulator_bits', '?')}-bit accumulators, "
+                    f"{u.get('weight_packing', '?')} weights",
+                )
+            )
+        elif u.get("kind") == "vector_unit":
+            approx = u.get("sigmoid", "?")
+            detail = (
+                f"{u.get('lut_entries')}-entry LUT"
+                if approx == "lut"
+                else f"{u.get('pwl_segments')}-segment order-{u.get('pwl_order')} PWL"
+            )
+            rows.append(
+                (
+                    f"{u.get('name')} (vector unit)",
+                    f"fixed<{u.get('data_bits', '?')}.{u.get('frac_bits', '?')}>, "
+                    f"sigmoid/SiLU by {detail}",
+                )
+            )
+    cost = record.summary.get("numerics_cost")
+    if isinstance(cost, dict):
+        rows.append(
+            (
+                "accuracy cost",
+                f"max |Δlogit| {_fmt(cost.get('max_abs_dlogit'), '.3g')}, top-1 agreement "
+                f"{_fmt(cost.get('top1_agreement'), '.1%')} on model {cost.get('model', '?')} "
+                "(functional model, against float)",
+            )
+        )
+    else:
+        rows.append(
+            (
+                "accuracy cost",
+                "not measured: the study's search space sets no accuracy bound "
+                "(add constraints.accuracy to it to measure each design's numerics)",
+            )
+        )
+    return html.Table(
+        html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows]),
+        className="table",
+    )
+
+
+def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
+    """Return the Design tab for a design (or a prompt to pick one)."""
+    if record is None:
+        return html.P(
+            "Click a point on the Pareto plot (or type a trial number above) to see its design.",
+            className="hint",
+        )
+    status = html.Span(record.status, className=f"badge badge-{record.status}")
+    head: list[Any] = [html.H3([f"{record.label} ", status], id="detail-title")]
+    if record.reason:
+        head.append(html.P(record.reason, className="reason"))
+    if record.params:
+        head.append(
+            html.P(
+                " · ".join(f"{k} = {v}" for k, v in record.params.items()),
+                className="params",
+            )
+        )
+    s = record.summary
+    body: list[Any] = [
+        html.Div(
+            [
+                html.Div([html.H4("Key figures"), _key_figures(record)], className="col"),
+                html.Div(
+                    [
+                        graph("bounds", figures.bounds_figure(s), image_format),
+                        graph("resources", figures.resources_figure(s), image_format),
+                    ],
+                    className="col",
+                ),
+            ],
+            className="row",
+        ),
+        html.Div(
+            [
+                html.Div(
+                    [graph("energy", figures.energy_figure(s), image_format)], className="col"
+                ),
+                html.Div([html.H4("Numerics"), numerics_view(record)], className="col"),
+            ],
+            className="row",
+        ),
+        html.Details(
+            [
+                html.Summary("Resolved architecture description (YAML)"),
+                html.Pre(
+                    yaml.safe_dump(record.design, sort_keys=False, allow_unicode=True),
+                    className="yaml",
+                    id="detail-yaml",
+                ),
+            ],
+            open=False,
+        ),
+    ]
+    return html.Div(head + body)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def add_to_compare(current: Sequence[str] | None, key: str | None) -> tuple[list[str], str]:
+    """Return the Compare list with ``key`` added, and a message (why it was not)."""
+    keys = [k for k in (current or []) if isinstance(k, str)]
+    if not key:
+        return keys, "select a design first (click a point on the Pareto plot)"
+    if key in keys:
+        return keys, f"{key.replace(':', ' ')} is already in Compare"
+    if len(keys) >= MAX_COMPARE:
+        return keys, f"Compare holds {MAX_COMPARE} designs; remove one first"
+    return [*keys, key], f"added {key.replace(':', ' ')} to Compare ({len(keys) + 1})"
+
+
+def compare_rows(records: Sequence[DesignRecord], gpu: Sequence[GpuPoint]) -> list[dict[str, Any]]:
+    """Return one row per design and GPU case: the figures Compare shows."""
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        s = r.summary
+        res = s.get("resources") or {}
+        utils = [
+            float(v["utilisation"])
+            for v in res.values()
+            if isinstance(v, dict) and isinstance(v.get("utilisation"), int | float)
+        ]
+        rows.append(
+            {
+                "key": r.key,
+                "label": r.label,
+                "gpu": False,
+                "status": r.status,
+                "device": s.get("device", "?"),
+                "tokens_per_s": s.get("tokens_per_s"),
+                "avg_power_w": s.get("avg_power_w"),
+                "energy_per_token_j": s.get("energy_per_token_j"),
+                "ms_per_token": s.get("ms_per_token"),
+                "max_resource_utilisation": max(utils) if utils else None,
+                "resources": res,
+                "bottleneck": s.get("bottleneck", ""),
+            }
+        )
+    for p in gpu:
+        rows.append(
+            {
+                "key": p.key,
+                "label": p.label,
+                "gpu": True,
+                "status": "measured",
+                "device": p.gpu,
+                "tokens_per_s": p.tokens_per_s,
+                "avg_power_w": p.avg_power_w,
+                "energy_per_token_j": p.energy_per_token_j,
+                "ms_per_token": p.ms_per_token,
+                "max_resource_utilisation": None,
+                "resources": {},
+                "bottleneck": f"peak memory {_fmt(p.peak_memory_gib, '.2f', ' GiB')}",
+            }
+        )
+    return rows
+
+
+def _compare_table(rows: Sequence[Mapping[str, Any]]) -> html.Table:
+    kinds: list[str] = []
+    for r in rows:
+        kinds += [k for k in r["resources"] if k not in kinds]
+    head = ["design", "status", "device", "tokens/s", "W", "J/token", "ms/token", *kinds, "note"]
+    body = []
+    for r in rows:
+        res = r["resources"]
+        cells = [
+            r["label"],
+            r["status"],
+            r["device"],
+            _fmt(r["tokens_per_s"], ",.2f"),
+            _fmt(r["avg_power_w"], ".3g"),
+            _fmt(r["energy_per_token_j"], ".4g"),
+            _fmt(r["ms_per_token"], ".4g"),
+            *[_fmt((res.get(k) or {}).get("utilisation"), ".1%") if res else "—" for k in kinds],
+            r["bottleneck"],
+        ]
+        body.append(html.Tr([html.Td(c) for c in cells], className="gpu" if r["gpu"] else ""))
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+        className="table compare-table",
+        id="compare-table",
+    )
+
+
+def compare_view(rows: Sequence[Mapping[str, Any]], image_format: str = "png") -> Any:
+    """Return Compare's table and bars."""
+    if not rows:
+        return html.P(
+            "Nothing to compare yet: select a design on the Pareto plot and press "
+            "'Add to Compare' (up to 4), and tick GPU baselines above.",
+            className="hint",
+        )
+    return html.Div(
+        [
+            _compare_table(rows),
+            graph("compare", figures.compare_figure(rows), image_format),
+            graph("compare-resources", figures.compare_resources_figure(rows), image_format),
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------- study
+
+
+def study_view(snap: StudySnapshot | Notice, image_format: str = "png") -> Any:
+    """Return the Study tab: counts, progress over trials and the hypervolume."""
+    if isinstance(snap, Notice):
+        return html.P(snap.title, className="hint")
+    c = snap.counts()
+    facts = [
+        ("trials", f"{len(snap.table)} finished · {snap.running} running · {snap.waiting} waiting"),
+        ("by status", " · ".join(f"{c[s]} {s}" for s in STATUSES)),
+        ("model", snap.model),
+        ("sampler", str(snap.attrs.get("sampler", "?"))),
+        ("design", str(snap.attrs.get("arch_path", "?"))),
+        ("search space", str(snap.attrs.get("space_path", "?"))),
+        ("storage", snap.storage),
+        ("read in", f"{snap.load_s:.2f} s"),
+    ]
+    return html.Div(
+        [
+            html.Table(
+                html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in facts]),
+                className="table",
+            ),
+            graph("progress", figures.progress_figure(snap.table), image_format),
+            graph("hypervolume", figures.hypervolume_figure(snap.table), image_format),
+        ]
+    )

@@ -1,0 +1,235 @@
+"""The page's logic without a browser: each callback's function on a real study."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dash import Patch, no_update
+
+from dashboards import callbacks, views
+from dashboards.app import create_app
+from dashboards.state import Dashboard, DashboardConfig
+from tests.dashboards.conftest import STUDY
+
+
+@pytest.fixture
+def board(study_db: Path, baseline_file: Path) -> Dashboard:
+    return Dashboard(DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file]))
+
+
+def _trials(board: Dashboard, status: str) -> list[int]:
+    snap: Any = board.snapshot(STUDY)
+    return [int(n) for n in snap.table.loc[snap.table["status"] == status, "trial"]]
+
+
+def test_refresh_reports_changes_only(board: Dashboard) -> None:
+    version, status, notices, batches, gpu = callbacks.on_refresh(board, STUDY, None)
+    assert version.startswith(f"{STUDY}|{STUDY}:1|gpu1")
+    assert "16 trials (7 feasible, 7 infeasible, 2 failed)" in status
+    assert notices == []
+    assert [b["value"] for b in batches] == [1, 16]
+    assert [g["label"] for g in gpu] == [
+        "H200 dense graph b1",
+        "H200 packed graph b1",
+        "H200 packed graph b16",
+    ]
+    assert callbacks.on_refresh(board, STUDY, version) == (no_update,) * 5
+
+
+def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
+    fig = callbacks.on_pareto(board, STUDY, "log", [1], "trial:0", ["version.data"])
+    names = [t.name for t in fig.data]
+    assert names[0] == "selected" and list(fig.data[0].x) == [pytest.approx(25.2133878)]
+    assert "feasible (7)" in names and "failed (2), 2 without figures" in names
+    assert "infeasible (7), 4 without figures" in names
+    assert "measured GPU (2)" in names and "iso-J/token" in names
+    assert fig.layout.xaxis.type == "log" and fig.layout.coloraxis.colorbar.ticktext
+    feasible = next(t for t in fig.data if t.name == "feasible (7)")
+    assert feasible.hoverinfo == "none" and feasible.customdata[0] == 0  # trial numbers only
+    linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"])
+    assert linear.layout.xaxis.type == "linear"
+    assert next(t for t in linear.data if t.name.startswith("measured")).text == (
+        "H200 packed graph b16",
+    )
+    patch = callbacks.on_pareto(board, STUDY, "log", [1], "trial:1", ["selected.data"])
+    assert isinstance(patch, Patch)
+    ops = patch.to_plotly_json()["operations"]
+    assert [op["location"] for op in ops] == [["data", 0, "x"], ["data", 0, "y"]]
+
+
+def test_hover_card_shows_the_design(board: Dashboard) -> None:
+    snap = board.snapshot(STUDY)
+    bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
+    show, where, card = views.hover_card(snap, {"points": [{"customdata": 1, "bbox": bbox}]})
+    text = str(card)
+    assert show is True and where == bbox
+    assert "trial 1 · infeasible" in text and "tmac.rows_parallel = 256" in text
+    assert "lut: needs" in text  # why it is infeasible
+    gpu = {"points": [{"customdata": ["gpu:0:0"], "bbox": bbox}]}
+    assert views.hover_card(snap, gpu)[0] is False
+
+
+def test_clicks_select_designs_gpu_points_do_not() -> None:
+    point = {"points": [{"customdata": 7}]}
+    assert callbacks.on_select(point, None, "pareto") == "trial:7"
+    gpu = {"points": [{"customdata": ["gpu:0:1", "tiny", 0.02]}]}
+    assert callbacks.on_select(gpu, None, "pareto") is no_update
+    assert callbacks.on_select({"points": [{}]}, None, "pareto") is no_update
+    assert callbacks.on_select(None, 3, "trial-go") == "trial:3"
+    assert callbacks.on_select(None, -1, "trial-go") is no_update
+    assert views.selected_from_click({"points": [{"customdata": ["results:2"]}]}) == "results:2"
+    assert callbacks.on_select(point, None, "study") is None  # another study: no selection
+
+
+def test_detail_of_a_trial_and_of_nothing(board: Dashboard) -> None:
+    trial = _trials(board, "feasible")[0]
+    text = str(callbacks.on_detail(board, STUDY, f"trial:{trial}", "png"))
+    assert f"trial {trial}" in text and "kind: ternary_array" in text
+    assert "accuracy cost" in text and "not measured" in text
+    assert "Click a point" in str(callbacks.on_detail(board, STUDY, None, "png"))
+    assert "There is no trial 999" in str(callbacks.on_detail(board, STUDY, "trial:999", "png"))
+    failed = _trials(board, "failed")[0]
+    text = str(callbacks.on_detail(board, STUDY, f"trial:{failed}", "png"))
+    assert "no coefficient for this case (test)" in text and "not simulated" in text
+
+
+def test_compare_holds_four_designs_and_gpu_cases(board: Dashboard) -> None:
+    keys: list[str] = []
+    for n in range(5):
+        keys, options, message = callbacks.on_compare_edit(board, STUDY, keys, f"trial:{n}", "x")
+    assert keys == ["trial:0", "trial:1", "trial:2", "trial:3"]
+    assert message == "Compare holds 4 designs; remove one first"
+    assert options[1] == {"label": "trial 1", "value": "trial:1"}
+    assert callbacks.on_compare_edit(board, STUDY, keys, "trial:1", "x")[2] == (
+        "trial:1 is already in Compare".replace(":", " ")
+    )
+    assert callbacks.on_compare_edit(board, STUDY, keys, None, "compare-clear")[0] == []
+    assert callbacks.on_compare_edit(board, STUDY, keys, "trial:1", "study")[0] == []
+    gpu = callbacks.default_gpu_choice(board, STUDY)
+    assert gpu == ["gpu:0:1"]  # the fastest batch-1 case of the study's model
+    body = str(callbacks.on_compare(board, STUDY, ["trial:0", "trial:7"], gpu, "svg"))
+    assert "trial 0" in body and "trial 7" in body and "H200 packed graph b1" in body
+    records = [board.record(STUDY, "trial:0")]
+    rows = views.compare_rows([r for r in records if r], board.gpu_for("tiny"))
+    assert [r["gpu"] for r in rows] == [False, True, True, True]
+    assert rows[1]["energy_per_token_j"] == pytest.approx(180.0 / 9000.0)
+
+
+def test_export_downloads_each_format(board: Dashboard) -> None:
+    trial = _trials(board, "feasible")[0]
+    data, message = callbacks.on_export(board, STUDY, f"trial:{trial}", "sv")
+    import base64
+
+    text = base64.b64decode(data["content"]).decode()
+    assert data["filename"] == "u280_hbm_16core_pkg.sv" and message.startswith("downloaded")
+    assert f"// study: {STUDY}, trial {trial} (feasible)" in text and "endpackage" in text
+    data, _ = callbacks.on_export(board, STUDY, f"trial:{trial}", "all")
+    names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data["content"]))).namelist()
+    assert sorted(names) == sorted(
+        [
+            "u280_hbm_16core_pkg.sv",
+            "u280_hbm_16core_params.vh",
+            "u280_hbm_16core_generics.tcl",
+            "u280_hbm_16core.json",
+            "u280_hbm_16core.yaml",
+        ]
+    )
+    title, preview = callbacks.on_export_preview(board, STUDY, f"trial:{trial}", "yaml")
+    assert title == f"Export trial {trial} (feasible) of {STUDY}" and "units:" in preview
+    assert callbacks.on_export(board, STUDY, None, "sv") == (
+        no_update,
+        "select a design first (Pareto or Design tab)",
+    )
+    pruned = next(
+        int(r.trial)
+        for r in board.snapshot(STUDY).table.itertuples()  # type: ignore[union-attr]
+        if r.state == "PRUNED"
+    )
+    message = callbacks.on_export(board, STUDY, f"trial:{pruned}", "sv")[1]
+    assert message.startswith(f"trial {pruned} has no valid design to export (infeasible: invalid")
+
+
+def test_timeline_matches_the_summary(board: Dashboard) -> None:
+    from dashboards.timeline import utilisation_by_unit, utilisation_over_time
+
+    trial = _trials(board, "feasible")[0]
+    assert "Press 'Simulate its timeline'" in str(
+        callbacks.on_timeline(board, STUDY, f"trial:{trial}", "png", run=False)
+    )
+    shown = str(callbacks.on_timeline(board, STUDY, f"trial:{trial}", "png", run=True))
+    assert "timeline-units" in shown
+    study, frozen = board.trial(STUDY, f"trial:{trial}")
+    frame = board.resim.frame(study, frozen)
+    summary = frozen.user_attrs["summary"]
+    util = utilisation_over_time(frame, summary, bins=400)
+    assert set(util["kind"]) == set(summary["utilisation"])
+    assert util["busy"].between(0, 1).all()
+    units, centres, busy = utilisation_by_unit(frame, summary, bins=50)
+    assert len(units) == busy.shape[0] and busy.shape[1] == len(centres) == 50
+    # the decode window's mean busy fraction is the summary's figure
+    start = frame.loc[frame["phase"] == "decode", "t_ns"].min() / 1e3
+    decode = util[util["start_us"] >= start]
+    for kind, expected in summary["utilisation"].items():
+        got = decode.loc[decode["kind"] == kind, "busy"].mean()
+        assert got == pytest.approx(expected, abs=0.05), kind
+    failed = _trials(board, "failed")[0]
+    assert "was not simulated" in str(
+        callbacks.on_timeline(board, STUDY, f"trial:{failed}", "png", run=True)
+    )
+
+
+def test_study_view_and_importance(board: Dashboard) -> None:
+    body = str(callbacks.on_study(board, STUDY, "png"))
+    assert "progress" in body and "hypervolume" in body and "grid" in body
+    fig = callbacks.on_importance(board, STUDY, "png").figure
+    assert {t.name for t in fig.data} == {"tokens_per_s", "avg_power_w"}
+    assert "PED-ANOVA" in fig.layout.title.text
+
+
+def test_app_layout_and_callbacks_are_wired(board: Dashboard) -> None:
+    app = create_app(board=board)
+    layout = app.layout()
+    text = str(layout)
+    for tab in ("pareto", "design", "compare", "study", "export"):
+        assert f"view-{tab}" in text
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/assets/../../etc/passwd").status_code == 404
+    assert len(app.callback_map) >= 15
+
+
+def test_results_folders_are_designs_too(
+    study_db: Path, baseline_file: Path, tmp_path: Path
+) -> None:
+    from arch_models.spec import load_arch
+    from cosim.engine import simulate
+    from cosim.results import save_result
+    from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+    from tests.dashboards.conftest import U280
+    from workloads.trace import generate_trace
+
+    arch = load_arch(U280)
+    trace = generate_trace("tiny", prompt_tokens=1, gen_tokens=1, seed=0)
+    result = simulate(arch, workload_from_trace(trace, design_elementwise_bytes(arch)))
+    folder = save_result(result, tmp_path / "u280-tiny")
+    board = Dashboard(
+        DashboardConfig(
+            storage=str(study_db), study=STUDY, baselines=[baseline_file], results=[folder]
+        )
+    )
+    fig = callbacks.on_pareto(board, STUDY, "log", [1], None, ["version.data"])
+    extra = next(t for t in fig.data if t.name == "u280-tiny (results)")
+    assert list(extra.customdata[0]) == ["results:0"]
+    record = board.record(STUDY, "results:0")
+    assert record is not None and record.status == "feasible"
+    assert "u280-tiny (results)" in str(callbacks.on_detail(board, STUDY, "results:0", "png"))
+    shown = str(callbacks.on_timeline(board, STUDY, "results:0", "png", run=False))
+    assert "timeline-units" in shown  # a results folder has its frame: no simulation needed
+    data, _ = callbacks.on_export(board, STUDY, "results:0", "vh")
+    assert data["filename"] == "u280_hbm_16core_params.vh"
+    body = str(callbacks.on_compare(board, STUDY, ["results:0", "trial:0"], [], "png"))
+    assert "u280-tiny (results)" in body and "trial 0" in body

@@ -1,0 +1,114 @@
+"""Figures as pure functions: the Pareto plot's parts, iso-J/token lines, hypervolume."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboards import figures
+from dashboards.data import FIGURE_COLUMNS, PARAM_PREFIX
+from dashboards.gpu import GpuPoint
+
+
+def _table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    watts = rng.uniform(20, 45, n)
+    tps = rng.uniform(500, 3000, n)
+    status = rng.choice(["feasible", "infeasible", "failed"], n, p=[0.7, 0.2, 0.1])
+    table = pd.DataFrame({"trial": np.arange(n), "state": "COMPLETE", "status": status})
+    for col in FIGURE_COLUMNS:
+        table[col] = np.nan
+    table["tokens_per_s"] = np.where(status == "failed", np.nan, tps)
+    table["avg_power_w"] = np.where(status == "failed", np.nan, watts)
+    table["energy_per_token_j"] = table["avg_power_w"] / table["tokens_per_s"]
+    table["ms_per_token"] = 1e3 / table["tokens_per_s"]
+    table["bottleneck"] = "off-chip memory bandwidth (60% busy)"
+    table[PARAM_PREFIX + "tmac.lanes"] = rng.choice([16, 32, 64], n)
+    return table
+
+
+def _gpu(tps: float, watts: float) -> GpuPoint:
+    return GpuPoint(
+        "gpu:0:0",
+        "H200 dense graph b1",
+        "H200",
+        "370m",
+        "dense",
+        "graph",
+        1,
+        tps,
+        watts,
+        watts / tps,
+        1e3 / tps,
+        1.2,
+        "h200.json",
+        "2026-11-29",
+    )
+
+
+def test_pareto_figure_of_many_trials() -> None:
+    table = _table(10_000)
+    fig = figures.pareto_figure(table, [_gpu(150.0, 140.0)], selected=3)
+    kinds = {t.name.split(" (")[0]: t for t in fig.data}
+    assert set(kinds) >= {"selected", "feasible", "infeasible", "failed", "Pareto front"}
+    assert kinds["feasible"].type == "scattergl" and len(kinds["feasible"].x) == (
+        (table["status"] == "feasible").sum()
+    )
+    assert "without figures" in next(t.name for t in fig.data if t.name.startswith("failed"))
+    assert kinds["measured GPU"].marker.symbol == "star"
+    front = kinds["Pareto front"]
+    assert list(front.x) == sorted(front.x)  # a staircase from low to high power
+    levels = [a.text for a in fig.layout.annotations]
+    assert levels and all(text.endswith("/tok") for text in levels)
+
+
+def test_pareto_figure_of_an_empty_study() -> None:
+    table = _table(0)
+    fig = figures.pareto_figure(table, [])
+    assert [t.name for t in fig.data][:4] == [
+        "selected",
+        "feasible (0)",
+        "infeasible (0)",
+        "failed (0)",
+    ]
+
+
+def test_iso_energy_levels_and_colour_ticks() -> None:
+    assert figures.iso_energy_levels(0.004, 0.06) == pytest.approx([0.005, 0.01, 0.02, 0.05])
+    assert figures.iso_energy_levels(0.0, 1.0) == []
+    vals, text = figures._colour_ticks(math.log10(3.7e-4), math.log10(4.5e-4))
+    assert len(vals) >= 3 and text[0].endswith("µJ")
+
+
+def test_hypervolume_of_a_staircase() -> None:
+    table = pd.DataFrame(
+        {
+            "trial": [0, 1, 2, 3],
+            "status": ["feasible", "feasible", "infeasible", "feasible"],
+            "tokens_per_s": [100.0, 200.0, 500.0, 150.0],
+            "avg_power_w": [10.0, 20.0, 1.0, 5.0],
+        }
+    )
+    trials, volume, ref = figures.hypervolume_history(table, reference_w=30.0)
+    assert list(trials) == [0, 1, 2, 3] and ref == 30.0
+    # after trial 3: 150 x (30 - 5) + (200 - 150) x (30 - 20)
+    assert list(volume) == pytest.approx([2000.0, 2000.0 + 100 * 10, 3000.0, 3750.0 + 500.0])
+
+
+def test_detail_figures_say_when_there_is_nothing() -> None:
+    for make in (figures.resources_figure, figures.energy_figure, figures.bounds_figure):
+        fig = make({})
+        assert fig.layout.annotations and "not simulated" in fig.layout.annotations[0].text
+    fig = figures.bounds_figure(
+        {
+            "tokens_per_s": 100.0,
+            "bound_tokens_per_s": 150.0,
+            "memory_bound_tokens_per_s": 1e6,
+            "binding_bound": "compute",
+            "fraction_of_memory_bound": 1e-4,
+        }
+    )
+    assert fig.layout.xaxis.type == "log"
