@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "explore",
     "pareto",
     "export",
+    "dashboard",
 )
 
 

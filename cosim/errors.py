@@ -10,6 +10,7 @@ from __future__ import annotations
 from arch_models.energy import MissingCoefficientError
 from arch_models.validation.errors import SpecError
 from cosim.baseline.errors import BaselineError
+from dashboards.errors import DashboardError
 from explorer.errors import ExplorerError
 from workloads.errors import ModelConfigError, TraceError, WorkloadError
 
@@ -39,4 +40,5 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     WorkloadError,
     BaselineError,
     ExplorerError,
+    DashboardError,
 )
