@@ -9,6 +9,8 @@ DEBIAN_PACKAGES=()
 # explorer: postgresql (distributed-study tests), verilator (lint of exported HDL), tcl
 # (tclsh reads exported Tcl back), chromium (kaleido renders PNG plots of fronts).
 DEBIAN_PACKAGES+=(postgresql verilator tcl chromium)
+# dashboards: chromium (the browser tests drive it through Playwright).
+DEBIAN_PACKAGES+=(chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

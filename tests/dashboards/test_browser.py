@@ -1,0 +1,185 @@
+"""The dashboard in a real browser (Debian's Chromium under Playwright).
+
+One walk through the views on a real study (click a Pareto point and see its detail, add
+two designs to Compare, download an export and read it), a live update, and a corrupt
+study that shows its message. Each view's screenshot lands in test-artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards.state import DashboardConfig
+from tests.dashboards.conftest import STUDY, shot
+
+pytestmark = pytest.mark.slow
+
+#: Page coordinates of a trial's point on the Pareto plot (Plotly's own axis mapping).
+POINT_JS = """(trial) => {
+  const gd = document.querySelector('#view-pareto .js-plotly-plot');
+  const box = gd.getBoundingClientRect();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  for (const t of gd._fullData) {
+    if (!t.meta || t.meta.kind !== 'trials') continue;
+    for (let i = 0; i < t.customdata.length; i++) {
+      if (Number(t.customdata[i]) === trial) {
+        return [box.left + xa._offset + xa.l2p(xa.d2l(t.x[i])),
+                box.top + ya._offset + ya.l2p(ya.d2l(t.y[i]))];
+      }
+    }
+  }
+  return null;
+}"""
+
+PLOTTED_JS = """() => {
+  const gd = document.querySelector('#view-pareto .js-plotly-plot');
+  if (!gd || !gd._fullData) return [];
+  const out = [];
+  for (const t of gd._fullData) {
+    if (t.meta && t.meta.kind === 'trials') {
+      t.customdata.forEach((c, i) => out.push([Number(c), t.meta.status, t.x[i], t.y[i]]));
+    }
+  }
+  return out;
+}"""
+
+
+def _wait_for_plot(page: Any) -> dict[str, list[int]]:
+    """Wait for the points; return by status the trials drawn where no other one is."""
+    page.wait_for_function(f"() => ({PLOTTED_JS})().length > 0")
+    points = page.evaluate(PLOTTED_JS)
+    spots = [(x, y) for _, _, x, y in points]
+    out: dict[str, list[int]] = {}
+    for n, status, x, y in sorted(points):
+        if spots.count((x, y)) == 1:
+            out.setdefault(status, []).append(n)
+    return out
+
+
+def _click_trial(page: Any, trial: int) -> None:
+    page.evaluate("() => window.scrollTo(0, 0)")
+    xy = page.evaluate(POINT_JS, trial)
+    assert xy is not None, f"trial {trial} is not on the plot"
+    page.mouse.move(xy[0] - 30, xy[1] - 30)
+    page.mouse.move(xy[0], xy[1], steps=3)
+    # Plotly clicks the point it last hovered: wait for this one's hover label first.
+    page.wait_for_selector(f"#hover-card:has-text('trial {trial} ·')")
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_selector(f"#selection-text:has-text('trial {trial} ')")
+
+
+def test_walk_through_every_view(
+    page: Any, serve: Any, study_db: Path, baseline_file: Path, tmp_path: Path
+) -> None:
+    url = serve(
+        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
+    )
+    page.goto(url)
+    alone = _wait_for_plot(page)
+    expect_text = page.locator("#status")
+    assert re.search(
+        r"16 trials \(\d+ feasible, \d+ infeasible, 2 failed\)", expect_text.inner_text()
+    )
+    gpu = page.evaluate(
+        "() => document.querySelector('#view-pareto .js-plotly-plot').data"
+        ".filter(t => (t.name || '').startsWith('measured GPU')).map(t => t.text)"
+    )
+    assert gpu == [["H200 dense graph b1", "H200 packed graph b1"]]
+    shot(page, "1-pareto")
+    page.click("#image-format label:has-text('SVG')")
+    page.wait_for_function(
+        "() => document.querySelector('#view-pareto .js-plotly-plot')"
+        "._context.toImageButtonOptions.format === 'svg'"
+    )
+
+    first, second = alone["feasible"][0], alone["infeasible"][0]
+    _click_trial(page, first)
+    assert "layout.cores = " in page.locator("#hover-card").inner_text()  # key parameters
+    shot(page, "1b-pareto-selected")
+    page.click("#tab-design")
+    page.wait_for_selector(f"#detail-title:has-text('trial {first}')")
+    assert "kind: ternary_array" in page.locator("#detail-yaml").text_content()
+    for name in ("bounds", "resources", "energy"):
+        assert page.locator("#view-design .js-plotly-plot").count() >= 3, name
+    page.click("#timeline-button")
+    page.wait_for_selector("#timeline .js-plotly-plot", timeout=60_000)
+    page.click("#detail-add")
+    page.wait_for_selector("#detail-message:has-text('added trial')")
+    shot(page, "2-design")
+
+    page.click("#tab-pareto")
+    _click_trial(page, second)
+    page.click("#pareto-add")
+    page.wait_for_selector("#pareto-message:has-text('Compare (2)')")
+    page.click("#tab-compare")
+    rows = page.locator("#compare-table tbody tr")
+    rows.nth(2).wait_for()
+    labels = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    assert labels == [f"trial {first}", f"trial {second}", "H200 packed graph b1"]
+    shot(page, "3-compare")
+
+    page.click("#tab-study")
+    page.wait_for_selector("#study-body .js-plotly-plot")
+    page.click("#importance-button")
+    page.wait_for_selector("#importance .js-plotly-plot", timeout=60_000)
+    shot(page, "4-study")
+
+    page.click("#tab-export")
+    page.wait_for_selector("#export-title:has-text('trial')")
+    page.check("input[value='sv']")
+    page.wait_for_selector("#export-preview:has-text('package')")
+    with page.expect_download() as info:
+        page.click("#export-button")
+    download = info.value
+    text = Path(download.path()).read_text()
+    assert download.suggested_filename.endswith("_pkg.sv")
+    assert f"study: {STUDY}, trial {second} (infeasible)" in text
+    assert "package " in text and "localparam" in text and "endpackage" in text
+    shot(page, "5-export")
+    assert not page.errors
+
+
+def test_live_update_and_corrupt_study(
+    page: Any, serve: Any, study_copy: Path, baseline_file: Path, tmp_path: Path
+) -> None:
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    url = serve(
+        DashboardConfig(
+            storage=str(study_copy), study=STUDY, baselines=[baseline_file], refresh_s=1
+        )
+    )
+    page.goto(url)
+    _wait_for_plot(page)
+    page.wait_for_selector("#status:has-text('16 trials')")
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{study_copy}")
+    done = next(t for t in study.trials if t.user_attrs.get("status") == "feasible")
+    study.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            values=done.values,
+            params=done.params,
+            distributions=done.distributions,
+            user_attrs=done.user_attrs,
+        )
+    )
+    page.wait_for_selector("#status:has-text('17 trials')", timeout=15_000)
+
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database\n" * 100)
+    page.goto(
+        serve(DashboardConfig(storage=str(corrupt), study="x", baselines=[tmp_path / "none.json"]))
+    )
+    notice = page.locator(".notice-error").first
+    notice.wait_for()
+    assert "Cannot read study 'x'" in notice.inner_text()
+    page.wait_for_selector(".notice-warning:has-text('no such file')")
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body
+    shot(page, "6-corrupt-study")
+    assert not page.errors
