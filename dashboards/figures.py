@@ -298,8 +298,8 @@ def pareto_figure(
     fig.update_layout(
         template=TEMPLATE,
         title={"text": title, "x": 0.01, "xanchor": "left"},
-        xaxis={"title": {"text": "average power (W)"}, "type": axis},
-        yaxis={"title": {"text": "tokens/s"}, "type": axis},
+        xaxis={"title": {"text": "average power (W)"}, "type": axis, **_log_ticks(xs, log_axes)},
+        yaxis={"title": {"text": "tokens/s"}, "type": axis, **_log_ticks(ys, log_axes)},
         coloraxis={
             "colorscale": "Viridis",
             "reversescale": True,
@@ -338,6 +338,23 @@ def _gpu_labels(points: Sequence[GpuPoint], close: float = 0.03) -> list[str]:
                 labels[i] = ""
                 break
     return labels
+
+
+def _log_ticks(values: Sequence[float], log_axes: bool) -> dict[str, Any]:
+    """Ticks at 1, 2, 5 × 10^k across the data (Plotly's own log ticks label 20 as '2')."""
+    vals = [v for v in values if v > 0 and math.isfinite(v)]
+    if not log_axes or not vals:
+        return {}
+    lo, hi = min(vals) / 1.5, max(vals) * 1.5
+    ticks = [
+        m * 10.0**k
+        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+        if lo <= m * 10.0**k <= hi
+    ]
+    if len(ticks) < 2:
+        return {}
+    return {"tickvals": ticks, "ticktext": [f"{t:,.10g}" for t in ticks]}
 
 
 def _iso_lines(fig: go.Figure, xs: Sequence[float], ys: Sequence[float], log_axes: bool) -> None:
