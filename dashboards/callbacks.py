@@ -98,6 +98,7 @@ def initial_state(board: Dashboard, study: str | None) -> dict[str, Any]:
         "gpu": gpu,
         "gpu_value": default_gpu_choice(board, study),
         "figure": figure,
+        "failed": views.failed_view(snap),
     }
 
 
@@ -139,10 +140,10 @@ def on_pareto(
 def on_select(click: dict[str, Any] | None, trial_number: Any, triggered: str | None) -> Any:
     """Return the design key a click or the trial box selects (``no_update`` otherwise).
 
-    Another study drops the selection (its trial numbers name other designs).
+    Another study drops the selection (its trial numbers name other designs): ``""``.
     """
     if triggered == "study":
-        return None
+        return ""
     if triggered in ("trial-go", "trial-input"):
         if isinstance(trial_number, int | float) and trial_number >= 0:
             return f"trial:{int(trial_number)}"
@@ -172,7 +173,7 @@ def on_selection_note(board: Dashboard, study: str | None, selected: str | None)
 
 def on_detail(board: Dashboard, study: str | None, selected: str | None, image_format: str) -> Any:
     """Return the Design tab's content for the selected design."""
-    if selected is not None and board.record(study, selected) is None:
+    if selected and board.record(study, selected) is None:
         return html.P(
             f"There is no {str(selected).replace(':', ' ')} in this study.", className="hint"
         )
@@ -242,11 +243,7 @@ def on_compare_edit(
     if triggered in ("compare-clear", "study"):
         return [], [], "cleared" if triggered == "compare-clear" else ""
     keys, message = views.add_to_compare(current, selected)
-    if (
-        board.record(study, selected) is None
-        and selected is not None
-        and keys != list(current or [])
-    ):
+    if board.record(study, selected) is None and bool(selected) and keys != list(current or []):
         keys, message = list(current or []), f"{selected} is not a design of this study"
     options = []
     for k in keys:
@@ -361,7 +358,11 @@ def _wire(app: Any, fn: Any, *dependencies: Any, **options: Any) -> None:
 
 
 def register(app: Any, board: Dashboard) -> None:
-    """Wire the callbacks to the page."""
+    """Wire the callbacks to the page.
+
+    The layout carries every view's first content (:func:`initial_state`), so no callback
+    runs when the page loads: each one waits for its inputs to change.
+    """
     fig = {"type": "figure", "name": "pareto"}
 
     def _refresh(_n: int, study: str | None, current: str | None) -> Any:
@@ -378,6 +379,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("refresh", "n_intervals"),
         Input("study", "value"),
         State("version", "data"),
+        prevent_initial_call=True,
     )
 
     def _gpu_default(options: list[dict[str, Any]], value: list[str], study: str | None) -> Any:
@@ -392,6 +394,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("compare-gpu", "options"),
         State("compare-gpu", "value"),
         State("study", "value"),
+        prevent_initial_call=True,
     )
 
     def _pareto(_v: str, axes: str, batches: list[int], selected: str | None, study: str) -> Any:
@@ -432,6 +435,7 @@ def register(app: Any, board: Dashboard) -> None:
         Output("failed-list", "children"),
         Input("version", "data"),
         State("study", "value"),
+        prevent_initial_call=True,
     )
 
     def _select(click: dict[str, Any] | None, _n: int, _s: int, _study: str, number: Any) -> Any:
@@ -460,10 +464,11 @@ def register(app: Any, board: Dashboard) -> None:
         Output("pareto-selection", "children"),
         Input("selected", "data"),
         State("study", "value"),
+        prevent_initial_call=True,
     )
 
     def _detail(selected: str | None, _v: str, study: str, fmt: str, typed: Any) -> Any:
-        if ctx.triggered_id == "version" and selected is None:
+        if ctx.triggered_id == "version" and not selected:
             return no_update, no_update
         number = int(str(selected).split(":")[1]) if str(selected).startswith("trial:") else typed
         return on_detail(board, study, selected, fmt), number
@@ -478,6 +483,7 @@ def register(app: Any, board: Dashboard) -> None:
         State("study", "value"),
         State("image-format", "value"),
         State("trial-input", "value"),
+        prevent_initial_call=True,
     )
 
     def _timeline(_n: int, selected: str | None, study: str, fmt: str) -> Any:
@@ -491,6 +497,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("selected", "data"),
         State("study", "value"),
         State("image-format", "value"),
+        prevent_initial_call=True,
     )
 
     def _compare_edit(
@@ -530,6 +537,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("tabs", "value"),
         State("study", "value"),
         State("image-format", "value"),
+        prevent_initial_call=True,
     )
 
     def _study(_v: str, tab: str, study: str, fmt: str) -> Any:
@@ -545,6 +553,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("tabs", "value"),
         State("study", "value"),
         State("image-format", "value"),
+        prevent_initial_call=True,
     )
 
     def _importance(_n: int, study: str, fmt: str) -> Any:
@@ -574,6 +583,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("export-format", "value"),
         Input("tabs", "value"),
         State("study", "value"),
+        prevent_initial_call=True,
     )
 
     def _download(_n: int, selected: str | None, fmt: str, study: str) -> Any:
@@ -600,6 +610,7 @@ def register(app: Any, board: Dashboard) -> None:
         Output({"type": "figure", "name": ALL}, "config"),
         Input("image-format", "value"),
         State({"type": "figure", "name": ALL}, "id"),
+        prevent_initial_call=True,
     )
     # A graph takes a new config only when it redraws; set the camera button's format on
     # the figures already drawn, in the page (no 10,000-point redraw).
@@ -619,6 +630,7 @@ def register(app: Any, board: Dashboard) -> None:
         }""",
         Output("image-format-applied", "data"),
         Input("image-format", "value"),
+        prevent_initial_call=True,
     )
 
     def _tabs(tab: str) -> Any:
@@ -629,4 +641,5 @@ def register(app: Any, board: Dashboard) -> None:
         _tabs,
         *[Output(f"view-{value}", "style") for value, _ in TABS],
         Input("tabs", "value"),
+        prevent_initial_call=True,
     )

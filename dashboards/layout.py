@@ -13,7 +13,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards import figures
-from dashboards.views import IMAGE_FORMATS, graph
+from dashboards.views import IMAGE_FORMATS, detail_view, graph
 
 __all__ = ["INDEX_STRING", "TABS", "build_layout"]
 
@@ -68,6 +68,7 @@ button:hover { background: #3b5f86; }
 .message { font-size: 13px; color: #555; margin-left: 8px; }
 #pareto-selection { font-size: 13px; }
 .hover-card { font-size: 12px; line-height: 1.45; white-space: nowrap; }
+#pareto-tooltip, #pareto-tooltip * { pointer-events: none; }
 """
 
 #: The HTML shell (Dash's default with the page's styles inline: no static files).
@@ -187,7 +188,7 @@ def build_layout(
             ),
             html.Div(
                 [
-                    graph("pareto", placeholder),
+                    graph("pareto", placeholder, clear_on_unhover=True),
                     dcc.Tooltip(id="pareto-tooltip", direction="right", loading_text=""),
                 ],
                 style={"position": "relative"},
@@ -197,7 +198,7 @@ def build_layout(
                 id="pareto-selection",
                 className="hint",
             ),
-            html.Div(id="failed-list"),
+            html.Div(initial.get("failed", ""), id="failed-list"),
         ],
         visible=True,
     )
@@ -221,7 +222,7 @@ def build_layout(
                 ],
                 className="controls",
             ),
-            html.Div(id="detail"),
+            html.Div(detail_view(None), id="detail"),
             html.H4("Per-unit utilisation over time"),
             html.Div(
                 [
@@ -233,7 +234,10 @@ def build_layout(
                 ],
                 className="controls",
             ),
-            dcc.Loading(html.Div(id="timeline"), type="dot"),
+            dcc.Loading(
+                html.Div(html.P("Select a design first.", className="hint"), id="timeline"),
+                type="dot",
+            ),
         ],
     )
     compare = _view(
@@ -290,7 +294,11 @@ def build_layout(
     export = _view(
         "export",
         [
-            html.Div(id="export-title", className="hint"),
+            html.Div(
+                "Select a design (Pareto or Design tab) to export it.",
+                id="export-title",
+                className="hint",
+            ),
             html.Div(
                 [
                     dcc.RadioItems(
@@ -329,7 +337,8 @@ def build_layout(
             study_view,
             export,
             dcc.Store(id="version", data=initial.get("version", "")),
-            dcc.Store(id="selected", data=None),
+            # "" (not None): a Store whose data starts unset fires its callbacks on load.
+            dcc.Store(id="selected", data=""),
             dcc.Store(id="image-format-applied", data="png"),
             dcc.Interval(
                 id="refresh",

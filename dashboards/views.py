@@ -57,13 +57,15 @@ def figure_config(name: str, image_format: str = "png") -> dict[str, Any]:
     }
 
 
-def graph(name: str, figure: Any, image_format: str = "png", **style: Any) -> dcc.Graph:
+def graph(
+    name: str, figure: Any, image_format: str = "png", *, clear_on_unhover: bool = False
+) -> dcc.Graph:
     """Return a graph whose id joins the page's PNG/SVG switch (``{"type": "figure"}``)."""
     return dcc.Graph(
         id={"type": "figure", "name": name},
         figure=figure,
         config=cast(Any, figure_config(name, image_format)),
-        style=style or None,
+        clear_on_unhover=clear_on_unhover,
     )
 
 

@@ -82,7 +82,7 @@ def test_clicks_select_designs_gpu_points_do_not() -> None:
     assert callbacks.on_select(None, 3, "trial-go") == "trial:3"
     assert callbacks.on_select(None, -1, "trial-go") is no_update
     assert views.selected_from_click({"points": [{"customdata": ["results:2"]}]}) == "results:2"
-    assert callbacks.on_select(point, None, "study") is None  # another study: no selection
+    assert callbacks.on_select(point, None, "study") == ""  # another study: no selection
 
 
 def test_detail_of_a_trial_and_of_nothing(board: Dashboard) -> None:
