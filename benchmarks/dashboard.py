@@ -19,6 +19,8 @@ Measured, on the machine it runs on:
   a fresh browser page each time; ``--runs`` times, median reported. Also the CPU time all
   processes involved spent on it (this process's server threads and every browser process),
   which other work on the machine does not inflate the way it inflates wall time;
+- **reload**: the same page reloaded in one tab, the browser's caches (HTTP, compiled
+  code) warm, as when a user comes back to it;
 - **floor**: a bare page that loads the same ``plotly.min.js`` from the same server and
   plots two points with WebGL, measured the same way between the runs: what any Plotly
   page costs in this browser on this machine at that moment;
@@ -261,6 +263,22 @@ def _floor(browser: Any, url: str) -> tuple[float, float]:
     return wall, cpu
 
 
+def _reloads(browser: Any, url: str, expected: int, runs: int) -> list[tuple[float, float]]:
+    """Wall and CPU seconds of reloads in one tab (the browser's caches warm, as for a user
+    coming back to the page)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_function(DRAWN_JS, arg=expected, timeout=120_000, polling="raf")
+    out = []
+    for _ in range(runs + 2):
+        cpu0 = _cpu_seconds()
+        page.reload(wait_until="commit")
+        page.wait_for_function(DRAWN_JS, arg=expected, timeout=120_000, polling="raf")
+        out.append((page.evaluate("() => window.__drawn") / 1e3, _cpu_seconds() - cpu0))
+    page.close()
+    return out[2:]  # V8 caches compiled code from the third load of a script
+
+
 def _select(page: Any) -> float:
     point = page.evaluate(
         """() => {
@@ -311,6 +329,7 @@ def measure(db: Path, runs: int) -> None:
             selects.append(_select(page))
             page.close()
             floors.append(_floor(browser, warm.url))
+        reloads = _reloads(browser, warm.url, expected, runs)
         warm.close()
         cold = _Server(config, preload=False)
         cold_t, cold_cpu, page = _render(browser, cold.url, expected)
@@ -325,6 +344,12 @@ def measure(db: Path, runs: int) -> None:
     print(
         f"  CPU it took (server + browser, all processes), median: {statistics.median(cpus):.2f} s"
         f"  (runs: {', '.join(f'{c:.2f}' for c in cpus)})"
+    )
+    print(
+        f"reload in the same tab (browser caches warm), median of {runs}: "
+        f"{statistics.median(r[0] for r in reloads):.2f} s wall, "
+        f"{statistics.median(r[1] for r in reloads):.2f} s CPU"
+        f"  (runs: {', '.join(f'{r[0]:.2f}' for r in reloads)})"
     )
     print(
         "floor, a bare page plotting 2 points with the same Plotly, median: "
