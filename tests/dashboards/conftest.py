@@ -4,8 +4,10 @@ The study is a real explorer study: the U280 example on the tiny model, a 16-des
 with feasible designs, designs over the device's resources (infeasible), combinations the
 validator refuses (pruned, infeasible) and two whose simulation raises (failed). The
 browser is Debian's Chromium driven by Playwright (../shared/RECIPES.md), never a
-downloaded one; browser tests skip, saying why, only where it is not installed. The app
-is served in-process on 127.0.0.1, port 0, by werkzeug in a daemon thread.
+downloaded one; browser tests skip, saying why, only where it is not installed. The
+``browser`` and ``page`` fixtures here take the place of pytest-playwright's (which would
+launch Playwright's own, downloaded browser). The app is served in-process on 127.0.0.1,
+port 0, by werkzeug in a daemon thread.
 """
 
 from __future__ import annotations
