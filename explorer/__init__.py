@@ -53,9 +53,13 @@ constrained out: its constraint values (``<= 0`` means satisfied, in the order o
 ``constraint_names``) are stored in the trial's ``constraints`` system attribute, the
 list NSGA-II and TPE read; a variant the validator refused is PRUNED (``infeasible``, its
 ``reason`` lists the problems); a *failed* trial (the simulator raised) is FAIL. A trial
-whose worker died stays FAIL with status ``failed`` and is re-run as a new trial with the
-same parameters; the new one carries Optuna's ``failed_trial`` and ``retry_history``
-system attributes, and the dead one does not count (:func:`~explorer.study.trial_counts`).
+whose worker died is FAIL and is re-run as a new trial with the same parameters; the new
+one carries Optuna's ``failed_trial`` and ``retry_history`` system attributes, and the
+dead one does not count (:func:`~explorer.study.trial_counts`; readers skip trials whose
+number is in another trial's ``retry_history``). Its status is ``failed`` ("the worker
+stopped before the trial finished") unless the worker died in the instant between
+recording its result and telling Optuna: then its attributes hold that result, and its
+state (FAIL) and its retry say what happened.
 """
 
 from __future__ import annotations

@@ -77,8 +77,10 @@ class Claimer:
                     self.study_id, number
                 )
                 try:
+                    # The heartbeat first: a trial that is RUNNING without one would never
+                    # go stale if this process died between the two writes.
+                    self.storage.record_heartbeat(trial_id)
                     if self.storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
-                        self.storage.record_heartbeat(trial_id)
                         return int(trial_id)
                 except UpdateFinishedTrialError:
                     continue

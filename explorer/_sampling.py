@@ -6,13 +6,15 @@ choosing to the inner sampler (NSGA-II's selection, crossover and mutation, TPE'
 densities):
 
 - a design (the values of the parameters active in it) that the study has already run,
-  is running or has queued is drawn again, up to :data:`ATTEMPTS` times, so a small
-  discrete space does not spend trials on repeats (the "eliminate duplicates" of genetic
-  algorithms);
+  is running or has queued is drawn again, up to :data:`ATTEMPTS` times (the second half
+  at random, should the inner sampler insist), so a small discrete space does not spend
+  trials on repeats (the "eliminate duplicates" of genetic algorithms): the simulator is
+  deterministic, a repeat teaches nothing;
 - where the inner sampler draws a whole design at random (NSGA-II's first generation,
-  TPE's start-up trials, the random sampler), the farthest of :data:`CANDIDATES` random
-  draws from every design seen is taken: a space-filling start (maximin), which reaches
-  the corners of the space, where the extreme designs of the front lie, sooner.
+  the random sampler), the farthest of :data:`CANDIDATES` random draws from every design
+  seen is taken: a space-filling start (maximin), which reaches the corners of the space,
+  where the extreme designs of the front lie, sooner. TPE's draws come from its model and
+  are taken as they are.
 
 Constraints: workers store each trial's constraint values in its ``constraints`` system
 attribute before telling Optuna the result. Optuna 5's samplers read them from there;
@@ -65,6 +67,9 @@ class DistinctSampler(BaseSampler):
         inner: The sampler that chooses.
         space: The search space (its parameters and conditions).
         attempts: Draws before a repeat is accepted.
+        candidates: Random whole-design draws compared for the farthest from the designs
+            seen (1 for TPE, whose draws are not random).
+        seed: Seed of the random draws that replace repeats the inner sampler insists on.
     """
 
     def __init__(
@@ -73,9 +78,17 @@ class DistinctSampler(BaseSampler):
         space: Space,
         attempts: int = ATTEMPTS,
         candidates: int = CANDIDATES,
+        seed: int | None = None,
     ) -> None:
         self.inner, self.space = inner, space
-        self.attempts, self.candidates = attempts, candidates
+        # Not the inner sampler's seed: its own random draws would be repeated.
+        self._random = optuna.samplers.RandomSampler(
+            seed=None if seed is None else (seed * 7919 + 1) % 2**32
+        )
+        self.attempts = attempts
+        # Only where the inner sampler's independent draws are random (NSGA-II's first
+        # generation and mutations, the random sampler); TPE's are its model's choice.
+        self.candidates = 1 if isinstance(inner, optuna.samplers.TPESampler) else candidates
         self._dists = {k: p.distribution() for k, p in space.parameters.items()}
         self._spans = {k: _span(p) for k, p in space.parameters.items()}
 
@@ -99,8 +112,16 @@ class DistinctSampler(BaseSampler):
         best: dict[str, Any] = {}
         best_gap = -1.0
         fresh = 0
-        for _ in range(self.attempts):
-            drawn = self.inner.sample_relative(study, trial, inner_space) if inner_space else {}
+        for attempt in range(self.attempts):
+            # The inner sampler first; if it keeps proposing designs already run (TPE sure
+            # of its choice), random ones: rerunning a deterministic simulation teaches
+            # nothing.
+            source = self.inner if attempt < self.attempts // 2 else self._random
+            drawn = (
+                self.inner.sample_relative(study, trial, inner_space)
+                if inner_space and source is self.inner
+                else {}
+            )
             chosen: dict[str, Any] = {}
             for key, param in self.space.parameters.items():
                 if not active(param, chosen):
@@ -108,7 +129,7 @@ class DistinctSampler(BaseSampler):
                 chosen[key] = (
                     drawn[key]
                     if key in drawn
-                    else self.inner.sample_independent(study, trial, key, self._dists[key])
+                    else source.sample_independent(study, trial, key, self._dists[key])
                 )
             if _key(chosen) in seen:
                 best = best or chosen
@@ -158,6 +179,7 @@ class DistinctSampler(BaseSampler):
 
     def reseed_rng(self) -> None:
         self.inner.reseed_rng()
+        self._random.reseed_rng()
 
 
 def _key(params: dict[str, Any]) -> str:
@@ -244,4 +266,4 @@ def make_sampler(
             raise ExplorerError(str(exc)) from None
     else:
         raise ExplorerError(f"sampler {name!r} is not in supported list: {', '.join(SAMPLERS)}")
-    return DistinctSampler(inner, space)
+    return DistinctSampler(inner, space, seed=seed)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
+import multiprocessing.connection
 import signal
 import time
 import warnings
@@ -676,8 +677,8 @@ def _run_processes(
     for p in procs:
         p.start()
     try:
-        while any(p.is_alive() for p in procs):
-            procs[0].join(timeout=1.0)
+        while alive := [p for p in procs if p.is_alive()]:
+            multiprocessing.connection.wait([p.sentinel for p in alive], timeout=1.0)
             show(study)
     except BaseException:
         for p in procs:

@@ -177,6 +177,14 @@ def test_grid_sampler_enumerates_the_space(small_space: Path, tmp_path: Path) ->
     assert len({json.dumps(t.params, sort_keys=True) for t in out.study.trials}) == 24
 
 
+@pytest.mark.parametrize("sampler", ["nsga2", "tpe", "random"])
+def test_no_design_is_drawn_twice(small_space: Path, tmp_path: Path, sampler: str) -> None:
+    """Each sampler is wrapped so that a study does not spend trials on repeats."""
+    out = _run(small_space, tmp_path, 14, sampler=sampler, population_size=4)
+    designs = [json.dumps(t.params, sort_keys=True) for t in out.study.trials]
+    assert len(designs) == 14 and len(set(designs)) == 14
+
+
 def test_interrupted_trial_goes_back_to_the_queue(
     small_space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
