@@ -1,9 +1,10 @@
 """Samplers of a study: Optuna's, by name, each drawing designs not tried before.
 
-:func:`make_sampler` returns NSGA-II (default), TPE, random or grid sampling. Every one but
-grid is wrapped in :class:`DistinctSampler`, which changes two things and leaves the
-choosing to the inner sampler (NSGA-II's selection, crossover and mutation, TPE's
-densities):
+:func:`make_sampler` returns NSGA-II (default), TPE, random or grid sampling. A grid study
+queues every distinct design (conditions respected) as a trial with fixed parameters, so
+it needs no drawing. The others are wrapped in :class:`DistinctSampler`, which changes two
+things and leaves the choosing to the inner sampler (NSGA-II's selection, crossover and
+mutation, TPE's densities):
 
 - a design (the values of the parameters active in it) that the study has already run,
   is running or has queued is drawn again, up to :data:`ATTEMPTS` times (the second half
@@ -209,23 +210,6 @@ def _span(param: Parameter) -> Callable[[Any, Any], float]:
     return lambda x, y: abs(x - y) / width
 
 
-class GridSampler(optuna.samplers.GridSampler):
-    """Optuna's grid sampler without its stop request after the last grid point.
-
-    The study's queued trials bound the search (its target is capped at the grid's size),
-    and ``Study.stop`` is refused outside ``Study.optimize``.
-    """
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        return None
-
-
 def make_sampler(
     name: str,
     *,
@@ -260,10 +244,13 @@ def make_sampler(
     elif name == "random":
         inner = optuna.samplers.RandomSampler(seed=seed)
     elif name == "grid":
+        # A grid study queues every design as a trial with fixed parameters (see
+        # explorer.study); nothing is left to draw.
         try:
-            return GridSampler(space.grid(), seed=seed)
+            space.grid()
         except ValueError as exc:
             raise ExplorerError(str(exc)) from None
+        return optuna.samplers.RandomSampler(seed=seed)
     else:
         raise ExplorerError(f"sampler {name!r} is not in supported list: {', '.join(SAMPLERS)}")
     return DistinctSampler(inner, space, seed=seed)

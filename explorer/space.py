@@ -38,7 +38,7 @@ cross-field rules are found per trial and recorded as infeasible.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -372,7 +372,7 @@ class Space:
         return out
 
     def grid(self) -> dict[str, list[Scalar]]:
-        """Return every parameter's values (for a grid sampler).
+        """Return every parameter's values.
 
         Raises:
             ValueError: A parameter is a continuous range (naming it).
@@ -391,6 +391,27 @@ class Space:
     def size(self) -> float:
         """Return the number of distinct designs (``inf`` with a continuous range)."""
         return _count(self.parameters, list(self.parameters), {})
+
+    def designs(self) -> Iterator[dict[str, Scalar]]:
+        """Yield every distinct design once: parameter key → value, conditions respected.
+
+        Raises:
+            ValueError: A parameter is a continuous range.
+        """
+        grid = self.grid()
+
+        def walk(keys: list[str], chosen: dict[str, Scalar]) -> Iterator[dict[str, Scalar]]:
+            if not keys:
+                yield dict(chosen)
+                return
+            key, rest = keys[0], keys[1:]
+            if not active(self.parameters[key], chosen):
+                yield from walk(rest, chosen)
+                return
+            for value in grid[key]:
+                yield from walk(rest, {**chosen, key: value})
+
+        yield from walk(list(self.parameters), {})
 
 
 def _count(params: dict[str, Parameter], keys: list[str], chosen: dict[str, Scalar]) -> float:

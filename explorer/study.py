@@ -27,6 +27,7 @@ study exactly and parallel workers do not draw the same designs.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -244,7 +245,11 @@ _MUST_MATCH = {
 
 
 def _create_or_join(
-    storage: Any, settings: StudySettings, meta: dict[str, Any], target: int
+    storage: Any,
+    settings: StudySettings,
+    meta: dict[str, Any],
+    target: int,
+    grid: Space | None = None,
 ) -> Any:
     """Create the study or join the existing one; either way queue the missing trials.
 
@@ -269,11 +274,11 @@ def _create_or_join(
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=settings.study_name, storage=storage)
         _check_joined(study, settings, meta)
-        _top_up(study, target)
+        _top_up(study, target, grid)
         return study
     for key, value in meta.items():
         study.set_user_attr(key, value)
-    _top_up(study, target)
+    _top_up(study, target, grid)
     study.set_user_attr("explorer_format", STUDY_FORMAT)
     return study
 
@@ -300,15 +305,32 @@ def _check_joined(study: Any, settings: StudySettings, meta: dict[str, Any]) -> 
             )
 
 
-def _top_up(study: Any, target: int) -> int:
-    """Queue waiting trials so that counted + running + waiting reaches ``target``."""
+def _top_up(study: Any, target: int, space: Space | None = None) -> int:
+    """Queue waiting trials so that counted + running + waiting reaches ``target``.
+
+    With ``space`` (a grid study) each queued trial is one of the space's designs not yet
+    in the study, its parameters fixed; otherwise the sampler chooses when it runs.
+    """
     from optuna.trial import TrialState, create_trial
 
     counts = trial_counts(study)
-    missing = target - counts.done - counts.pending
-    for _ in range(max(0, missing)):
-        study.add_trial(create_trial(state=TrialState.WAITING))
-    return max(0, missing)
+    missing = max(0, target - counts.done - counts.pending)
+    if space is None:
+        for _ in range(missing):
+            study.add_trial(create_trial(state=TrialState.WAITING))
+        return missing
+    queued = {
+        json.dumps(t.params or t.system_attrs.get("fixed_params") or {}, sort_keys=True)
+        for t in study.get_trials(deepcopy=False)
+    }
+    added = 0
+    for design in space.designs():
+        if added >= missing:
+            break
+        if json.dumps(design, sort_keys=True) not in queued:
+            study.enqueue_trial(design)
+            added += 1
+    return added
 
 
 def _trace_path(settings: StudySettings) -> Path:
@@ -628,7 +650,7 @@ def run_study(
     if sampler == "grid":
         size = space.size()
         target = min(n_trials, int(size)) if math.isfinite(size) else n_trials
-    study = _create_or_join(store, settings, meta, target)
+    study = _create_or_join(store, settings, meta, target, space if sampler == "grid" else None)
     before = trial_counts(study)
     launch = before.done + before.running + before.retried  # 0 for a fresh study
     setup_s = time.perf_counter() - t0
@@ -647,9 +669,10 @@ def run_study(
             )
         else:
             problems = _run_processes(settings, workers, launch, study, show)
-    counts = trial_counts(optuna.load_study(study_name=name, storage=store))
+    final = optuna.load_study(study_name=name, storage=store)
+    counts = trial_counts(final)
     return StudyOutcome(
-        study=optuna.load_study(study_name=name, storage=store),
+        study=final,
         study_name=name,
         storage=redact(url),
         target=target,

@@ -177,6 +177,25 @@ def test_grid_sampler_enumerates_the_space(small_space: Path, tmp_path: Path) ->
     assert len({json.dumps(t.params, sort_keys=True) for t in out.study.trials}) == 24
 
 
+def test_grid_with_a_condition_runs_each_design_once(tmp_path: Path) -> None:
+    """2 x (2 sizes when double buffered + 1 when not) = 6 designs, not 2 x 2 x 2."""
+    space = _write(
+        tmp_path,
+        "version: 1\nname: cond\nparameters:\n"
+        "  layout.cores: {choices: [4, 8]}\n"
+        "  wbuf.double_buffered: {choices: [true, false]}\n"
+        "  wbuf.capacity_kib: {choices: [128, 256], when: {wbuf.double_buffered: true}}\n",
+    )
+    first = _run(space, tmp_path, 4, sampler="grid")
+    out = _run(space, tmp_path, 50, sampler="grid")
+    assert (first.target, out.target, out.counts.done, out.ran) == (4, 6, 6, 2)
+    designs = {json.dumps(t.params, sort_keys=True) for t in out.study.trials}
+    assert len(designs) == 6
+    assert {"layout.cores": 8, "wbuf.double_buffered": False} in [
+        t.params for t in out.study.trials
+    ]
+
+
 @pytest.mark.parametrize("sampler", ["nsga2", "tpe", "random"])
 def test_no_design_is_drawn_twice(small_space: Path, tmp_path: Path, sampler: str) -> None:
     """Each sampler is wrapped so that a study does not spend trials on repeats."""
