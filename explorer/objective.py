@@ -320,10 +320,11 @@ class Evaluator:
         import optuna
 
         params = self.space.suggest(trial)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        trial.set_user_attr("params_by_path", json_safe(params))
+        # status and reason first: a trial that names its worker always says what became of it
         trial.set_user_attr("status", "failed")
         trial.set_user_attr("reason", "the worker stopped before the trial finished")
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("params_by_path", json_safe(params))
         trial.set_user_attr("summary", {})
         trial.set_user_attr("design", self.applied(params))
         ev = self.evaluate(params)

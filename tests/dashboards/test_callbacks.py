@@ -41,33 +41,40 @@ def test_refresh_reports_changes_only(board: Dashboard) -> None:
 
 
 def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
-    fig = callbacks.on_pareto(board, STUDY, "log", [1], "trial:0", ["version.data"])
+    table: Any = board.snapshot(STUDY).table
+    first, second = _trials(board, "feasible")[:2]
+    watts = float(table.loc[table["trial"] == first, "avg_power_w"].iloc[0])
+    fig = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{first}", ["version.data"])
     names = [t.name for t in fig.data]
-    assert names[0] == "selected" and list(fig.data[0].x) == [pytest.approx(25.2133878)]
+    assert names[0] == "selected" and list(fig.data[0].x) == [pytest.approx(watts)]
     assert "feasible (7)" in names and "failed (2), 2 without figures" in names
     assert "infeasible (7), 4 without figures" in names
     assert "measured GPU (2)" in names and "iso-J/token" in names
     assert fig.layout.xaxis.type == "log" and fig.layout.coloraxis.colorbar.ticktext
     feasible = next(t for t in fig.data if t.name == "feasible (7)")
-    assert feasible.hoverinfo == "none" and feasible.customdata[0] == 0  # trial numbers only
+    assert feasible.hoverinfo == "none"
+    assert sorted(feasible.customdata) == _trials(board, "feasible")  # trial numbers only
     linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"])
     assert linear.layout.xaxis.type == "linear"
     assert next(t for t in linear.data if t.name.startswith("measured")).text == (
         "H200 packed graph b16",
     )
-    patch = callbacks.on_pareto(board, STUDY, "log", [1], "trial:1", ["selected.data"])
+    patch = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{second}", ["selected.data"])
     assert isinstance(patch, Patch)
     ops = patch.to_plotly_json()["operations"]
     assert [op["location"] for op in ops] == [["data", 0, "x"], ["data", 0, "y"]]
 
 
 def test_hover_card_shows_the_design(board: Dashboard) -> None:
-    snap = board.snapshot(STUDY)
+    snap: Any = board.snapshot(STUDY)
+    table = snap.table
+    over = table[(table["status"] == "infeasible") & (table["state"] == "COMPLETE")]
+    n = int(over["trial"].iloc[0])  # simulated, but over the device's resources
     bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
-    show, where, card = views.hover_card(snap, {"points": [{"customdata": 1, "bbox": bbox}]})
+    show, where, card = views.hover_card(snap, {"points": [{"customdata": n, "bbox": bbox}]})
     text = str(card)
     assert show is True and where == bbox
-    assert "trial 1 · infeasible" in text and "tmac.rows_parallel = 256" in text
+    assert f"trial {n} · infeasible" in text and "tmac.rows_parallel = 256" in text
     assert "lut: needs" in text  # why it is infeasible
     gpu = {"points": [{"customdata": ["gpu:0:0"], "bbox": bbox}]}
     assert views.hover_card(snap, gpu)[0] is False
