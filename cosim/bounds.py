@@ -1,7 +1,8 @@
 """Analytical bounds: the floor no simulation of a design may beat.
 
 Per decode step, for the design as planned: off-chip bytes over the bandwidth the cores
-can draw (shared channels, memory path width, request window), each core's ternary-array
+can draw (each channel group's bytes over its bandwidth, each core's over its memory
+path's width and request window), each core's ternary-array
 busy time (its chunks' cycles), and each core's vector and norm busy time. The step can
 be no shorter than the largest of these (they may at best overlap perfectly); the
 largest names the *binding* bound.
@@ -21,7 +22,8 @@ class Bounds:
     """Floors on one decode step, in ns.
 
     Attributes:
-        memory_ns: Off-chip traffic over the bandwidth each core can draw (slowest core).
+        memory_ns: Off-chip traffic over the bandwidth it can draw (slowest channel group
+            or core memory path).
         compute_ns: Ternary-array busy time (slowest core).
         vector_ns: Vector and norm unit busy time (slowest core).
         dram_bytes: Off-chip bytes per step (all cores).
@@ -87,8 +89,16 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
                 core_bytes[c] += (op.bytes_in + op.bytes_out) // div
             if not system.onchip.state_on_chip and op.kind == "recurrence":
                 core_bytes[c] += 2 * d * STATE_BYTES // div
-    per_core_bw = mem.core_bytes_per_ns()
-    memory_ns = max(b / per_core_bw for b in core_bytes)
+    # A channel group serves its cores one transfer at a time: the group's bytes over its
+    # bandwidth, not each core's over a fair share (a core whose neighbours finish first
+    # draws more than its share); and no core faster than its own memory path.
+    group_bytes: dict[int, int] = {}
+    for c, b in enumerate(core_bytes):
+        group_bytes[mem.group_of(c)] = group_bytes.get(mem.group_of(c), 0) + b
+    memory_ns = max(
+        max(b / mem.group_bytes_per_ns() for b in group_bytes.values()),
+        max(b / mem.path_bytes_per_ns() for b in core_bytes),
+    )
     ns_per_cycle = system.ctx.ns_per_cycle
     compute_ns = max(core_cycles) * ns_per_cycle
     return Bounds(

@@ -95,11 +95,6 @@ class OffChipModel(UnitModel[OffChipMemory]):
         per_req_ns = latency_ns + req / min(path, self.group_bytes_per_ns())
         return min(path, s.max_outstanding * req / per_req_ns)
 
-    def core_bytes_per_ns(self) -> float:
-        """Return the sustained bandwidth one core can draw when all cores stream."""
-        share = self.group_bytes_per_ns() / max(1, self.cores // self.groups)
-        return min(share, self.path_bytes_per_ns())
-
     def transfer(
         self, core: int, nbytes: int, op: str, name: str, step: int, phase: str
     ) -> Generator[Any, Any, float]:
