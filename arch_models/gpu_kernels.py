@@ -58,6 +58,9 @@ class KernelStep:
         batch: Sequences decoded together.
         kernels: In launch order.
         param_bytes_total: Bytes of all the model's parameters (for L2 residency).
+        host_only_ops: Operators that cost the host a dispatch but launch nothing (views,
+            reshapes, allocations), per step.
+        module_calls: ``nn.Module`` calls per step (each costs the host its ``__call__``).
     """
 
     impl: str
@@ -65,6 +68,8 @@ class KernelStep:
     batch: int
     kernels: tuple[Kernel, ...]
     param_bytes_total: int
+    host_only_ops: int = 0
+    module_calls: int = 0
 
     @property
     def flops(self) -> int:

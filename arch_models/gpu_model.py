@@ -1,7 +1,8 @@
 """A GPU memory hierarchy and issue path as SimPy processes: what batch-small decode costs.
 
-Two processes: the *host* issues kernels (eagerly: ``eager_launch_us`` of Python, dispatch
-and driver work per kernel; from a CUDA graph: one graph launch, then
+Two processes: the *host* issues kernels (eagerly: the measured host time of each call,
+else ``eager_launch_us``, plus the host's cost of the views and ``nn.Module`` calls that
+launch nothing; from a CUDA graph: one graph launch, then
 ``graph_launch_us`` of device-side scheduling per node) into the *stream*, which runs them
 in order. A kernel's device time is
 
@@ -53,6 +54,10 @@ class GpuCalibration:
             graph, by call (operator and argument shapes); used instead of the formula
             where present.
         host_us: Measured host time per eager launch, by call.
+        host_only_op_us: Host time of an operator that launches nothing (a view).
+        module_call_us: Host time of an ``nn.Module`` call around its forward.
+        method_extra_us: Host time a tensor-method call adds to (or saves on) the same
+            operator called as ``torch.ops.aten`` (how ``host_us`` was measured).
     """
 
     kernel_floor_us: float
@@ -63,6 +68,9 @@ class GpuCalibration:
     source: str
     kernel_us: dict[str, float] = field(default_factory=dict)
     host_us: dict[str, float] = field(default_factory=dict)
+    host_only_op_us: float = 0.0
+    module_call_us: float = 0.0
+    method_extra_us: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,8 +155,20 @@ class GpuModel:
                     yield stream.put(k)
             else:
                 generic = self.launch.eager_launch_us
+                # what launches nothing still costs the host: spread evenly over the kernels
+                extra_ns = (
+                    1e3
+                    * (
+                        step.host_only_ops * self.cal.host_only_op_us
+                        + step.module_calls * self.cal.module_call_us
+                    )
+                    / max(1, n)
+                )
                 for k in step.kernels:
-                    yield env.timeout(self.cal.host_us.get(k.call, generic) * 1e3)
+                    aten = k.name.startswith("aten.")
+                    us = self.cal.host_us.get(k.call, generic)
+                    us += self.cal.method_extra_us if aten else 0.0
+                    yield env.timeout(max(0.0, us * 1e3 + extra_ns))
                     yield stream.put(k)
 
         def device() -> Generator[Any, Any, None]:

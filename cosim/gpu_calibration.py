@@ -4,7 +4,9 @@ From a measured baseline file's ``micro`` sections (the decode measurements are 
 used here): the sustained HBM read bandwidth; the L2-resident bandwidth and per-kernel
 floor fitted to the L2 reads at 8–48 MiB (``t = t0 + bytes / bw``, least squares); the
 matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost of an
-eager launch and the device cost of a graph node of a tiny kernel; and the power model's
+eager launch and the device cost of a graph node of a tiny kernel; from the op-cost file,
+each call's device and eager host time and the host's cost of views, module calls and
+tensor-method calls; and the power model's
 three coefficients from three NVML windows: a graph of tiny kernels (the active floor),
 a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs (watts per
 TFLOP/s above it).
@@ -69,7 +71,24 @@ def _op_costs(
         for g in m.gemv:
             if g.kind == "packed":
                 kernel[f"triton.packed_matmul|{g.rows}x{g.cols}|{g.batch}"] = float(g.us)
+    for row in (opcost or {}).get("host", {}).get("triton", []):
+        device = kernel.get(row["call"])
+        eager = float(row["eager_us"])
+        host[row["call"]] = eager if device is None or eager > 1.5 * device else eager_generic
     return kernel, host
+
+
+def _host_extras(opcost: dict[str, Any] | None) -> dict[str, float]:
+    """The host's per-call costs beyond the operators (the op-cost file's ``host``)."""
+    h = (opcost or {}).get("host")
+    if not h:
+        return {}
+    loop = float(h["loop_us"])
+    return {
+        "host_only_op_us": max(0.0, (h["view_us"] + h["transpose_us"]) / 2 - loop),
+        "module_call_us": max(0.0, h["module_us"] - loop),
+        "method_extra_us": float(h["method_us"] - h["aten_us"]),
+    }
 
 
 def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None) -> Calibrated:
@@ -124,6 +143,7 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         + ", ".join(sorted({r.environment.date_utc[:10] for r in baseline.runs})),
         kernel_us=kernels,
         host_us=hosts,
+        **_host_extras(opcost),
     )
     return Calibrated(
         hbm_gb_per_s=median(hbm),

@@ -3,8 +3,11 @@
 The implementation's ``nn.Module`` is built on PyTorch's ``meta`` device (shapes and
 dtypes, no memory, no arithmetic) and one decode step runs under a dispatch mode that
 records every ATen operator with the sizes of the tensors it reads and writes, which of
-them are parameters, and its FLOPs. Operators that only make views launch nothing and are
-dropped; every other operator is one kernel, as in eager PyTorch. This is the GPU model's
+them are parameters, and its FLOPs (a lookup reads only the rows it returns; an in-place
+scatter such as a KV-cache ``index_copy_`` writes only its source's elements).
+Operators that only make views launch nothing and are counted, not recorded (they still
+cost an eager host a dispatch), as are ``nn.Module`` calls; every other operator is one
+kernel, as in eager PyTorch. This is the GPU model's
 workload: "model what the code does", including the reference code's re-quantisation of
 every weight on every call.
 """
@@ -62,6 +65,9 @@ VIEW_OPS = frozenset(
 _MATMUL = frozenset({"linear", "mm", "addmm", "bmm", "matmul", "baddbmm"})
 #: Operators that read only the rows they index from their first tensor argument.
 _GATHER = frozenset({"embedding", "index_select", "gather", "index"})
+#: In-place operators that write only their source's elements into the first argument
+#: (a KV-cache update): they return the whole destination, but touch a slice of it.
+_SCATTER = frozenset({"index_copy_", "index_put_", "index_add_", "scatter_", "scatter_add_"})
 
 
 def _base(func: Any) -> str:
@@ -84,6 +90,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.kernels: list[Kernel] = []
         self.calls: list[tuple[str, Any]] = []
         self.paused = 0
+        self.host_only = 0
 
     def add(self, kernel: Kernel) -> None:
         """Record a kernel that does not go through ATen (a Triton kernel)."""
@@ -98,12 +105,23 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     ) -> Any:
         out = func(*args, **(kwargs or {}))
         op = _base(func.overloadpacket) if hasattr(func, "overloadpacket") else _base(func)
-        if op in VIEW_OPS or self.paused:
+        if self.paused:
+            return out
+        if op in VIEW_OPS:
+            self.host_only += 1
             return out
         ins = [t for t in tree_leaves((args, kwargs or {})) if isinstance(t, torch.Tensor)]
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         writes = tuple(int(t.numel() * t.element_size()) for t in outs)
-        if op in _GATHER and ins:
+        if op in _SCATTER and ins:
+            # Reads the index and the source, writes the source's worth of the destination.
+            dest, ins = ins[0], ins[1:]
+            reads = tuple(int(t.numel() * t.element_size()) for t in ins)
+            source = max((t for t in ins if t.dtype == dest.dtype), key=torch.Tensor.numel,
+                         default=None)  # fmt: skip
+            writes = (int(source.numel() * source.element_size()),) if source is not None else ()
+            param = 0
+        elif op in _GATHER and ins:
             # A lookup reads the rows it returns, not the whole table.
             table, ins = ins[0], ins[1:]
             param = sum(writes) if id(table) in self.params else 0
@@ -152,15 +170,30 @@ def capture_step(
     total = sum(int(p.numel() * p.element_size()) for p in module.parameters())
     total += sum(int(b.numel() * b.element_size()) for b in module.buffers())
     recorder = _Recorder(params)
+    modules = [0]
+
+    def count(_module: Any, _args: Any) -> None:
+        modules[0] += 1
+
     global _ACTIVE
     _ACTIVE = recorder
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(count)
     try:
         with torch.inference_mode(), recorder:
             step()
     finally:
         _ACTIVE = None
+        hook.remove()
     step_calls = tuple(recorder.calls)
-    result = KernelStep(impl, model, batch, tuple(recorder.kernels), total)
+    result = KernelStep(
+        impl,
+        model,
+        batch,
+        tuple(recorder.kernels),
+        total,
+        host_only_ops=recorder.host_only,
+        module_calls=modules[0],
+    )
     _CALLS[id(result)] = step_calls
     return result
 

@@ -7,7 +7,18 @@ from a CUDA graph (20 calls per graph, median of replays) and its time per call 
 launched eagerly back to back (host-bound for small ops). The GPU model uses these as its
 per-kernel costs; the decode measurements themselves are not used.
 
-Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F``.
+The ``host`` section measures what eager PyTorch costs the host beyond the operators
+themselves, each per call in a Python loop on small CUDA tensors: a view (no kernel), an
+``nn.Module`` call (its ``__call__`` machinery around a forward that returns its input), a
+tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten``, and
+the empty loop; and, for each packed shape, the Triton GEMV's eager time per call
+(its Python launcher) next to its device time; and NVML windows of a graph of tiny
+kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel (a record
+of what each kernel class draws; the power model does not use them: a packed-GEMV term
+fitted on them made its predictions worse overall, see ``benchmarks/gpu_fidelity.py``).
+
+Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F``
+(``--sections host --update F`` re-measures the host section of an existing file only).
 """
 
 from __future__ import annotations
@@ -23,7 +34,15 @@ import torch
 
 from cosim.gpu_capture import calls_of, capture_harness_step
 
-__all__ = ["build_inputs", "distinct_calls", "main", "measure_call"]
+__all__ = [
+    "build_inputs",
+    "distinct_calls",
+    "host_costs",
+    "main",
+    "measure_call",
+    "packed_shapes",
+    "power_windows",
+]
 
 MODELS = ("370m", "1.3b", "2.7b")
 IMPLS = ("reference", "dense", "packed", "transformer")
@@ -117,35 +136,206 @@ def measure_call(name: str, key: str, device: torch.device) -> dict[str, Any]:
     return {"op": name, "key": key, "graph_us": median(times), "eager_us": median(eager)}
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _per_call_us(
+    fn: Callable[[], Any], device: torch.device, calls: int = 2000, reps: int = 5
+) -> float:
+    """Median µs per call of ``fn`` in a Python loop (the device drained before and after)."""
+    times = []
+    for _ in range(reps):
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1e6 / calls)
+    return median(times)
+
+
+class _Passthrough(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def packed_shapes(models: tuple[str, ...] = MODELS) -> list[tuple[int, int, int]]:
+    """Return every distinct (N, K, rows) of the packed implementation's Triton GEMVs."""
+    seen: set[tuple[int, int, int]] = set()
+    for model in models:
+        for batch in BATCHES:
+            for k in capture_harness_step(model, "packed", batch).kernels:
+                if k.name == "triton.packed_matmul":
+                    shape, rows = k.call.split("|")[1:]
+                    n, kk = shape.split("x")
+                    seen.add((int(n), int(kk), int(rows)))
+    return sorted(seen)
+
+
+def host_costs(
+    device: torch.device, models: tuple[str, ...] = MODELS, calls: int = 2000
+) -> dict[str, Any]:
+    """Measure the host's per-call costs of eager PyTorch beyond the operators.
+
+    Args:
+        device: Where the tensors live (``cuda`` for the baseline).
+        models: Models whose packed GEMV shapes are timed.
+        calls: Calls per timed loop (the Triton loops make a tenth of them).
+    """
+    from cosim.baseline.kernels import pack_ternary, packed_linear
+
+    def per_call(fn: Callable[[], Any], n: int = calls, reps: int = 5) -> float:
+        return _per_call_us(fn, device, n, reps)
+
+    with torch.inference_mode():
+        x = torch.randn(16, 64, device=device)
+        module = _Passthrough()
+        abs_op = torch.ops.aten.abs.default
+        out: dict[str, Any] = {
+            "loop_us": per_call(lambda: None),
+            "view_us": per_call(lambda: x.view(64, 16)),
+            "transpose_us": per_call(lambda: x.transpose(0, 1)),
+            "module_us": per_call(lambda: module(x)),
+            "method_us": per_call(lambda: x.abs()),
+            "aten_us": per_call(lambda: abs_op(x)),
+        }
+        rows = []
+        for n, k, m in packed_shapes(models):
+            packed = pack_ternary(torch.randint(-1, 2, (n, k), device=device, dtype=torch.int8))
+            a = torch.randn(m, 1, k, device=device, dtype=torch.bfloat16)
+            packed_linear(a, packed, 0.5)  # compile and warm up
+            eager = per_call(lambda: packed_linear(a, packed, 0.5), max(1, calls // 10), 3)  # noqa: B023
+            rows.append({"call": f"triton.packed_matmul|{n}x{k}|{m}", "eager_us": eager})
+        out["triton"] = rows
+    return out
+
+
+def _window(
+    run: Callable[[], None], per_run_bytes: int, device: torch.device, monitor: Any, seconds: float
+) -> dict[str, Any]:
+    """Run ``run`` back to back for ``seconds`` under an NVML window; W and traffic."""
+    run()
+    _sync(device)
+    count = 0
+    with monitor.window() as w:
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            run()
+            _sync(device)
+            count += 1
+    r = w.reading
+    return {
+        "avg_power_w": r.avg_power_w,
+        "energy_j": r.energy_j,
+        "duration_s": r.duration_s,
+        "bytes": count * per_run_bytes,
+        "sm_clock_mhz": r.sm_clock_mhz,
+        "null_reasons": r.null_reasons,
+    }
+
+
+def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
+    """NVML windows of kernel classes the power model prices separately.
+
+    ``floor``: tiny kernels from a graph (the active floor); ``packed``: the packed
+    Triton GEMV of a 1.3B GLU matrix, batch 1, from a graph, back to back over 48 copies
+    (more than L2 holds, so the weights stream from HBM as in decode);
+    ``elementwise``: ``abs`` over a 1.3B-sized bf16 weight (read and write, HBM-bound).
+    """
+    from cosim.baseline.kernels import pack_ternary, packed_linear
+    from cosim.baseline.micro import _graph_or_loop
+    from cosim.baseline.power import PowerMonitor
+
+    monitor = PowerMonitor(enabled=device.type == "cuda")
+    if not monitor.available:
+        return {"null_reason": monitor.reason}
+    with torch.inference_mode():
+        tiny = torch.zeros(1, device=device)
+        floor = _graph_or_loop(lambda: tiny.add_(1), 2000, device)
+        n, k = 5632, 2048  # 1.3B's GLU down/up shape
+        # 48 copies (138 MB, about three L2s): the weights stream from HBM, as in decode
+        copies = [
+            pack_ternary(torch.randint(-1, 2, (n, k), device=device, dtype=torch.int8))
+            for _ in range(48)
+        ]
+        a = torch.randn(1, 1, k, device=device, dtype=torch.bfloat16)
+
+        def sweep() -> None:
+            for w in copies:
+                packed_linear(a, w, 0.5)
+
+        inner = 4
+        gemv = _graph_or_loop(sweep, inner, device)
+        big = torch.randn(256 * 2**20 // 2, device=device).to(torch.bfloat16)  # 256 MiB
+        elem = _graph_or_loop(lambda: big.abs(), 10, device)
+        return {
+            "floor": _window(floor, 0, device, monitor, seconds),
+            "packed": {
+                **_window(
+                    gemv, inner * sum(int(w.numel()) for w in copies), device, monitor, seconds
+                ),
+                "shape": [n, k, 1],
+            },
+            "elementwise": _window(elem, 10 * 2 * big.numel() * 2, device, monitor, seconds),
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Measure every distinct call; write JSON."""
+    """Measure every distinct call and the host's costs; write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--sections", default="calls,host", help="calls and/or host (default both)")
+    parser.add_argument(
+        "--update", metavar="FILE", help="start from this file, replacing the sections measured"
+    )
     args = parser.parse_args(argv)
+    sections = {s.strip() for s in args.sections.split(",") if s.strip()}
+    if not sections <= {"calls", "host"}:
+        parser.error(f"--sections: unknown {sorted(sections - {'calls', 'host'})}")
     device = torch.device("cuda")
-    calls = distinct_calls()
-    print(f"{len(calls)} distinct calls", flush=True)
-    rows = []
+    out: dict[str, Any] = {}
+    if args.update:
+        with open(args.update, encoding="utf-8") as f:
+            out = json.load(f)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out.update(
+        {
+            "kind": "mmfree-cosim/opcost",
+            "version": 1,
+            "gpu": torch.cuda.get_device_name(),
+            "torch": torch.__version__,
+        }
+    )
+    if "calls" in sections:
+        out["date_utc"] = now
     t0 = time.perf_counter()
-    for i, (name, key) in enumerate(calls):
-        try:
-            rows.append(measure_call(name, key, device))
-        except Exception as exc:
-            rows.append({"op": name, "key": key, "error": f"{type(exc).__name__}: {exc}"[:300]})
-        if i % 50 == 0:
-            print(f"{i}/{len(calls)} {time.perf_counter() - t0:.0f} s", flush=True)
-    out = {
-        "kind": "mmfree-cosim/opcost",
-        "version": 1,
-        "gpu": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "calls": rows,
-    }
+    if "calls" in sections:
+        calls = distinct_calls()
+        print(f"{len(calls)} distinct calls", flush=True)
+        rows = []
+        for i, (name, key) in enumerate(calls):
+            try:
+                rows.append(measure_call(name, key, device))
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                rows.append({"op": name, "key": key, "error": error})
+            if i % 50 == 0:
+                print(f"{i}/{len(calls)} {time.perf_counter() - t0:.0f} s", flush=True)
+        out["calls"] = rows
+        bad = sum(1 for r in rows if "error" in r)
+        print(f"calls: {len(rows)}, {bad} errors, {time.perf_counter() - t0:.0f} s", flush=True)
+    if "host" in sections:
+        out["host"] = host_costs(device)
+        out["host"]["power"] = power_windows(device)
+        print(f"power windows: {out['host']['power']}", flush=True)
+        out["host_date_utc"] = now
+        summary = {k: round(v, 2) for k, v in out["host"].items() if k.endswith("_us")}
+        print(f"host: {summary}, {len(out['host']['triton'])} Triton shapes", flush=True)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)
-    bad = sum(1 for r in rows if "error" in r)
-    print(f"done: {len(rows)} calls, {bad} errors, {time.perf_counter() - t0:.0f} s")
+    print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
 

@@ -190,3 +190,18 @@ def test_harness_imports_only_what_the_gpu_machine_has() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_opcost_host_section_on_the_cpu() -> None:
+    """The host microbenchmarks run anywhere; NVML windows say why they are absent."""
+    from cosim.baseline.opcost import host_costs, power_windows
+    from cosim.baseline.opcost import main as opcost_main
+
+    cpu = torch.device("cpu")
+    h = host_costs(cpu, models=("tiny",), calls=20)
+    for key in ("loop_us", "view_us", "transpose_us", "module_us", "method_us", "aten_us"):
+        assert h[key] > 0, key
+    assert h["triton"] and all(r["call"].startswith("triton.packed_matmul|") for r in h["triton"])
+    assert "null_reason" in power_windows(cpu)
+    with pytest.raises(SystemExit):
+        opcost_main(["--out", "x.json", "--sections", "calls,bogus"])

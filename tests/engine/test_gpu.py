@@ -61,3 +61,35 @@ def test_graph_never_slower_than_eager() -> None:
         e = simulate_gpu(ARCH, "370m", impl, "eager", 1, BASELINE, OPCOST)
         assert g["ms_per_token"] <= e["ms_per_token"]
         assert g["energy_per_token_j"] > 0
+
+
+def test_kv_cache_update_writes_one_position() -> None:
+    """``index_copy_`` returns the whole cache but writes only the new keys/values."""
+    step = capture_harness_step("370m", "transformer", 16)
+    updates = [k for k in step.kernels if k.name.startswith("aten.index_copy_")]
+    assert updates
+    per_position = 16 * 1024 * 2  # batch x d x bf16, one position of one cache
+    assert all(sum(k.writes) == per_position for k in updates)
+
+
+def test_capture_counts_what_costs_the_host_without_a_kernel() -> None:
+    step = capture_harness_step("370m", "dense", 1)
+    # 24 blocks x (block, token mixer, channel mixer, norms, BitLinears...) at least
+    assert step.module_calls > 24 * 5
+    assert 0 < step.host_only_ops < len(step.kernels)
+    packed = capture_harness_step("370m", "packed", 1)
+    assert packed.host_only_ops > step.host_only_ops  # the Triton wrapper's reshapes
+
+
+def test_host_costs_from_the_op_cost_file() -> None:
+    """Views, module calls and the Triton launcher cost eager decode host time."""
+    host = OPCOST["host"]
+    cal = calibrate_from_baseline(BASELINE, OPCOST).calibration
+    assert cal.module_call_us == pytest.approx(host["module_us"] - host["loop_us"])
+    assert cal.method_extra_us == pytest.approx(host["method_us"] - host["aten_us"])
+    triton = [k for k in cal.host_us if k.startswith("triton.packed_matmul")]
+    assert len(triton) == len(host["triton"])
+    without = {k: v for k, v in OPCOST.items() if k != "host"}
+    bare = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, without)
+    full = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, OPCOST)
+    assert full["ms_per_token"] != bare["ms_per_token"]
