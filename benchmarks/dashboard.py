@@ -142,7 +142,7 @@ def build_study(trials: int, base_trials: int, writers: int) -> Path:
     db = OUT / f"dashboard-{trials}.db"
     if db.is_file():
         study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{db}")
-        if len(study._storage.get_all_trials(study._study_id, deepcopy=False)) >= trials:
+        if len(study.get_trials(deepcopy=False)) >= trials:
             return db
         db.unlink()
     OUT.mkdir(parents=True, exist_ok=True)

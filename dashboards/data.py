@@ -221,7 +221,7 @@ def _one_line(exc: BaseException) -> str:
 
 def display_url(storage: str | None) -> str:
     """Return a storage as the page shows it (the URL, any password hidden)."""
-    from explorer._storage import redact, storage_url
+    from explorer.storage import redact, storage_url
 
     return str(redact(storage_url(storage)))
 
@@ -274,7 +274,7 @@ class StudySource:
         import optuna
 
         from explorer import ExplorerError
-        from explorer._storage import open_storage, storage_url
+        from explorer.storage import open_storage, storage_url
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
@@ -560,7 +560,7 @@ class Catalog:
     def _read_names(self) -> list[str]:
         import optuna
 
-        from explorer._storage import sqlite_file, storage_url
+        from explorer.storage import sqlite_file, storage_url
 
         url = storage_url(self.storage)
         path = sqlite_file(url)
@@ -568,7 +568,7 @@ class Catalog:
             return []
         try:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            from explorer._storage import open_storage
+            from explorer.storage import open_storage
 
             return sorted(optuna.get_all_study_names(open_storage(url, create=False)))
         except Exception:
@@ -592,7 +592,7 @@ class Catalog:
     def no_study(self) -> Notice:
         """Return the notice for a storage with no study to show."""
         shown = display_url(self.storage)
-        from explorer._storage import sqlite_file, storage_url
+        from explorer.storage import sqlite_file, storage_url
 
         path = sqlite_file(storage_url(self.storage))
         if path is not None and not path.is_file():

@@ -179,7 +179,7 @@ class Resimulator:
 
     def cache_dir(self) -> Path:
         """Return the explorer's cache folder for this storage (``<db>.cache``)."""
-        from explorer._storage import sqlite_file, storage_url
+        from explorer.storage import sqlite_file, storage_url
 
         db = sqlite_file(storage_url(self.storage))
         return db.with_name(db.name + ".cache") if db is not None else Path(".cosim-cache")
@@ -202,7 +202,7 @@ class Resimulator:
             return frame
 
     def _trace(self, attrs: dict[str, Any], study_name: str) -> Any:
-        from explorer._storage import storage_url
+        from explorer.storage import storage_url
         from explorer.study import StudySettings, ensure_trace
 
         trace_cfg = attrs.get("trace") or {}

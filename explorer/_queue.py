@@ -3,7 +3,7 @@
 A study's trials to run are Optuna *waiting* trials. :class:`Claimer` takes one at a time
 by changing its state from WAITING to RUNNING in the storage, a read-check-write that the
 storage makes atomic (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
-SQLite, see :mod:`explorer._storage`), so no two workers run the same trial.
+SQLite, see :mod:`explorer.storage`), so no two workers run the same trial.
 :class:`Heartbeat` records a running trial's heartbeat in a thread, which is how a trial
 whose worker died is recognised as stale.
 """

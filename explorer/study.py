@@ -14,7 +14,7 @@
    twice), runs the objective (:class:`~explorer.objective.Evaluator`) with its trial's
    heartbeat on, and tells the result. A worker leaves when no trial is waiting or
    running; a trial whose worker was killed goes stale and is re-queued with the same
-   parameters (see :mod:`explorer._storage`), so a killed run resumes with the same
+   parameters (see :mod:`explorer.storage`), so a killed run resumes with the same
    command, no trial lost or counted twice.
 
 A trial *counts* once it is finished (complete, pruned or failed) unless it was re-queued
@@ -44,7 +44,6 @@ from cosim import __version__
 from cosim.fpga import SimOptions
 from explorer._queue import Claimer, Heartbeat
 from explorer._sampling import SAMPLERS, make_sampler
-from explorer._storage import open_storage, redact, sqlite_file, storage_url
 from explorer.errors import ExplorerError
 from explorer.objective import (
     CONSTRAINTS,
@@ -55,6 +54,7 @@ from explorer.objective import (
     _safe,
 )
 from explorer.space import Space, load_space
+from explorer.storage import open_storage, redact, sqlite_file, storage_url
 
 __all__ = [
     "SAMPLERS",

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from explorer._queue import Claimer
-from explorer._storage import open_storage
+from explorer.storage import open_storage
 
 
 def take_all(url: str, name: str, index: int, queue: Any) -> None:

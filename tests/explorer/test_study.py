@@ -15,9 +15,9 @@ import explorer.objective as objective_module
 from arch_models.spec import load_arch
 from cosim.errors import SimulationError
 from explorer import ExplorerError, pareto_front, pick_trial, run_study, trial_counts
-from explorer._storage import open_storage, storage_url
 from explorer.export import design_of_trial
 from explorer.objective import CONSTRAINTS, design_numerics
+from explorer.storage import open_storage, storage_url
 from tests.conftest import EXAMPLES
 from tests.explorer._race import take_all
 from tests.explorer.conftest import U280
