@@ -27,6 +27,7 @@ class Kernel:
         tensor_core: Whether the work is a matrix product (tensor cores).
         call: The call's identity (operator and argument shapes), for looking up its
             measured cost; empty when unknown.
+        blocks: Thread blocks it launches, where known (0: unknown).
     """
 
     name: str
@@ -36,6 +37,7 @@ class Kernel:
     flops: int
     tensor_core: bool = False
     call: str = ""
+    blocks: int = 0
 
     @property
     def read_bytes(self) -> int:

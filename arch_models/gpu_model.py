@@ -18,8 +18,9 @@ rate. The step ends when the stream drains and the host has synchronised (``sync
 Eager decode is launch-bound when the host is slower than the stream; graphs remove that.
 
 Power: ``active_idle_w`` (the card with clocks up and kernels trickling) plus
-``w_per_tb_s`` × achieved HBM bandwidth plus ``w_per_tflop_s`` × achieved tensor FLOP/s,
-the coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
+``w_per_tb_s`` × achieved HBM bandwidth plus ``w_per_tflop_s`` × achieved tensor FLOP/s
+plus ``w_packed_busy`` × the share of the step the packed GEMV occupies the SMs, the
+coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class GpuCalibration:
         active_idle_w: Board power while kernels trickle with little memory traffic.
         w_per_tb_s: Extra watts per TB/s of HBM traffic.
         w_per_tflop_s: Extra watts per TFLOP/s of tensor-core work.
+        w_packed_busy: Extra watts while the packed (2-bit) GEMV runs on every SM, beyond
+            its HBM traffic: its unpacking keeps the SMs' integer units busy. A launch
+            with fewer thread blocks than SMs draws it in proportion.
         source: Where the figures come from (the baseline file and its date).
         kernel_us: Measured device time of individual kernels replayed alone from a CUDA
             graph, by call (operator and argument shapes); used instead of the formula
@@ -68,6 +72,7 @@ class GpuCalibration:
     source: str
     kernel_us: dict[str, float] = field(default_factory=dict)
     host_us: dict[str, float] = field(default_factory=dict)
+    w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
     method_extra_us: float = 0.0
@@ -84,6 +89,7 @@ class GpuStepResult:
         l2_bytes: Bytes from/to L2.
         tensor_flops: Matrix-product FLOPs.
         kernels: Kernels launched.
+        packed_sm_ns: Packed GEMV time weighted by the fraction of SMs it occupies.
         events: SimPy events processed.
     """
 
@@ -94,6 +100,7 @@ class GpuStepResult:
     tensor_flops: int
     kernels: int
     events: int
+    packed_sm_ns: float = 0.0
 
 
 class GpuModel:
@@ -144,7 +151,7 @@ class GpuModel:
         env = simpy.Environment()
         stream: simpy.Store = simpy.Store(env)
         params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
-        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0}
+        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0, "packed": 0.0}
         done = env.event()
         n = len(step.kernels)
 
@@ -178,6 +185,9 @@ class GpuModel:
                 ns, hbm, l2 = self.kernel_ns(k, params_in_l2)
                 ns += per_node
                 totals["busy"] += ns
+                if k.name.startswith("triton.packed"):
+                    occupied = min(1.0, k.blocks / self.sms.count) if k.blocks else 1.0
+                    totals["packed"] += ns * occupied
                 totals["hbm"] += hbm
                 totals["l2"] += l2
                 totals["flops"] += k.flops if k.tensor_core else 0
@@ -196,6 +206,7 @@ class GpuModel:
             tensor_flops=int(totals["flops"]),
             kernels=n,
             events=next(env._eid),
+            packed_sm_ns=float(totals["packed"]),
         )
 
     def power_w(self, r: GpuStepResult) -> float:
@@ -203,6 +214,10 @@ class GpuModel:
         seconds = r.ns / 1e9
         tb_s = r.hbm_bytes / seconds / 1e12
         tflop_s = r.tensor_flops / seconds / 1e12
+        packed = r.packed_sm_ns / r.ns if r.ns else 0.0
         return (
-            self.cal.active_idle_w + self.cal.w_per_tb_s * tb_s + self.cal.w_per_tflop_s * tflop_s
+            self.cal.active_idle_w
+            + self.cal.w_per_tb_s * tb_s
+            + self.cal.w_per_tflop_s * tflop_s
+            + self.cal.w_packed_busy * packed
         )

@@ -14,11 +14,6 @@ the three runs in ``baselines/h200_eager_repeats/``, 64 generated tokens each); 
 eager case is compared with the median of its runs, and the runs' spread ((max - min) /
 median) is printed next to it. Graph cases are compared with the baseline's one run.
 
-Known misses (power): the packed GEMV draws more than its HBM traffic says (326 W at
-0.15 TB/s back to back, the op-cost file's ``host.power`` windows), so packed graph
-decode is under-predicted; a packed-busy term fitted on that window over-predicted the
-370M cases by up to 24% and made the mean worse, so the model does without it.
-
 Run: ``.venv/bin/python benchmarks/gpu_fidelity.py``
 """
 

@@ -5,8 +5,8 @@ used here): the sustained HBM read bandwidth; the L2-resident bandwidth and per-
 floor fitted to the L2 reads at 8–48 MiB (``t = t0 + bytes / bw``, least squares); the
 matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost of an
 eager launch and the device cost of a graph node of a tiny kernel; from the op-cost file,
-each call's device and eager host time and the host's cost of views, module calls and
-tensor-method calls; and the power model's
+each call's device and eager host time, the host's cost of views, module calls and
+tensor-method calls, and the watts the packed GEMV adds on every SM; and the power model's
 three coefficients from three NVML windows: a graph of tiny kernels (the active floor),
 a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs (watts per
 TFLOP/s above it).
@@ -78,6 +78,23 @@ def _op_costs(
     return kernel, host
 
 
+def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
+    """Watts the packed GEMV adds on every SM, beyond its HBM traffic (NVML windows).
+
+    From the op-cost file's windows of one session: the packed GEMV (enough thread blocks
+    for every SM) back to back over more weights than L2 holds, less that session's floor
+    (a graph of tiny kernels) and less its HBM traffic priced at ``w_per_tb_s``. 0 where
+    the windows were not measured.
+    """
+    windows = (opcost or {}).get("host", {}).get("power", {})
+    floor, packed = windows.get("floor", {}), windows.get("packed", {})
+    if not (floor.get("avg_power_w") and packed.get("avg_power_w") and packed.get("duration_s")):
+        return 0.0
+    tb_s = float(packed["bytes"]) / float(packed["duration_s"]) / 1e12
+    extra = float(packed["avg_power_w"]) - float(floor["avg_power_w"]) - w_per_tb_s * tb_s
+    return max(0.0, extra)
+
+
 def _host_extras(opcost: dict[str, Any] | None) -> dict[str, float]:
     """The host's per-call costs beyond the operators (the op-cost file's ``host``)."""
     h = (opcost or {}).get("host")
@@ -133,16 +150,18 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
             tflop_s = m.gemm_power_flops / m.gemm_power.duration_s / 1e12
             per_tflop.append((m.gemm_power.avg_power_w - floor_w) / tflop_s)
     kernels, hosts = _op_costs(opcost, micros, median(eager))
+    w_per_tb = median(per_tb) if per_tb else 0.0
     cal = GpuCalibration(
         kernel_floor_us=median(node),
         matmul_floor_us=mm_floor,
         active_idle_w=floor_w,
-        w_per_tb_s=median(per_tb) if per_tb else 0.0,
+        w_per_tb_s=w_per_tb,
         w_per_tflop_s=median(per_tflop) if per_tflop else 0.0,
         source="microbenchmarks of "
         + ", ".join(sorted({r.environment.date_utc[:10] for r in baseline.runs})),
         kernel_us=kernels,
         host_us=hosts,
+        w_packed_busy=_packed_watts(opcost, w_per_tb),
         **_host_extras(opcost),
     )
     return Calibrated(

@@ -237,6 +237,8 @@ def _packed_linear_as_one_kernel(
     x: torch.Tensor, packed: torch.Tensor, scale: float, backend: Any = "auto"
 ) -> torch.Tensor:
     """Stand-in for the Triton packed GEMV while tracing: one kernel, its real bytes."""
+    from cosim.baseline.kernels import packed_grid
+
     n, k4 = packed.shape
     rows = int(x.numel() // x.shape[-1])
     out = torch.empty(*x.shape[:-1], n, dtype=x.dtype, device=x.device)
@@ -250,6 +252,7 @@ def _packed_linear_as_one_kernel(
                 param_bytes=int(n * k4),
                 flops=2 * rows * n * 4 * k4,
                 tensor_core=True,
+                blocks=packed_grid(rows, n),
             )
         )
     return out

@@ -62,12 +62,11 @@ def _packed_mm_kernel(  # type: ignore[no-untyped-def]
 
 def packed_matmul(x: torch.Tensor, packed: torch.Tensor, y: torch.Tensor, scale: float) -> None:
     """``y = x · W_tᵀ · scale`` for ``x [M, K]`` (unit stride in K), ``packed [N, K/4]``."""
+    from cosim.baseline.kernels import packed_tiles
+
     m = x.shape[0]
     n, k4 = packed.shape
-    if m <= 16:
-        bm, bn, bk, warps = 16, 16, 128, 4
-    else:
-        bm, bn, bk, warps = 64, 64, 64, 4
+    bm, bn, bk, warps = packed_tiles(m)
     grid = (triton.cdiv(n, bn), triton.cdiv(m, bm))
     _packed_mm_kernel[grid](
         x,

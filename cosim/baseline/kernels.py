@@ -66,6 +66,21 @@ def _use_triton(t: torch.Tensor, backend: Backend) -> bool:
     return t.is_cuda and triton_available()
 
 
+def packed_tiles(rows: int) -> tuple[int, int, int, int]:
+    """Return the packed GEMV's ``(BLOCK_M, BLOCK_N, BLOCK_K, warps)`` for ``rows`` rows.
+
+    Decode (at most 16 rows) takes narrow 16-column tiles, so even small matrices spread
+    over many SMs; prefill takes 64 x 64 tiles.
+    """
+    return (16, 16, 128, 4) if rows <= 16 else (64, 64, 64, 4)
+
+
+def packed_grid(rows: int, n: int) -> int:
+    """Return how many thread blocks the packed GEMV launches for ``rows`` x ``n`` outputs."""
+    bm, bn, _, _ = packed_tiles(rows)
+    return -(-n // bn) * -(-rows // bm)
+
+
 def pack_ternary(w: torch.Tensor) -> torch.Tensor:
     """Pack a ternary matrix (values -1, 0, +1) into ``uint8 [N, K/4]`` planes.
 

@@ -13,9 +13,8 @@ themselves, each per call in a Python loop on small CUDA tensors: a view (no ker
 tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten``, and
 the empty loop; and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
-kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel (a record
-of what each kernel class draws; the power model does not use them: a packed-GEMV term
-fitted on them made its predictions worse overall, see ``benchmarks/gpu_fidelity.py``).
+kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the
+power model takes the watts the packed GEMV draws beyond its HBM traffic from them.
 
 Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F``
 (``--sections host --update F`` re-measures the host section of an existing file only).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -93,3 +94,22 @@ def test_host_costs_from_the_op_cost_file() -> None:
     bare = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, without)
     full = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, OPCOST)
     assert full["ms_per_token"] != bare["ms_per_token"]
+
+
+def test_packed_gemv_power_scales_with_the_sms_it_occupies() -> None:
+    """The packed GEMV's extra watts come from its NVML window, weighted by occupancy."""
+    from arch_models.gpu_model import GpuModel
+    from cosim.baseline.kernels import packed_grid
+    from cosim.gpu_engine import calibrated_arch
+
+    cal = calibrate_from_baseline(BASELINE, OPCOST)
+    assert cal.calibration.w_packed_busy > 50  # 326 W at 0.15 TB/s vs a ~128 W floor
+    step = capture_harness_step("370m", "packed", 1)
+    packed = [k for k in step.kernels if k.name == "triton.packed_matmul"]
+    assert packed and all(k.blocks == packed_grid(1, k.writes[0] // 2) for k in packed)
+    gpu = GpuModel(calibrated_arch(ARCH, cal), cal.calibration)
+    r = gpu.run_step(step, "graph")
+    assert 0 < r.packed_sm_ns < sum(gpu.kernel_ns(k, False)[0] for k in packed)
+    without = dataclasses.replace(cal.calibration, w_packed_busy=0.0)
+    extra = gpu.power_w(r) - GpuModel(calibrated_arch(ARCH, cal), without).power_w(r)
+    assert extra == pytest.approx(cal.calibration.w_packed_busy * r.packed_sm_ns / r.ns)
