@@ -36,7 +36,7 @@ from cosim.baseline.schema import Bandwidth, Gemv, Micro, PowerReading
 from cosim.baseline.shapes import ModelShape
 from cosim.baseline.timing import median, sync, time_each
 
-__all__ = ["MicroSizes", "run_micro"]
+__all__ = ["MicroSizes", "graph_or_loop", "power_window", "run_micro"]
 
 Log = Callable[[str], None]
 MiB = 1 << 20
@@ -72,7 +72,7 @@ class MicroSizes:
         self.graph_inner = 50
 
 
-def _graph_or_loop(fn: Callable[[], Any], inner: int, device: torch.device) -> Callable[[], None]:
+def graph_or_loop(fn: Callable[[], Any], inner: int, device: torch.device) -> Callable[[], None]:
     """A callable running ``fn`` ``inner`` times: one graph replay on CUDA, a loop elsewhere."""
     if device.type != "cuda":
 
@@ -141,7 +141,7 @@ def _gemv(
             for w in ws:
                 packed_linear(x, w, 0.01)
 
-    run = _graph_or_loop(one_pass, 1, device)
+    run = graph_or_loop(one_pass, 1, device)
     run()
     us = median(time_each(run, sizes.reps, device)) * 1e3 / copies
     return Gemv(
@@ -170,7 +170,7 @@ def _hbm(sizes: MicroSizes, device: torch.device) -> list[Bandwidth]:
 def _l2(nbytes: int, sizes: MicroSizes, device: torch.device) -> Bandwidth:
     small = torch.randn(nbytes // 2, dtype=torch.bfloat16, device=device)
     inner = sizes.graph_inner
-    run = _graph_or_loop(lambda: small.sum(), inner, device)
+    run = graph_or_loop(lambda: small.sum(), inner, device)
     run()
     ms = median(time_each(run, sizes.reps, device)) / inner
     return Bandwidth("l2_read", nbytes, ms, nbytes / ms / 1e6, sizes.reps)
@@ -211,7 +211,7 @@ def _launches(
     if device.type == "cuda":
 
         def graph_node() -> float:
-            run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
+            run = graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
             run()
             return median(time_each(run, sizes.reps, device)) * 1e3 / sizes.graph_nodes
 
@@ -231,37 +231,42 @@ def _gemm(n: int, reps: int, device: torch.device, dtype: torch.dtype) -> float:
     return 2 * n**3 / ms / 1e9
 
 
-def _hbm_power(
-    sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
-) -> tuple[PowerReading | None, int | None]:
-    src = torch.randn(sizes.hbm_bytes // 2, dtype=torch.bfloat16, device=device)
-    inner = 10
-    run = _graph_or_loop(lambda: src.sum(), inner, device)
+def power_window(
+    run: Callable[[], Any], device: torch.device, monitor: PowerMonitor, seconds: float
+) -> tuple[PowerReading | None, int]:
+    """Run ``run`` (warmed up once) back to back for ``seconds`` under an NVML window.
+
+    Returns:
+        The window's reading and how many times ``run`` ran in it.
+    """
     run()
     sync(device)
     count = 0
     with monitor.window() as w:
         start = time.perf_counter()
-        while time.perf_counter() - start < window_s:
+        while time.perf_counter() - start < seconds:
             run()
             sync(device)
-            count += inner
-    return w.reading, count * sizes.hbm_bytes
+            count += 1
+    return w.reading, count
+
+
+def _hbm_power(
+    sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
+) -> tuple[PowerReading | None, int | None]:
+    src = torch.randn(sizes.hbm_bytes // 2, dtype=torch.bfloat16, device=device)
+    inner = 10
+    run = graph_or_loop(lambda: src.sum(), inner, device)
+    reading, count = power_window(run, device, monitor, window_s)
+    return reading, count * inner * sizes.hbm_bytes
 
 
 def _launch_power(
     sizes: MicroSizes, device: torch.device, monitor: PowerMonitor, window_s: float
 ) -> PowerReading | None:
     tiny = torch.zeros(1, device=device)
-    run = _graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
-    run()
-    sync(device)
-    with monitor.window() as w:
-        start = time.perf_counter()
-        while time.perf_counter() - start < window_s:
-            run()
-            sync(device)
-    return w.reading
+    run = graph_or_loop(lambda: tiny.add_(1), sizes.graph_nodes, device)
+    return power_window(run, device, monitor, window_s)[0]
 
 
 def _gemm_power(
@@ -269,17 +274,13 @@ def _gemm_power(
 ) -> tuple[PowerReading | None, int | None]:
     a = torch.randn(n, n, dtype=dtype, device=device)
     b = torch.randn(n, n, dtype=dtype, device=device)
-    a @ b
-    sync(device)
-    count = 0
-    with monitor.window() as w:
-        start = time.perf_counter()
-        while time.perf_counter() - start < window_s:
-            for _ in range(10):
-                a @ b
-            sync(device)
-            count += 10
-    return w.reading, count * 2 * n**3
+
+    def ten() -> None:
+        for _ in range(10):
+            a @ b
+
+    reading, count = power_window(ten, device, monitor, window_s)
+    return reading, count * 10 * 2 * n**3
 
 
 def run_micro(

@@ -215,16 +215,11 @@ def _window(
     run: Callable[[], None], per_run_bytes: int, device: torch.device, monitor: Any, seconds: float
 ) -> dict[str, Any]:
     """Run ``run`` back to back for ``seconds`` under an NVML window; W and traffic."""
-    run()
-    _sync(device)
-    count = 0
-    with monitor.window() as w:
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            run()
-            _sync(device)
-            count += 1
-    r = w.reading
+    from cosim.baseline.micro import power_window
+
+    r, count = power_window(run, device, monitor, seconds)
+    if r is None:
+        return {"null_reason": "the NVML window returned no reading"}
     return {
         "avg_power_w": r.avg_power_w,
         "energy_j": r.energy_j,
@@ -244,7 +239,7 @@ def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
     ``elementwise``: ``abs`` over a 1.3B-sized bf16 weight (read and write, HBM-bound).
     """
     from cosim.baseline.kernels import pack_ternary, packed_linear
-    from cosim.baseline.micro import _graph_or_loop
+    from cosim.baseline.micro import graph_or_loop
     from cosim.baseline.power import PowerMonitor
 
     monitor = PowerMonitor(enabled=device.type == "cuda")
@@ -252,7 +247,7 @@ def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
         return {"null_reason": monitor.reason}
     with torch.inference_mode():
         tiny = torch.zeros(1, device=device)
-        floor = _graph_or_loop(lambda: tiny.add_(1), 2000, device)
+        floor = graph_or_loop(lambda: tiny.add_(1), 2000, device)
         n, k = 5632, 2048  # 1.3B's GLU down/up shape
         # 48 copies (138 MB, about three L2s): the weights stream from HBM, as in decode
         copies = [
@@ -266,9 +261,9 @@ def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
                 packed_linear(a, w, 0.5)
 
         inner = 4
-        gemv = _graph_or_loop(sweep, inner, device)
+        gemv = graph_or_loop(sweep, inner, device)
         big = torch.randn(256 * 2**20 // 2, device=device).to(torch.bfloat16)  # 256 MiB
-        elem = _graph_or_loop(lambda: big.abs(), 10, device)
+        elem = graph_or_loop(lambda: big.abs(), 10, device)
         return {
             "floor": _window(floor, 0, device, monitor, seconds),
             "packed": {
