@@ -60,8 +60,6 @@ class GpuCalibration:
         host_us: Measured host time per eager launch, by call.
         host_only_op_us: Host time of an operator that launches nothing (a view).
         module_call_us: Host time of an ``nn.Module`` call around its forward.
-        method_extra_us: Host time a tensor-method call adds to (or saves on) the same
-            operator called as ``torch.ops.aten`` (how ``host_us`` was measured).
     """
 
     kernel_floor_us: float
@@ -75,7 +73,6 @@ class GpuCalibration:
     w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
-    method_extra_us: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -172,10 +169,8 @@ class GpuModel:
                     / max(1, n)
                 )
                 for k in step.kernels:
-                    aten = k.name.startswith("aten.")
                     us = self.cal.host_us.get(k.call, generic)
-                    us += self.cal.method_extra_us if aten else 0.0
-                    yield env.timeout(max(0.0, us * 1e3 + extra_ns))
+                    yield env.timeout(us * 1e3 + extra_ns)
                     yield stream.put(k)
 
         def device() -> Generator[Any, Any, None]:

@@ -55,7 +55,14 @@ def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
 def _op_costs(
     opcost: dict[str, Any] | None, micros: list[Any], eager_generic: float
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Per-call device and host times from the op-cost and GEMV microbenchmarks."""
+    """Per-call device and host times from the op-cost and GEMV microbenchmarks.
+
+    A host-bound call's host time is its eager time per call, measured through
+    ``torch.ops.aten``, corrected by what the same operator costs less (or more) as the
+    tensor method the code calls (the op-cost file's ``host`` section).
+    """
+    h = (opcost or {}).get("host") or {}
+    method_extra = float(h["method_us"] - h["aten_us"]) if h else 0.0
     kernel: dict[str, float] = {}
     host: dict[str, float] = {}
     for row in (opcost or {}).get("calls", []):
@@ -66,7 +73,7 @@ def _op_costs(
         # Back-to-back eager calls run at the slower of host and device; where the device
         # is the slower, the host's own cost is the generic launch cost.
         eager = float(row["eager_us"])
-        host[call] = eager if eager > 1.5 * row["graph_us"] else eager_generic
+        host[call] = eager + method_extra if eager > 1.5 * row["graph_us"] else eager_generic
     for m in micros:
         for g in m.gemv:
             if g.kind == "packed":
@@ -104,7 +111,6 @@ def _host_extras(opcost: dict[str, Any] | None) -> dict[str, float]:
     return {
         "host_only_op_us": max(0.0, (h["view_us"] + h["transpose_us"]) / 2 - loop),
         "module_call_us": max(0.0, h["module_us"] - loop),
-        "method_extra_us": float(h["method_us"] - h["aten_us"]),
     }
 
 
