@@ -16,6 +16,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from dashboards.data import FIGURE_COLUMNS
+
 __all__ = [
     "ROW_ATTRS",
     "SUMMARY_FIELDS",
@@ -77,18 +79,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 #: Summary fields a row needs (SQLite extracts just these; other databases send it all).
-SUMMARY_FIELDS = (
-    "tokens_per_s",
-    "avg_power_w",
-    "energy_per_token_j",
-    "ms_per_token",
-    "bound_tokens_per_s",
-    "memory_bound_tokens_per_s",
-    "fraction_of_memory_bound",
-    "bottleneck",
-    "fits",
-    "resources",
-)
+SUMMARY_FIELDS = (*FIGURE_COLUMNS, "bottleneck", "fits", "resources")
 
 
 def read_attrs(

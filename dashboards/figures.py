@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
+from explorer.pareto import pareto_mask
 
 __all__ = [
     "COMPARE_METRICS",
@@ -34,7 +35,6 @@ __all__ = [
     "importance_figure",
     "iso_energy_levels",
     "pareto_figure",
-    "pareto_mask",
     "progress_figure",
     "resources_figure",
     "unit_heatmap_figure",
@@ -81,24 +81,6 @@ def empty_figure(message: str, height: int = 360) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------- Pareto
-
-
-def pareto_mask(tokens_per_s: np.ndarray, watts: np.ndarray) -> np.ndarray:
-    """Return which points no other beats on both (higher tokens/s, lower watts).
-
-    A point repeated exactly is kept every time it appears.
-    """
-    tps = np.asarray(tokens_per_s, dtype=float)
-    w = np.asarray(watts, dtype=float)
-    keep = np.zeros(len(tps), dtype=bool)
-    idx = np.flatnonzero(np.isfinite(tps) & np.isfinite(w))
-    order = idx[np.lexsort((w[idx], -tps[idx]))]  # fastest first, then lowest power
-    best, last_t = math.inf, math.nan
-    for i in order:
-        if w[i] < best or (w[i] == best and tps[i] == last_t):
-            keep[i] = True
-            best, last_t = w[i], tps[i]
-    return keep
 
 
 def iso_energy_levels(j_min: float, j_max: float) -> list[float]:

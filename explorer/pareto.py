@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from explorer._files import check_targets, write_atomic
@@ -28,6 +29,7 @@ __all__ = [
     "PICKS",
     "front_figure",
     "pareto_front",
+    "pareto_mask",
     "pick_trial",
     "trials_frame",
     "write_front",
@@ -91,8 +93,10 @@ def pareto_front(study: Any) -> pd.DataFrame:
     """Return the front: feasible designs not beaten on both tokens/s and watts.
 
     A design beats another when it is at least as fast and at most as power-hungry, and
-    strictly better in one. Repeats of a design (same parameters) appear once, under
-    their first trial. Sorted by tokens/s, fastest first; columns as :func:`trials_frame`.
+    strictly better in one (:func:`pareto_mask`, which the dashboard draws too): two
+    designs with the same figures are both on the front. Repeats of a design (same
+    parameters) appear once, under their first trial. Sorted by tokens/s, fastest first;
+    columns as :func:`trials_frame`.
     """
     frame = trials_frame(study)
     ok = frame[(frame["status"] == "feasible") & (frame["state"] == "COMPLETE")].copy()
@@ -104,14 +108,27 @@ def pareto_front(study: Any) -> pd.DataFrame:
         for _, r in ok.iterrows()
     ]
     ok = ok.sort_values("trial").drop_duplicates("_key").drop(columns="_key")
+    ok = ok[pareto_mask(ok["tokens_per_s"].to_numpy(), ok["avg_power_w"].to_numpy())]
     ok = ok.sort_values(["tokens_per_s", "avg_power_w"], ascending=[False, True], kind="stable")
-    keep, best_w = [], math.inf
-    for idx, row in ok.iterrows():
-        watts = float(row["avg_power_w"])
-        if watts < best_w:
-            keep.append(idx)
-            best_w = watts
-    return ok.loc[keep].reset_index(drop=True)
+    return ok.reset_index(drop=True)
+
+
+def pareto_mask(tokens_per_s: np.ndarray, watts: np.ndarray) -> np.ndarray:
+    """Return which points no other beats on both (higher tokens/s, lower watts).
+
+    A point repeated exactly is kept every time it appears.
+    """
+    tps = np.asarray(tokens_per_s, dtype=float)
+    w = np.asarray(watts, dtype=float)
+    keep = np.zeros(len(tps), dtype=bool)
+    idx = np.flatnonzero(np.isfinite(tps) & np.isfinite(w))
+    order = idx[np.lexsort((w[idx], -tps[idx]))]  # fastest first, then lowest power
+    best, last_t = math.inf, math.nan
+    for i in order:
+        if w[i] < best or (w[i] == best and tps[i] == last_t):
+            keep[i] = True
+            best, last_t = w[i], tps[i]
+    return keep
 
 
 def _plain(v: Any) -> Any:

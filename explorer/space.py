@@ -46,7 +46,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 from arch_models.spec.arch import Arch
-from arch_models.spec.evolve import evolve, parse_path
+from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.validation.base import SpecModel, describe_value, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, format_path, read_yaml
@@ -285,7 +285,7 @@ class Space:
         for key, param in self.parameters.items():
             where: PathT = ("parameters", key)
             try:
-                parts = _resolve(arch, parse_path(key))
+                parts = resolve_path(arch, parse_path(key))
             except ValueError:
                 continue  # reported by load_space
             fault = _leaf_fault(data, parts)
@@ -446,15 +446,6 @@ def _same(a: Scalar, b: Scalar) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     return a == b
-
-
-def _resolve(arch: Arch, parts: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    """Map a leading unit name (``tmac.lanes``) onto ``units[i].lanes``."""
-    if parts and isinstance(parts[0], str) and parts[0] not in type(arch.spec).model_fields:
-        for i, unit in enumerate(arch.spec.units):
-            if unit.name == parts[0]:
-                return ("units", i, *parts[1:])
-    return parts
 
 
 def _leaf_fault(data: Any, parts: tuple[str | int, ...]) -> str:

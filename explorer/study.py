@@ -621,6 +621,11 @@ def run_study(
             f"{arch.filename}: {arch.device.id} is a GPU; the explorer searches FPGA designs"
         )
     space = load_space(space_path, arch)
+    if sampler == "grid":
+        try:
+            space.grid()  # a continuous range has no grid: say so before creating anything
+        except ValueError as exc:
+            raise ExplorerError(str(exc)) from None
     url = storage_url(storage)
     name = study_name or default_study_name(arch, space, model)
     db = sqlite_file(url)

@@ -17,7 +17,7 @@ from arch_models.spec.arch import Arch, validate_arch
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document
 
-__all__ = ["evolve", "parse_path"]
+__all__ = ["evolve", "parse_path", "resolve_path"]
 
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -41,7 +41,7 @@ def parse_path(path: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-def _resolve(arch: Arch, parts: tuple[str | int, ...]) -> tuple[str | int, ...]:
+def resolve_path(arch: Arch, parts: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """Map a leading unit name (``tmac.lanes``) onto ``units[i].lanes``."""
     if parts and isinstance(parts[0], str) and parts[0] not in type(arch.spec).model_fields:
         for i, unit in enumerate(arch.spec.units):
@@ -67,7 +67,7 @@ def evolve(arch: Arch, changes: Mapping[str, Any]) -> Arch:
     problems: list[Problem] = []
     for path, value in changes.items():
         try:
-            parts = _resolve(arch, parse_path(path))
+            parts = resolve_path(arch, parse_path(path))
         except ValueError as exc:
             problems.append(Problem(arch.filename, 0, path, str(exc)))
             continue

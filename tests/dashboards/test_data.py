@@ -57,7 +57,7 @@ def test_fast_read_matches_optunas_api(study_db: Path) -> None:
 
 
 def test_counts_and_front_agree_with_the_explorer(study_db: Path) -> None:
-    from dashboards.figures import pareto_mask
+    from explorer.pareto import pareto_mask
 
     snap = StudySource(str(study_db), STUDY).snapshot()
     counts = trial_counts(_study(study_db))
@@ -75,7 +75,7 @@ def test_counts_and_front_agree_with_the_explorer(study_db: Path) -> None:
 
 
 def test_pareto_mask_keeps_exact_repeats_and_drops_dominated() -> None:
-    from dashboards.figures import pareto_mask
+    from explorer.pareto import pareto_mask
 
     tps = np.array([10.0, 10.0, 8.0, 12.0, 7.0, np.nan])
     watts = np.array([5.0, 5.0, 4.0, 6.0, 4.5, 1.0])

@@ -196,6 +196,17 @@ def test_grid_with_a_condition_runs_each_design_once(tmp_path: Path) -> None:
     ]
 
 
+def test_grid_over_a_continuous_range_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    space = _write(
+        tmp_path, "version: 1\nname: c\nparameters:\n  clock_mhz: {low: 150.0, high: 300.0}\n"
+    )
+    with pytest.raises(ExplorerError, match="a grid needs a step or choices"):
+        _run(space, tmp_path, 4, sampler="grid")
+    assert not (tmp_path / "studies.db").exists()
+
+
 @pytest.mark.parametrize("sampler", ["nsga2", "tpe", "random"])
 def test_no_design_is_drawn_twice(small_space: Path, tmp_path: Path, sampler: str) -> None:
     """Each sampler is wrapped so that a study does not spend trials on repeats."""
