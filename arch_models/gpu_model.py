@@ -87,6 +87,7 @@ class GpuStepResult:
         tensor_flops: Matrix-product FLOPs.
         kernels: Kernels launched.
         packed_sm_ns: Packed GEMV time weighted by the fraction of SMs it occupies.
+        host_ns: Time the host spent issuing the step's kernels.
         events: SimPy events processed.
     """
 
@@ -98,6 +99,7 @@ class GpuStepResult:
     kernels: int
     events: int
     packed_sm_ns: float = 0.0
+    host_ns: float = 0.0
 
 
 class GpuModel:
@@ -148,7 +150,7 @@ class GpuModel:
         env = simpy.Environment()
         stream: simpy.Store = simpy.Store(env)
         params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
-        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0, "packed": 0.0}
+        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0, "packed": 0.0, "host": 0.0}
         done = env.event()
         n = len(step.kernels)
 
@@ -157,6 +159,7 @@ class GpuModel:
                 yield env.timeout(self.launch.eager_launch_us * 1e3)  # one graph launch
                 for k in step.kernels:
                     yield stream.put(k)
+                totals["host"] = env.now
             else:
                 generic = self.launch.eager_launch_us
                 # what launches nothing still costs the host: spread evenly over the kernels
@@ -172,6 +175,7 @@ class GpuModel:
                     us = self.cal.host_us.get(k.call, generic)
                     yield env.timeout(us * 1e3 + extra_ns)
                     yield stream.put(k)
+                totals["host"] = env.now
 
         def device() -> Generator[Any, Any, None]:
             per_node = self.launch.graph_launch_us * 1e3 if launch == "graph" else 0.0
@@ -202,6 +206,7 @@ class GpuModel:
             kernels=n,
             events=next(env._eid),
             packed_sm_ns=float(totals["packed"]),
+            host_ns=float(totals["host"]),
         )
 
     def power_w(self, r: GpuStepResult) -> float:

@@ -19,13 +19,13 @@ Run: ``.venv/bin/python benchmarks/gpu_fidelity.py``
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, median
 
 from arch_models.spec import load_arch
 from cosim.baseline.schema import default_baseline_path, read_baseline
+from cosim.gpu_calibration import load_opcost
 from cosim.gpu_engine import simulate_gpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def _watts(c: object) -> float | None:
 
 def main() -> None:
     baseline = read_baseline(default_baseline_path())
-    opcost = json.loads((ROOT / "baselines" / "h200_opcost.json").read_text())
+    opcost = load_opcost(default_baseline_path())
     arch = load_arch(ROOT / "examples" / "h200.yaml")
     runs: dict[tuple[str, str, str, int], list[object]] = defaultdict(list)
     for path in sorted(REPEATS.glob("*.json")):

@@ -14,7 +14,9 @@ TFLOP/s above it).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from arch_models.gpu_model import GpuCalibration
 
-__all__ = ["Calibrated", "calibrate_from_baseline"]
+__all__ = ["Calibrated", "calibrate_from_baseline", "load_opcost"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,12 @@ class Calibrated:
         hbm_gb_per_s: Sustained HBM read bandwidth.
         l2_gb_per_s: L2-resident read bandwidth (fit).
         eager_launch_us: Host time per eagerly launched tiny op.
-        matmul_floor_us: Fixed time of a matrix product kernel (GEMV fit intercept).
         calibration: Per-kernel floor and power coefficients.
     """
 
     hbm_gb_per_s: float
     l2_gb_per_s: float
     eager_launch_us: float
-    matmul_floor_us: float
     calibration: GpuCalibration
 
 
@@ -70,10 +70,8 @@ def _op_costs(
             continue
         call = f"{row['op']}|{row['key']}"
         kernel[call] = float(row["graph_us"])
-        # Back-to-back eager calls run at the slower of host and device; where the device
-        # is the slower, the host's own cost is the generic launch cost.
         eager = float(row["eager_us"])
-        host[call] = eager + method_extra if eager > 1.5 * row["graph_us"] else eager_generic
+        host[call] = eager + method_extra if _host_bound(eager, row["graph_us"]) else eager_generic
     for m in micros:
         for g in m.gemv:
             if g.kind == "packed":
@@ -81,8 +79,27 @@ def _op_costs(
     for row in (opcost or {}).get("host", {}).get("triton", []):
         device = kernel.get(row["call"])
         eager = float(row["eager_us"])
-        host[row["call"]] = eager if device is None or eager > 1.5 * device else eager_generic
+        host[row["call"]] = eager if _host_bound(eager, device) else eager_generic
     return kernel, host
+
+
+def _host_bound(eager_us: float, device_us: float | None) -> bool:
+    """Whether back-to-back eager calls ran at the host's pace, not the device's.
+
+    They run at the slower of the two; where the device is the slower, the host's own
+    cost is unknown and the generic launch cost stands in.
+    """
+    return device_us is None or eager_us > 1.5 * device_us
+
+
+def load_opcost(baseline_path: str | Path) -> dict[str, Any] | None:
+    """Return the op-cost file beside a baseline (``<stem>_opcost.json``), if there is one."""
+    path = Path(baseline_path)
+    sibling = path.with_name(path.stem + "_opcost.json")
+    if not sibling.exists():
+        return None
+    data: dict[str, Any] = json.loads(sibling.read_text(encoding="utf-8"))
+    return data
 
 
 def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
@@ -174,6 +191,5 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         hbm_gb_per_s=median(hbm),
         l2_gb_per_s=l2_bw,
         eager_launch_us=median(eager),
-        matmul_floor_us=mm_floor,
         calibration=cal,
     )

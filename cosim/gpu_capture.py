@@ -88,8 +88,6 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         super().__init__()  # type: ignore[no-untyped-call]
         self.params = params
         self.kernels: list[Kernel] = []
-        self.calls: list[tuple[str, Any]] = []
-        self.paused = 0
         self.host_only = 0
 
     def add(self, kernel: Kernel) -> None:
@@ -105,8 +103,6 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     ) -> Any:
         out = func(*args, **(kwargs or {}))
         op = _base(func.overloadpacket) if hasattr(func, "overloadpacket") else _base(func)
-        if self.paused:
-            return out
         if op in VIEW_OPS:
             self.host_only += 1
             return out
@@ -145,7 +141,6 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 call=f"{func}|{key}",
             )
         )
-        self.calls.append((str(func), key))
         return out
 
 
@@ -184,8 +179,7 @@ def capture_step(
     finally:
         _ACTIVE = None
         hook.remove()
-    step_calls = tuple(recorder.calls)
-    result = KernelStep(
+    return KernelStep(
         impl,
         model,
         batch,
@@ -194,17 +188,15 @@ def capture_step(
         host_only_ops=recorder.host_only,
         module_calls=modules[0],
     )
-    _CALLS[id(result)] = step_calls
-    return result
 
 
-#: The operator calls behind each captured step's kernels (for the op-cost benchmark).
-_CALLS: dict[int, tuple[tuple[str, Any], ...]] = {}
-
-
-def calls_of(step: KernelStep) -> tuple[tuple[str, Any], ...]:
+def calls_of(step: KernelStep) -> set[tuple[str, str]]:
     """Return the ATen calls (name, JSON key) behind a captured step's ATen kernels."""
-    return _CALLS.get(id(step), ())
+    return {
+        (name, key)
+        for name, key in (k.call.split("|", 1) for k in step.kernels)
+        if name.startswith("aten.")
+    }
 
 
 _ACTIVE: _Recorder | None = None

@@ -54,7 +54,7 @@ def distinct_calls(models: tuple[str, ...] = MODELS) -> list[tuple[str, str]]:
     for model in models:
         for impl in IMPLS:
             for batch in BATCHES:
-                seen |= set(calls_of(capture_harness_step(model, impl, batch)))
+                seen |= calls_of(capture_harness_step(model, impl, batch))
     return sorted(seen)
 
 

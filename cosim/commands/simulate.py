@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     """Predict a GPU implementation's decode from its captured kernels."""
     from cosim.baseline.schema import default_baseline_path, read_baseline
+    from cosim.gpu_calibration import load_opcost
     from cosim.gpu_engine import simulate_gpu
 
     if not args.model:
@@ -161,16 +162,13 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
         raise CliInputError("--batch must be >= 1")
     path = args.baseline or default_baseline_path()
     baseline = read_baseline(path)
-    opcost_path = Path(path).with_name(Path(path).stem + "_opcost.json")
-    opcost = json.loads(opcost_path.read_text(encoding="utf-8")) if opcost_path.exists() else None
+    opcost = load_opcost(path)
     try:
         summary = simulate_gpu(
             arch, args.model, args.impl, args.launch, args.batch, baseline, opcost
         )
     except (KeyError, ValueError) as exc:
         raise CliInputError(str(exc)) from None
-    summary["calibration"].pop("kernel_us", None)
-    summary["calibration"].pop("host_us", None)
     if args.json:
         print(json.dumps(_jsonable(summary), indent=2))
         return 0

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 
 from arch_models.spec import load_arch
 from cosim.baseline.schema import default_baseline_path, read_baseline
-from cosim.gpu_calibration import calibrate_from_baseline
+from cosim.gpu_calibration import calibrate_from_baseline, load_opcost
 from cosim.gpu_capture import capture_harness_step
 from cosim.gpu_engine import simulate_gpu
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
 
 BASELINE = read_baseline(default_baseline_path())
-OPCOST = json.loads((ROOT / "baselines" / "h200_opcost.json").read_text())
+OPCOST = load_opcost(default_baseline_path()) or {}
 ARCH = load_arch(EXAMPLES / "h200.yaml")
 
 
