@@ -7,8 +7,8 @@ writer processes) until the study holds ``--trials`` trials. Each copy keeps its
 design (parameters, resolved description, summary) with tokens/s and watts scaled by a
 random factor within ±15% (J/token and ms/token follow), and every 40th copy is recorded
 as a failed trial, so all three statuses appear. The study is kept in
-``out/bench/dashboard-<N>.db`` and reused by later runs (building it takes about ten
-minutes on two cores: Optuna's SQLite writes cost ~50 ms a trial).
+``out/bench/dashboard-<N>.db`` and reused by later runs (building it took about ten
+minutes on this 2-core machine, an estimate from one build; the script prints its time).
 
 Measured, on the machine it runs on:
 
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import statistics
 import subprocess
@@ -208,7 +209,6 @@ class _Server:
 
 def _cpu_seconds() -> float:
     """CPU seconds used so far by this process and all its descendants (the browser)."""
-    import os
 
     parent: dict[int, int] = {}
     ticks: dict[int, int] = {}
@@ -302,7 +302,6 @@ def _select(page: Any) -> float:
 
 def measure(db: Path, runs: int) -> None:
     """Print read and render times for the study in ``db``."""
-    import os
 
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores here; other work skews this)")
     from playwright.sync_api import sync_playwright
@@ -364,7 +363,6 @@ def measure(db: Path, runs: int) -> None:
         "select a point (click → its line under the plot), median: "
         f"{statistics.median(selects):.2f} s"
     )
-    import os
 
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -27,7 +27,6 @@ Run: ``.venv/bin/python benchmarks/explore.py [--trials-1 40] [--trials-2 200]
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
 import tempfile
@@ -133,23 +132,13 @@ def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) ->
     )  # fmt: skip
     evaluator = Evaluator(arch, space, ensure_trace(settings))
     t0 = time.perf_counter()
-    grid = space.grid()
-    designs = set()
+    n = 0
     points = []
-    for combo in itertools.product(*grid.values()):
-        chosen = dict(zip(grid, combo, strict=True))
-        active = {
-            k: v for k, v in chosen.items()
-            if all(chosen[o] == w for o, w in space.parameters[k].when.items())
-        }  # fmt: skip
-        key = tuple(sorted(active.items(), key=str))
-        if key in designs:
-            continue
-        designs.add(key)
-        ev = evaluator.evaluate({space.paths[k]: v for k, v in active.items()})
+    for design in space.designs():  # every distinct design once, conditions respected
+        n += 1
+        ev = evaluator.evaluate({space.paths[k]: v for k, v in design.items()})
         if ev.status == "feasible" and ev.values is not None:
             points.append(ev.values)
-    n = len(designs)
     tps = (min(p[0] for p in points), max(p[0] for p in points))
     watts = (min(p[1] for p in points), max(p[1] for p in points))
     full = hypervolume(points, tps, watts)

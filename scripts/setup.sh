@@ -7,10 +7,9 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=()
 # explorer: postgresql (distributed-study tests), verilator (lint of exported HDL), tcl
-# (tclsh reads exported Tcl back), chromium (kaleido renders PNG plots of fronts).
+# (tclsh reads exported Tcl back); chromium: kaleido renders PNG plots of fronts with it,
+# and the dashboard's browser tests drive it through Playwright.
 DEBIAN_PACKAGES+=(postgresql verilator tcl chromium)
-# dashboards: chromium (the browser tests drive it through Playwright).
-DEBIAN_PACKAGES+=(chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
