@@ -36,7 +36,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from cosim.baseline.kernels import (
 from cosim.baseline.micro import run_micro
 from cosim.baseline.models import Decoder, Model, build_decoder, build_model, weight_bytes
 from cosim.baseline.power import PowerMonitor
+from cosim.baseline.report import format_value as _fmt
 from cosim.baseline.schema import (
     IMPLS,
     LAUNCHES,
@@ -123,7 +124,6 @@ class MeasureOptions:
     time_budget_s: float | None = None
     quick: bool = False
     command: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def quick_options(self) -> MeasureOptions:
         """These options shortened for a smoke run (short prompt and decode, brief windows)."""
@@ -185,9 +185,9 @@ def estimate_seconds(opts: MeasureOptions) -> float:
     about 200 ops a layer for ``reference``, 147 for ``dense`` and ``packed``, 41 for the
     Transformer); graph steps are bound by weight bytes at ~3.5 TB/s (``reference``
     reads and writes its bf16 weights about twelve times while re-quantising them,
-    ``packed`` reads a quarter of them). Each case adds the power window's top-up, a
-    capture, warm-up and prefills; each model its builds; the run its idle reading,
-    start-up and microbenchmarks.
+    ``packed`` reads a quarter of them; 0.35 allows for its unpacking). Each case adds
+    the power window's top-up, a capture, warm-up and prefills; each model its builds;
+    the run its idle reading, start-up and microbenchmarks.
     """
     total = 20.0 + opts.idle_s + (40.0 if opts.micro else 0.0)
     for name in opts.models:
@@ -231,15 +231,12 @@ class Runner:
     ) -> None:
         self.decoder, self.launch, self.device = decoder, launch, device
         self.steps = 0
-        self.capture_s = 0.0
         self._prefill: Callable[[], Any] = decoder.prefill_
         self._step: Callable[[], Any] = decoder.step_
         if launch == "graph":
             if device.type != "cuda":
                 raise BaselineError("CUDA graphs need a CUDA device")
-            start = time.perf_counter()
             self._capture(capture_steps)
-            self.capture_s = time.perf_counter() - start
 
     def _capture(self, steps: int) -> None:
         d = self.decoder
@@ -447,7 +444,7 @@ class _Run:
         self.dtype = _DTYPES[opts.dtype]
         self.monitor = PowerMonitor(enabled=self.device.type == "cuda")
         self.cases: list[Case] = []
-        self.notes: list[str] = list(opts.notes)
+        self.notes: list[str] = []
         settings = Settings(
             prompt_tokens=opts.prompt_tokens,
             gen_tokens=opts.gen_tokens,
@@ -656,10 +653,6 @@ def _check_tokens_notes(cases: Sequence[Case]) -> list[str]:
         if ref and dense and ref != dense:
             notes.append(f"check: {model} b{batch}: reference and dense tokens differ")
     return notes
-
-
-def _fmt(v: float | None, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
 
 
 def measure(opts: MeasureOptions, log: Log = print) -> Baseline:

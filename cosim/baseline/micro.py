@@ -32,6 +32,7 @@ import torch.nn.functional as nnf
 
 from cosim.baseline.kernels import packed_linear, triton_available
 from cosim.baseline.power import PowerMonitor
+from cosim.baseline.report import format_size as _size
 from cosim.baseline.schema import Bandwidth, Gemv, Micro, PowerReading
 from cosim.baseline.shapes import ModelShape
 from cosim.baseline.timing import median, sync, time_each
@@ -41,10 +42,6 @@ __all__ = ["MicroSizes", "graph_or_loop", "power_window", "run_micro"]
 Log = Callable[[str], None]
 MiB = 1 << 20
 T = TypeVar("T")
-
-
-def _size(n: int) -> str:
-    return f"{n / MiB:g} MiB" if n >= MiB else f"{n / 1024:g} KiB"
 
 
 class MicroSizes:
@@ -176,10 +173,6 @@ def _l2(nbytes: int, sizes: MicroSizes, device: torch.device) -> Bandwidth:
     return Bandwidth("l2_read", nbytes, ms, nbytes / ms / 1e6, sizes.reps)
 
 
-def _l2_list(nbytes: int, sizes: MicroSizes, device: torch.device) -> list[Bandwidth]:
-    return [_l2(nbytes, sizes, device)]
-
-
 def _launches(
     sizes: MicroSizes, device: torch.device, reasons: dict[str, str], attempt: Any
 ) -> tuple[float | None, float | None, float | None]:
@@ -233,7 +226,7 @@ def _gemm(n: int, reps: int, device: torch.device, dtype: torch.dtype) -> float:
 
 def power_window(
     run: Callable[[], Any], device: torch.device, monitor: PowerMonitor, seconds: float
-) -> tuple[PowerReading | None, int]:
+) -> tuple[PowerReading, int]:
     """Run ``run`` (warmed up once) back to back for ``seconds`` under an NVML window.
 
     Returns:
@@ -248,6 +241,7 @@ def power_window(
             run()
             sync(device)
             count += 1
+    assert w.reading is not None  # the window sets it as it closes
     return w.reading, count
 
 
@@ -327,7 +321,8 @@ def run_micro(
     none: list[Bandwidth] = []
     bw = attempt("hbm", partial(_hbm, sizes, device), none)
     for nbytes in sizes.l2_bytes:
-        bw = bw + attempt(f"l2 {_size(nbytes)}", partial(_l2_list, nbytes, sizes, device), none)
+        l2 = attempt(f"l2 {_size(nbytes)}", partial(_l2, nbytes, sizes, device), None)
+        bw = bw + ([l2] if l2 is not None else [])
     log("micro: " + ", ".join(f"{b.name} {_size(b.bytes)} {b.gb_per_s:,.0f} GB/s" for b in bw))
 
     launch_eager, launch_triton, launch_graph = _launches(sizes, device, reasons, attempt)

@@ -14,7 +14,8 @@ tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten
 the empty loop; and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
 kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the
-power model takes the watts the packed GEMV draws beyond its HBM traffic from them.
+power model takes the watts the packed GEMV draws beyond its HBM traffic from the first
+two; the elementwise window is a record (its watts per TB/s match the HBM read's).
 
 Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F``
 (``--sections host --update F`` re-measures the host section of an existing file only).
@@ -31,6 +32,7 @@ from typing import Any
 
 import torch
 
+from cosim.baseline.timing import sync
 from cosim.gpu_capture import calls_of, capture_harness_step
 
 __all__ = [
@@ -135,22 +137,17 @@ def measure_call(name: str, key: str, device: torch.device) -> dict[str, Any]:
     return {"op": name, "key": key, "graph_us": median(times), "eager_us": median(eager)}
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _per_call_us(
     fn: Callable[[], Any], device: torch.device, calls: int = 2000, reps: int = 5
 ) -> float:
     """Median µs per call of ``fn`` in a Python loop (the device drained before and after)."""
     times = []
     for _ in range(reps):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         for _ in range(calls):
             fn()
-        _sync(device)
+        sync(device)
         times.append((time.perf_counter() - t0) * 1e6 / calls)
     return median(times)
 
@@ -218,8 +215,6 @@ def _window(
     from cosim.baseline.micro import power_window
 
     r, count = power_window(run, device, monitor, seconds)
-    if r is None:
-        return {"null_reason": "the NVML window returned no reading"}
     return {
         "avg_power_w": r.avg_power_w,
         "energy_j": r.energy_j,
@@ -236,7 +231,7 @@ def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
     ``floor``: tiny kernels from a graph (the active floor); ``packed``: the packed
     Triton GEMV of a 1.3B GLU matrix, batch 1, from a graph, back to back over 48 copies
     (more than L2 holds, so the weights stream from HBM as in decode);
-    ``elementwise``: ``abs`` over a 1.3B-sized bf16 weight (read and write, HBM-bound).
+    ``elementwise``: ``abs`` over a 256 MiB bf16 buffer (read and write, HBM-bound).
     """
     from cosim.baseline.kernels import pack_ternary, packed_linear
     from cosim.baseline.micro import graph_or_loop
@@ -248,7 +243,7 @@ def power_windows(device: torch.device, seconds: float = 3.0) -> dict[str, Any]:
     with torch.inference_mode():
         tiny = torch.zeros(1, device=device)
         floor = graph_or_loop(lambda: tiny.add_(1), 2000, device)
-        n, k = 5632, 2048  # 1.3B's GLU down/up shape
+        n, k = 5632, 2048  # half of the 1.3B GLU's gate/up matrix (11264 x 2048)
         # 48 copies (138 MB, about three L2s): the weights stream from HBM, as in decode
         copies = [
             pack_ternary(torch.randint(-1, 2, (n, k), device=device, dtype=torch.int8))

@@ -12,17 +12,29 @@ from collections.abc import Sequence
 
 from cosim.baseline.schema import Baseline, Case
 
-__all__ = ["case_table", "format_text", "micro_tables", "run_lines"]
+__all__ = [
+    "case_table",
+    "format_size",
+    "format_text",
+    "format_value",
+    "micro_tables",
+    "run_lines",
+]
 
 Table = tuple[str, list[str], list[list[str]]]
 
 
-def _size(n: int) -> str:
+def format_size(n: int) -> str:
+    """Bytes as MiB or KiB."""
     return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n / 2**10:g} KiB"
 
 
-def _f(value: float | int | None, spec: str) -> str:
+def format_value(value: float | int | None, spec: str) -> str:
+    """A figure in ``spec``, or ``-`` where it is missing."""
     return "-" if value is None else format(value, spec)
+
+
+_size, _f = format_size, format_value  # short names for the tables below
 
 
 def case_table(b: Baseline) -> Table:
@@ -92,7 +104,12 @@ def micro_tables(b: Baseline) -> list[Table]:
         if m.hbm_power is not None:
             p = m.hbm_power
             rows.append(
-                ["HBM read power W", "-", f"{p.duration_s:.1f} s", _f(p.avg_power_w, ".0f")]
+                [
+                    "HBM read power W",
+                    "-",
+                    f"{p.duration_s:.1f} s",
+                    _f(p.avg_power_w, ".0f"),
+                ]
             )
         rows += [[f"failed: {e}", "-", "-", "-"] for e in m.errors]
         out.append((f"run {i} microbenchmarks", ["what", "size", "ms", "GB/s"], rows))
