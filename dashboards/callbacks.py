@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 
 from dashboards import figures, views
 from dashboards.data import Notice, StudySnapshot
+from dashboards.designs import trial_number
 from dashboards.layout import TABS
 from dashboards.state import Dashboard
 
@@ -119,8 +120,9 @@ def on_pareto(
         patch = Patch()
         x: list[float] = []
         y: list[float] = []
-        if isinstance(selected, str) and selected.startswith("trial:"):
-            row = snap.table[snap.table["trial"] == int(selected.split(":")[1])]
+        number = trial_number(selected)
+        if number is not None:
+            row = snap.table[snap.table["trial"] == number]
             if len(row) and row["tokens_per_s"].iloc[0] > 0:
                 x, y = [float(row["avg_power_w"].iloc[0])], [float(row["tokens_per_s"].iloc[0])]
         patch["data"][figures.SELECTED_TRACE]["x"] = x
@@ -470,8 +472,8 @@ def register(app: Any, board: Dashboard) -> None:
     def _detail(selected: str | None, _v: str, study: str, fmt: str, typed: Any) -> Any:
         if ctx.triggered_id == "version" and not selected:
             return no_update, no_update
-        number = int(str(selected).split(":")[1]) if str(selected).startswith("trial:") else typed
-        return on_detail(board, study, selected, fmt), number
+        number = trial_number(selected)
+        return on_detail(board, study, selected, fmt), typed if number is None else number
 
     _wire(
         app,

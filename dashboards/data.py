@@ -441,11 +441,6 @@ class StudySource:
 
     # -- single trials ----------------------------------------------------------------
 
-    @property
-    def problem(self) -> Notice | None:
-        """Return why the study cannot be shown now (``None`` when it can)."""
-        return self._problem
-
     def trial(self, number: int) -> Any:
         """Return the frozen trial ``number`` (read from the storage; ``None`` if none)."""
         with self._lock:

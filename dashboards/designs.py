@@ -58,7 +58,6 @@ class SavedDesign:
 
     record: DesignRecord
     frame: pd.DataFrame
-    run: dict[str, Any]
 
 
 def parse_key(key: Any) -> tuple[str, int] | None:
@@ -69,6 +68,12 @@ def parse_key(key: Any) -> tuple[str, int] | None:
     if kind not in ("trial", "results") or not num.isdigit() or len(num) > 9:
         return None
     return kind, int(num)
+
+
+def trial_number(key: Any) -> int | None:
+    """Return the trial number of a ``trial:N`` key, or ``None`` for any other value."""
+    parsed = parse_key(key)
+    return parsed[1] if parsed is not None and parsed[0] == "trial" else None
 
 
 def record_of_trial(trial: Any, study_name: str) -> DesignRecord:
@@ -118,5 +123,5 @@ def load_results_folders(paths: Sequence[str | Path]) -> tuple[list[SavedDesign]
             design=dict(saved.design or {}),
             origin=str(path),
         )
-        out.append(SavedDesign(record, saved.frame, dict(saved.run)))
+        out.append(SavedDesign(record, saved.frame))
     return out, notices

@@ -13,6 +13,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards import figures
+from dashboards.state import IMPORTANCE_MAX_TRIALS
 from dashboards.views import IMAGE_FORMATS, detail_view, graph
 
 __all__ = ["INDEX_STRING", "TABS", "build_layout"]
@@ -282,7 +283,8 @@ def build_layout(
                 [
                     html.Button("Compute parameter importance", id="importance-button", n_clicks=0),
                     html.Span(
-                        "Optuna's PED-ANOVA per objective (at most 2,000 trials; seconds)",
+                        "Optuna's PED-ANOVA per objective "
+                        f"(at most {IMPORTANCE_MAX_TRIALS:,} trials; seconds)",
                         className="message",
                     ),
                 ],

@@ -179,10 +179,9 @@ class Resimulator:
 
     def cache_dir(self) -> Path:
         """Return the explorer's cache folder for this storage (``<db>.cache``)."""
-        from explorer.storage import sqlite_file, storage_url
+        from explorer.storage import default_cache_dir, storage_url
 
-        db = sqlite_file(storage_url(self.storage))
-        return db.with_name(db.name + ".cache") if db is not None else Path(".cosim-cache")
+        return default_cache_dir(storage_url(self.storage))
 
     def frame(self, study: Any, trial: Any) -> pd.DataFrame:
         """Return a trial's per-event frame (simulated on first request).

@@ -15,7 +15,7 @@ from dash import dcc, html, no_update
 
 from dashboards import figures
 from dashboards.data import PARAM_PREFIX, STATUSES, Notice, StudySnapshot
-from dashboards.designs import DesignRecord
+from dashboards.designs import DesignRecord, trial_number
 from dashboards.gpu import GpuPoint
 
 __all__ = [
@@ -128,9 +128,9 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
         return hidden
     point = hover["points"][0]
     key = selected_from_click({"points": [point]})
-    if key is None or not key.startswith("trial:") or "bbox" not in point:
+    number = trial_number(key)
+    if number is None or "bbox" not in point:
         return hidden
-    number = int(key.split(":")[1])
     rows = snap.table[snap.table["trial"] == number]
     if rows.empty:
         return hidden
@@ -168,9 +168,7 @@ def pareto_view(
     """Return the Pareto figure of a study (or a figure saying why there is none)."""
     if isinstance(snap, Notice):
         return figures.empty_figure(snap.title, 560)
-    number = None
-    if isinstance(selected, str) and selected.startswith("trial:"):
-        number = int(selected.split(":")[1])
+    number = trial_number(selected)
     model = snap.model
     wanted = set(batches) if batches is not None else None
     points = [p for p in gpu if p.model == model and (wanted is None or p.batch in wanted)]

@@ -27,7 +27,15 @@ from typing import Any
 
 from explorer.errors import ExplorerError
 
-__all__ = ["DEFAULT_STORAGE", "MAX_RETRY", "open_storage", "redact", "sqlite_file", "storage_url"]
+__all__ = [
+    "DEFAULT_STORAGE",
+    "MAX_RETRY",
+    "default_cache_dir",
+    "open_storage",
+    "redact",
+    "sqlite_file",
+    "storage_url",
+]
 
 #: Where studies go when no ``--storage`` is given (a SQLite file in the working folder).
 DEFAULT_STORAGE = "studies.db"
@@ -166,6 +174,15 @@ def open_storage(
     # The caching wrapper Optuna puts around an RDB storage for a study; workers use this
     # same object for the study and for claiming trials, so both see the same trials.
     return optuna.storages.get_storage(storage)
+
+
+def default_cache_dir(url: str) -> Path:
+    """Return a study's default trace and numerics cache folder.
+
+    ``<db>.cache`` beside a SQLite file, ``.cosim-cache`` here for other storages.
+    """
+    db = sqlite_file(url)
+    return db.with_name(db.name + ".cache") if db is not None else Path(".cosim-cache")
 
 
 def _one_line(exc: BaseException | None) -> str:

@@ -54,7 +54,7 @@ from explorer.objective import (
     _safe,
 )
 from explorer.space import Space, load_space
-from explorer.storage import open_storage, redact, sqlite_file, storage_url
+from explorer.storage import default_cache_dir, open_storage, redact, storage_url
 
 __all__ = [
     "SAMPLERS",
@@ -628,9 +628,8 @@ def run_study(
             raise ExplorerError(str(exc)) from None
     url = storage_url(storage)
     name = study_name or default_study_name(arch, space, model)
-    db = sqlite_file(url)
     if cache_dir is None:
-        cache_dir = db.with_name(db.name + ".cache") if db is not None else Path(".cosim-cache")
+        cache_dir = default_cache_dir(url)
     settings = StudySettings(
         arch_path=str(arch_path),
         space_path=str(space_path),
