@@ -56,15 +56,19 @@ def test_show_other_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "schema_version 9 is not supported" in capsys.readouterr().err
 
 
-def test_show_default_when_missing(capsys: pytest.CaptureFixture[str]) -> None:
-    from cosim.baseline.schema import default_baseline_path
+def test_show_defaults_to_the_shipped_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["baseline", "show"]) == 0
+    assert "NVIDIA H200" in capsys.readouterr().out
 
-    code = main(["baseline", "show"])
-    if default_baseline_path().is_file():
-        assert code == 0
-    else:
-        assert code == 2
-        assert "no baseline is shipped yet" in capsys.readouterr().err
+
+def test_show_default_when_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cosim.commands.baseline as command
+
+    monkeypatch.setattr(command, "default_baseline_path", lambda: tmp_path / "h200.json")
+    assert main(["baseline", "show"]) == 2
+    assert "no baseline is shipped yet" in capsys.readouterr().err
 
 
 def test_merge(sample_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

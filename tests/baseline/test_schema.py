@@ -55,12 +55,12 @@ def test_every_problem_listed() -> None:
     c = data["cases"][0]
     c["decode_ms_per_token"] = "fast"
     c["impl"] = "cuda-magic"
-    c["batch"] = 0
     del c["prefill_ms"]
     c["surprise"] = 1
     data["cases"][1]["tokens_per_s"] = -3.0
-    data["cases"][1]["avg_power_w"] = None
     data["runs"][0]["environment"]["sm_count"] = 1.5
+    # (rules across fields, such as a null needing its reason, are checked once every
+    # field has its type: test_null_needs_reason_and_failure_needs_reason)
     with pytest.raises(BaselineError) as info:
         baseline_from_dict(data, "h.json")
     problems = info.value.problems
@@ -78,11 +78,13 @@ def test_null_needs_reason_and_failure_needs_reason() -> None:
     data["cases"][0]["avg_power_w"] = None
     data["cases"][2]["reason"] = None
     data["cases"][1]["run"] = 4
+    data["cases"][1]["batch"] = 0
     with pytest.raises(BaselineError) as info:
         baseline_from_dict(data, "h.json")
     assert info.value.problems == (
         "cases[0].avg_power_w: null without a reason in null_reasons",
         "cases[1].run: no run 4 (the file has 1)",
+        "cases[1].batch: must be >= 1 (got 0)",
         "cases[2].reason: a error case needs a reason",
     )
 

@@ -103,8 +103,8 @@ def test_walk_through_every_view(
     page.click("#tab-design")
     page.wait_for_selector(f"#detail-title:has-text('trial {first}')")
     assert "kind: ternary_array" in page.locator("#detail-yaml").text_content()
-    for name in ("bounds", "resources", "energy"):
-        assert page.locator("#view-design .js-plotly-plot").count() >= 3, name
+    figures = "document.querySelectorAll('#view-design .js-plotly-plot').length"
+    page.wait_for_function(f"() => {figures} >= 3")  # the bounds, resources, energy figures
     page.click("#timeline-button")
     page.wait_for_selector("#timeline .js-plotly-plot", timeout=60_000)
     page.click("#detail-add")

@@ -93,7 +93,6 @@ def test_refresh_reads_only_what_changed(study_copy: Path) -> None:
     snap = source.snapshot()
     assert (snap.running, len(snap.table)) == (1, 16)
     for key, value in done.user_attrs.items():
-        study.set_user_attr  # noqa: B018 - the study's own attributes stay as they are
         trial.set_user_attr(key, value)
     study.tell(trial, done.values)
     assert source.refresh() is True

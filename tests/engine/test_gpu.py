@@ -19,12 +19,13 @@ ARCH = load_arch(EXAMPLES / "h200.yaml")
 
 
 def test_capture_matches_profiled_kernel_counts() -> None:
-    """What the tracer sees is what the profiler counted on the H200 (within 10%)."""
-    for case in BASELINE.cases:
-        if case.model == "370m" and case.launch == "eager" and case.batch == 1:
-            step = capture_harness_step("370m", case.impl, 1)
-            assert case.kernels_per_step
-            assert abs(len(step.kernels) - case.kernels_per_step) / case.kernels_per_step < 0.12
+    """What the tracer sees is what the profiler counted on the H200 (within 12%)."""
+    cases = [c for c in BASELINE.cases if (c.model, c.launch, c.batch) == ("370m", "eager", 1)]
+    assert len(cases) == 4  # one per implementation
+    for case in cases:
+        step = capture_harness_step("370m", case.impl, 1)
+        assert case.kernels_per_step
+        assert abs(len(step.kernels) - case.kernels_per_step) / case.kernels_per_step < 0.12
 
 
 def test_reference_rereads_every_weight() -> None:
@@ -47,12 +48,13 @@ def test_calibration_uses_microbenchmarks() -> None:
 @pytest.mark.parametrize("impl", ["dense", "transformer"])
 def test_graph_predictions_track_measurement(impl: str) -> None:
     """Regression guard on the shipped calibration: graph decode within 25%."""
-    for case in BASELINE.cases:
-        if case.model == "370m" and case.impl == impl and case.launch == "graph":
-            s = simulate_gpu(ARCH, "370m", impl, "graph", case.batch, BASELINE, OPCOST)
-            assert case.decode_ms_per_token
-            err = abs(s["ms_per_token"] - case.decode_ms_per_token) / case.decode_ms_per_token
-            assert err < 0.25, (case.batch, s["ms_per_token"], case.decode_ms_per_token)
+    cases = [c for c in BASELINE.cases if (c.model, c.impl, c.launch) == ("370m", impl, "graph")]
+    assert len(cases) == 2  # batch 1 and 16
+    for case in cases:
+        s = simulate_gpu(ARCH, "370m", impl, "graph", case.batch, BASELINE, OPCOST)
+        assert case.decode_ms_per_token
+        err = abs(s["ms_per_token"] - case.decode_ms_per_token) / case.decode_ms_per_token
+        assert err < 0.25, (case.batch, s["ms_per_token"], case.decode_ms_per_token)
 
 
 def test_graph_never_slower_than_eager() -> None:

@@ -270,13 +270,27 @@ def test_bad_counts() -> None:
         generate_trace("tiny", -1, 2)
 
 
-def test_matrices_file_is_reused_for_the_same_weights(tmp_path: Path) -> None:
+def test_matrices_file_is_reused_for_the_same_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workloads.trace as trace_module
+
+    built: list[object] = []
+    real = trace_module._matrices_table
+
+    def counting(weights: object) -> object:
+        built.append(weights)
+        return real(weights)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trace_module, "_matrices_table", counting)
     w = synthetic_weights(get_config("tiny"), 9)
     clear_matrices_cache()
     a = generate_trace("tiny", 1, 1, weights=w, out=tmp_path / "a")
     b = generate_trace("tiny", 2, 0, weights=w, out=tmp_path / "b")
+    assert len(built) == 1  # the second trace of the same weights reused the first's
     clear_matrices_cache()
     c = generate_trace("tiny", 1, 0, weights=w, out=tmp_path / "c")
+    assert len(built) == 2
     files = [(tmp_path / n / "matrices.parquet").read_bytes() for n in "abc"]
     assert files[0] == files[1] == files[2]
     for t in (b, c):
