@@ -28,6 +28,7 @@ __all__ = [
     "FRONT_FORMATS",
     "PICKS",
     "front_figure",
+    "front_of",
     "pareto_front",
     "pareto_mask",
     "pick_trial",
@@ -98,7 +99,11 @@ def pareto_front(study: Any) -> pd.DataFrame:
     parameters) appear once, under their first trial. Sorted by tokens/s, fastest first;
     columns as :func:`trials_frame`.
     """
-    frame = trials_frame(study)
+    return front_of(trials_frame(study))
+
+
+def front_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the front of a :func:`trials_frame` (see :func:`pareto_front`)."""
     ok = frame[(frame["status"] == "feasible") & (frame["state"] == "COMPLETE")].copy()
     if ok.empty:
         return ok.reset_index(drop=True)
@@ -210,12 +215,17 @@ def pick_trial(study: Any, pick: int | str) -> Any:
     return trial
 
 
-def front_figure(study: Any) -> Any:
-    """Return a Plotly figure: every simulated design, the front drawn as a line."""
+def front_figure(study: Any, frame: pd.DataFrame | None = None) -> Any:
+    """Return a Plotly figure: every simulated design, the front drawn as a line.
+
+    Args:
+        study: The study.
+        frame: Its :func:`trials_frame`, if already read.
+    """
     import plotly.graph_objects as go
 
-    frame = trials_frame(study)
-    front = pareto_front(study)
+    frame = trials_frame(study) if frame is None else frame
+    front = front_of(frame)
     fig = go.Figure()
     for status, color in (("infeasible", "#bbbbbb"), ("feasible", "#4c78a8")):
         part = frame[(frame["status"] == status) & frame["tokens_per_s"].notna()]
@@ -263,6 +273,7 @@ def write_front(
     *,
     force: bool = False,
     stem: str | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write the front (CSV, Parquet) and its plot (HTML, PNG) into ``out_dir``.
 
@@ -272,6 +283,7 @@ def write_front(
         formats: Any of :data:`FRONT_FORMATS`.
         force: Replace existing files.
         stem: File name stem (default: the study's name).
+        frame: The study's :func:`trials_frame`, if already read (the study is read once).
 
     Returns:
         The files written, in the order of ``formats``.
@@ -288,8 +300,9 @@ def write_front(
     base = stem or _file_stem(study.study_name)
     targets = {f: out / f"{base}.front.{f}" for f in formats}
     check_targets(targets.values(), force)
-    front = pareto_front(study)
-    fig = front_figure(study) if {"html", "png"} & set(formats) else None
+    frame = trials_frame(study) if frame is None else frame
+    front = front_of(frame)
+    fig = front_figure(study, frame) if {"html", "png"} & set(formats) else None
     for fmt, path in targets.items():
         if fmt == "csv":
             write_atomic(path, front.to_csv(index=False))

@@ -45,13 +45,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, print its front, write the files."""
-    from explorer.pareto import pareto_front, write_front
+    from explorer.pareto import front_of, trials_frame, write_front
     from explorer.study import load_study
 
     study = load_study(args.storage, args.study)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    written = write_front(study, args.out, formats, force=args.force)
-    front = pareto_front(study)
+    frame = trials_frame(study)  # the study is read once
+    written = write_front(study, args.out, formats, force=args.force, frame=frame)
+    front = front_of(frame)
     out = stdout_console()
     if args.json:
         records = json.loads(front.to_json(orient="records"))
