@@ -335,9 +335,7 @@ def build_trace(
         "summary": summary,
     }
     if folder is not None:
-        pq.write_table(ops, folder / "ops.parquet", compression="zstd")
-        text = json.dumps(manifest, indent=2) + "\n"
-        (folder / "manifest.json").write_text(text, encoding="utf-8")
+        _write_ops_manifest(folder, manifest, ops)
     trace = Trace(manifest=manifest, ops=ops.to_pandas(), matrices=matrices.to_pandas())
     return trace, ops, matrices
 
@@ -425,11 +423,15 @@ def _write_matrices(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="snappy", write_statistics=False)
 
 
-def _write_files(folder: Path, manifest: dict[str, Any], ops: pa.Table, matrices: pa.Table) -> None:
+def _write_ops_manifest(folder: Path, manifest: dict[str, Any], ops: pa.Table) -> None:
     pq.write_table(ops, folder / "ops.parquet", compression="zstd")
-    _write_matrices(matrices, folder / "matrices.parquet")
     text = json.dumps(manifest, indent=2) + "\n"
     (folder / "manifest.json").write_text(text, encoding="utf-8")
+
+
+def _write_files(folder: Path, manifest: dict[str, Any], ops: pa.Table, matrices: pa.Table) -> None:
+    _write_matrices(matrices, folder / "matrices.parquet")
+    _write_ops_manifest(folder, manifest, ops)
 
 
 def write_trace(trace: Trace, out: str | Path) -> Path:
