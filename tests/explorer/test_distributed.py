@@ -68,6 +68,25 @@ def _wait_for(url: str, done: int, timeout: float = 120) -> Any:
     raise AssertionError(f"no running trial after {done} done within {timeout} s")
 
 
+def _freeze_worker_mid_trial(url: str, done: int, timeout: float = 120) -> str:
+    """Stop (SIGSTOP) a worker at an instant when it is running a trial; return its name.
+
+    The worker is frozen before its trial is read again, so a kill that follows cuts that
+    trial; a worker found between two trials is let go and the look starts anew.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        victim = _wait_for(url, done, timeout=deadline - time.monotonic())
+        worker = str(victim.user_attrs["worker"])
+        pid = int(worker.rsplit(":", 1)[1])
+        os.kill(pid, signal.SIGSTOP)
+        now = load_study(url, "s").trials[victim.number]
+        if now.state == TrialState.RUNNING:
+            return worker
+        os.kill(pid, signal.SIGCONT)
+    raise AssertionError(f"never froze a worker mid-trial within {timeout} s")
+
+
 def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         _command(pg_url, small_space, tmp_path, 60, 3, quick=True),
@@ -101,8 +120,7 @@ def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path)
     cmd = _command(pg_url, small_space, tmp_path, 16, 2)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        victim = _wait_for(pg_url, 4)
-        worker = victim.user_attrs["worker"]
+        worker = _freeze_worker_mid_trial(pg_url, 4)
         os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
         out, err = proc.communicate(timeout=300)
     finally:
@@ -111,10 +129,10 @@ def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path)
     assert proc.returncode == 0, err
     assert "exited with code -9" in err
     study = _check_exact(pg_url, 16)
-    # the trial it was running (none if it died just between two trials)
+    # the trial it was running when it was frozen and killed
     cut = [t.number for t in study.trials if t.state == TrialState.FAIL and t.number in {
         r.system_attrs.get("failed_trial") for r in study.trials}]  # fmt: skip
-    assert json.loads(out)["counts"]["retried"] == len(cut) <= 1
+    assert json.loads(out)["counts"]["retried"] == len(cut) == 1
     for number in cut:
         killed = study.trials[number]
         # no worker yet: it was claimed the instant before the kill
@@ -129,20 +147,38 @@ def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path)
         assert retries[0].state == TrialState.COMPLETE
 
 
+def _freeze_when_running(url: str, pgid: int, done: int, timeout: float = 120) -> None:
+    """Stop the process group (SIGSTOP) at an instant when a trial is running after ``done``.
+
+    The workers are frozen before the study is read, so what is read is what a kill would
+    cut: no trial can finish between the look and the kill. When the look finds no running
+    trial (the workers were between two trials), they are let go again and looked at anew.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _wait_for(url, done, timeout=deadline - time.monotonic())
+        os.killpg(pgid, signal.SIGSTOP)
+        counts = trial_counts(load_study(url, "s"))
+        if counts.running >= 1:
+            return
+        os.killpg(pgid, signal.SIGCONT)
+    raise AssertionError(f"never froze the run with a trial running within {timeout} s")
+
+
 def test_kill_everything_and_resume(pg_url: str, small_space: Path, tmp_path: Path) -> None:
-    """kill -9 of the whole run; the same command again finishes the study exactly."""
+    """kill -9 of the whole run mid-trial; the same command again finishes the study exactly."""
     cmd = _command(pg_url, small_space, tmp_path, 16, 2)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
     try:
-        _wait_for(pg_url, 6)
+        _freeze_when_running(pg_url, proc.pid, 6)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     before = trial_counts(load_study(pg_url, "s"))
-    assert 6 <= before.done < 16 and before.running >= 1
+    assert 6 <= before.done < 16 and 1 <= before.running <= 2
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr
     study = _check_exact(pg_url, 16)
