@@ -51,7 +51,7 @@ from cosim.baseline.kernels import (
     packed_linear,
     triton_available,
 )
-from cosim.baseline.micro import run_micro
+from cosim.baseline.micro import launch_probe_us, run_micro
 from cosim.baseline.models import Decoder, Model, build_decoder, build_model, weight_bytes
 from cosim.baseline.power import PowerMonitor
 from cosim.baseline.report import format_value as _fmt
@@ -501,6 +501,10 @@ def _base_case(opts: MeasureOptions, model: str, impl: str, launch: str, batch: 
     )
 
 
+#: Launches per host-speed probe beside a case (five timed loops of them): ~25 ms.
+PROBE_CALLS = 500
+
+
 def _measure_case(
     r: _Run, model: Model, shape: ModelShape, impl: str, launch: str, batch: int
 ) -> Case:
@@ -525,13 +529,15 @@ def _measure_case(
 
     prefill_ms = median(time_each(runner.prefill, opts.prefill_reps, device))
 
+    probe_calls = PROBE_CALLS if device.type == "cuda" else 20
+    probe_before = launch_probe_us(device, probe_calls)
     runner.prefill()
     sync(device)
     tokens = 0
     with r.monitor.window() as win:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         times = time_steps(runner.step, opts.gen_tokens, device)
-        wall_s = time.perf_counter() - t0
+        wall_s, cpu_s = time.perf_counter() - t0, time.thread_time() - cpu0
         tokens += opts.gen_tokens * batch
         while time.perf_counter() - t0 < opts.power_window_s:
             runner.rewind()
@@ -541,6 +547,7 @@ def _measure_case(
             tokens += opts.gen_tokens * batch
     reading = win.reading
     assert reading is not None
+    probe_after = launch_probe_us(device, probe_calls)
 
     ms = median(times)
     energy = reading.energy_j
@@ -550,6 +557,9 @@ def _measure_case(
         "decode_ms_p10": percentile(times, 10),
         "decode_ms_p90": percentile(times, 90),
         "decode_wall_ms_per_token": wall_s * 1e3 / opts.gen_tokens,
+        "decode_host_cpu_ms_per_token": cpu_s * 1e3 / opts.gen_tokens,
+        "host_probe_us": probe_before,
+        "host_probe_after_us": probe_after,
         "tokens_per_s": batch * 1e3 / ms if ms > 0 else None,
         "weight_bytes": weight_bytes(model),
         "avg_power_w": reading.avg_power_w,
@@ -778,5 +788,7 @@ def _case_line(c: Case) -> str:
         f"{head} prefill {_fmt(c.prefill_ms, '8.2f')} ms  decode "
         f"{_fmt(c.decode_ms_per_token, '8.3f')} ms/tok  {_fmt(c.tokens_per_s, '9.1f')} tok/s  "
         f"{_fmt(c.avg_power_w, '6.1f')} W  {_fmt(c.energy_per_token_j, '.4f')} J/tok  "
-        f"{_fmt(c.peak_memory_gib, '.2f')} GiB"
+        f"{_fmt(c.peak_memory_gib, '.2f')} GiB  probe {_fmt(c.host_probe_us, '.2f')}/"
+        f"{_fmt(c.host_probe_after_us, '.2f')} us  "
+        f"CPU {_fmt(c.decode_host_cpu_ms_per_token, '.2f')} ms/tok"
     )

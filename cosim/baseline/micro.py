@@ -37,7 +37,7 @@ from cosim.baseline.schema import Bandwidth, Gemv, Micro, PowerReading
 from cosim.baseline.shapes import ModelShape
 from cosim.baseline.timing import median, sync, time_each
 
-__all__ = ["MicroSizes", "graph_or_loop", "power_window", "run_micro"]
+__all__ = ["MicroSizes", "graph_or_loop", "launch_probe_us", "power_window", "run_micro"]
 
 Log = Callable[[str], None]
 MiB = 1 << 20
@@ -106,6 +106,17 @@ def _per_call_ms(fn: Callable[[], Any], calls: int, reps: int, device: torch.dev
 
     many()
     return median(time_each(many, reps, device)) / calls
+
+
+def launch_probe_us(device: torch.device, calls: int = 500, reps: int = 5) -> float:
+    """Host time per eager launch of a tiny in-place add (µs): the host-speed probe.
+
+    The same loop as the microbenchmarks' ``launch_eager_us``; the harness repeats it
+    beside every case and the op-cost file beside its eager timings, so a case's eager
+    decode can be predicted at the host speed it actually ran at.
+    """
+    tiny = torch.zeros(1, device=device)
+    return _per_call_ms(lambda: tiny.add_(1), calls, reps, device) * 1e3
 
 
 def _gemv(
@@ -178,9 +189,7 @@ def _launches(
 ) -> tuple[float | None, float | None, float | None]:
     tiny = torch.zeros(1, device=device)
     eager = attempt(
-        "launch eager",
-        lambda: _per_call_ms(lambda: tiny.add_(1), sizes.launches, sizes.reps, device) * 1e3,
-        None,
+        "launch eager", lambda: launch_probe_us(device, sizes.launches, sizes.reps), None
     )
     if eager is None:
         reasons["launch_eager_us"] = "failed (see errors)"

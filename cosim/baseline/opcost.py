@@ -11,7 +11,10 @@ The ``host`` section measures what eager PyTorch costs the host beyond the opera
 themselves, each per call in a Python loop on small CUDA tensors: a view (no kernel), an
 ``nn.Module`` call (its ``__call__`` machinery around a forward that returns its input), a
 tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten``, and
-the empty loop; and, for each packed shape, the Triton GEMV's eager time per call
+the empty loop; the host-speed probe (µs per eager launch of a tiny add, as the
+harness records beside every case), also taken every 50 calls of the ``calls`` section
+(``calls_probe_us``) so the eager timings carry the host speed they were measured at;
+and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
 kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the
 power model takes the watts the packed GEMV draws beyond its HBM traffic from the first
@@ -32,6 +35,7 @@ from typing import Any
 
 import torch
 
+from cosim.baseline.micro import launch_probe_us
 from cosim.baseline.timing import sync
 from cosim.gpu_capture import calls_of, capture_harness_step
 
@@ -190,6 +194,7 @@ def host_costs(
         module = _Passthrough()
         abs_op = torch.ops.aten.abs.default
         out: dict[str, Any] = {
+            "probe_us": launch_probe_us(device),
             "loop_us": per_call(lambda: None),
             "view_us": per_call(lambda: x.view(64, 16)),
             "transpose_us": per_call(lambda: x.transpose(0, 1)),
@@ -303,16 +308,18 @@ def main(argv: list[str] | None = None) -> int:
     if "calls" in sections:
         calls = distinct_calls()
         print(f"{len(calls)} distinct calls", flush=True)
-        rows = []
+        rows, probes = [], [launch_probe_us(device)]
         for i, (name, key) in enumerate(calls):
             try:
                 rows.append(measure_call(name, key, device))
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:300]
                 rows.append({"op": name, "key": key, "error": error})
-            if i % 50 == 0:
-                print(f"{i}/{len(calls)} {time.perf_counter() - t0:.0f} s", flush=True)
+            if i % 50 == 49:
+                probes.append(launch_probe_us(device))
+                print(f"{i + 1}/{len(calls)} {time.perf_counter() - t0:.0f} s", flush=True)
         out["calls"] = rows
+        out["calls_probe_us"] = probes
         bad = sum(1 for r in rows if "error" in r)
         print(f"calls: {len(rows)}, {bad} errors, {time.perf_counter() - t0:.0f} s", flush=True)
     if "host" in sections:

@@ -54,6 +54,7 @@ def case_table(b: Baseline) -> Table:
         "J/token",
         "SM MHz",
         "kernels",
+        "probe us",
         "status",
     ]
     rows = []
@@ -74,6 +75,7 @@ def case_table(b: Baseline) -> Table:
                 _f(c.energy_per_token_j, ".4f"),
                 _f(c.sm_clock_mhz, ".0f"),
                 _f(c.kernels_per_step, "d"),
+                _f(c.host_probe_us, ".2f"),
                 c.status if c.status == "ok" else f"{c.status}: {c.reason}",
             ]
         )

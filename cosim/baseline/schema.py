@@ -25,7 +25,12 @@ Layout (``schema_version`` 1)::
   (ok | error | skipped) and ``reason``, then the measurements: ``prefill_ms``,
   ``decode_ms_per_token`` (median over the generated steps, CUDA events) with
   ``decode_ms_p10``/``decode_ms_p90``, ``decode_wall_ms_per_token`` (host clock over the
-  whole decode), ``tokens_per_s`` (``batch · 1000 / decode_ms_per_token``),
+  whole decode), ``decode_host_cpu_ms_per_token`` (CPU time of the harness's thread over
+  the timed steps, per step: below the wall time when the host thread waited or was
+  descheduled), ``host_probe_us`` and ``host_probe_after_us`` (the host-speed probe, µs
+  per eager launch of a tiny add, measured just before and just after the decode: eager
+  decode is host-bound and the host's speed varies), ``tokens_per_s`` (``batch · 1000 /
+  decode_ms_per_token``),
   ``peak_memory_gib``, ``weight_bytes``, ``avg_power_w`` (NVML samples during decode),
   ``energy_per_token_j`` (NVML energy counter over the decode window / generated tokens
   of the whole batch), ``energy_avg_power_w`` (that energy over the window's time),
@@ -334,6 +339,9 @@ class Case:
     decode_ms_p10: float | None = None
     decode_ms_p90: float | None = None
     decode_wall_ms_per_token: float | None = None
+    decode_host_cpu_ms_per_token: float | None = None
+    host_probe_us: float | None = None
+    host_probe_after_us: float | None = None
     tokens_per_s: float | None = None
     peak_memory_gib: float | None = None
     weight_bytes: int | None = None
@@ -481,7 +489,16 @@ def _jsonable(value: Any) -> bool:
 
 #: Fields added after schema version 1 was first written; files without them still read
 #: (the value is null, with the reason that the older harness did not measure it).
-_ADDED_LATER = frozenset({"launch_power", "gemm_power", "gemm_power_flops"})
+_ADDED_LATER = frozenset(
+    {
+        "launch_power",
+        "gemm_power",
+        "gemm_power_flops",
+        "decode_host_cpu_ms_per_token",
+        "host_probe_us",
+        "host_probe_after_us",
+    }
+)
 
 
 def _from_dict(cls: type[T], data: Any, path: str, problems: list[str]) -> T:

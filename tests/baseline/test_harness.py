@@ -52,6 +52,8 @@ def test_eager_cases_measured(measured: Path) -> None:
         assert c.decode_ms_p10 <= c.decode_ms_per_token <= c.decode_ms_p90  # type: ignore[operator]
         assert c.tokens_per_s == pytest.approx(c.batch * 1e3 / c.decode_ms_per_token)
         assert c.power_tokens == c.gen_tokens * c.batch
+        assert c.host_probe_us and c.host_probe_after_us  # the host's speed, both sides
+        assert 0 < c.decode_host_cpu_ms_per_token <= 1.5 * c.decode_wall_ms_per_token  # type: ignore[operator]
         assert len(c.check_tokens) == 3  # the prefill's choice and two warm-up steps
 
 
@@ -199,7 +201,15 @@ def test_opcost_host_section_on_the_cpu() -> None:
 
     cpu = torch.device("cpu")
     h = host_costs(cpu, models=("tiny",), calls=20)
-    for key in ("loop_us", "view_us", "transpose_us", "module_us", "method_us", "aten_us"):
+    for key in (
+        "probe_us",
+        "loop_us",
+        "view_us",
+        "transpose_us",
+        "module_us",
+        "method_us",
+        "aten_us",
+    ):
         assert h[key] > 0, key
     assert h["triton"] and all(r["call"].startswith("triton.packed_matmul|") for r in h["triton"])
     assert "null_reason" in power_windows(cpu)

@@ -152,3 +152,20 @@ def test_merge() -> None:
 def test_default_path_in_package() -> None:
     path = default_baseline_path()
     assert path.parts[-3:] == ("baseline", "data", "h200.json")
+
+
+def test_fields_added_later_read_from_older_files() -> None:
+    """A file from a harness without the host probe reads, the probe null with why."""
+    data = _data()
+    for case in data["cases"]:
+        for name in ("host_probe_us", "host_probe_after_us", "decode_host_cpu_ms_per_token"):
+            case.pop(name)
+    b = baseline_from_dict(data)
+    ok = next(c for c in b.cases if c.status == "ok")
+    assert ok.host_probe_us is None
+    assert ok.null_reasons["host_probe_us"] == (
+        "not measured by the harness version that wrote this run"
+    )
+    del data["cases"][0]["decode_ms_per_token"]  # an original field is still required
+    with pytest.raises(BaselineError, match=r"cases\[0\]\.decode_ms_per_token: required"):
+        baseline_from_dict(data)
