@@ -169,3 +169,16 @@ def test_fields_added_later_read_from_older_files() -> None:
     del data["cases"][0]["decode_ms_per_token"]  # an original field is still required
     with pytest.raises(BaselineError, match=r"cases\[0\]\.decode_ms_per_token: required"):
         baseline_from_dict(data)
+
+
+def test_every_measured_file_reads_and_the_package_ships_the_baseline() -> None:
+    """The files in baselines/ are valid, and the package's copy is the same measurement."""
+    root = Path(__file__).resolve().parents[2] / "baselines"
+    files = [root / "h200.json", *sorted((root / "h200_eager_repeats").glob("rep*.json"))]
+    assert len(files) >= 6
+    for path in files:
+        assert read_baseline(path).cases, path
+    shipped = default_baseline_path()
+    assert (root / "h200.json").read_bytes() == shipped.read_bytes()
+    opcost = root / "h200_opcost.json"
+    assert opcost.read_bytes() == shipped.with_name("h200_opcost.json").read_bytes()
