@@ -104,14 +104,17 @@ def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Pa
 def test_commands_on_two_machines_join_one_study(
     pg_url: str, small_space: Path, tmp_path: Path
 ) -> None:
-    """The same command started twice at once (two machines) creates the study once."""
-    cmd = _command(pg_url, small_space, tmp_path, 20, 1, quick=True)
+    """The same command started twice at once (two machines) creates the study once.
+
+    40 trials of ~0.08 s: the work outlasts any lag between the two starts, so both join.
+    """
+    cmd = _command(pg_url, small_space, tmp_path, 40, 1, quick=True)
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
     procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-    study = _check_exact(pg_url, 20)
+    study = _check_exact(pg_url, 40)
     assert len({t.user_attrs["worker"] for t in study.trials}) == 2
 
 
