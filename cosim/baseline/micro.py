@@ -112,8 +112,9 @@ def launch_probe_us(device: torch.device, calls: int = 500, reps: int = 5) -> fl
     """Host time per eager launch of a tiny in-place add (µs): the host-speed probe.
 
     The same loop as the microbenchmarks' ``launch_eager_us``; the harness repeats it
-    beside every case and the op-cost file beside its eager timings, so a case's eager
-    decode can be predicted at the host speed it actually ran at.
+    beside every case and the op-cost file beside its eager timings, as a record of the
+    host's state. On the shared VM it was measured on it did not follow the eager
+    decode's slowdowns (README, GPU model section), so the GPU model does not use it.
     """
     tiny = torch.zeros(1, device=device)
     return _per_call_ms(lambda: tiny.add_(1), calls, reps, device) * 1e3

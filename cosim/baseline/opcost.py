@@ -13,7 +13,7 @@ themselves, each per call in a Python loop on small CUDA tensors: a view (no ker
 tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten``, and
 the empty loop; the host-speed probe (µs per eager launch of a tiny add, as the
 harness records beside every case), also taken every 50 calls of the ``calls`` section
-(``calls_probe_us``) so the eager timings carry the host speed they were measured at;
+(``calls_probe_us``), a record of the host's state while the eager timings ran;
 and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
 kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the

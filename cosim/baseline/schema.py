@@ -28,8 +28,8 @@ Layout (``schema_version`` 1)::
   whole decode), ``decode_host_cpu_ms_per_token`` (CPU time of the harness's thread over
   the timed steps, per step: below the wall time when the host thread waited or was
   descheduled), ``host_probe_us`` and ``host_probe_after_us`` (the host-speed probe, µs
-  per eager launch of a tiny add, measured just before and just after the decode: eager
-  decode is host-bound and the host's speed varies), ``tokens_per_s`` (``batch · 1000 /
+  per eager launch of a tiny add, measured just before and just after the decode: a
+  record of the host's state, which eager decode depends on), ``tokens_per_s`` (``batch · 1000 /
   decode_ms_per_token``),
   ``peak_memory_gib``, ``weight_bytes``, ``avg_power_w`` (NVML samples during decode),
   ``energy_per_token_j`` (NVML energy counter over the decode window / generated tokens
