@@ -60,14 +60,39 @@ def _wait_for_plot(page: Any) -> dict[str, list[int]]:
     return out
 
 
-def _click_trial(page: Any, trial: int) -> None:
-    page.evaluate("() => window.scrollTo(0, 0)")
-    xy = page.evaluate(POINT_JS, trial)
-    assert xy is not None, f"trial {trial} is not on the plot"
-    page.mouse.move(xy[0] - 30, xy[1] - 30)
-    page.mouse.move(xy[0], xy[1], steps=3)
-    # Plotly clicks the point it last hovered: wait for this one's hover label first.
-    page.wait_for_selector(f"#hover-card:has-text('trial {trial} ·')")
+def _settled_point(page: Any, trial: int) -> list[float]:
+    """The trial's page coordinates once two reads 0.25 s apart agree.
+
+    A plot on a tab shown again is resized by Plotly after the tab appears; coordinates
+    read before that would point beside the trial.
+    """
+    last = None
+    for _ in range(40):
+        page.evaluate("() => window.scrollTo(0, 0)")
+        xy = page.evaluate(POINT_JS, trial)
+        assert xy is not None, f"trial {trial} is not on the plot"
+        if xy == last:
+            return list(xy)
+        last = xy
+        page.wait_for_timeout(250)
+    raise AssertionError(f"trial {trial}'s point kept moving")
+
+
+def _click_trial(page: Any, trial: int, attempts: int = 4) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    label = f"#hover-card:has-text('trial {trial} ·')"
+    for attempt in range(attempts):
+        xy = _settled_point(page, trial)
+        page.mouse.move(xy[0] - 30, xy[1] - 30)
+        page.mouse.move(xy[0], xy[1], steps=3)
+        # Plotly clicks the point it last hovered: wait for this one's hover label first.
+        try:
+            page.wait_for_selector(label, timeout=10_000)
+            break
+        except PlaywrightTimeout:  # the plot moved under the pointer: look again
+            if attempt == attempts - 1:
+                raise
     page.mouse.click(xy[0], xy[1])
     page.wait_for_selector(f"#selection-text:has-text('trial {trial} ')")
 
