@@ -5,7 +5,10 @@ can draw (each channel group's bytes over its bandwidth, each core's over its me
 path's width and request window), each core's ternary-array
 busy time (its chunks' cycles), and each core's vector and norm busy time. The step can
 be no shorter than the largest of these (they may at best overlap perfectly); the
-largest names the *binding* bound.
+largest names the *binding* bound. One allowance: the weight DMA may land the first
+decode step's first chunks (up to the buffer's slots) before decode starts, so the decode
+window as a whole may undercut the sum of its steps' floors by that transfer time
+(``prefetch_ns``), no more.
 """
 
 from __future__ import annotations
@@ -106,4 +109,40 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
         compute_ns=compute_ns,
         vector_ns=max(core_vec_ns),
         dram_bytes=sum(core_bytes),
+        prefetch_ns=_prefetch_ns(system),
+    )
+
+
+def _prefetch_ns(system: FpgaSystem) -> float:
+    """Transfer time of the weight chunks the DMA may land before decode starts.
+
+    Weights do not depend on data, so each core's DMA runs ahead of its array by the
+    weight buffer's slots, across step boundaries: up to that many of the first decode
+    step's chunks may be in before the step starts. Decode steps follow one another
+    without a gap, so only the first one's head start shortens the decode window: by at
+    most the slowest channel group's (or core path's) time for those bytes.
+    """
+    mem = system.mem
+    wl = system.workload
+    if mem is None or system.onchip.weights_resident or not wl.decode_steps:
+        return 0.0
+    rows_split = system.arch.spec.layout.split == "rows"
+    first = wl.decode_steps[0]
+    ahead = [0] * len(system.cores)
+    for c, core in enumerate(system.cores):
+        left = int(core.slots.capacity)
+        for op in first.ops:
+            if left <= 0:
+                break
+            if not op.is_matvec or not (rows_split or system._op_core(op) == c):
+                continue
+            for chunk in core.plans[op.matrix].chunks[:left]:
+                ahead[c] += chunk.nbytes
+                left -= 1
+    group_bytes: dict[int, int] = {}
+    for c, b in enumerate(ahead):
+        group_bytes[mem.group_of(c)] = group_bytes.get(mem.group_of(c), 0) + b
+    return max(
+        max(b / mem.group_bytes_per_ns() for b in group_bytes.values()),
+        max(b / mem.path_bytes_per_ns() for b in ahead),
     )
