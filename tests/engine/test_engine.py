@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,7 +11,7 @@ from arch_models.spec.evolve import evolve
 from cosim.engine import SUMMARY_KEYS, simulate
 from cosim.errors import ResultsError, SimulationError
 from cosim.results import load_result, save_result
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, record_calls
 from tests.engine.synth import synthetic_workload
 
 WL = synthetic_workload(layers=2, d=512, inter=1536, vocab=2048, steps=3, prompt=2)
@@ -145,18 +144,11 @@ def test_shared_channels_bound_is_a_floor(
     # rows that do not split evenly over the cores (32 cores on 8 channels beat the old
     # fair-share floor by 0.1% on this workload)
     wl = synthetic_workload(layers=1, d=2040, inter=5630, vocab=1000, steps=3, prompt=1)
-    seen: list[object] = []
-    real = engine_module.compute_bounds
-
-    def spy(system: object) -> object:
-        seen.append(system)
-        return real(system)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine_module, "compute_bounds", spy)
+    systems = record_calls(monkeypatch, engine_module, "FpgaSystem")
     s = simulate(arch, wl).summary
     assert s["binding_bound"] == "memory"
     assert 0.8 * s["bound_tokens_per_s"] < s["tokens_per_s"] <= s["bound_tokens_per_s"] * (1 + 1e-9)
-    mem = seen[0].mem  # type: ignore[attr-defined]
+    mem = systems[0].mem
     groups = min(cores, channels)
     assert mem.groups == groups and {mem.group_of(c) for c in range(cores)} == set(range(groups))
 
@@ -177,14 +169,7 @@ def test_weight_dma_head_start_is_allowed_and_no_more(monkeypatch: pytest.Monkey
     changes |= {"tmac.weight_packing": "2bit", "clock_mhz": 300.0}
     arch = evolve(load_arch(EXAMPLES / "u280_hbm.yaml"), changes)
     wl = synthetic_workload(layers=1, d=2048, inter=5632, vocab=1000, steps=3, prompt=1)
-    seen: list[Any] = []
-    real = engine_module.compute_bounds
-
-    def spy(system: Any) -> Any:
-        seen.append(real(system))
-        return seen[-1]
-
-    monkeypatch.setattr(engine_module, "compute_bounds", spy)
+    seen = record_calls(monkeypatch, engine_module, "compute_bounds")
     s = simulate(arch, wl).summary
     bounds = seen[0]
     window = s["ms_per_token"] * 1e6 * 2  # two decode steps

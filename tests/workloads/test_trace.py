@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import record_calls
 from workloads.config import ModelConfig, get_config, glu_width
 from workloads.errors import TraceError
 from workloads.numerics import ElementFormat, Numerics
@@ -275,14 +276,7 @@ def test_matrices_file_is_reused_for_the_same_weights(
 ) -> None:
     import workloads.trace as trace_module
 
-    built: list[object] = []
-    real = trace_module._matrices_table
-
-    def counting(weights: object) -> object:
-        built.append(weights)
-        return real(weights)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(trace_module, "_matrices_table", counting)
+    built = record_calls(monkeypatch, trace_module, "_matrices_table")
     w = synthetic_weights(get_config("tiny"), 9)
     clear_matrices_cache()
     a = generate_trace("tiny", 1, 1, weights=w, out=tmp_path / "a")
