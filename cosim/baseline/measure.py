@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from cosim.baseline.errors import BaselineError
+from cosim.baseline.hostspeed import probe_us, quiet_reference, quiet_steps
 from cosim.baseline.kernels import (
     linear_recurrence,
     pack_ternary,
@@ -68,7 +69,14 @@ from cosim.baseline.schema import (
     write_baseline,
 )
 from cosim.baseline.shapes import ModelShape, get_shape
-from cosim.baseline.timing import median, percentile, sync, time_each, time_steps
+from cosim.baseline.timing import (
+    median,
+    percentile,
+    sync,
+    time_each,
+    time_steps,
+    time_tagged_steps,
+)
 
 __all__ = ["MeasureOptions", "Runner", "count_gpu_ops", "estimate_seconds", "measure"]
 
@@ -476,6 +484,7 @@ class _Run:
 
     def save(self, complete: bool = False) -> None:
         self.run = dataclasses.replace(self.run, elapsed_s=self.elapsed(), complete=complete)
+        self.cases = with_quiet_steps(self.cases)
         write_baseline(self.opts.out, Baseline(runs=[self.run], cases=self.cases, notes=self.notes))
 
     def add(self, case: Case) -> None:
@@ -503,6 +512,42 @@ def _base_case(opts: MeasureOptions, model: str, impl: str, launch: str, batch: 
 
 #: Launches per host-speed probe beside a case (five timed loops of them): ~25 ms.
 PROBE_CALLS = 500
+
+#: Eager steps of the tagged pass (each alone, a host-speed probe after each).
+TAGGED_STEPS = 64
+
+_NOT_TAGGED = "graph replay is not host-bound: no tagged pass"
+_TAGGED_FIELDS = ("decode_quiet_ms_per_token", "quiet_steps", "host_speed_us", "host_quiet_ref_us")
+
+
+def with_quiet_steps(cases: Sequence[Case]) -> list[Case]:
+    """Fill the eager cases' quiet-step fields against the run's quiet reference.
+
+    The reference is the 5th percentile of every probe of every case's tagged pass in
+    ``cases`` (one run's), recomputed as cases are added, so the file alone reproduces
+    it; see :mod:`cosim.baseline.hostspeed`.
+    """
+    probes = [p for c in cases for p in c.tagged_probe_us]
+    ref = quiet_reference(probes)
+    out = []
+    for c in cases:
+        if c.status != "ok" or not c.tagged_ms or ref is None:
+            out.append(c)
+            continue
+        q = quiet_steps(c.tagged_ms, c.tagged_probe_us, ref)
+        reasons = {k: v for k, v in c.null_reasons.items() if k not in _TAGGED_FIELDS}
+        if q.reason is not None:
+            reasons["decode_quiet_ms_per_token"] = q.reason
+        out.append(
+            dataclasses.replace(
+                c,
+                decode_quiet_ms_per_token=q.median_ms,
+                quiet_steps=q.count,
+                host_quiet_ref_us=ref,
+                null_reasons=reasons,
+            )
+        )
+    return out
 
 
 def _measure_case(
@@ -548,6 +593,16 @@ def _measure_case(
     reading = win.reading
     assert reading is not None
     probe_after = launch_probe_us(device, probe_calls)
+    tagged_ms: list[float] = []
+    tagged_probes: list[float] = []
+    if launch == "eager":
+        runner.rewind()
+        n = min(TAGGED_STEPS, opts.gen_tokens)
+        tagged_ms, tagged_probes = time_tagged_steps(runner.step, n, device, probe_us)
+        reasons["decode_quiet_ms_per_token"] = "no run reference yet"
+        reasons["quiet_steps"] = reasons["host_quiet_ref_us"] = "no run reference yet"
+    else:
+        reasons.update(dict.fromkeys(_TAGGED_FIELDS, _NOT_TAGGED))
 
     ms = median(times)
     energy = reading.energy_j
@@ -560,6 +615,9 @@ def _measure_case(
         "decode_host_cpu_ms_per_token": cpu_s * 1e3 / opts.gen_tokens,
         "host_probe_us": probe_before,
         "host_probe_after_us": probe_after,
+        "host_speed_us": median(tagged_probes) if tagged_probes else None,
+        "tagged_ms": [round(t, 4) for t in tagged_ms],
+        "tagged_probe_us": [round(p, 2) for p in tagged_probes],
         "tokens_per_s": batch * 1e3 / ms if ms > 0 else None,
         "weight_bytes": weight_bytes(model),
         "avg_power_w": reading.avg_power_w,

@@ -47,6 +47,7 @@ def case_table(b: Baseline) -> Table:
         "prefill ms",
         "ms/token",
         "p10-p90",
+        "quiet ms (steps)",
         "tokens/s",
         "GiB",
         "W",
@@ -68,6 +69,7 @@ def case_table(b: Baseline) -> Table:
                 _f(c.prefill_ms, ".2f"),
                 _f(c.decode_ms_per_token, ".3f"),
                 _spread(c),
+                _quiet(c),
                 _f(c.tokens_per_s, ",.1f"),
                 _f(c.peak_memory_gib, ".2f"),
                 _f(c.avg_power_w, ".0f"),
@@ -80,6 +82,13 @@ def case_table(b: Baseline) -> Table:
             ]
         )
     return "cases", headers, rows
+
+
+def _quiet(c: Case) -> str:
+    """Quiet-host ms/token with its quiet steps (eager cases' tagged pass), else ``-``."""
+    if not c.tagged_ms:
+        return "-"
+    return f"{_f(c.decode_quiet_ms_per_token, '.3f')} ({c.quiet_steps}/{len(c.tagged_ms)})"
 
 
 def _spread(c: Case) -> str:

@@ -29,7 +29,13 @@ Layout (``schema_version`` 1)::
   the timed steps, per step: below the wall time when the host thread waited or was
   descheduled), ``host_probe_us`` and ``host_probe_after_us`` (the host-speed probe, µs
   per eager launch of a tiny add, measured just before and just after the decode: a
-  record of the host's state, which eager decode depends on), ``tokens_per_s`` (``batch · 1000 /
+  record of the host's state, which eager decode depends on); for eager cases a *tagged*
+  pass (:mod:`cosim.baseline.hostspeed`) of up to 64 steps, each alone with a pure-Python
+  host-speed probe after it: ``tagged_ms`` and ``tagged_probe_us`` (the probe before the
+  first step, then one after each), ``host_speed_us`` (their median),
+  ``host_quiet_ref_us`` (the run's quiet reference), ``quiet_steps`` and
+  ``decode_quiet_ms_per_token`` (the median of the steps the host was quiet around: eager
+  ms/token on an undisturbed host), ``tokens_per_s`` (``batch · 1000 /
   decode_ms_per_token``),
   ``peak_memory_gib``, ``weight_bytes``, ``avg_power_w`` (NVML samples during decode),
   ``energy_per_token_j`` (NVML energy counter over the decode window / generated tokens
@@ -342,6 +348,12 @@ class Case:
     decode_host_cpu_ms_per_token: float | None = None
     host_probe_us: float | None = None
     host_probe_after_us: float | None = None
+    decode_quiet_ms_per_token: float | None = None
+    quiet_steps: int | None = None
+    host_speed_us: float | None = None
+    host_quiet_ref_us: float | None = None
+    tagged_ms: list[float] = field(default_factory=list)
+    tagged_probe_us: list[float] = field(default_factory=list)
     tokens_per_s: float | None = None
     peak_memory_gib: float | None = None
     weight_bytes: int | None = None
@@ -497,6 +509,12 @@ _ADDED_LATER = frozenset(
         "decode_host_cpu_ms_per_token",
         "host_probe_us",
         "host_probe_after_us",
+        "decode_quiet_ms_per_token",
+        "quiet_steps",
+        "host_speed_us",
+        "host_quiet_ref_us",
+        "tagged_ms",
+        "tagged_probe_us",
     }
 )
 
@@ -526,7 +544,11 @@ def _from_dict(cls: type[T], data: Any, path: str, problems: list[str]) -> T:
     if absent and "null_reasons" in values and isinstance(values["null_reasons"], dict):
         values["null_reasons"] = {
             **values["null_reasons"],
-            **{name: "not measured by the harness version that wrote this run" for name in absent},
+            **{
+                name: "not measured by the harness version that wrote this run"
+                for name in absent
+                if fields[name].default is None
+            },
         }
     try:
         return cls(**values)

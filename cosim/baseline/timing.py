@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["median", "percentile", "sync", "time_each", "time_steps"]
+__all__ = ["median", "percentile", "sync", "time_each", "time_steps", "time_tagged_steps"]
 
 
 def sync(device: torch.device) -> None:
@@ -45,6 +45,23 @@ def time_steps(fn: Callable[[], Any], n: int, device: torch.device) -> list[floa
         events[k + 1].record()
     torch.cuda.synchronize(device)
     return [a.elapsed_time(b) for a, b in itertools.pairwise(events)]
+
+
+def time_tagged_steps(
+    fn: Callable[[], Any], n: int, device: torch.device, probe: Callable[[], float]
+) -> tuple[list[float], list[float]]:
+    """Call ``fn`` ``n`` times, each alone, with ``probe`` before the first and after each.
+
+    Each call starts on a drained device and is timed to its end (events on CUDA), then
+    ``probe`` runs with the device idle, so the probes read the host between steps
+    without touching the steps' timing. Returns (each call's ms, the ``n + 1`` probes).
+    """
+    probes = [probe()]
+    times = []
+    for _ in range(n):
+        times.append(time_each(fn, 1, device)[0])
+        probes.append(probe())
+    return times, probes
 
 
 def time_each(

@@ -55,6 +55,12 @@ def test_eager_cases_measured(measured: Path) -> None:
         assert c.host_probe_us and c.host_probe_after_us  # the host's speed, both sides
         assert 0 < c.decode_host_cpu_ms_per_token <= 1.5 * c.decode_wall_ms_per_token  # type: ignore[operator]
         assert len(c.check_tokens) == 3  # the prefill's choice and two warm-up steps
+        # the tagged pass: every step alone, a host-speed probe before the first and after each
+        assert len(c.tagged_ms) == 6 and len(c.tagged_probe_us) == 7
+        assert c.host_speed_us and c.host_quiet_ref_us and c.quiet_steps is not None
+        # six tagged steps are fewer than a quiet median needs: null, with the reason
+        assert c.decode_quiet_ms_per_token is None
+        assert "tagged steps" in c.null_reasons["decode_quiet_ms_per_token"]
 
 
 def test_power_null_with_reason(measured: Path) -> None:
@@ -215,3 +221,4 @@ def test_opcost_host_section_on_the_cpu() -> None:
     assert "null_reason" in power_windows(cpu)
     with pytest.raises(SystemExit):
         opcost_main(["--out", "x.json", "--sections", "calls,bogus"])
+

@@ -160,9 +160,12 @@ def test_fields_added_later_read_from_older_files() -> None:
     for case in data["cases"]:
         for name in ("host_probe_us", "host_probe_after_us", "decode_host_cpu_ms_per_token"):
             case.pop(name)
+        for name in ("decode_quiet_ms_per_token", "quiet_steps", "tagged_ms", "tagged_probe_us"):
+            case.pop(name, None)
     b = baseline_from_dict(data)
     ok = next(c for c in b.cases if c.status == "ok")
-    assert ok.host_probe_us is None
+    assert ok.host_probe_us is None and ok.decode_quiet_ms_per_token is None
+    assert ok.tagged_ms == [] and "tagged_ms" not in ok.null_reasons  # a list: empty, no reason
     assert ok.null_reasons["host_probe_us"] == (
         "not measured by the harness version that wrote this run"
     )
