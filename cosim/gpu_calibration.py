@@ -6,10 +6,15 @@ floor fitted to the L2 reads at 8–48 MiB (``t = t0 + bytes / bw``, least squar
 matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost of an
 eager launch and the device cost of a graph node of a tiny kernel; from the op-cost file,
 each call's device and eager host time, the host's cost of views, module calls and
-tensor-method calls, and the watts the packed GEMV adds on every SM; and the power model's
-three coefficients from three NVML windows: a graph of tiny kernels (the active floor),
-a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs (watts per
-TFLOP/s above it).
+tensor-method calls, and the watts the packed GEMV adds on every SM; and the power
+model's three coefficients from three NVML windows: a graph of tiny kernels (the active
+floor), a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs
+(watts per TFLOP/s above it).
+
+Host times are converted to the speed of the baseline machine's host when quiet: both
+files record the pure-Python host-speed probe (:mod:`cosim.baseline.hostspeed`), the
+op-cost file beside each eager timing and the baseline as its runs' quiet reference
+(the probe's readings between decode steps, not the steps' times).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from arch_models.gpu_model import GpuCalibration
 
-__all__ = ["Calibrated", "calibrate_from_baseline", "load_opcost"]
+__all__ = ["Calibrated", "calibrate_from_baseline", "load_opcost", "quiet_reference_of"]
 
 
 @dataclass(frozen=True)
@@ -52,17 +57,56 @@ def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
     return float(intercept), float(1e-3 / slope)  # bytes/us -> GB/s: 1 B/us = 1e-3 GB/s
 
 
+class _HostSpeed:
+    """Converts host times measured beside a probe reading to the baseline's quiet speed.
+
+    The op-cost file records the pure-Python probe (:mod:`cosim.baseline.hostspeed`)
+    before its eager timings; the baseline records its run's quiet reference. Host work
+    scales with the probe, so a time ``t`` measured beside probe ``p`` costs
+    ``t * reference / p`` on the baseline's host when quiet. Without either figure
+    (older files) times are taken as measured.
+    """
+
+    def __init__(self, reference_us: float | None) -> None:
+        self.reference_us = reference_us
+
+    def __call__(self, t_us: float, probe_us: float | None) -> float:
+        if self.reference_us is None or not probe_us:
+            return t_us
+        return t_us * self.reference_us / probe_us
+
+    def of_reps(self, row: dict[str, Any]) -> float:
+        """A call's eager time: the median over its timed loops, each converted."""
+        reps, probes = row.get("eager_reps_us"), row.get("probe_reps_us")
+        if self.reference_us is None or not reps or not probes or len(reps) != len(probes):
+            return float(row["eager_us"])
+        return median(self(float(t), float(p)) for t, p in zip(reps, probes, strict=True))
+
+
+def quiet_reference_of(baseline: Any) -> float | None:
+    """The baseline's quiet host-speed reference (µs of the probe): its runs' median."""
+    refs = {c.run: c.host_quiet_ref_us for c in baseline.cases if c.host_quiet_ref_us}
+    return median(refs.values()) if refs else None
+
+
 def _op_costs(
-    opcost: dict[str, Any] | None, micros: list[Any], eager_generic: float
+    opcost: dict[str, Any] | None, micros: list[Any], eager_generic: float, speed: _HostSpeed
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per-call device and host times from the op-cost and GEMV microbenchmarks.
 
     A host-bound call's host time is its eager time per call, measured through
     ``torch.ops.aten``, corrected by what the same operator costs less (or more) as the
-    tensor method the code calls (the op-cost file's ``host`` section).
+    tensor method the code calls (the op-cost file's ``host`` section); every host time
+    is converted to the baseline's quiet host speed by ``speed``.
     """
     h = (opcost or {}).get("host") or {}
-    method_extra = float(h["method_us"] - h["aten_us"]) if h else 0.0
+    probes = h.get("speed_probes", {})
+    method_extra = (
+        speed(float(h["method_us"]), probes.get("method_us"))
+        - speed(float(h["aten_us"]), probes.get("aten_us"))
+        if h
+        else 0.0
+    )
     kernel: dict[str, float] = {}
     host: dict[str, float] = {}
     for row in (opcost or {}).get("calls", []):
@@ -70,7 +114,7 @@ def _op_costs(
             continue
         call = f"{row['op']}|{row['key']}"
         kernel[call] = float(row["graph_us"])
-        eager = float(row["eager_us"])
+        eager = speed.of_reps(row)
         host[call] = eager + method_extra if _host_bound(eager, row["graph_us"]) else eager_generic
     for m in micros:
         for g in m.gemv:
@@ -78,7 +122,7 @@ def _op_costs(
                 kernel[f"triton.packed_matmul|{g.rows}x{g.cols}|{g.batch}"] = float(g.us)
     for row in (opcost or {}).get("host", {}).get("triton", []):
         device = kernel.get(row["call"])
-        eager = float(row["eager_us"])
+        eager = speed(float(row["eager_us"]), row.get("probe_us"))
         host[row["call"]] = eager if _host_bound(eager, device) else eager_generic
     return kernel, host
 
@@ -119,15 +163,20 @@ def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
     return max(0.0, extra)
 
 
-def _host_extras(opcost: dict[str, Any] | None) -> dict[str, float]:
+def _host_extras(opcost: dict[str, Any] | None, speed: _HostSpeed) -> dict[str, float]:
     """The host's per-call costs beyond the operators (the op-cost file's ``host``)."""
     h = (opcost or {}).get("host")
     if not h:
         return {}
-    loop = float(h["loop_us"])
+    probes = h.get("speed_probes", {})
+
+    def at_speed(name: str) -> float:
+        return speed(float(h[name]), probes.get(name))
+
+    loop = at_speed("loop_us")
     return {
-        "host_only_op_us": max(0.0, (h["view_us"] + h["transpose_us"]) / 2 - loop),
-        "module_call_us": max(0.0, h["module_us"] - loop),
+        "host_only_op_us": max(0.0, (at_speed("view_us") + at_speed("transpose_us")) / 2 - loop),
+        "module_call_us": max(0.0, at_speed("module_us") - loop),
     }
 
 
@@ -172,7 +221,8 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         if m.gemm_power is not None and m.gemm_power.avg_power_w and m.gemm_power_flops:
             tflop_s = m.gemm_power_flops / m.gemm_power.duration_s / 1e12
             per_tflop.append((m.gemm_power.avg_power_w - floor_w) / tflop_s)
-    kernels, hosts = _op_costs(opcost, micros, median(eager))
+    speed = _HostSpeed(quiet_reference_of(baseline))
+    kernels, hosts = _op_costs(opcost, micros, median(eager), speed)
     w_per_tb = median(per_tb) if per_tb else 0.0
     cal = GpuCalibration(
         kernel_floor_us=median(node),
@@ -185,7 +235,7 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         kernel_us=kernels,
         host_us=hosts,
         w_packed_busy=_packed_watts(opcost, w_per_tb),
-        **_host_extras(opcost),
+        **_host_extras(opcost, speed),
     )
     return Calibrated(
         hbm_gb_per_s=median(hbm),

@@ -11,9 +11,12 @@ The ``host`` section measures what eager PyTorch costs the host beyond the opera
 themselves, each per call in a Python loop on small CUDA tensors: a view (no kernel), an
 ``nn.Module`` call (its ``__call__`` machinery around a forward that returns its input), a
 tensor method (``x.abs()``) next to the same operator called as ``torch.ops.aten``, and
-the empty loop; the host-speed probe (µs per eager launch of a tiny add, as the
-harness records beside every case), also taken every 50 calls of the ``calls`` section
-(``calls_probe_us``), a record of the host's state while the eager timings ran;
+the empty loop; the launch probe (µs per eager launch of a tiny add, as the harness
+records beside every case), also taken every 50 calls of the ``calls`` section
+(``calls_probe_us``); before every eager timing of both sections, the pure-Python
+host-speed probe of :mod:`cosim.baseline.hostspeed` (``probe_reps_us`` of each call,
+``speed_probes`` of each host item, ``probe_us`` of each Triton row), so the calibration
+can price host work at the baseline machine's quiet speed;
 and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
 kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the
@@ -35,6 +38,7 @@ from typing import Any
 
 import torch
 
+from cosim.baseline.hostspeed import probe_us
 from cosim.baseline.micro import launch_probe_us
 from cosim.baseline.timing import sync
 from cosim.gpu_capture import calls_of, capture_harness_step
@@ -130,24 +134,41 @@ def measure_call(name: str, key: str, device: torch.device) -> dict[str, Any]:
         b.record()
         b.synchronize()
         times.append(a.elapsed_time(b) * 1e3 / inner)
-    eager = []
-    for _ in range(3):
+    eager, probes = [], []
+    for _ in range(5):
         torch.cuda.synchronize()
+        probes.append(probe_us())
         t0 = time.perf_counter()
         for _ in range(50):
             fn(*args, **kwargs)
         torch.cuda.synchronize()
         eager.append((time.perf_counter() - t0) * 1e6 / 50)
-    return {"op": name, "key": key, "graph_us": median(times), "eager_us": median(eager)}
+    return {
+        "op": name,
+        "key": key,
+        "graph_us": median(times),
+        "eager_us": median(eager),
+        "eager_reps_us": [round(e, 3) for e in eager],
+        "probe_reps_us": [round(p, 2) for p in probes],
+    }
 
 
 def _per_call_us(
-    fn: Callable[[], Any], device: torch.device, calls: int = 2000, reps: int = 5
+    fn: Callable[[], Any],
+    device: torch.device,
+    calls: int = 2000,
+    reps: int = 5,
+    probes: list[float] | None = None,
 ) -> float:
-    """Median µs per call of ``fn`` in a Python loop (the device drained before and after)."""
+    """Median µs per call of ``fn`` in a Python loop (the device drained before and after).
+
+    With ``probes``, the host-speed probe is appended to it before each timed loop.
+    """
     times = []
     for _ in range(reps):
         sync(device)
+        if probes is not None:
+            probes.append(probe_us())
         t0 = time.perf_counter()
         for _ in range(calls):
             fn()
@@ -186,8 +207,10 @@ def host_costs(
     """
     from cosim.baseline.kernels import pack_ternary, packed_linear
 
-    def per_call(fn: Callable[[], Any], n: int = calls, reps: int = 5) -> float:
-        return _per_call_us(fn, device, n, reps)
+    probes: dict[str, list[float]] = {}
+
+    def per_call(fn: Callable[[], Any], n: int = calls, reps: int = 5, tag: str = "") -> float:
+        return _per_call_us(fn, device, n, reps, probes.setdefault(tag, []) if tag else None)
 
     with torch.inference_mode():
         x = torch.randn(16, 64, device=device)
@@ -195,21 +218,30 @@ def host_costs(
         abs_op = torch.ops.aten.abs.default
         out: dict[str, Any] = {
             "probe_us": launch_probe_us(device),
-            "loop_us": per_call(lambda: None),
-            "view_us": per_call(lambda: x.view(64, 16)),
-            "transpose_us": per_call(lambda: x.transpose(0, 1)),
-            "module_us": per_call(lambda: module(x)),
-            "method_us": per_call(lambda: x.abs()),
-            "aten_us": per_call(lambda: abs_op(x)),
+            "loop_us": per_call(lambda: None, tag="loop_us"),
+            "view_us": per_call(lambda: x.view(64, 16), tag="view_us"),
+            "transpose_us": per_call(lambda: x.transpose(0, 1), tag="transpose_us"),
+            "module_us": per_call(lambda: module(x), tag="module_us"),
+            "method_us": per_call(lambda: x.abs(), tag="method_us"),
+            "aten_us": per_call(lambda: abs_op(x), tag="aten_us"),
         }
         rows = []
         for n, k, m in packed_shapes(models):
             packed = pack_ternary(torch.randint(-1, 2, (n, k), device=device, dtype=torch.int8))
             a = torch.randn(m, 1, k, device=device, dtype=torch.bfloat16)
             packed_linear(a, packed, 0.5)  # compile and warm up
-            eager = per_call(lambda: packed_linear(a, packed, 0.5), max(1, calls // 10), 3)  # noqa: B023
-            rows.append({"call": f"triton.packed_matmul|{n}x{k}|{m}", "eager_us": eager})
+            call = f"triton.packed_matmul|{n}x{k}|{m}"
+            eager = per_call(
+                lambda: packed_linear(a, packed, 0.5),  # noqa: B023
+                max(1, calls // 10),
+                3,
+                tag=call,
+            )
+            rows.append({"call": call, "eager_us": eager, "probe_us": median(probes[call])})
         out["triton"] = rows
+        out["speed_probes"] = {
+            k: median(v) for k, v in probes.items() if not k.startswith("triton.")
+        }
     return out
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from statistics import median
 
 import pytest
 
 from arch_models.spec import load_arch
 from cosim.baseline.schema import default_baseline_path, read_baseline
-from cosim.gpu_calibration import calibrate_from_baseline, load_opcost
+from cosim.gpu_calibration import calibrate_from_baseline, load_opcost, quiet_reference_of
 from cosim.gpu_capture import capture_harness_step
 from cosim.gpu_engine import simulate_gpu
 from tests.conftest import EXAMPLES
@@ -87,12 +88,21 @@ def test_host_costs_from_the_op_cost_file() -> None:
     """Views, module calls and the Triton launcher cost eager decode host time."""
     host = OPCOST["host"]
     cal = calibrate_from_baseline(BASELINE, OPCOST).calibration
-    assert cal.module_call_us == pytest.approx(host["module_us"] - host["loop_us"])
+    ref = quiet_reference_of(BASELINE)
+    assert ref is not None  # the shipped baseline has its quiet host reference
+    probes = host["speed_probes"]
+
+    def at_quiet(name: str) -> float:  # measured beside a probe, priced at the reference
+        return float(host[name] * ref / probes[name])
+
+    assert cal.module_call_us == pytest.approx(at_quiet("module_us") - at_quiet("loop_us"))
     bound = next(
         r for r in OPCOST["calls"] if "error" not in r and r["eager_us"] > 3 * r["graph_us"]
     )
-    method = host["method_us"] - host["aten_us"]  # a tensor method vs torch.ops.aten
-    assert cal.host_us[f"{bound['op']}|{bound['key']}"] == pytest.approx(bound["eager_us"] + method)
+    reps = zip(bound["eager_reps_us"], bound["probe_reps_us"], strict=True)
+    eager = median(e * ref / p for e, p in reps)
+    method = at_quiet("method_us") - at_quiet("aten_us")  # a tensor method vs torch.ops.aten
+    assert cal.host_us[f"{bound['op']}|{bound['key']}"] == pytest.approx(eager + method)
     triton = [k for k in cal.host_us if k.startswith("triton.packed_matmul")]
     assert len(triton) == len(host["triton"])
     without = {k: v for k, v in OPCOST.items() if k != "host"}
@@ -118,3 +128,21 @@ def test_packed_gemv_power_scales_with_the_sms_it_occupies() -> None:
     without = dataclasses.replace(cal.calibration, w_packed_busy=0.0)
     extra = gpu.power_w(r) - GpuModel(calibrated_arch(ARCH, cal), without).power_w(r)
     assert extra == pytest.approx(cal.calibration.w_packed_busy * r.packed_sm_ns / r.ns)
+
+
+def test_host_times_convert_to_the_baselines_quiet_host_speed() -> None:
+    """A call timed while the host probe read twice the quiet reference costs half."""
+    row = next(r for r in OPCOST["calls"] if "error" not in r and r["eager_us"] > 3 * r["graph_us"])
+    call = f"{row['op']}|{row['key']}"
+    slow = {**row, "eager_reps_us": [2 * row["eager_us"]] * 5, "probe_reps_us": [400.0] * 5}
+    calls = [slow if r is row else r for r in OPCOST["calls"]]
+    bare = {"calls": calls}  # no host section: no tensor-method correction to separate out
+
+    def host_us(reference: float | None) -> float:
+        cases = [dataclasses.replace(c, host_quiet_ref_us=reference) for c in BASELINE.cases]
+        b = dataclasses.replace(BASELINE, cases=cases)
+        return calibrate_from_baseline(b, bare).calibration.host_us[call]
+
+    assert host_us(200.0) == pytest.approx(row["eager_us"])
+    assert host_us(300.0) == pytest.approx(1.5 * row["eager_us"])
+    assert host_us(None) == pytest.approx(row["eager_us"])  # no reference: the plain median
