@@ -17,7 +17,10 @@ case so that a run stopped by a time limit keeps everything it measured:
    window. If that pass is shorter than ``power_window_s``, further passes (rewound to
    just after the prefill) run inside the same window until it is long enough, so
    NVML's sampling and energy counter see a sustained load; energy per token is the
-   counter's difference over every token decoded in the window.
+   counter's difference over every token decoded in the window. Eager cases then run a
+   tagged pass (:mod:`cosim.baseline.hostspeed`): up to ``TAGGED_STEPS`` steps, each
+   alone, with a pure-Python host-speed probe after each; the run's quiet reference and
+   each case's quiet-step median are recomputed whenever the file is written.
 6. **Kernel counts**: one eager decode step per model × implementation × batch under
    ``torch.profiler`` (GPU kernels, copies and sets), and the node count of the
    captured step graph; done last so that the profiler cannot perturb any timing.
@@ -194,7 +197,8 @@ def estimate_seconds(opts: MeasureOptions) -> float:
     Transformer); graph steps are bound by weight bytes at ~3.5 TB/s (``reference``
     reads and writes its bf16 weights about twelve times while re-quantising them,
     ``packed`` reads a quarter of them; 0.35 allows for its unpacking). Each case adds
-    the power window's top-up, a capture, warm-up and prefills; each model its builds;
+    the power window's top-up, a capture, warm-up and prefills (and an eager case its
+    tagged pass); each model its builds;
     the run its idle reading, start-up and microbenchmarks.
     """
     total = 20.0 + opts.idle_s + (40.0 if opts.micro else 0.0)
@@ -215,6 +219,8 @@ def estimate_seconds(opts: MeasureOptions) -> float:
                     window_s = max(decode_s, opts.power_window_s)
                     overhead = 1.0 + (1.5 if launch == "graph" else 0.0)
                     warm = (opts.warmup_steps + opts.prefill_reps + 2) * step_ms / 1e3
+                    if launch == "eager":  # the tagged pass, a probe (~0.25 ms) per step
+                        warm += min(TAGGED_STEPS, opts.gen_tokens) * (step_ms + 0.25) / 1e3
                     total += window_s + overhead + warm
                 if opts.counts:
                     total += 1.5
