@@ -17,6 +17,9 @@ records beside every case), also taken every 50 calls of the ``calls`` section
 host-speed probe of :mod:`cosim.baseline.hostspeed` (``probe_reps_us`` of each call,
 ``speed_probes`` of each host item, ``probe_us`` of each Triton row), so the calibration
 can price host work at the baseline machine's quiet speed;
+``mix`` (:func:`dispatch_mix`): how much more an eager call costs with 1-32 distinct
+operators called in turn than alone; the tensor method and the ``torch.ops.aten`` call
+timed in alternating loops (``method_minus_aten_us``, the pairs' median difference);
 and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
 kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel: the
@@ -45,6 +48,7 @@ from cosim.gpu_capture import calls_of, capture_harness_step
 
 __all__ = [
     "build_inputs",
+    "dispatch_mix",
     "distinct_calls",
     "host_costs",
     "main",
@@ -195,6 +199,89 @@ def packed_shapes(models: tuple[str, ...] = MODELS) -> list[tuple[int, int, int]
     return sorted(seen)
 
 
+#: Round-robin sizes of :func:`dispatch_mix` (distinct operators called in turn).
+MIX_SIZES = (1, 2, 4, 8, 16, 32)
+
+
+def _mix_ops(device: torch.device) -> list[Callable[[], Any]]:
+    """32 distinct cheap operators on a small bf16 tensor (one kernel each)."""
+    x = torch.randn(1, 1024, device=device).to(torch.bfloat16)
+    y = torch.randn(1, 1024, device=device).to(torch.bfloat16)
+    unary = ["abs", "neg", "exp", "sigmoid", "round", "sqrt", "rsqrt", "reciprocal", "tanh",
+             "log", "sin", "cos", "floor", "ceil", "sign", "relu", "square", "trunc", "frac",
+             "erf", "expm1", "log1p"]  # fmt: skip
+    ops: list[Callable[[], Any]] = [getattr(x, name) for name in unary]
+    ops += [
+        lambda: x * y,
+        lambda: x + y,
+        lambda: x - y,
+        lambda: x / y,
+        lambda: x.amax(-1),
+        lambda: x.mean(-1),
+        lambda: x.sum(-1),
+        lambda: x.clamp(-1, 1),
+        lambda: torch.maximum(x, y),
+        lambda: torch.minimum(x, y),
+    ]
+    return ops
+
+
+def dispatch_mix(device: torch.device, calls: int = 2048, reps: int = 7) -> dict[str, Any]:
+    """How much more an eager call costs the host when ``k`` operators are called in turn.
+
+    A loop of one operator keeps its dispatch path warm in the host's caches; a decode
+    step calls a few dozen operators in turn, and each call finds its path colder the
+    more other operators ran since its operator last did. Each rep times every one of
+    32 cheap operators in a loop of its own, then for each of :data:`MIX_SIZES` a
+    round-robin of the first ``k``; a row's ``rel`` is the median over reps of the
+    round-robin's µs per call over the mean of its operators' own, less one. Within a
+    rep (a fraction of a second) the host's speed rarely changes, so the ratio does not
+    depend on it. ``us`` and ``probe_us`` record the last rep's times and the host-speed
+    probe.
+    """
+    ops = _mix_ops(device)
+    per_k: dict[int, list[float]] = {k: [] for k in MIX_SIZES}
+    last: dict[int, float] = {}
+    probes: list[float] = []
+    for _ in range(reps):
+        alone = [_per_call_us(fn, device, max(1, calls // 8), 1, probes) for fn in ops]
+        for k in MIX_SIZES:
+            chosen = ops[:k]
+
+            def round_robin(chosen: list[Callable[[], Any]] = chosen) -> None:
+                for fn in chosen:
+                    fn()
+
+            us = _per_call_us(round_robin, device, max(1, calls // k), 1) / k
+            per_k[k].append(us / (sum(alone[:k]) / k) - 1.0)
+            last[k] = us
+    return {
+        "rows": [{"k": k, "rel": median(v), "us": last[k]} for k, v in per_k.items()],
+        "probe_us": median(probes),
+        "reps": reps,
+    }
+
+
+def _paired_us(
+    a: Callable[[], Any], b: Callable[[], Any], device: torch.device, calls: int, reps: int = 9
+) -> dict[str, float]:
+    """``a`` and ``b`` timed in alternating loops: medians, and of the pairs' differences.
+
+    Each pair runs back to back, so both see the same host speed; the difference is
+    converted by the probe taken before the pair (``diff_probe_us``, its median).
+    """
+    ta, tb, diffs, probes = [], [], [], []
+    for _ in range(reps):
+        pa: list[float] = []
+        x = _per_call_us(a, device, calls, 1, pa)
+        y = _per_call_us(b, device, calls, 1)
+        ta.append(x)
+        tb.append(y)
+        diffs.append(x - y)
+        probes.append(pa[0])
+    return {"a": median(ta), "b": median(tb), "diff": median(diffs), "probe": median(probes)}
+
+
 def host_costs(
     device: torch.device, models: tuple[str, ...] = MODELS, calls: int = 2000
 ) -> dict[str, Any]:
@@ -222,9 +309,11 @@ def host_costs(
             "view_us": per_call(lambda: x.view(64, 16), tag="view_us"),
             "transpose_us": per_call(lambda: x.transpose(0, 1), tag="transpose_us"),
             "module_us": per_call(lambda: module(x), tag="module_us"),
-            "method_us": per_call(lambda: x.abs(), tag="method_us"),
-            "aten_us": per_call(lambda: abs_op(x), tag="aten_us"),
         }
+        pair = _paired_us(lambda: x.abs(), lambda: abs_op(x), device, calls)
+        out["method_us"], out["aten_us"] = pair["a"], pair["b"]
+        out["method_minus_aten_us"] = pair["diff"]
+        probes["method_minus_aten_us"] = [pair["probe"]]
         rows = []
         for n, k, m in packed_shapes(models):
             packed = pack_ternary(torch.randint(-1, 2, (n, k), device=device, dtype=torch.int8))
@@ -239,6 +328,7 @@ def host_costs(
             )
             rows.append({"call": call, "eager_us": eager, "probe_us": median(probes[call])})
         out["triton"] = rows
+        out["mix"] = dispatch_mix(device, max(64, calls))
         out["speed_probes"] = {
             k: median(v) for k, v in probes.items() if not k.startswith("triton.")
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,11 @@ def test_opcost_host_section_on_the_cpu() -> None:
     ):
         assert h[key] > 0, key
     assert h["triton"] and all(r["call"].startswith("triton.packed_matmul|") for r in h["triton"])
+    # the method-vs-aten pair and the round-robin of operators, with the probe beside
+    assert math.isfinite(h["method_minus_aten_us"])
+    assert h["speed_probes"]["method_minus_aten_us"] > 0
+    assert [r["k"] for r in h["mix"]["rows"]] == [1, 2, 4, 8, 16, 32]
+    assert all(r["rel"] > -1 and r["us"] > 0 for r in h["mix"]["rows"])
     assert "null_reason" in power_windows(cpu)
     with pytest.raises(SystemExit):
         opcost_main(["--out", "x.json", "--sections", "calls,bogus"])
