@@ -1,8 +1,9 @@
 """A GPU memory hierarchy and issue path as SimPy processes: what batch-small decode costs.
 
 Two processes: the *host* issues kernels (eagerly: the measured host time of each call,
-else ``eager_launch_us``, plus the host's cost of the views and ``nn.Module`` calls that
-launch nothing; from a CUDA graph: one graph launch, then
+else ``eager_launch_us``, plus a dispatch penalty that grows with how many other
+operators ran since the call's operator last did, plus the host's cost of the views and
+``nn.Module`` calls that launch nothing; from a CUDA graph: one graph launch, then
 ``graph_launch_us`` of device-side scheduling per node) into the *stream*, which runs them
 in order. A kernel's device time is
 
@@ -25,6 +26,8 @@ coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -60,6 +63,9 @@ class GpuCalibration:
         host_us: Measured host time per eager launch, by call.
         host_only_op_us: Host time of an operator that launches nothing (a view).
         module_call_us: Host time of an ``nn.Module`` call around its forward.
+        dispatch_penalty: ``(k, fraction)`` pairs, ``k`` ascending: how much more an
+            eager call costs the host than in a loop of its own when ``k`` distinct
+            operators are called in turn (see :func:`dispatch_penalty`).
     """
 
     kernel_floor_us: float
@@ -73,6 +79,45 @@ class GpuCalibration:
     w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
+    dispatch_penalty: tuple[tuple[int, float], ...] = ()
+
+
+def reuse_distances(names: list[str]) -> list[int]:
+    """Each call's operator reuse distance in a step that repeats.
+
+    The number of distinct other operators called since the call's operator last ran
+    (0 when it ran just before), counting across the end of the previous identical step.
+    """
+    order: list[str] = []  # most recent first
+    out: list[int] = []
+    for k, name in enumerate(names + names):
+        if name in order:
+            d = order.index(name)
+            order.pop(d)
+        else:
+            d = len(order)
+        order.insert(0, name)
+        if k >= len(names):
+            out.append(d)
+    return out
+
+
+def dispatch_penalty(table: tuple[tuple[int, float], ...], distance: int) -> float:
+    """The fraction a call at a reuse distance costs beyond its loop time (0 without a table).
+
+    A round-robin of ``k`` operators gives each call the distance ``k - 1``; between
+    measured sizes the penalty is linear in log2(k), beyond the largest it stays there.
+    """
+    if not table:
+        return 0.0
+    k = distance + 1
+    if k <= table[0][0]:
+        return table[0][1]
+    for (k0, p0), (k1, p1) in itertools.pairwise(table):
+        if k <= k1:
+            f = (math.log2(k) - math.log2(k0)) / (math.log2(k1) - math.log2(k0))
+            return p0 + f * (p1 - p0)
+    return table[-1][1]
 
 
 @dataclass(frozen=True)
@@ -171,8 +216,12 @@ class GpuModel:
                     )
                     / max(1, n)
                 )
-                for k in step.kernels:
+                table = self.cal.dispatch_penalty
+                distances = reuse_distances([k.name for k in step.kernels]) if table else []
+                for i, k in enumerate(step.kernels):
                     us = self.cal.host_us.get(k.call, generic)
+                    if table:
+                        us *= 1.0 + dispatch_penalty(table, distances[i])
                     yield env.timeout(us * 1e3 + extra_ns)
                     yield stream.put(k)
                 totals["host"] = env.now

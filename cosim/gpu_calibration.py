@@ -6,10 +6,11 @@ floor fitted to the L2 reads at 8–48 MiB (``t = t0 + bytes / bw``, least squar
 matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost of an
 eager launch and the device cost of a graph node of a tiny kernel; from the op-cost file,
 each call's device and eager host time, the host's cost of views, module calls and
-tensor-method calls, and the watts the packed GEMV adds on every SM; and the power
-model's three coefficients from three NVML windows: a graph of tiny kernels (the active
-floor), a sustained HBM read (watts per TB/s above that floor) and sustained bf16 GEMMs
-(watts per TFLOP/s above it).
+tensor-method calls, the dispatch penalty of calling operators in turn (a round-robin
+of 1-32 operators against their own loops), and the watts the packed GEMV adds on every
+SM; and the power model's three coefficients from three NVML windows: a graph of tiny
+kernels (the active floor), a sustained HBM read (watts per TB/s above that floor) and
+sustained bf16 GEMMs (watts per TFLOP/s above it).
 
 Host times are converted to the speed of the baseline machine's host when quiet: both
 files record the pure-Python host-speed probe (:mod:`cosim.baseline.hostspeed`), the
@@ -101,12 +102,14 @@ def _op_costs(
     """
     h = (opcost or {}).get("host") or {}
     probes = h.get("speed_probes", {})
-    method_extra = (
-        speed(float(h["method_us"]), probes.get("method_us"))
-        - speed(float(h["aten_us"]), probes.get("aten_us"))
-        if h
-        else 0.0
-    )
+    if "method_minus_aten_us" in h:  # timed in alternating loops: one host speed
+        method_extra = speed(float(h["method_minus_aten_us"]), probes.get("method_minus_aten_us"))
+    elif h:
+        method_extra = speed(float(h["method_us"]), probes.get("method_us")) - speed(
+            float(h["aten_us"]), probes.get("aten_us")
+        )
+    else:
+        method_extra = 0.0
     kernel: dict[str, float] = {}
     host: dict[str, float] = {}
     for row in (opcost or {}).get("calls", []):
@@ -180,6 +183,18 @@ def _host_extras(opcost: dict[str, Any] | None, speed: _HostSpeed) -> dict[str, 
     }
 
 
+def _dispatch_penalty(opcost: dict[str, Any] | None) -> tuple[tuple[int, float], ...]:
+    """``(k, fraction)``: how much more a call costs with ``k`` operators called in turn.
+
+    From the op-cost file's ``mix`` section (each a ratio within one short rep, so the
+    host's speed cancels); never negative; empty without the section.
+    """
+    mix = ((opcost or {}).get("host") or {}).get("mix")
+    if not mix:
+        return ()
+    return tuple(sorted((int(r["k"]), max(0.0, float(r["rel"]))) for r in mix["rows"]))
+
+
 def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None) -> Calibrated:
     """Derive the GPU model's calibration from a baseline's microbenchmarks.
 
@@ -235,6 +250,7 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         kernel_us=kernels,
         host_us=hosts,
         w_packed_busy=_packed_watts(opcost, w_per_tb),
+        dispatch_penalty=_dispatch_penalty(opcost),
         **_host_extras(opcost, speed),
     )
     return Calibrated(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from statistics import median
 
 import pytest
 
+from arch_models.gpu_model import GpuModel, dispatch_penalty, reuse_distances
 from arch_models.spec import load_arch
 from cosim.baseline.schema import default_baseline_path, read_baseline
 from cosim.gpu_calibration import calibrate_from_baseline, load_opcost, quiet_reference_of
 from cosim.gpu_capture import capture_harness_step
-from cosim.gpu_engine import simulate_gpu
+from cosim.gpu_engine import calibrated_arch, simulate_gpu
 from tests.conftest import EXAMPLES
 
 BASELINE = read_baseline(default_baseline_path())
@@ -101,7 +103,9 @@ def test_host_costs_from_the_op_cost_file() -> None:
     )
     reps = zip(bound["eager_reps_us"], bound["probe_reps_us"], strict=True)
     eager = median(e * ref / p for e, p in reps)
-    method = at_quiet("method_us") - at_quiet("aten_us")  # a tensor method vs torch.ops.aten
+    # a tensor method vs torch.ops.aten, timed in alternating loops
+    method = at_quiet("method_minus_aten_us")
+    assert method < 0  # the op packet's Python __call__ costs more than the bound method
     assert cal.host_us[f"{bound['op']}|{bound['key']}"] == pytest.approx(eager + method)
     triton = [k for k in cal.host_us if k.startswith("triton.packed_matmul")]
     assert len(triton) == len(host["triton"])
@@ -146,3 +150,24 @@ def test_host_times_convert_to_the_baselines_quiet_host_speed() -> None:
     assert host_us(200.0) == pytest.approx(row["eager_us"])
     assert host_us(300.0) == pytest.approx(1.5 * row["eager_us"])
     assert host_us(None) == pytest.approx(row["eager_us"])  # no reference: the plain median
+
+
+def test_dispatch_penalty_from_reuse_distances() -> None:
+    """A call pays the round-robin penalty of its operator's reuse distance."""
+    assert reuse_distances(["a", "b", "a", "c", "a", "b"]) == [1, 1, 1, 2, 1, 2]
+    assert reuse_distances(["a", "a"]) == [0, 0]  # the step repeats: no first-call distance
+    table = ((1, 0.0), (2, 0.02), (4, 0.04), (8, 0.08))
+    assert dispatch_penalty((), 5) == 0.0
+    assert dispatch_penalty(table, 0) == 0.0
+    assert dispatch_penalty(table, 3) == pytest.approx(0.04)  # k = 4
+    assert dispatch_penalty(table, 5) == pytest.approx(0.04 + 0.04 * (math.log2(6) - 2))
+    assert dispatch_penalty(table, 100) == 0.08  # beyond the largest k measured
+    calibrated = calibrate_from_baseline(BASELINE, OPCOST)
+    cal = calibrated.calibration
+    assert [k for k, _ in cal.dispatch_penalty] == [1, 2, 4, 8, 16, 32]
+    assert all(f >= 0 for _, f in cal.dispatch_penalty) and cal.dispatch_penalty[-1][1] > 0
+    arch = calibrated_arch(ARCH, calibrated)
+    step = capture_harness_step("370m", "dense", 1)
+    plain = GpuModel(arch, dataclasses.replace(cal, dispatch_penalty=())).run_step(step, "eager")
+    with_penalty = GpuModel(arch, cal).run_step(step, "eager")
+    assert with_penalty.host_ns > plain.host_ns
