@@ -26,6 +26,9 @@ kernels, of the packed GEMV back to back and of an HBM-bound elementwise kernel:
 power model takes the watts the packed GEMV draws beyond its HBM traffic from the first
 two; the elementwise window is a record (its watts per TB/s match the HBM read's).
 
+The ``glue`` section (:mod:`cosim.baseline.hostglue`, CPU tensors) measures the Python
+between an implementation's operators.
+
 Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F``
 (``--sections host --update F`` re-measures the host section of an existing file only).
 """
@@ -402,14 +405,16 @@ def main(argv: list[str] | None = None) -> int:
     """Measure every distinct call and the host's costs; write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--sections", default="calls,host", help="calls and/or host (default both)")
+    parser.add_argument(
+        "--sections", default="calls,host,glue", help="calls, host and/or glue (default all)"
+    )
     parser.add_argument(
         "--update", metavar="FILE", help="start from this file, replacing the sections measured"
     )
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
-    if not sections <= {"calls", "host"}:
-        parser.error(f"--sections: unknown {sorted(sections - {'calls', 'host'})}")
+    if not sections <= {"calls", "host", "glue"}:
+        parser.error(f"--sections: unknown {sorted(sections - {'calls', 'host', 'glue'})}")
     device = torch.device("cuda")
     out: dict[str, Any] = {}
     if args.update:
@@ -451,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
         out["host_date_utc"] = now
         summary = {k: round(v, 2) for k, v in out["host"].items() if k.endswith("_us")}
         print(f"host: {summary}, {len(out['host']['triton'])} Triton shapes", flush=True)
+    if "glue" in sections:
+        from cosim.baseline.hostglue import measure_glue
+
+        out["glue"] = measure_glue()
+        summary = {k: round(v["us"], 2) for k, v in out["glue"]["per_kernel"].items()}
+        print(f"glue: {summary} us per kernel", flush=True)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)
     print(f"done in {time.perf_counter() - t0:.0f} s")

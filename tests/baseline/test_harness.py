@@ -228,3 +228,16 @@ def test_opcost_host_section_on_the_cpu() -> None:
     with pytest.raises(SystemExit):
         opcost_main(["--out", "x.json", "--sections", "calls,bogus"])
 
+
+
+def test_host_glue_on_the_cpu() -> None:
+    """The Python between operators: a step against its replay, pair by pair."""
+    from cosim.baseline.hostglue import GLUE_IMPLS, measure_glue
+
+    g = measure_glue(reps=3, calls=50)
+    assert [r["impl"] for r in g["rows"]] == list(GLUE_IMPLS)
+    for r in g["rows"]:
+        assert r["kernels"] > 0 and r["step_us"] > 0 and r["replay_us"] > 0
+        assert r["loops_us"] > 0 and r["probe_us"] > 0
+        assert math.isfinite(r["glue_per_probe"])
+    assert set(g["per_kernel"]) == set(GLUE_IMPLS)
