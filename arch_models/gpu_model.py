@@ -3,9 +3,9 @@
 Two processes: the *host* issues kernels (eagerly: the measured host time of each call,
 else ``eager_launch_us``, plus a dispatch penalty that grows with how many other
 operators ran since the call's operator last did, plus the host's cost of the views and
-``nn.Module`` calls that launch nothing; from a CUDA graph: one graph launch, then
-``graph_launch_us`` of device-side scheduling per node) into the *stream*, which runs them
-in order. A kernel's device time is
+``nn.Module`` calls that launch nothing and of the Python glue between operators; from
+a CUDA graph: one graph launch, then ``graph_launch_us`` of device-side scheduling per
+node) into the *stream*, which runs them in order. A kernel's device time is
 
 ``floor + max(HBM bytes / HBM bandwidth + L2 bytes / L2 bandwidth, FLOPs / peak rate)``
 
@@ -66,6 +66,8 @@ class GpuCalibration:
         dispatch_penalty: ``(k, fraction)`` pairs, ``k`` ascending: how much more an
             eager call costs the host than in a loop of its own when ``k`` distinct
             operators are called in turn (see :func:`dispatch_penalty`).
+        glue_us: Host time of the Python between an implementation's operators, per
+            kernel it launches eagerly, by implementation.
     """
 
     kernel_floor_us: float
@@ -80,6 +82,7 @@ class GpuCalibration:
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
     dispatch_penalty: tuple[tuple[int, float], ...] = ()
+    glue_us: dict[str, float] = field(default_factory=dict)
 
 
 def reuse_distances(names: list[str]) -> list[int]:
@@ -208,13 +211,13 @@ class GpuModel:
             else:
                 generic = self.launch.eager_launch_us
                 # what launches nothing still costs the host: spread evenly over the kernels
-                extra_ns = (
-                    1e3
-                    * (
+                extra_ns = 1e3 * (
+                    (
                         step.host_only_ops * self.cal.host_only_op_us
                         + step.module_calls * self.cal.module_call_us
                     )
                     / max(1, n)
+                    + self.cal.glue_us.get(step.impl, 0.0)
                 )
                 table = self.cal.dispatch_penalty
                 distances = reuse_distances([k.name for k in step.kernels]) if table else []

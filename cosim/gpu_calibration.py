@@ -7,7 +7,8 @@ matrix-product floor fitted the same way to the bf16 GEMV shapes; the host cost 
 eager launch and the device cost of a graph node of a tiny kernel; from the op-cost file,
 each call's device and eager host time, the host's cost of views, module calls and
 tensor-method calls, the dispatch penalty of calling operators in turn (a round-robin
-of 1-32 operators against their own loops), and the watts the packed GEMV adds on every
+of 1-32 operators against their own loops), the Python glue between an implementation's
+operators (measured with CPU tensors), and the watts the packed GEMV adds on every
 SM; and the power model's three coefficients from three NVML windows: a graph of tiny
 kernels (the active floor), a sustained HBM read (watts per TB/s above that floor) and
 sustained bf16 GEMMs (watts per TFLOP/s above it).
@@ -195,6 +196,23 @@ def _dispatch_penalty(opcost: dict[str, Any] | None) -> tuple[tuple[int, float],
     return tuple(sorted((int(r["k"]), max(0.0, float(r["rel"]))) for r in mix["rows"]))
 
 
+def _glue(opcost: dict[str, Any] | None, reference_us: float | None) -> dict[str, float]:
+    """Python glue per eager launch, by implementation, at the baseline host's quiet speed.
+
+    From the op-cost file's ``glue`` section (:mod:`cosim.baseline.hostglue`): measured in
+    units of the probe, so times the baseline's quiet reference (as measured where there
+    is none); ``packed`` takes ``dense``'s.
+    """
+    per_kernel = ((opcost or {}).get("glue") or {}).get("per_kernel") or {}
+    out = {
+        impl: max(0.0, v["per_probe"] * reference_us if reference_us else v["us"])
+        for impl, v in per_kernel.items()
+    }
+    if "dense" in out:
+        out.setdefault("packed", out["dense"])
+    return out
+
+
 def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None) -> Calibrated:
     """Derive the GPU model's calibration from a baseline's microbenchmarks.
 
@@ -251,6 +269,7 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
         host_us=hosts,
         w_packed_busy=_packed_watts(opcost, w_per_tb),
         dispatch_penalty=_dispatch_penalty(opcost),
+        glue_us=_glue(opcost, speed.reference_us),
         **_host_extras(opcost, speed),
     )
     return Calibrated(

@@ -171,3 +171,19 @@ def test_dispatch_penalty_from_reuse_distances() -> None:
     plain = GpuModel(arch, dataclasses.replace(cal, dispatch_penalty=())).run_step(step, "eager")
     with_penalty = GpuModel(arch, cal).run_step(step, "eager")
     assert with_penalty.host_ns > plain.host_ns
+
+
+def test_python_glue_is_charged_per_eager_launch() -> None:
+    """The op-cost file's glue, in probe units, priced at the baseline's quiet host."""
+    glue = OPCOST["glue"]["per_kernel"]
+    ref = quiet_reference_of(BASELINE)
+    cal = calibrate_from_baseline(BASELINE, OPCOST).calibration
+    assert cal.glue_us["dense"] == pytest.approx(glue["dense"]["per_probe"] * ref)
+    assert cal.glue_us["packed"] == cal.glue_us["dense"]  # packed's Python is dense's
+    step = capture_harness_step("370m", "transformer", 1)
+    calibrated = calibrate_from_baseline(BASELINE, OPCOST)
+    arch = calibrated_arch(ARCH, calibrated)
+    bare = GpuModel(arch, dataclasses.replace(cal, glue_us={})).run_step(step, "eager")
+    full = GpuModel(arch, cal).run_step(step, "eager")
+    extra = full.host_ns - bare.host_ns
+    assert extra == pytest.approx(len(step.kernels) * cal.glue_us["transformer"] * 1e3, rel=1e-6)
