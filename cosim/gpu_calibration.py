@@ -187,13 +187,18 @@ def _host_extras(opcost: dict[str, Any] | None, speed: _HostSpeed) -> dict[str, 
 def _dispatch_penalty(opcost: dict[str, Any] | None) -> tuple[tuple[int, float], ...]:
     """``(k, fraction)``: how much more a call costs with ``k`` operators called in turn.
 
-    From the op-cost file's ``mix`` section (each a ratio within one short rep, so the
-    host's speed cancels); never negative; empty without the section.
+    From the op-cost file's ``mix_calls`` (the implementations' own calls in turn), else
+    its ``mix`` (cheap operators on one tensor): each a ratio within one short rep, so
+    the host's speed cancels, taken relative to the round-robin of one (which adds only
+    its own loop's overhead); never negative; empty without either.
     """
-    mix = ((opcost or {}).get("host") or {}).get("mix")
+    host = (opcost or {}).get("host") or {}
+    mix = host.get("mix_calls") or host.get("mix")
     if not mix:
         return ()
-    return tuple(sorted((int(r["k"]), max(0.0, float(r["rel"]))) for r in mix["rows"]))
+    rows = {int(r["k"]): float(r["rel"]) for r in mix["rows"]}
+    one = 1.0 + rows.get(1, 0.0)  # the round-robin's own loop overhead, at k = 1
+    return tuple(sorted((k, max(0.0, (1.0 + rel) / one - 1.0)) for k, rel in rows.items()))
 
 
 def _glue(opcost: dict[str, Any] | None, reference_us: float | None) -> dict[str, float]:

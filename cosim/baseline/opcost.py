@@ -18,7 +18,8 @@ host-speed probe of :mod:`cosim.baseline.hostspeed` (``probe_reps_us`` of each c
 ``speed_probes`` of each host item, ``probe_us`` of each Triton row), so the calibration
 can price host work at the baseline machine's quiet speed;
 ``mix`` (:func:`dispatch_mix`): how much more an eager call costs with 1-32 distinct
-operators called in turn than alone; the tensor method and the ``torch.ops.aten`` call
+operators called in turn than alone, and ``mix_calls`` the same with the
+implementations' own calls (:func:`mix_of_calls`); the tensor method and the ``torch.ops.aten`` call
 timed in alternating loops (``method_minus_aten_us``, the pairs' median difference);
 and, for each packed shape, the Triton GEMV's eager time per call
 (its Python launcher) next to its device time; and NVML windows of a graph of tiny
@@ -36,6 +37,7 @@ Run on the GPU machine: ``PYTHONPATH=. python3 -m cosim.baseline.opcost --out F`
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -56,6 +58,7 @@ __all__ = [
     "host_costs",
     "main",
     "measure_call",
+    "mix_of_calls",
     "packed_shapes",
     "power_windows",
 ]
@@ -229,26 +232,32 @@ def _mix_ops(device: torch.device) -> list[Callable[[], Any]]:
     return ops
 
 
-def dispatch_mix(device: torch.device, calls: int = 2048, reps: int = 7) -> dict[str, Any]:
+def dispatch_mix(
+    device: torch.device,
+    calls: int = 2048,
+    reps: int = 7,
+    ops: list[Callable[[], Any]] | None = None,
+) -> dict[str, Any]:
     """How much more an eager call costs the host when ``k`` operators are called in turn.
 
     A loop of one operator keeps its dispatch path warm in the host's caches; a decode
     step calls a few dozen operators in turn, and each call finds its path colder the
     more other operators ran since its operator last did. Each rep times every one of
-    32 cheap operators in a loop of its own, then for each of :data:`MIX_SIZES` a
-    round-robin of the first ``k``; a row's ``rel`` is the median over reps of the
-    round-robin's µs per call over the mean of its operators' own, less one. Within a
-    rep (a fraction of a second) the host's speed rarely changes, so the ratio does not
-    depend on it. ``us`` and ``probe_us`` record the last rep's times and the host-speed
-    probe.
+    ``ops`` (default: 32 cheap unary and binary operators on one small tensor) in a loop
+    of its own, then for each of :data:`MIX_SIZES` up to their number a round-robin of
+    the first ``k``; a row's ``rel`` is the median over reps of the round-robin's µs per
+    call over the mean of its operators' own, less one. Within a rep (a fraction of a
+    second) the host's speed rarely changes, so the ratio does not depend on it. ``us``
+    and ``probe_us`` record the last rep's times and the host-speed probe.
     """
-    ops = _mix_ops(device)
-    per_k: dict[int, list[float]] = {k: [] for k in MIX_SIZES}
+    ops = ops if ops is not None else _mix_ops(device)
+    sizes = [k for k in MIX_SIZES if k <= len(ops)]
+    per_k: dict[int, list[float]] = {k: [] for k in sizes}
     last: dict[int, float] = {}
     probes: list[float] = []
     for _ in range(reps):
         alone = [_per_call_us(fn, device, max(1, calls // 8), 1, probes) for fn in ops]
-        for k in MIX_SIZES:
+        for k in sizes:
             chosen = ops[:k]
 
             def round_robin(chosen: list[Callable[[], Any]] = chosen) -> None:
@@ -263,6 +272,32 @@ def dispatch_mix(device: torch.device, calls: int = 2048, reps: int = 7) -> dict
         "probe_us": median(probes),
         "reps": reps,
     }
+
+
+def mix_of_calls(
+    rows: list[dict[str, Any]], device: torch.device, most: int = 32, seed: int = 0
+) -> tuple[list[Callable[[], Any]], list[str]]:
+    """The implementations' own calls for :func:`dispatch_mix`: one per operator.
+
+    From the ``calls`` rows: for each operator, its first host-bound call (eager time
+    over 1.5x its device time, so a round-robin cannot pile up device work), with its
+    real argument shapes; at most ``most`` of them, in an order shuffled by ``seed``.
+    """
+    import random
+
+    first: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: (r["op"], r["key"])):
+        if "error" in row or row["op"] in first:
+            continue
+        if row["eager_us"] > 1.5 * row["graph_us"]:
+            first[row["op"]] = row
+    chosen = sorted(first.values(), key=lambda r: r["op"])
+    random.Random(seed).shuffle(chosen)
+    ops: list[Callable[[], Any]] = []
+    for row in chosen[:most]:
+        args, kwargs = build_inputs(row["key"], device)
+        ops.append(functools.partial(_op(row["op"]), *args, **kwargs))
+    return ops, [r["op"] for r in chosen[:most]]
 
 
 def _paired_us(
@@ -451,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calls: {len(rows)}, {bad} errors, {time.perf_counter() - t0:.0f} s", flush=True)
     if "host" in sections:
         out["host"] = host_costs(device)
+        if out.get("calls"):
+            with torch.inference_mode():
+                ops, names = mix_of_calls(out["calls"], device)
+                out["host"]["mix_calls"] = {**dispatch_mix(device, ops=ops), "ops": names}
+            rel = {r["k"]: round(r["rel"], 3) for r in out["host"]["mix_calls"]["rows"]}
+            print(f"mix of calls: {rel}", flush=True)
         out["host"]["power"] = power_windows(device)
         print(f"power windows: {out['host']['power']}", flush=True)
         out["host_date_utc"] = now

@@ -241,3 +241,21 @@ def test_host_glue_on_the_cpu() -> None:
         assert r["loops_us"] > 0 and r["probe_us"] > 0
         assert math.isfinite(r["glue_per_probe"])
     assert set(g["per_kernel"]) == set(GLUE_IMPLS)
+
+
+def test_mix_of_the_implementations_own_calls_on_the_cpu() -> None:
+    """One host-bound call per operator, real shapes, shuffled; device-bound ones left out."""
+    from cosim.baseline.opcost import dispatch_mix, distinct_calls, mix_of_calls
+
+    calls = distinct_calls(("tiny",))
+    rows = [{"op": n, "key": k, "eager_us": 5.0, "graph_us": 1.0} for n, k in calls]
+    rows[0] = {**rows[0], "graph_us": 50.0}  # device-bound: a round-robin would queue it
+    rows.append({"op": "aten.bogus.default", "key": "{}", "error": "failed"})
+    ops, names = mix_of_calls(rows, torch.device("cpu"), most=6)
+    assert len(ops) == len(names) == 6 and len(set(names)) == 6
+    assert names == mix_of_calls(rows, torch.device("cpu"), most=6)[1]  # the seed's order
+    with torch.inference_mode():
+        for fn in ops:
+            fn()
+        mix = dispatch_mix(torch.device("cpu"), calls=64, reps=2, ops=ops)
+    assert [r["k"] for r in mix["rows"]] == [1, 2, 4]  # sizes up to the calls there are

@@ -164,7 +164,10 @@ def test_dispatch_penalty_from_reuse_distances() -> None:
     assert dispatch_penalty(table, 100) == 0.08  # beyond the largest k measured
     calibrated = calibrate_from_baseline(BASELINE, OPCOST)
     cal = calibrated.calibration
-    assert [k for k, _ in cal.dispatch_penalty] == [1, 2, 4, 8, 16, 32]
+    mix = OPCOST["host"]["mix_calls"]  # the implementations' own calls, preferred
+    assert [k for k, _ in cal.dispatch_penalty] == [r["k"] for r in mix["rows"]]
+    one = 1 + mix["rows"][0]["rel"]  # relative to the round-robin of one call
+    assert cal.dispatch_penalty[-1][1] == pytest.approx((1 + mix["rows"][-1]["rel"]) / one - 1)
     assert all(f >= 0 for _, f in cal.dispatch_penalty) and cal.dispatch_penalty[-1][1] > 0
     arch = calibrated_arch(ARCH, calibrated)
     step = capture_harness_step("370m", "dense", 1)
