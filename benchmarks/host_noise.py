@@ -30,8 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cosim.baseline.hostspeed import probe_us
 from cosim.baseline.models import build_decoder, build_model
 from cosim.baseline.shapes import get_shape
+from cosim.baseline.timing import percentile
 
 
 def _steal() -> tuple[int, int]:
@@ -60,14 +62,6 @@ def _loadavg() -> str | None:
     return p.read_text().strip() if p.exists() else None
 
 
-def _py_probe() -> float:
-    t0 = time.perf_counter()
-    x = 0
-    for i in range(5000):
-        x += i * 3
-    return (time.perf_counter() - t0) * 1e6
-
-
 def _torch_probe(tiny: torch.Tensor) -> float:
     t0 = time.perf_counter()
     for _ in range(20):
@@ -80,11 +74,6 @@ def _corr(a: list[float], b: list[float]) -> float | None:
         return float(statistics.correlation(a, b))
     except statistics.StatisticsError:
         return None
-
-
-def _pct(v: list[float], q: float) -> float:
-    s = sorted(v)
-    return s[min(len(s) - 1, int(q / 100 * len(s)))]
 
 
 class _Sampler:
@@ -133,7 +122,7 @@ def variant(
         cpu.append((time.thread_time() - c0) * 1e3)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        pyp.append(_py_probe())
+        pyp.append(probe_us())
         tp.append(_torch_probe(tiny))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -146,12 +135,12 @@ def variant(
         "variant": name,
         "steps": steps,
         "host_ms_median": statistics.median(host),
-        "host_ms_p10": _pct(host, 10),
-        "host_ms_p90": _pct(host, 90),
+        "host_ms_p10": percentile(host, 10),
+        "host_ms_p90": percentile(host, 90),
         "cpu_ms_median": statistics.median(cpu),
         "py_probe_us_median": statistics.median(pyp),
-        "py_probe_us_p10": _pct(pyp, 10),
-        "py_probe_us_p90": _pct(pyp, 90),
+        "py_probe_us_p10": percentile(pyp, 10),
+        "py_probe_us_p90": percentile(pyp, 90),
         "torch_probe_us_median": statistics.median(tp),
         "corr_host_py": _corr(host, pyp),
         "corr_host_torch": _corr(host, tp),

@@ -15,13 +15,16 @@ every weight on every call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from arch_models.gpu_kernels import Kernel, KernelStep
+
+if TYPE_CHECKING:
+    from cosim.baseline.shapes import ModelShape
 
 __all__ = ["VIEW_OPS", "call_key", "calls_of", "capture_harness_step", "capture_step"]
 
@@ -250,16 +253,19 @@ def _packed_linear_as_one_kernel(
     return out
 
 
-def capture_harness_step(model: str, impl: str, batch: int) -> KernelStep:
+def capture_harness_step(
+    model: str, impl: str, batch: int, shape: ModelShape | None = None
+) -> KernelStep:
     """Trace one decode step of a GPU-baseline implementation (``cosim.baseline``).
 
     The packed implementation's Triton GEMV does not dispatch through ATen; it is recorded
-    as one kernel reading the 2-bit weights and the activations.
+    as one kernel reading the 2-bit weights and the activations. ``shape`` overrides the
+    built-in shape named ``model`` (a variant of it, e.g. with more layers).
     """
     from cosim.baseline import models as harness
     from cosim.baseline.shapes import get_shape
 
-    built = harness.build_model(get_shape(model), impl, "meta")
+    built = harness.build_model(shape or get_shape(model), impl, "meta")
     decoder = harness.build_decoder(built, batch, prompt_tokens=128, max_steps=256)
     original = getattr(harness, "packed_linear")  # noqa: B009 - patched while tracing
     setattr(harness, "packed_linear", _packed_linear_as_one_kernel)  # noqa: B010

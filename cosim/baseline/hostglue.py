@@ -56,22 +56,15 @@ def _loop_us(fn: Any, calls: int, reps: int = 5) -> float:
     return best
 
 
-class _Passthrough(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
-
 def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
     """One implementation: paired step and replay times, modules and views (µs)."""
     from cosim.baseline.models import build_decoder, build_model
-    from cosim.baseline.opcost import _op, build_inputs
-    from cosim.gpu_capture import capture_step
+    from cosim.baseline.opcost import _op, _paired_us, _Passthrough, build_inputs
+    from cosim.gpu_capture import capture_harness_step
 
     cpu = torch.device("cpu")
     shape = dataclasses.replace(get_shape("tiny"), layers=GLUE_LAYERS)
-    meta = build_model(shape, impl, "meta")
-    traced = build_decoder(meta, 1, prompt_tokens=8, max_steps=4)
-    step = capture_step(meta, traced.step_, impl=impl, model="tiny", batch=1)
+    step = capture_harness_step("tiny", impl, 1, shape=shape)
     model = build_model(shape, impl, cpu, torch.bfloat16)
     decoder = build_decoder(model, 1, prompt_tokens=8, max_steps=reps + 8)
     built: dict[str, tuple[Any, list[Any], dict[str, Any]]] = {}
@@ -111,13 +104,8 @@ def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
         empty = _loop_us(lambda: None, calls)
         module_us = _loop_us(lambda: module(x), calls) - empty
         view_us = _loop_us(lambda: x.view(64, 16), calls) - empty
-        method = []  # tensor method less torch.ops.aten packet, pair by pair, per probe
-        abs_op = torch.ops.aten.abs.default
-        for _ in range(9):
-            p = probe_us()
-            a = _loop_us(lambda: x.abs(), calls, 1)
-            b = _loop_us(lambda: abs_op(x), calls, 1)
-            method.append((a - b) / p)
+        abs_op = torch.ops.aten.abs.default  # tensor method less torch.ops.aten packet
+        method = _paired_us(lambda: x.abs(), lambda: abs_op(x), cpu, calls)
     others = step.module_calls * module_us + step.host_only_ops * view_us
     glue = [d - others for d in diffs]
     return {
@@ -135,7 +123,7 @@ def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
         "probe_us": median(probes),
         # the glue in units of the probe, pair by pair: independent of the host's speed
         "glue_per_probe": median(g / p for g, p in zip(glue, probes, strict=True)),
-        "method_minus_aten_per_probe": median(method),
+        "method_minus_aten_per_probe": method["diff"] / method["probe"],
     }
 
 
