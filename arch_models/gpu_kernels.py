@@ -4,7 +4,7 @@ A :class:`Kernel` is one device launch with the sizes of the tensors it reads an
 how many of the bytes read are model parameters, and its floating-point operations.
 Where the bytes come from (HBM or L2) is the GPU model's decision: it depends on the
 device's L2 capacity, not on the code. ``cosim`` fills these from what an
-implementation's code actually dispatches (see :mod:`cosim.gpu_capture`).
+implementation's code actually dispatches (see :mod:`gpubench.capture`).
 """
 
 from __future__ import annotations

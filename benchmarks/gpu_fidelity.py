@@ -3,7 +3,7 @@
 The model (``examples/h200.yaml`` + :mod:`arch_models.gpu_model`) is calibrated only from
 microbenchmarks: the baseline's ``micro`` sections (HBM/L2 bandwidth, launch costs,
 GEMV shapes, NVML power windows) and the per-call microbenchmark
-``baselines/h200_opcost.json`` (``python3 -m cosim.baseline.opcost`` on the GPU: each
+``baselines/h200_opcost.json`` (``python3 -m gpubench.opcost`` on the GPU: each
 operator call's device and eager host time, the host's cost of views, module calls and
 the Triton launcher, and NVML windows of kernel classes). The decode measurements are
 only compared against.
@@ -11,7 +11,7 @@ only compared against.
 Eager decode is host-bound, and the GPU machine's host (a shared VM) switches for
 seconds at a time between a quiet state and one ~1.6x slower. The harness therefore
 times, besides the plain median of all steps, a tagged pass with a pure-Python
-host-speed probe between steps (:mod:`cosim.baseline.hostspeed`); an eager case is
+host-speed probe between steps (:mod:`gpubench.hostspeed`); an eager case is
 compared with the median of its *quiet* steps (``decode_quiet_ms_per_token``), and the
 model prices host work at the baseline's quiet host speed. The error against the plain
 median is printed beside. Graph cases are compared with the plain median (not
@@ -34,9 +34,10 @@ from statistics import mean, median
 from typing import Any
 
 from arch_models.spec import load_arch
-from cosim.baseline.schema import Baseline, Case, default_baseline_path, read_baseline
 from cosim.gpu_calibration import load_opcost, quiet_reference_of
 from cosim.gpu_engine import simulate_gpu
+from gpubench.capture import capture_harness_step
+from gpubench.schema import Baseline, Case, default_baseline_path, read_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = ROOT / "baselines" / "h200_eager_repeats"
@@ -80,7 +81,9 @@ def main() -> None:
         if c.status != "ok" or c.decode_ms_per_token is None:
             continue
         ms, of = _measured(c)
-        s = simulate_gpu(arch, c.model, c.impl, c.launch, c.batch, baseline, opcost)
+        s = simulate_gpu(
+            arch, capture_harness_step(c.model, c.impl, c.batch), c.launch, baseline, opcost
+        )
         watts = _watts(c)
         e_ms = (s["ms_per_token"] - ms) / ms
         e_plain = (s["ms_per_token"] - c.decode_ms_per_token) / c.decode_ms_per_token
@@ -127,7 +130,9 @@ def _repeats(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> No
                 print(f"{line}  quiet -       ({c.null_reasons.get('decode_quiet_ms_per_token')})")
                 continue
             q = c.decode_quiet_ms_per_token
-            s = simulate_gpu(arch, c.model, c.impl, "eager", c.batch, priced, opcost)
+            s = simulate_gpu(
+                arch, capture_harness_step(c.model, c.impl, c.batch), "eager", priced, opcost
+            )
             e = (s["ms_per_token"] - q) / q
             errs.append(abs(e))
             line += f"  quiet {q:7.2f}  pred {s['ms_per_token']:7.2f} {e:+7.1%}"

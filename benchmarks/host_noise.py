@@ -30,10 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim.baseline.hostspeed import probe_us
-from cosim.baseline.models import build_decoder, build_model
-from cosim.baseline.shapes import get_shape
-from cosim.baseline.timing import percentile
+from gpubench.hostspeed import probe_us
+from gpubench.models import build_decoder, build_model
+from gpubench.shapes import get_shape
+from gpubench.timing import percentile
 
 
 def _steal() -> tuple[int, int]:

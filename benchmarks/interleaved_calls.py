@@ -7,7 +7,7 @@ calls, to bracket the difference: every distinct call once per pass, in turn (ea
 timed on the host clock around its asynchronous launch), with the device left running
 (``--mode run``: launches after heavy calls can wait for a full queue) or drained before
 each call (``--mode drain``). Host times are converted to the op-cost file's quiet
-speed by the pure-Python probe (:mod:`cosim.baseline.hostspeed`) before each pass.
+speed by the pure-Python probe (:mod:`gpubench.hostspeed`) before each pass.
 
 On the GPU machine: ``PYTHONPATH=. python3 benchmarks/interleaved_calls.py --mode run
 --out $OUT/run.json`` (and ``--mode drain``), about 10 s each. Here, to print what the
@@ -37,9 +37,9 @@ def measure(mode: str, passes: int = 15) -> dict[str, Any]:
     """Time every distinct call of the op-cost file once per pass, in turn."""
     import torch
 
-    from cosim.baseline.hostspeed import probe_us
-    from cosim.baseline.opcost import _op, build_inputs, distinct_calls
-    from cosim.baseline.timing import sync
+    from gpubench.hostspeed import probe_us
+    from gpubench.opcost import _op, build_inputs, distinct_calls
+    from gpubench.timing import sync
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     prepared = []
@@ -74,9 +74,9 @@ def measure(mode: str, passes: int = 15) -> dict[str, Any]:
 
 def show(paths: list[Path]) -> None:
     """Per decode step, host ms of the calls priced each way, against the quiet decode."""
-    from cosim.baseline.schema import default_baseline_path, read_baseline
     from cosim.gpu_calibration import calibrate_from_baseline, load_opcost, quiet_reference_of
-    from cosim.gpu_capture import capture_harness_step
+    from gpubench.capture import capture_harness_step
+    from gpubench.schema import default_baseline_path, read_baseline
 
     baseline = read_baseline(default_baseline_path())
     opcost = load_opcost(default_baseline_path())

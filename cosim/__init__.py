@@ -1,7 +1,11 @@
-"""Co-simulation of ternary-LLM hardware: the ``cosim`` command and (later) the engine.
+"""The engine: replays a workload through a described system and returns frozen results.
 
-``cosim`` joins ``workloads`` (traces) and ``arch_models`` (validated specs and unit
-models). This package holds the command-line interface; see :mod:`cosim.cli`.
+``cosim`` sits above ``workloads`` (traces) and ``arch_models`` (validated descriptions,
+unit models, power and resources) and below ``explorer``: it builds a design's units from
+the unit registry, runs them in SimPy (:mod:`cosim.engine`), prices a GPU decode on the
+GPU model (:mod:`cosim.gpu_engine`) and returns one result type for both
+(:mod:`cosim.results`). It knows nothing of Optuna, Dash or PyTorch, nor of the layers
+above it.
 """
 
 from importlib.metadata import PackageNotFoundError, version

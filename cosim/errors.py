@@ -1,24 +1,13 @@
-"""The exceptions that mean "bad input", which the CLI reports as one clean message.
+"""The engine's errors for input a user can fix.
 
-Every package raises its own error class for input the user can fix; this module
-gathers them so the CLI prints them (exit code 2) instead of a traceback. Anything else
-is a bug and keeps its traceback.
+The engine raises these (never a traceback for bad input); the command line
+(:mod:`cosim_cli.errors`) maps them, with every other package's errors, to one clean
+message and exit code 2. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-from arch_models.energy import MissingCoefficientError
-from arch_models.validation.errors import SpecError
-from cosim.baseline.errors import BaselineError
-from dashboards.errors import DashboardError
-from explorer.errors import ExplorerError
-from workloads.errors import ModelConfigError, TraceError, WorkloadError
-
-__all__ = ["USER_ERRORS", "CliInputError", "ResultsError", "SimulationError"]
-
-
-class CliInputError(ValueError):
-    """A command-line argument the user must fix (unwritable path, bad combination...)."""
+__all__ = ["ResultsError", "SimulationError"]
 
 
 class SimulationError(ValueError):
@@ -27,18 +16,3 @@ class SimulationError(ValueError):
 
 class ResultsError(ValueError):
     """A results folder cannot be written or read."""
-
-
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    SpecError,
-    CliInputError,
-    SimulationError,
-    ResultsError,
-    MissingCoefficientError,
-    TraceError,
-    ModelConfigError,
-    WorkloadError,
-    BaselineError,
-    ExplorerError,
-    DashboardError,
-)

@@ -14,7 +14,7 @@ kernels (the active floor), a sustained HBM read (watts per TB/s above that floo
 sustained bf16 GEMMs (watts per TFLOP/s above it).
 
 Host times are converted to the speed of the baseline machine's host when quiet: both
-files record the pure-Python host-speed probe (:mod:`cosim.baseline.hostspeed`), the
+files record the pure-Python host-speed probe (:mod:`gpubench.hostspeed`), the
 op-cost file beside each eager timing and the baseline as its runs' quiet reference
 (the probe's readings between decode steps, not the steps' times).
 """
@@ -62,7 +62,7 @@ def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
 class _HostSpeed:
     """Converts host times measured beside a probe reading to the baseline's quiet speed.
 
-    The op-cost file records the pure-Python probe (:mod:`cosim.baseline.hostspeed`)
+    The op-cost file records the pure-Python probe (:mod:`gpubench.hostspeed`)
     before its eager timings; the baseline records its run's quiet reference. Host work
     scales with the probe, so a time ``t`` measured beside probe ``p`` costs
     ``t * reference / p`` on the baseline's host when quiet. Without either figure
@@ -204,7 +204,7 @@ def _dispatch_penalty(opcost: dict[str, Any] | None) -> tuple[tuple[int, float],
 def _glue(opcost: dict[str, Any] | None, reference_us: float | None) -> dict[str, float]:
     """Python glue per eager launch, by implementation, at the baseline host's quiet speed.
 
-    From the op-cost file's ``glue`` section (:mod:`cosim.baseline.hostglue`): measured in
+    From the op-cost file's ``glue`` section (:mod:`gpubench.hostglue`): measured in
     units of the probe, so times the baseline's quiet reference (as measured where there
     is none); ``packed`` takes ``dense``'s.
     """
@@ -222,8 +222,8 @@ def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None)
     """Derive the GPU model's calibration from a baseline's microbenchmarks.
 
     Args:
-        baseline: A :class:`cosim.baseline.schema.Baseline`.
-        opcost: The per-call microbenchmark (``cosim.baseline.opcost``), if measured.
+        baseline: A :class:`gpubench.schema.Baseline`.
+        opcost: The per-call microbenchmark (``gpubench.opcost``), if measured.
 
     Raises:
         ValueError: The file has no usable microbenchmarks.

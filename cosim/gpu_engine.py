@@ -1,16 +1,16 @@
-"""Simulating a GPU decode: capture what the code launches, replay it on the GPU model.
+"""Simulating a GPU decode: replay what the code launches on the GPU model.
 
-:func:`simulate_gpu` traces one decode step of an implementation (``reference``,
-``dense``, ``packed``, ``transformer``; see :mod:`cosim.gpu_capture`), builds the GPU
-model from a description (``examples/h200.yaml``) with its estimated figures replaced by
-the baseline's microbenchmarks (:mod:`cosim.gpu_calibration`), and replays the step
+:func:`simulate_gpu` takes one decode step's kernels (a
+:class:`~arch_models.gpu_kernels.KernelStep`, the GPU model's workload, captured from the
+harness's implementations by :func:`gpubench.capture.capture_harness_step`), builds the
+GPU model from a description (``examples/h200.yaml``) with its estimated figures replaced
+by the baseline's microbenchmarks (:mod:`cosim.gpu_calibration`), and replays the step
 eagerly or from a CUDA graph. The summary has the FPGA summary's public keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
 from typing import Any
 
 from arch_models.gpu_kernels import KernelStep
@@ -19,16 +19,7 @@ from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve
 from cosim.gpu_calibration import Calibrated, calibrate_from_baseline
 
-__all__ = ["IMPLS", "calibrated_arch", "simulate_gpu"]
-
-IMPLS = ("reference", "dense", "packed", "transformer")
-
-
-@cache
-def _step(model: str, impl: str, batch: int) -> KernelStep:
-    from cosim.gpu_capture import capture_harness_step
-
-    return capture_harness_step(model, impl, batch)
+__all__ = ["calibrated_arch", "simulate_gpu"]
 
 
 def calibrated_arch(arch: Arch, cal: Calibrated) -> Arch:
@@ -60,10 +51,8 @@ def calibrated_arch(arch: Arch, cal: Calibrated) -> Arch:
 
 def simulate_gpu(
     arch: Arch,
-    model: str,
-    impl: str,
+    step: KernelStep,
     launch: Launch,
-    batch: int,
     baseline: Any,
     opcost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -71,18 +60,15 @@ def simulate_gpu(
 
     Args:
         arch: A GPU description.
-        model: ``370m``, ``1.3b`` or ``2.7b``.
-        impl: One of :data:`IMPLS`.
+        step: The kernels of one decode step of the implementation (its model, impl and
+            batch are the step's).
         launch: ``eager`` or ``graph``.
-        batch: Sequences decoded together.
         baseline: The measured baseline whose microbenchmarks calibrate the model.
         opcost: The per-call kernel microbenchmark, if measured.
     """
-    if impl not in IMPLS:
-        raise ValueError(f"implementation {impl!r} is not one of: {', '.join(IMPLS)}")
+    model, impl, batch = step.model, step.impl, step.batch
     cal = calibrate_from_baseline(baseline, opcost)
     gpu = GpuModel(calibrated_arch(arch, cal), cal.calibration)
-    step = _step(model, impl, batch)
     r = gpu.run_step(step, launch)
     ms = r.ns / 1e6
     watts = gpu.power_w(r)

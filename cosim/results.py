@@ -11,9 +11,7 @@ replaced only with ``force``.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import yaml
 
 from cosim.engine import SimResult
 from cosim.errors import ResultsError
+from safeio import atomic_folder, dumps
 
 __all__ = ["ResultsError", "SavedResult", "load_result", "save_result"]
 
@@ -35,10 +34,6 @@ class SavedResult:
     summary: dict[str, Any]
     design: dict[str, Any]
     run: dict[str, Any]
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=True) + "\n"
 
 
 def save_result(
@@ -61,38 +56,26 @@ def save_result(
     out = Path(out)
     if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
         raise ResultsError(f"{out} exists and is not empty; use --force to replace it")
+    run = {
+        "seed": result.summary.get("seed"),
+        "versions": result.summary.get("versions"),
+        "workload": result.workload_meta,
+        "argv": sys.argv,
+        **(extra or {}),
+    }
+    design = result.arch.spec.model_dump(mode="json")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        with atomic_folder(out) as tmp:
+            result.frame.to_parquet(tmp / "events.parquet", index=False)
+            (tmp / "summary.json").write_text(dumps(result.summary, sort_keys=True), "utf-8")
+            (tmp / "design.yaml").write_text(
+                yaml.safe_dump(design, sort_keys=False, allow_unicode=True), encoding="utf-8"
+            )
+            device = result.arch.device.model_dump(mode="json")
+            (tmp / "device.json").write_text(dumps(device, sort_keys=True), "utf-8")
+            (tmp / "run.json").write_text(dumps(run, sort_keys=True), "utf-8")
     except OSError as exc:
-        raise ResultsError(f"cannot write results to {out}: {exc.strerror}") from None
-    try:
-        result.frame.to_parquet(tmp / "events.parquet", index=False)
-        (tmp / "summary.json").write_text(_json(result.summary), encoding="utf-8")
-        design = result.arch.spec.model_dump(mode="json")
-        (tmp / "design.yaml").write_text(
-            yaml.safe_dump(design, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
-        (tmp / "device.json").write_text(
-            _json(result.arch.device.model_dump(mode="json")), encoding="utf-8"
-        )
-        run = {
-            "seed": result.summary.get("seed"),
-            "versions": result.summary.get("versions"),
-            "workload": result.workload_meta,
-            "argv": sys.argv,
-            **(extra or {}),
-        }
-        (tmp / "run.json").write_text(_json(run), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ResultsError(f"cannot write results to {out}: {exc.strerror}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror or exc}") from None
     return out
 
 

@@ -1,6 +1,6 @@
 """A Dash dashboard: simulated designs side by side with the measured GPU baseline.
 
-``cosim dashboard`` serves it (:mod:`cosim.commands.dashboard`). It only reads what the
+``cosim dashboard`` serves it (:mod:`cosim_cli.commands.dashboard`). It only reads what the
 other packages wrote: an explorer study in an Optuna storage (:mod:`dashboards.data`),
 GPU baseline files (:mod:`dashboards.gpu`) and ``cosim simulate --out`` folders
 (:mod:`dashboards.designs`). Five views: the Pareto plot of every trial with the measured

@@ -1,6 +1,6 @@
 """Measured GPU baselines as reference points: one :class:`GpuPoint` per measured case.
 
-A baseline file (:mod:`cosim.baseline.schema`) holds cases by model × implementation ×
+A baseline file (:mod:`gpubench.schema`) holds cases by model × implementation ×
 launch mode × batch. Every ``ok`` case becomes a point with its measured tokens/s, watts,
 J/token and ms/token (``None`` where the file says it was not measured, with the reason).
 A missing, unreadable or invalid file becomes a :class:`~dashboards.data.Notice` for the
@@ -78,7 +78,7 @@ def load_baselines(paths: Sequence[str | Path]) -> tuple[list[GpuPoint], list[No
         The points of every ``ok`` case, in file order, and a notice per file that could
         not be read (or had nothing measured).
     """
-    from cosim.baseline import BaselineError, read_baseline
+    from gpubench import BaselineError, read_baseline
 
     points: list[GpuPoint] = []
     notices: list[Notice] = []

@@ -35,7 +35,7 @@ IMPORTANCE_MAX_TRIALS = 2000
 
 
 def _default_baselines() -> list[Path]:
-    from cosim.baseline import default_baseline_path
+    from gpubench import default_baseline_path
 
     return [default_baseline_path()]
 

@@ -37,9 +37,10 @@ from arch_models.spec.units import Buffer, OffChipMemory, TernaryArray
 from arch_models.validation.base import SpecModel
 from arch_models.validation.source import Document
 from cosim import __version__
-from explorer._files import check_targets, json_safe, write_atomic
+from explorer._files import check_targets, write_atomic
 from explorer._hdl import HdlValue, hdl_identifier, sv_type, tcl_word, verilog_literal
 from explorer.errors import ExplorerError
+from safeio import json_safe
 
 __all__ = [
     "EXPORTERS",

@@ -36,8 +36,9 @@ from arch_models.validation.errors import SpecError
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
-from explorer._files import json_safe, write_atomic
+from explorer._files import write_atomic
 from explorer.space import AccuracyBound, Space
+from safeio import json_safe
 
 __all__ = [
     "CONSTRAINTS",

@@ -599,11 +599,10 @@ def run_study(
             with other settings.
     """
     import optuna
-
-    from cosim.console import stderr_console
+    from rich.console import Console
 
     t0 = time.perf_counter()
-    console = console or stderr_console()
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
     if n_trials < 1:
         raise ExplorerError(f"--trials must be >= 1 (got {n_trials})")
     if workers < 1:

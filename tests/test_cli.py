@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.cli import main
+from cosim_cli.main import main
 from tests.conftest import EXAMPLES, ROOT
 
 ARCH_FILES = [str(p) for p in sorted(EXAMPLES.glob("*.yaml")) if not p.stem.endswith("_space")]

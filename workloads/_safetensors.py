@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from safeio import atomic_file
 
 __all__ = ["DTYPES", "SafetensorsError", "Tensor", "read_safetensors", "write_safetensors"]
 
@@ -174,14 +175,8 @@ def write_safetensors(
         arrays.append(arr)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
-            for arr in arrays:
-                f.write(arr.tobytes())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(Path(path)) as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for arr in arrays:
+            f.write(arr.tobytes())

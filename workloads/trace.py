@@ -60,10 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -79,6 +76,7 @@ import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from safeio import atomic_folder
 from workloads.config import ModelConfig
 from workloads.cost import numerics_cost
 from workloads.errors import TraceError
@@ -370,12 +368,6 @@ def _matrices_job(weights: ModelWeights, folder: Path | None) -> pa.Table:
     return table
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _atomic_folder(out: Path) -> Iterator[Path]:
     """Yield a fresh temporary folder next to ``out``; rename it to ``out`` on success.
@@ -396,25 +388,10 @@ def _atomic_folder(out: Path) -> Iterator[Path]:
     if blocker is not None and not blocker.is_dir():
         raise TraceError(f"cannot write trace to {out}: {blocker} is not a folder")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a trace is not
+        with atomic_folder(out) as tmp:
+            yield tmp
     except OSError as exc:
         raise TraceError(f"cannot write trace to {out}: {exc.strerror or exc}") from None
-    try:
-        yield tmp
-        if out.exists():
-            old = tmp.with_suffix(".old")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except OSError as exc:
-        raise TraceError(f"cannot write trace to {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_matrices(table: pa.Table, path: Path) -> None:

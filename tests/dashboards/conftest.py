@@ -97,7 +97,7 @@ def study_copy(study_db: Path, tmp_path: Path) -> Path:
 
 
 def gpu_case(model: str, impl: str, launch: str, batch: int, tps: float, watts: float) -> Any:
-    from tests.baseline.sample import case
+    from tests.gpubench.sample import case
 
     c = case(model=model, impl=impl, launch=launch, batch=batch)
     import dataclasses
@@ -114,8 +114,8 @@ def gpu_case(model: str, impl: str, launch: str, batch: int, tps: float, watts: 
 @pytest.fixture(scope="session")
 def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A valid GPU baseline with cases on the tiny model (the study's) and on 370m."""
-    from cosim.baseline import Baseline, write_baseline
-    from tests.baseline.sample import run
+    from gpubench import Baseline, write_baseline
+    from tests.gpubench.sample import run
 
     cases = [
         gpu_case("tiny", "dense", "graph", 1, 9000.0, 180.0),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.cli import main
+from cosim_cli.main import main
 from tests.conftest import ROOT
 from tests.dashboards.conftest import STUDY
 

@@ -189,8 +189,8 @@ def test_baselines_load_and_bad_files_become_notices(baseline_file: Path, tmp_pa
 def test_gpu_case_without_power_is_listed_not_plotted(tmp_path: Path) -> None:
     import dataclasses
 
-    from cosim.baseline import Baseline, write_baseline
-    from tests.baseline.sample import run
+    from gpubench import Baseline, write_baseline
+    from tests.gpubench.sample import run
 
     case = dataclasses.replace(
         gpu_case("tiny", "dense", "eager", 1, 5000.0, 1.0),

@@ -10,10 +10,10 @@ import pytest
 
 from arch_models.gpu_model import GpuModel, dispatch_penalty, reuse_distances
 from arch_models.spec import load_arch
-from cosim.baseline.schema import default_baseline_path, read_baseline
 from cosim.gpu_calibration import calibrate_from_baseline, load_opcost, quiet_reference_of
-from cosim.gpu_capture import capture_harness_step
 from cosim.gpu_engine import calibrated_arch, simulate_gpu
+from gpubench.capture import capture_harness_step
+from gpubench.schema import default_baseline_path, read_baseline
 from tests.conftest import EXAMPLES
 
 BASELINE = read_baseline(default_baseline_path())
@@ -54,7 +54,9 @@ def test_graph_predictions_track_measurement(impl: str) -> None:
     cases = [c for c in BASELINE.cases if (c.model, c.impl, c.launch) == ("370m", impl, "graph")]
     assert len(cases) == 2  # batch 1 and 16
     for case in cases:
-        s = simulate_gpu(ARCH, "370m", impl, "graph", case.batch, BASELINE, OPCOST)
+        s = simulate_gpu(
+            ARCH, capture_harness_step("370m", impl, case.batch), "graph", BASELINE, OPCOST
+        )
         assert case.decode_ms_per_token
         err = abs(s["ms_per_token"] - case.decode_ms_per_token) / case.decode_ms_per_token
         assert err < 0.25, (case.batch, s["ms_per_token"], case.decode_ms_per_token)
@@ -62,8 +64,8 @@ def test_graph_predictions_track_measurement(impl: str) -> None:
 
 def test_graph_never_slower_than_eager() -> None:
     for impl in ("reference", "dense", "packed", "transformer"):
-        g = simulate_gpu(ARCH, "370m", impl, "graph", 1, BASELINE, OPCOST)
-        e = simulate_gpu(ARCH, "370m", impl, "eager", 1, BASELINE, OPCOST)
+        g = simulate_gpu(ARCH, capture_harness_step("370m", impl, 1), "graph", BASELINE, OPCOST)
+        e = simulate_gpu(ARCH, capture_harness_step("370m", impl, 1), "eager", BASELINE, OPCOST)
         assert g["ms_per_token"] <= e["ms_per_token"]
         assert g["energy_per_token_j"] > 0
 
@@ -110,16 +112,16 @@ def test_host_costs_from_the_op_cost_file() -> None:
     triton = [k for k in cal.host_us if k.startswith("triton.packed_matmul")]
     assert len(triton) == len(host["triton"])
     without = {k: v for k, v in OPCOST.items() if k != "host"}
-    bare = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, without)
-    full = simulate_gpu(ARCH, "370m", "packed", "eager", 1, BASELINE, OPCOST)
+    bare = simulate_gpu(ARCH, capture_harness_step("370m", "packed", 1), "eager", BASELINE, without)
+    full = simulate_gpu(ARCH, capture_harness_step("370m", "packed", 1), "eager", BASELINE, OPCOST)
     assert full["ms_per_token"] != bare["ms_per_token"]
 
 
 def test_packed_gemv_power_scales_with_the_sms_it_occupies() -> None:
     """The packed GEMV's extra watts come from its NVML window, weighted by occupancy."""
     from arch_models.gpu_model import GpuModel
-    from cosim.baseline.kernels import packed_grid
     from cosim.gpu_engine import calibrated_arch
+    from gpubench.kernels import packed_grid
 
     cal = calibrate_from_baseline(BASELINE, OPCOST)
     assert cal.calibration.w_packed_busy > 50  # 326 W at 0.15 TB/s vs a ~128 W floor

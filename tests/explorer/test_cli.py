@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.cli import main
+from cosim_cli.main import main
 from tests.explorer.conftest import DATA, U280
 
 STUDY = "u280-hbm-16core.small.tiny"

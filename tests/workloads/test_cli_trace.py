@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cosim.cli import main
+from cosim_cli.main import main
 from workloads.checkpoint import write_checkpoint
 from workloads.config import get_config
 from workloads.trace import read_trace

@@ -1,0 +1,231 @@
+"""``cosim simulate ARCH.yaml --model M``: replay a model's trace through a design.
+
+Without ``--trace`` the functional model runs ``--prompt-tokens`` + ``--tokens`` tokens to
+make the trace first. Prints a summary table (or, with ``--json``, one JSON object whose
+keys include ``tokens_per_s``, ``ms_per_token``, ``avg_power_w``, ``energy_per_token_j``,
+``bound_tokens_per_s``, ``bottleneck``, ``fits`` and ``resources``); ``--out`` saves the
+per-event frame, summary and provenance (see :mod:`cosim.results`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arch_models.spec import load_arch
+from cosim.engine import SimResult, simulate
+from cosim.fpga import SimOptions
+from cosim.results import save_result
+from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+from cosim_cli.console import stderr_console, stdout_console
+from cosim_cli.errors import CliInputError
+from safeio import json_safe
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``simulate`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "simulate", help="simulate a design on a model: tokens/s, W, J/token, resources"
+    )
+    p.add_argument("arch", type=Path, metavar="ARCH.yaml", help="architecture description")
+    p.add_argument(
+        "--model",
+        help="model name (370m, 1.3b, 2.7b, paper-block-d512, tiny) "
+        "or an HF config.json; default: the trace's model",
+    )
+    p.add_argument(
+        "--tokens", type=int, default=2, metavar="N", help="decode tokens to simulate (default 2)"
+    )
+    p.add_argument(
+        "--prompt-tokens",
+        type=int,
+        default=1,
+        metavar="P",
+        help="prompt tokens before them (default 1)",
+    )
+    p.add_argument("--trace", type=Path, metavar="DIR", help="replay this trace instead")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    p.add_argument("--out", type=Path, metavar="DIR", help="save results in this folder")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument(
+        "--max-transactions",
+        type=int,
+        default=SimOptions().max_transactions,
+        metavar="K",
+        help="weight transfers per matvec per core (fidelity)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    gpu = p.add_argument_group("GPU descriptions (examples/h200.yaml)")
+    gpu.add_argument(
+        "--impl",
+        default="reference",
+        choices=("reference", "dense", "packed", "transformer"),
+        help="implementation whose kernels to replay (default reference)",
+    )
+    gpu.add_argument(
+        "--launch",
+        default="graph",
+        choices=("graph", "eager"),
+        help="kernels from a CUDA graph or launched eagerly (default graph)",
+    )
+    gpu.add_argument("--batch", type=int, default=1, help="sequences decoded together")
+    gpu.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="measured baseline whose microbenchmarks calibrate the GPU model "
+        "(default: the shipped H200 baseline)",
+    )
+    p.set_defaults(run=run)
+
+
+def _load_trace(args: argparse.Namespace) -> Any:
+    from workloads.trace import generate_trace, read_trace
+
+    if args.trace is not None:
+        trace = read_trace(args.trace)
+        model = trace.manifest.get("model", {}).get("name")
+        if args.model and model and args.model != model:
+            raise CliInputError(f"--model {args.model} does not match the trace's model {model}")
+        return trace
+    if not args.model:
+        raise CliInputError("give --model (or --trace)")
+    if args.tokens < 1 or args.prompt_tokens < 0:
+        raise CliInputError("--tokens must be >= 1 and --prompt-tokens >= 0")
+    return generate_trace(
+        args.model, prompt_tokens=args.prompt_tokens, gen_tokens=args.tokens, seed=args.seed
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate and report."""
+    out = stdout_console()
+    err = stderr_console()
+    arch = load_arch(args.arch)
+    if arch.is_gpu:
+        return _run_gpu(args, arch)
+    if args.max_transactions < 2:
+        raise CliInputError("--max-transactions must be at least 2")
+    trace = _load_trace(args)
+    workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=args.json and not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("steps", total=len(workload.steps))
+        result = simulate(
+            arch,
+            workload,
+            seed=args.seed,
+            options=SimOptions(max_transactions=args.max_transactions),
+            on_step=lambda done, total: progress.update(task, completed=done),
+        )
+    if args.out is not None:
+        save_result(
+            result,
+            args.out,
+            force=args.force,
+            extra={"trace": str(args.trace) if args.trace else None},
+        )
+    if args.json:
+        print(json.dumps(json_safe(result.summary), indent=2))
+    else:
+        out.print(_table(result))
+        for problem in result.summary["fit_problems"]:
+            out.print(f"[red]does not fit:[/] {problem}", markup=True)
+        if args.out is not None:
+            out.print(f"results saved in {args.out}")
+    return 0
+
+
+def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
+    """Predict a GPU implementation's decode from its captured kernels."""
+    from cosim.gpu_calibration import load_opcost
+    from cosim.gpu_engine import simulate_gpu
+    from gpubench.capture import capture_harness_step
+    from gpubench.schema import default_baseline_path, read_baseline
+
+    if not args.model:
+        raise CliInputError("give --model (370m, 1.3b or 2.7b)")
+    if args.batch < 1:
+        raise CliInputError("--batch must be >= 1")
+    path = args.baseline or default_baseline_path()
+    baseline = read_baseline(path)
+    opcost = load_opcost(path)
+    try:
+        step = capture_harness_step(args.model, args.impl, args.batch)
+        summary = simulate_gpu(arch, step, args.launch, baseline, opcost)
+    except (KeyError, ValueError) as exc:
+        raise CliInputError(str(exc)) from None
+    if args.json:
+        print(json.dumps(json_safe(summary), indent=2))
+        return 0
+    out = stdout_console()
+    t = Table(
+        title=f"{arch.spec.name} · {args.model} {args.impl} {args.launch} batch {args.batch}",
+        title_justify="left",
+        show_header=False,
+    )
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for fig, val in (
+        ("tokens/s", f"{summary['tokens_per_s']:,.1f}"),
+        ("ms/token", f"{summary['ms_per_token']:.3f}"),
+        ("average power", f"{summary['avg_power_w']:.1f} W"),
+        ("energy/token", f"{summary['energy_per_token_j']:.4g} J"),
+        ("kernels/step", f"{summary['kernels_per_step']:,}"),
+        ("HBM", f"{summary['hbm_tb_per_s']:.2f} TB/s"),
+        ("bottleneck", summary["bottleneck"]),
+    ):
+        t.add_row(fig, val)
+    out.print(t)
+    return 0
+
+
+def _table(result: SimResult) -> Table:
+    s = result.summary
+    t = Table(
+        title=f"{s['design']} on {s['device']} · model {s['model']}",
+        title_justify="left",
+        show_header=False,
+    )
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    rows = [
+        ("tokens/s", f"{s['tokens_per_s']:,.2f}"),
+        ("ms/token", f"{s['ms_per_token']:,.3f}"),
+        ("average power", f"{s['avg_power_w']:,.2f} W"),
+        ("energy/token", f"{s['energy_per_token_j']:.4g} J"),
+        ("bound (design floor)", f"{s['bound_tokens_per_s']:,.2f} tok/s ({s['binding_bound']})"),
+        (
+            "memory-bandwidth bound",
+            f"{s['memory_bound_tokens_per_s']:,.2f} tok/s "
+            f"({s['fraction_of_memory_bound']:.0%} reached)",
+        ),
+        ("bottleneck", s["bottleneck"]),
+        ("prefill", f"{s['prefill_ms']:,.3f} ms for {s['prompt_tokens']} tokens"),
+        ("fits", "yes" if s["fits"] else "NO"),
+    ]
+    for kind, r in s["resources"].items():
+        rows.append(
+            (f"  {kind}", f"{r['used']:,.0f} / {r['available']:,.0f} ({r['utilisation']:.1%})")
+        )
+    for name, w in sorted(s["power_breakdown_w"].items(), key=lambda kv: -kv[1]):
+        rows.append((f"  power: {name}", f"{w:,.3f} W"))
+    for note in s["onchip"]["notes"]:
+        rows.append(("note", note))
+    for fig, val in rows:
+        t.add_row(fig, val)
+    return t
