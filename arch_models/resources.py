@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from arch_models.catalog.models import RESOURCE_KINDS
 from arch_models.spec.arch import Arch
-from arch_models.spec.units import CoreLayout, OffChipMemory
+from arch_models.spec.units import CoreLayout
 from arch_models.units import UNIT_MODELS
 
 __all__ = ["ResourceReport", "estimate_resources"]
@@ -74,7 +74,7 @@ def estimate_resources(arch: Arch) -> ResourceReport:
         if model is None:
             continue
         per = model.resources(unit, device)
-        n = 1 if isinstance(unit, OffChipMemory) else cores
+        n = 1 if model.placement == "device" else cores
         total = {k: v * n for k, v in per.items()}
         by_unit[unit.name] = total
         for k, v in total.items():

@@ -73,7 +73,7 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
     core_vec_ns = [0.0] * n
     d = int(wl.model.get("d", 0))
     for op in step.ops:
-        cores = range(n) if (rows_split and op.kind != "embedding") else [system._op_core(op)]
+        cores = range(n) if (rows_split and op.kind != "embedding") else [system.op_core(op)]
         for c in cores:
             core = system.cores[c]
             share = op.elements * (c + 1) // n - op.elements * c // n if rows_split else op.elements
@@ -85,7 +85,7 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
             elif op.kind == "embedding":
                 core_bytes[c] += op.bytes_out
             else:
-                ns, _ = system._vector_work(core, op, share)
+                ns, _ = system.vector_work(core, op, share)
                 core_vec_ns[c] += ns
             div = n if rows_split else 1
             if not system.onchip.activations_on_chip and op.kind != "embedding":
@@ -134,7 +134,7 @@ def _prefetch_ns(system: FpgaSystem) -> float:
         for op in first.ops:
             if left <= 0:
                 break
-            if not op.is_matvec or not (rows_split or system._op_core(op) == c):
+            if not op.is_matvec or not (rows_split or system.op_core(op) == c):
                 continue
             for chunk in core.plans[op.matrix].chunks[:left]:
                 ahead[c] += chunk.nbytes

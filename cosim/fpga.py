@@ -1,7 +1,9 @@
 """An FPGA design assembled from its unit models, and the schedule that replays work on it.
 
-Phases: :meth:`FpgaSystem.build` makes one set of per-core unit models (array, vector
-unit, norm unit, buffers, control) per core and the shared off-chip memory;
+Phases: :meth:`FpgaSystem.build` makes the unit models from the registry
+(:data:`arch_models.units.UNIT_MODELS`), one set per core and the shared off-chip memory
+once, and gives them their roles (the array, the weight buffer, dispatch, and for each
+elementwise or norm op the most specialised unit that runs it);
 :meth:`FpgaSystem.connect` plans every matvec's weight transfers per core and decides what
 lives on chip (weights, recurrent state, activations); :meth:`FpgaSystem.run` replays the
 workload's steps as SimPy processes; the engine then collects the recorder's rows.
@@ -29,22 +31,15 @@ from typing import Any
 import simpy
 
 from arch_models.spec.arch import Arch
-from arch_models.spec.units import (
-    Buffer,
-    Control,
-    NormUnit,
-    OffChipMemory,
-    TernaryArray,
-    VectorUnit,
-)
+from arch_models.spec.units import Buffer, Control, UnitBase
 from arch_models.units import (
+    UNIT_MODELS,
     BufferModel,
     BuildContext,
     ControlModel,
-    NormUnitModel,
     OffChipModel,
     TernaryArrayModel,
-    VectorUnitModel,
+    UnitModel,
     plan_matvec,
 )
 from arch_models.units.control import DEFAULT_CONTROL
@@ -89,22 +84,38 @@ class OnChipPlan:
 
 @dataclass
 class Core:
-    """The unit models of one core."""
+    """The unit models of one core, and the roles the schedule gives them.
+
+    Attributes:
+        index: The core's number (``top.core<index>``).
+        units: Every unit model of the core, in file order.
+        tmac: The ternary array (matvecs).
+        control: Dispatch (the overhead before each op).
+        wbuf: The weight buffer, if the design has one.
+        executors: Op kind → the unit that runs it (elementwise and norm ops).
+        slots: The weight buffer's slots (two when double buffered).
+        ready: Landed weight chunks, in order of use.
+    """
 
     index: int
+    units: list[UnitModel[Any]]
     tmac: TernaryArrayModel
-    vector: VectorUnitModel | None
-    norm: NormUnitModel | None
     control: ControlModel
     wbuf: BufferModel | None
+    executors: dict[str, UnitModel[Any]]
     slots: simpy.Container
     ready: simpy.Store
     plans: dict[int, MatvecPlan] = field(default_factory=dict)
     started: dict[tuple[int, int], simpy.Event] = field(default_factory=dict)
 
 
-def _first(items: list[Any]) -> Any:
-    return items[0] if items else None
+def _executors(units: list[UnitModel[Any]]) -> dict[str, UnitModel[Any]]:
+    """Map each op kind to the most specialised unit that runs it (then file order)."""
+    out: dict[str, UnitModel[Any]] = {}
+    for unit in sorted(units, key=lambda u: len(u.executes)):  # stable: file order kept
+        for op in unit.executes:
+            out.setdefault(op, unit)
+    return out
 
 
 class FpgaSystem:
@@ -118,6 +129,7 @@ class FpgaSystem:
         self.ctx = ctx
         self.options = options
         self.cores: list[Core] = []
+        self.shared: list[UnitModel[Any]] = []
         self.mem: OffChipModel | None = None
         self.onchip = OnChipPlan(False, False, False, ())
         self.step_end_ns: dict[int, float] = {}
@@ -127,41 +139,45 @@ class FpgaSystem:
 
     # ----------------------------------------------------------------- build
     def build(self) -> None:
-        """Create the unit models: per-core blocks once per core, memory once."""
+        """Create the unit models from the registry: per core, or once for the device.
+
+        Raises:
+            ValueError: The design lacks a block the schedule needs (an array, a memory).
+        """
         spec = self.arch.spec
-        layout = spec.layout
-        mems = spec.units_of(OffChipMemory)
-        self.mem = OffChipModel(self.ctx, f"top.{mems[0].name}", mems[0], layout.cores)
-        array: TernaryArray = spec.units_of(TernaryArray)[0]
-        vec: VectorUnit | None = _first(spec.units_of(VectorUnit))
-        norm: NormUnit | None = _first(spec.units_of(NormUnit))
-        ctrl: Control = _first(spec.units_of(Control)) or DEFAULT_CONTROL
-        buffers = spec.units_of(Buffer)
-        wspec: Buffer | None = next((b for b in buffers if b.holds == "weights"), None)
-        aspec: Buffer | None = next((b for b in buffers if b.holds == "activations"), None)
-        act_path = aspec.width_bits * aspec.ports if aspec else array.lanes * array.activation_bits
-        out_path = aspec.width_bits * aspec.ports if aspec else array.accumulator_bits
-        for c in range(layout.cores):
-            scope = f"top.core{c}"
-            wbuf = BufferModel(self.ctx, f"{scope}.{wspec.name}", wspec) if wspec else None
-            w_pj = wbuf.pj_per_byte if wbuf else 0.0
-            tmac = TernaryArrayModel(
-                self.ctx,
-                f"{scope}.{array.name}",
-                array,
-                act_path_bits=act_path,
-                out_path_bits=out_path,
-                weight_pj_per_byte=w_pj,
+        per_core: list[tuple[type[UnitModel[Any]], UnitBase]] = []
+        for block in spec.units:
+            model = UNIT_MODELS.get(block.kind)
+            if model is None:
+                continue  # structure only (core_layout)
+            if model.placement == "device":
+                self.shared.append(model.create(self.ctx, f"top.{block.name}", block))
+            else:
+                per_core.append((model, block))
+        if not any(isinstance(b, Control) for _, b in per_core):
+            per_core.append((ControlModel, DEFAULT_CONTROL))
+        self.mem = next((u for u in self.shared if isinstance(u, OffChipModel)), None)
+        if self.mem is None:
+            raise ValueError(f"design {spec.name!r} has no off-chip memory (ddr4 or hbm)")
+        for c in range(spec.layout.cores):
+            units = [m.create(self.ctx, f"top.core{c}.{b.name}", b) for m, b in per_core]
+            tmac = next((u for u in units if isinstance(u, TernaryArrayModel)), None)
+            if tmac is None:
+                raise ValueError(f"design {spec.name!r} has no ternary_array")
+            wbuf = next(
+                (u for u in units if isinstance(u, BufferModel) and u.spec.holds == "weights"),
+                None,
             )
+            control = next(u for u in units if isinstance(u, ControlModel))
             slots = wbuf.slots if wbuf else simpy.Container(self.ctx.env, capacity=2, init=2)
             self.cores.append(
                 Core(
                     index=c,
+                    units=units,
                     tmac=tmac,
-                    vector=VectorUnitModel(self.ctx, f"{scope}.{vec.name}", vec) if vec else None,
-                    norm=NormUnitModel(self.ctx, f"{scope}.{norm.name}", norm) if norm else None,
-                    control=ControlModel(self.ctx, f"{scope}.{ctrl.name}", ctrl),
+                    control=control,
                     wbuf=wbuf,
+                    executors=_executors(units),
                     slots=slots,
                     ready=simpy.Store(self.ctx.env),
                 )
@@ -199,7 +215,7 @@ class FpgaSystem:
         else:
             for op in self.workload.steps[0].ops if self.workload.steps else ():
                 if op.is_matvec:
-                    c = self._op_core(op)
+                    c = self.op_core(op)
                     per_core_bytes[c] += self.cores[c].plans[op.matrix].nbytes
         notes = []
         resident = wbuf is not None and max(per_core_bytes) <= wbuf.spec.capacity_bytes
@@ -260,7 +276,7 @@ class FpgaSystem:
             op.elements % n == 0 for op in ops if not op.is_matvec and op.kind != "embedding"
         )
 
-    def _op_core(self, op: Op) -> int:
+    def op_core(self, op: Op) -> int:
         """Return the core that runs ``op`` in a layers split."""
         n = len(self.cores)
         layers = int(self.workload.model.get("layers", 1))
@@ -283,7 +299,7 @@ class FpgaSystem:
         rows_split = self.arch.spec.layout.split == "rows"
         for step in self.workload.steps:
             for seq, op in enumerate(step.ops):
-                if op.is_matvec and (rows_split or self._op_core(op) == core.index):
+                if op.is_matvec and (rows_split or self.op_core(op) == core.index):
                     for i, chunk in enumerate(core.plans[op.matrix].chunks):
                         yield step, seq, op, i, chunk
 
@@ -386,17 +402,18 @@ class FpgaSystem:
         tail = tmac.fill_cycles + tmac.export_cycles(plan.rows)
         yield env.timeout(tmac.cycles_to_ns(tail))
 
-    def _vector_work(self, core: Core, op: Op, elements: int) -> tuple[float, float]:
-        """Return (ns, energy pJ) of an elementwise or norm op on one core."""
-        if op.kind == "norm" and core.norm is not None:
-            n = core.norm
-            return n.cycles_to_ns(n.cycles(elements)), n.energy_pj(elements)
-        v = core.vector
-        if v is None:
+    def vector_work(self, core: Core, op: Op, elements: int) -> tuple[float, float]:
+        """Return (ns, energy pJ) of an elementwise or norm op on one core.
+
+        Raises:
+            ValueError: No unit of the core runs this op.
+        """
+        unit = core.executors.get(op.kind)
+        if unit is None:
             raise ValueError(
                 f"design {self.arch.spec.name!r} has no vector_unit for op {op.kind!r}"
             )
-        return v.cycles_to_ns(v.cycles(op.kind, elements)), v.energy_pj(op.kind, elements)
+        return unit.work(op.kind, elements)
 
     def _spill(self, core: Core, op: Op, step: Step) -> Generator[Any, Any, None]:
         """Move what does not fit on chip through off-chip memory."""
@@ -437,9 +454,8 @@ class FpgaSystem:
 
     def _record_vector(self, core: Core, op: Op, step: Step, share: int, t_ns: float) -> float:
         """Record an elementwise or norm op's share on one core from ``t_ns``; return its ns."""
-        ns, pj = self._vector_work(core, op, share)
-        unit = core.norm if (op.kind == "norm" and core.norm) else core.vector
-        assert unit is not None
+        ns, pj = self.vector_work(core, op, share)
+        unit = core.executors[op.kind]
         moved = op.bytes_in * share // max(1, op.elements)
         unit.record(
             unit.kind,
@@ -504,7 +520,7 @@ class FpgaSystem:
         segments: dict[int, list[int]] = {c: [] for c in range(n)}
         ops0 = self.workload.steps[0].ops if self.workload.steps else ()
         for i, op in enumerate(ops0):
-            segments[self._op_core(op)].append(i)
+            segments[self.op_core(op)].append(i)
 
         def stage(core: Core) -> Generator[Any, Any, None]:
             while True:

@@ -17,6 +17,7 @@ from arch_models.gpu_kernels import KernelStep
 from arch_models.gpu_model import GpuModel, Launch
 from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve
+from arch_models.spec.units import OffChipMemory
 from cosim.gpu_calibration import Calibrated, calibrate_from_baseline
 
 __all__ = ["calibrated_arch", "simulate_gpu"]
@@ -24,7 +25,7 @@ __all__ = ["calibrated_arch", "simulate_gpu"]
 
 def calibrated_arch(arch: Arch, cal: Calibrated) -> Arch:
     """Replace a GPU description's estimated figures by the microbenchmarks' values."""
-    hbm = next(u for u in arch.spec.units if u.kind == "hbm")
+    hbm = next(u for u in arch.spec.units_of(OffChipMemory) if u.kind == "hbm")
     peak = hbm.peak_gb_per_s
     return evolve(
         arch,

@@ -31,7 +31,6 @@ from pydantic import Field, field_validator
 from arch_models.catalog.loader import catalog, catalog_document
 from arch_models.catalog.models import Device
 from arch_models.spec.units import (
-    FPGA_KINDS,
     GPU_KINDS,
     Buffer,
     CoreLayout,
@@ -39,6 +38,7 @@ from arch_models.spec.units import (
     TernaryArray,
     Unit,
     UnitBase,
+    fpga_kinds,
 )
 from arch_models.validation.base import SpecModel, validate_document
 from arch_models.validation.errors import Problem, SpecError
@@ -240,7 +240,7 @@ def _cross_checks(spec: ArchSpec, device: Device, doc: Document) -> list[Problem
             at(i, "name", f"must be unique (got {u.name!r} {names[u.name]} times)")
 
     # Device kind versus block kinds.
-    wrong = GPU_KINDS if device.kind == "fpga" else FPGA_KINDS
+    wrong = GPU_KINDS if device.kind == "fpga" else fpga_kinds()
     needs, is_a = ("a GPU", "an FPGA") if device.kind == "fpga" else ("an FPGA", "a GPU")
     for i, u in enumerate(spec.units):
         if u.kind in wrong:

@@ -16,14 +16,21 @@ Every block may carry ``sources``: for any of its fields, where the figure comes
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    GetCoreSchemaHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 from arch_models.validation.base import SpecModel, is_power_of_two
 
 __all__ = [
-    "FPGA_KINDS",
     "GPU_KINDS",
     "SHARED_KINDS",
     "UNIT_KINDS",
@@ -40,6 +47,7 @@ __all__ = [
     "Unit",
     "UnitBase",
     "VectorUnit",
+    "fpga_kinds",
 ]
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -61,6 +69,8 @@ class UnitBase(SpecModel):
 
     name: Name
     sources: dict[str, str] = Field(default_factory=dict)
+    if TYPE_CHECKING:  # every kind declares its own ``kind`` field (a Literal)
+        kind: str
 
     @field_validator("sources")
     @classmethod
@@ -360,21 +370,8 @@ class KernelLaunch(UnitBase):
     sync_us: Annotated[float, Field(ge=0, le=1e6)] = 0.0
 
 
-Unit = Annotated[
-    TernaryArray
-    | VectorUnit
-    | NormUnit
-    | Buffer
-    | OffChipMemory
-    | CoreLayout
-    | Control
-    | GpuSms
-    | GpuL2
-    | KernelLaunch,
-    Field(discriminator="kind"),
-]
-
-#: Registry: YAML ``kind`` → block model.
+#: Registry: YAML ``kind`` → block model. New kinds join through
+#: :func:`arch_models.units.register_unit_kind` (the block model and its unit model).
 UNIT_KINDS: dict[str, type[UnitBase]] = {
     "ternary_array": TernaryArray,
     "vector_unit": VectorUnit,
@@ -389,11 +386,38 @@ UNIT_KINDS: dict[str, type[UnitBase]] = {
     "kernel_launch": KernelLaunch,
 }
 
-#: Kinds only an FPGA device can have.
-FPGA_KINDS = frozenset(
-    {"ternary_array", "vector_unit", "norm_unit", "buffer", "ddr4", "core_layout", "control"}
-)
 #: Kinds only a GPU device can have.
 GPU_KINDS = frozenset({"gpu_sms", "gpu_l2", "kernel_launch"})
 #: Kinds either may have.
 SHARED_KINDS = frozenset({"hbm"})
+
+
+def fpga_kinds() -> frozenset[str]:
+    """Return the kinds only an FPGA device can have (every registered kind but those above)."""
+    return frozenset(UNIT_KINDS) - GPU_KINDS - SHARED_KINDS
+
+
+class _KindUnion:
+    """Pydantic schema of one block: a union of :data:`UNIT_KINDS` tagged by ``kind``.
+
+    Built from the registry each time a model's schema is (re)built, so a kind registered
+    later is understood once the description model is rebuilt.
+    """
+
+    @classmethod
+    def union_members(cls) -> tuple[type[UnitBase], ...]:
+        """Return the block models, each once, in registry order."""
+        return tuple(dict.fromkeys(UNIT_KINDS.values()))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        choices: dict[Hashable, core_schema.CoreSchema] = {
+            kind: handler.generate_schema(model) for kind, model in UNIT_KINDS.items()
+        }
+        return core_schema.tagged_union_schema(choices, discriminator="kind")
+
+
+#: One block of a description, of any registered kind.
+Unit = Annotated[UnitBase, _KindUnion]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import simpy
 
@@ -96,20 +96,46 @@ def memory_blocks(memory: str, bits: float, width_bits: int, device: Device) -> 
 class UnitModel(Generic[S]):
     """Base of every unit model.
 
+    The engine builds a design from the registry (:data:`arch_models.units.UNIT_MODELS`):
+    for each block, its model's :meth:`create` once per core or, with ``placement =
+    "device"``, once for the device. A unit that runs operations on vectors lists their
+    kinds in ``executes`` and prices them in :meth:`work`; of the units of a core that can
+    run an op, the most specialised (fewest ``executes``; then file order) runs it.
+
     Attributes:
-        kind: The description ``kind`` this model implements.
+        kind: The unit's kind in result rows (the ``kind`` column).
+        placement: ``core`` (one per core) or ``device`` (one, shared by all cores).
+        executes: Op kinds (:data:`arch_models.workload.OP_KINDS`) it can run.
         ctx: The simulation's shared context.
         scope: Dotted name of this instance (``top.core0.tmac``), the ``unit`` column.
         spec: The validated block.
     """
 
     kind: ClassVar[str] = ""
+    placement: ClassVar[Literal["core", "device"]] = "core"
+    executes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: BuildContext, scope: str, spec: S) -> None:
         self.ctx = ctx
         self.scope = scope
         self.spec = spec
         self.busy_ns = 0.0
+
+    @classmethod
+    def create(cls, ctx: BuildContext, scope: str, spec: S) -> Self:
+        """Build this unit for a simulation.
+
+        A model that needs more of the design than its block reads it from ``ctx.arch``.
+        """
+        return cls(ctx, scope, spec)
+
+    def work(self, op: str, elements: int) -> tuple[float, float]:
+        """Return (ns, dynamic energy in pJ) to run ``op`` over ``elements`` elements.
+
+        Raises:
+            ValueError: The unit does not run ``op``.
+        """
+        raise ValueError(f"{self.scope} ({self.kind}) does not run {op!r} operations")
 
     @property
     def env(self) -> simpy.Environment:

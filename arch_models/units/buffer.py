@@ -15,6 +15,8 @@ Resources: ``ceil(capacity / block)`` blocks, at least ``ceil(width / max port w
 
 from __future__ import annotations
 
+import functools
+
 import simpy
 
 from arch_models.catalog.models import Device
@@ -31,9 +33,13 @@ class BufferModel(UnitModel[Buffer]):
 
     def __init__(self, ctx: BuildContext, scope: str, spec: Buffer) -> None:
         super().__init__(ctx, scope, spec)
-        self.pj_per_byte = ctx.energy.get(f"{spec.memory}_pj_per_byte")
         n = 2 if spec.double_buffered else 1
         self.slots = simpy.Container(ctx.env, capacity=n, init=n)
+
+    @functools.cached_property
+    def pj_per_byte(self) -> float:
+        """Return the energy of one byte written or read (looked up when first needed)."""
+        return self.ctx.energy.get(f"{self.spec.memory}_pj_per_byte")
 
     @property
     def chunk_bytes(self) -> int:

@@ -41,6 +41,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
     """DDR4 or HBM channels with per-core channel groups."""
 
     kind = "offchip"
+    placement = "device"
 
     def __init__(self, ctx: BuildContext, scope: str, spec: OffChipMemory, cores: int) -> None:
         super().__init__(ctx, scope, spec)
@@ -56,6 +57,11 @@ class OffChipModel(UnitModel[OffChipMemory]):
         self.pj_per_byte = ctx.energy.get(f"{family}_pj_per_byte")
         self.bytes_moved = 0
         self._last_end: dict[int, float] = {}
+
+    @classmethod
+    def create(cls, ctx: BuildContext, scope: str, spec: OffChipMemory) -> OffChipModel:
+        """Build the memory shared by the design's cores (``core_layout.cores``)."""
+        return cls(ctx, scope, spec, ctx.arch.spec.layout.cores)
 
     @property
     def used_channels(self) -> int:

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arch_models.catalog.models import Device
-from arch_models.spec.units import TernaryArray
+from arch_models.spec.units import Buffer, TernaryArray
 from arch_models.units.base import BuildContext, Resources, UnitModel, logic_cells
 from arch_models.workload import MatrixInfo
 
@@ -188,6 +188,28 @@ class TernaryArrayModel(UnitModel[TernaryArray]):
         self.pj_add = ctx.energy.get("ternary_add_pj_per_op")
         self.pj_acc = ctx.energy.get("accumulate_pj_per_op")
         self.pj_weight_read = weight_pj_per_byte
+
+    @classmethod
+    def create(cls, ctx: BuildContext, scope: str, spec: TernaryArray) -> TernaryArrayModel:
+        """Build one core's array, its paths and weight reads set by the core's buffers.
+
+        Activations come in (and results go out) through the activation buffer's ports,
+        or at the array's own width without one; weights are read from the weight buffer.
+        """
+        buffers = ctx.arch.spec.units_of(Buffer)
+        wspec = next((b for b in buffers if b.holds == "weights"), None)
+        aspec = next((b for b in buffers if b.holds == "activations"), None)
+        act_path = aspec.width_bits * aspec.ports if aspec else spec.lanes * spec.activation_bits
+        out_path = aspec.width_bits * aspec.ports if aspec else spec.accumulator_bits
+        w_pj = ctx.energy.get(f"{wspec.memory}_pj_per_byte") if wspec else 0.0
+        return cls(
+            ctx,
+            scope,
+            spec,
+            act_path_bits=act_path,
+            out_path_bits=out_path,
+            weight_pj_per_byte=w_pj,
+        )
 
     @property
     def fill_cycles(self) -> int:

@@ -56,9 +56,15 @@ class VectorUnitModel(UnitModel[VectorUnit]):
         "norm": (3, ("mul", "div")),
     }
 
+    executes = frozenset(OPS)
+
     def __init__(self, ctx: BuildContext, scope: str, spec: VectorUnit) -> None:
         super().__init__(ctx, scope, spec)
         self.pj_op = ctx.energy.get("vector_op_pj_per_op")
+
+    def work(self, op: str, elements: int) -> tuple[float, float]:
+        """Return (ns, pJ) of ``op`` over ``elements`` elements."""
+        return self.cycles_to_ns(self.cycles(op, elements)), self.energy_pj(op, elements)
 
     def passes(self, op: str) -> int:
         """Return the passes over the data ``op`` needs."""
@@ -96,10 +102,17 @@ class NormUnitModel(UnitModel[NormUnit]):
     """RMSNorm: sum of squares, reciprocal square root, scaling."""
 
     kind = "norm_unit"
+    executes = frozenset({"norm"})
 
     def __init__(self, ctx: BuildContext, scope: str, spec: NormUnit) -> None:
         super().__init__(ctx, scope, spec)
         self.pj_op = ctx.energy.get("vector_op_pj_per_op")
+
+    def work(self, op: str, elements: int) -> tuple[float, float]:
+        """Return (ns, pJ) of normalising ``elements`` elements."""
+        if op != "norm":
+            return super().work(op, elements)
+        return self.cycles_to_ns(self.cycles(elements)), self.energy_pj(elements)
 
     def cycles(self, elements: int) -> int:
         """Return cycles to normalise ``elements`` elements."""

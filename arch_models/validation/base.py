@@ -87,11 +87,17 @@ def _walk(data: Any, loc: Sequence[str | int]) -> tuple[PathT, bool]:
 
 
 def _unwrap(tp: Any) -> Any:
-    """Strip ``Annotated`` and ``Optional`` from a type annotation."""
+    """Strip ``Annotated`` and ``Optional`` from a type annotation.
+
+    An ``Annotated`` type whose metadata has ``union_members()`` (a union built from a
+    registry, such as a description's blocks) stands for the union of those members.
+    """
     while True:
         origin = typing.get_origin(tp)
         if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
+            meta = typing.get_args(tp)
+            registry = next((m for m in meta[1:] if hasattr(m, "union_members")), None)
+            tp = typing.Union[tuple(registry.union_members())] if registry else meta[0]  # noqa: UP007
             continue
         if origin in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(tp) if a is not type(None)]
