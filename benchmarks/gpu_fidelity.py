@@ -85,9 +85,9 @@ def main() -> None:
             arch, capture_harness_step(c.model, c.impl, c.batch), c.launch, baseline, opcost
         )
         watts = _watts(c)
-        e_ms = (s["ms_per_token"] - ms) / ms
-        e_plain = (s["ms_per_token"] - c.decode_ms_per_token) / c.decode_ms_per_token
-        e_w = (s["avg_power_w"] - watts) / watts if watts else float("nan")
+        e_ms = (s.ms_per_token - ms) / ms
+        e_plain = (s.ms_per_token - c.decode_ms_per_token) / c.decode_ms_per_token
+        e_w = (s.avg_power_w - watts) / watts if watts else float("nan")
         rows[c.launch].append((e_ms, e_w, e_plain))
         quiet = f"{c.quiet_steps}/{len(c.tagged_ms)}" if c.tagged_ms else "-"
         print(
@@ -133,7 +133,7 @@ def _repeats(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> No
             s = simulate_gpu(
                 arch, capture_harness_step(c.model, c.impl, c.batch), "eager", priced, opcost
             )
-            e = (s["ms_per_token"] - q) / q
+            e = (s.ms_per_token - q) / q
             errs.append(abs(e))
             line += f"  quiet {q:7.2f}  pred {s['ms_per_token']:7.2f} {e:+7.1%}"
             if b is not None and b.decode_quiet_ms_per_token:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,37 +33,9 @@ from cosim.bounds import Bounds, compute_bounds
 from cosim.errors import SimulationError
 from cosim.fpga import FpgaSystem, SimOptions
 from cosim.power import power_summary
+from cosim.run_result import SUMMARY_KEYS, FpgaFigures, SimResult, SimStats
 
 __all__ = ["SUMMARY_KEYS", "SimResult", "SimulationError", "simulate"]
-
-#: Keys every summary has (the public ``--json`` interface).
-SUMMARY_KEYS = (
-    "tokens_per_s",
-    "ms_per_token",
-    "avg_power_w",
-    "energy_per_token_j",
-    "bound_tokens_per_s",
-    "bottleneck",
-    "fits",
-    "resources",
-)
-
-
-@dataclass
-class SimResult:
-    """A run's results.
-
-    Attributes:
-        frame: One row per unit event or interval.
-        summary: Headline figures (see :data:`SUMMARY_KEYS`) and details.
-        arch: The design simulated.
-        workload_meta: The workload's provenance (model config, trace manifest).
-    """
-
-    frame: pd.DataFrame
-    summary: dict[str, Any]
-    arch: Arch
-    workload_meta: dict[str, Any] = field(default_factory=dict)
 
 
 class _CountingEnvironment(simpy.Environment):
@@ -229,62 +199,61 @@ def simulate(
     bytes_per_token = bounds.dram_bytes
     mem_bound_tps = mem_peak * 1e9 / bytes_per_token if bytes_per_token else float("inf")
     tps = 1e9 / ns_per_token
-    summary: dict[str, Any] = {
-        "tokens_per_s": tps,
-        "ms_per_token": ns_per_token / 1e6,
-        "avg_power_w": power["avg_power_w"],
-        "energy_per_token_j": power["energy_per_token_j"],
-        "bound_tokens_per_s": 1e9 / bounds.step_ns,
-        "bottleneck": _bottleneck(util, bounds),
-        "fits": resources.fits,
-        "resources": resources.as_dict(),
-        "fit_problems": list(resources.problems),
-        "binding_bound": bounds.binding,
-        "bounds_ns_per_token": bounds.as_dict(),
-        "memory_bound_tokens_per_s": mem_bound_tps,
-        "channel_bound_tokens_per_s": _channel_peak_gb_per_s(system) * 1e9 / bytes_per_token
-        if bytes_per_token
-        else float("inf"),
-        "fraction_of_memory_bound": tps / mem_bound_tps if mem_bound_tps else 0.0,
-        "offchip_bytes_per_token": bytes_per_token,
-        "utilisation": util,
-        "power_breakdown_w": power["breakdown_w"],
-        "energy_breakdown_j_per_token": power["breakdown_j_per_token"],
-        "onchip": {
-            "weights_resident": system.onchip.weights_resident,
-            "state_on_chip": system.onchip.state_on_chip,
-            "activations_on_chip": system.onchip.activations_on_chip,
-            "notes": list(system.onchip.notes),
-        },
-        "stall_ms_per_token": float(frame.loc[frame["phase"] == "decode", "stall_ns"].sum())
-        / 1e6
-        / len(decode),
-        "prefill_ms": prefill_ns / 1e6,
-        "prompt_tokens": len(prefill),
-        "decode_tokens": len(decode),
-        "design": arch.spec.name,
-        "device": arch.device.id,
-        "clock_mhz": arch.spec.clock_mhz,
-        "cores": arch.spec.layout.cores,
-        "model": workload.model.get("name", "?"),
-        "seed": seed,
-        "sim": {
-            "events": int(events),
-            "rows": len(frame),
-            "wall_s": time.perf_counter() - wall0,
-            "run_s": run_s,
-            "max_transactions": options.max_transactions,
-            "mirrored_cores": system.mirrored,
-        },
-        "versions": {
-            "mmfree_cosim": __version__,
-            "python": platform.python_version(),
-            "simpy": simpy.__version__,
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-        },
-    }
-    summary["elementwise_ops_per_token"] = sum(
-        1 for op in workload.decode_steps[0].ops if op.kind in ELEMENTWISE_OPS
+    return SimResult(
+        tokens_per_s=tps,
+        ms_per_token=ns_per_token / 1e6,
+        avg_power_w=power["avg_power_w"],
+        energy_per_token_j=power["energy_per_token_j"],
+        bound_tokens_per_s=1e9 / bounds.step_ns,
+        bottleneck=_bottleneck(util, bounds),
+        fits=resources.fits,
+        resources=resources.as_dict(),
+        design=arch.spec.name,
+        device=arch.device.id,
+        model=str(workload.model.get("name", "?")),
+        arch=arch,
+        fpga=FpgaFigures(
+            fit_problems=tuple(resources.problems),
+            binding_bound=bounds.binding,
+            bounds_ns_per_token=bounds.as_dict(),
+            memory_bound_tokens_per_s=mem_bound_tps,
+            channel_bound_tokens_per_s=_channel_peak_gb_per_s(system) * 1e9 / bytes_per_token
+            if bytes_per_token
+            else float("inf"),
+            fraction_of_memory_bound=tps / mem_bound_tps if mem_bound_tps else 0.0,
+            offchip_bytes_per_token=bytes_per_token,
+            utilisation=util,
+            power_breakdown_w=power["breakdown_w"],
+            energy_breakdown_j_per_token=power["breakdown_j_per_token"],
+            onchip=system.onchip,
+            stall_ms_per_token=float(frame.loc[frame["phase"] == "decode", "stall_ns"].sum())
+            / 1e6
+            / len(decode),
+            prefill_ms=prefill_ns / 1e6,
+            prompt_tokens=len(prefill),
+            decode_tokens=len(decode),
+            clock_mhz=arch.spec.clock_mhz,
+            cores=arch.spec.layout.cores,
+            seed=seed,
+            sim=SimStats(
+                events=int(events),
+                rows=len(frame),
+                wall_s=time.perf_counter() - wall0,
+                run_s=run_s,
+                max_transactions=options.max_transactions,
+                mirrored_cores=system.mirrored,
+            ),
+            versions={
+                "mmfree_cosim": __version__,
+                "python": platform.python_version(),
+                "simpy": simpy.__version__,
+                "numpy": np.__version__,
+                "pandas": pd.__version__,
+            },
+            elementwise_ops_per_token=sum(
+                1 for op in workload.decode_steps[0].ops if op.kind in ELEMENTWISE_OPS
+            ),
+        ),
+        frame=frame,
+        workload_meta=dict(workload.meta),
     )
-    return SimResult(frame=frame, summary=summary, arch=arch, workload_meta=dict(workload.meta))

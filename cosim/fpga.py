@@ -45,8 +45,9 @@ from arch_models.units import (
 from arch_models.units.control import DEFAULT_CONTROL
 from arch_models.units.ternary import Chunk, MatvecPlan
 from arch_models.workload import ELEMENTWISE_OPS, Op, Step, Workload
+from cosim.run_result import OnChip
 
-__all__ = ["FpgaSystem", "OnChipPlan", "SimOptions"]
+__all__ = ["FpgaSystem", "SimOptions"]
 
 #: Bytes per recurrent-state element (16-bit fixed point).
 STATE_BYTES = 2
@@ -62,24 +63,6 @@ class SimOptions:
     """
 
     max_transactions: int = 4
-
-
-@dataclass(frozen=True)
-class OnChipPlan:
-    """What the design keeps on chip, decided from buffer capacities.
-
-    Attributes:
-        weights_resident: Every core's weights fit its weight buffer: loaded once, never
-            streamed per token.
-        state_on_chip: The recurrent state of the core's layers fits.
-        activations_on_chip: The largest activation vector fits.
-        notes: Why, in words.
-    """
-
-    weights_resident: bool
-    state_on_chip: bool
-    activations_on_chip: bool
-    notes: tuple[str, ...]
 
 
 @dataclass
@@ -131,7 +114,7 @@ class FpgaSystem:
         self.cores: list[Core] = []
         self.shared: list[UnitModel[Any]] = []
         self.mem: OffChipModel | None = None
-        self.onchip = OnChipPlan(False, False, False, ())
+        self.onchip = OnChip(weights_resident=False, state_on_chip=False, activations_on_chip=False)
         self.step_end_ns: dict[int, float] = {}
         self.mirrored = False
         self.live: list[Core] = []
@@ -250,7 +233,12 @@ class FpgaSystem:
                 f"recurrent state spills to off-chip memory ({state_need:,} B per core "
                 f"> {state_cap:,} B available)"
             )
-        self.onchip = OnChipPlan(resident, state_ok, act_ok, tuple(notes))
+        self.onchip = OnChip(
+            weights_resident=resident,
+            state_on_chip=state_ok,
+            activations_on_chip=act_ok,
+            notes=tuple(notes),
+        )
         self.mirrored = self._symmetric()
         self.live = self.cores[:1] if self.mirrored else self.cores
 

@@ -22,14 +22,18 @@ op-cost file beside each eager timing and the baseline as its runs' quiet refere
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from arch_models.gpu_model import GpuCalibration
+
+if TYPE_CHECKING:
+    from gpubench.schema import Baseline
 
 __all__ = ["Calibrated", "calibrate_from_baseline", "load_opcost", "quiet_reference_of"]
 
@@ -51,7 +55,7 @@ class Calibrated:
     calibration: GpuCalibration
 
 
-def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+def _fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """Least-squares ``t_us = a + bytes / bw``; returns (a_us, bw in GB/s)."""
     x = np.array([p[0] for p in points], dtype=float)
     y = np.array([p[1] for p in points], dtype=float)
@@ -85,7 +89,7 @@ class _HostSpeed:
         return median(self(float(t), float(p)) for t, p in zip(reps, probes, strict=True))
 
 
-def quiet_reference_of(baseline: Any) -> float | None:
+def quiet_reference_of(baseline: Baseline) -> float | None:
     """The baseline's quiet host-speed reference (µs of the probe): its runs' median."""
     refs = {c.run: c.host_quiet_ref_us for c in baseline.cases if c.host_quiet_ref_us}
     return median(refs.values()) if refs else None
@@ -218,7 +222,7 @@ def _glue(opcost: dict[str, Any] | None, reference_us: float | None) -> dict[str
     return out
 
 
-def calibrate_from_baseline(baseline: Any, opcost: dict[str, Any] | None = None) -> Calibrated:
+def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = None) -> Calibrated:
     """Derive the GPU model's calibration from a baseline's microbenchmarks.
 
     Args:

@@ -11,7 +11,7 @@ eagerly or from a CUDA graph. The summary has the FPGA summary's public keys.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arch_models.gpu_kernels import KernelStep
 from arch_models.gpu_model import GpuModel, Launch
@@ -19,6 +19,10 @@ from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve
 from arch_models.spec.units import OffChipMemory
 from cosim.gpu_calibration import Calibrated, calibrate_from_baseline
+from cosim.run_result import GpuFigures, SimResult
+
+if TYPE_CHECKING:
+    from gpubench.schema import Baseline
 
 __all__ = ["calibrated_arch", "simulate_gpu"]
 
@@ -54,9 +58,9 @@ def simulate_gpu(
     arch: Arch,
     step: KernelStep,
     launch: Launch,
-    baseline: Any,
+    baseline: Baseline,
     opcost: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> SimResult:
     """Predict decode ms/token, tokens/s and W of one implementation on a GPU.
 
     Args:
@@ -78,35 +82,38 @@ def simulate_gpu(
         r.hbm_bytes / (cal.hbm_gb_per_s * 1e6),
         len(step.kernels) * cal.calibration.kernel_floor_us / 1e3,
     )
-    return {
-        "tokens_per_s": batch * 1000 / ms,
-        "ms_per_token": ms,
-        "avg_power_w": watts,
-        "energy_per_token_j": watts * ms / 1000 / batch,
-        "bound_tokens_per_s": batch * 1000 / bound_ms,
-        "bottleneck": (
+    return SimResult(
+        tokens_per_s=batch * 1000 / ms,
+        ms_per_token=ms,
+        avg_power_w=watts,
+        energy_per_token_j=watts * ms / 1000 / batch,
+        bound_tokens_per_s=batch * 1000 / bound_ms,
+        bottleneck=(
             "host launches"
             if launch == "eager" and r.host_ns > r.device_busy_ns
             else "kernel count (per-kernel floor)"
             if len(step.kernels) * cal.calibration.kernel_floor_us * 1e3 > r.device_busy_ns / 2
             else "HBM bandwidth"
         ),
-        "fits": True,
-        "resources": {},
-        "kernels_per_step": len(step.kernels),
-        "hbm_bytes_per_step": r.hbm_bytes,
-        "hbm_tb_per_s": hbm_tb_s,
-        "device_busy_ms": r.device_busy_ns / 1e6,
-        "model": model,
-        "impl": impl,
-        "launch": launch,
-        "batch": batch,
-        "device": arch.device.id,
-        "design": arch.spec.name,
-        "calibration": {  # the scalar figures; the per-call tables stay out
-            k: v
-            for k, v in dataclasses.asdict(cal.calibration).items()
-            if k not in ("kernel_us", "host_us")
-        },
-        "sim": {"events": r.events},
-    }
+        fits=True,
+        resources={},
+        design=arch.spec.name,
+        device=arch.device.id,
+        model=model,
+        arch=arch,
+        gpu=GpuFigures(
+            kernels_per_step=len(step.kernels),
+            hbm_bytes_per_step=r.hbm_bytes,
+            hbm_tb_per_s=hbm_tb_s,
+            device_busy_ms=r.device_busy_ns / 1e6,
+            impl=impl,
+            launch=launch,
+            batch=batch,
+            calibration={  # the scalar figures; the per-call tables stay out
+                k: v
+                for k, v in dataclasses.asdict(cal.calibration).items()
+                if k not in ("kernel_us", "host_us")
+            },
+            events=r.events,
+        ),
+    )

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from cosim.engine import SimResult
 from cosim.errors import ResultsError
+from cosim.run_result import SimResult
 from safeio import atomic_folder, dumps
 
 __all__ = ["ResultsError", "SavedResult", "load_result", "save_result"]

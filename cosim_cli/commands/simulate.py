@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arch_models.spec import load_arch
-from cosim.engine import SimResult, simulate
+from cosim.engine import simulate
 from cosim.fpga import SimOptions
 from cosim.results import save_result
+from cosim.run_result import SimResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from cosim_cli.console import stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
@@ -140,10 +141,10 @@ def run(args: argparse.Namespace) -> int:
             extra={"trace": str(args.trace) if args.trace else None},
         )
     if args.json:
-        print(json.dumps(json_safe(result.summary), indent=2))
+        print(json.dumps(json_safe(result.to_json()), indent=2))
     else:
         out.print(_table(result))
-        for problem in result.summary["fit_problems"]:
+        for problem in result.fpga.fit_problems if result.fpga else ():
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
             out.print(f"results saved in {args.out}")
@@ -166,9 +167,10 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     opcost = load_opcost(path)
     try:
         step = capture_harness_step(args.model, args.impl, args.batch)
-        summary = simulate_gpu(arch, step, args.launch, baseline, opcost)
+        result = simulate_gpu(arch, step, args.launch, baseline, opcost)
     except (KeyError, ValueError) as exc:
         raise CliInputError(str(exc)) from None
+    summary = result.to_json()
     if args.json:
         print(json.dumps(json_safe(summary), indent=2))
         return 0

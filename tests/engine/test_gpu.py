@@ -58,16 +58,16 @@ def test_graph_predictions_track_measurement(impl: str) -> None:
             ARCH, capture_harness_step("370m", impl, case.batch), "graph", BASELINE, OPCOST
         )
         assert case.decode_ms_per_token
-        err = abs(s["ms_per_token"] - case.decode_ms_per_token) / case.decode_ms_per_token
-        assert err < 0.25, (case.batch, s["ms_per_token"], case.decode_ms_per_token)
+        err = abs(s.ms_per_token - case.decode_ms_per_token) / case.decode_ms_per_token
+        assert err < 0.25, (case.batch, s.ms_per_token, case.decode_ms_per_token)
 
 
 def test_graph_never_slower_than_eager() -> None:
     for impl in ("reference", "dense", "packed", "transformer"):
         g = simulate_gpu(ARCH, capture_harness_step("370m", impl, 1), "graph", BASELINE, OPCOST)
         e = simulate_gpu(ARCH, capture_harness_step("370m", impl, 1), "eager", BASELINE, OPCOST)
-        assert g["ms_per_token"] <= e["ms_per_token"]
-        assert g["energy_per_token_j"] > 0
+        assert g.ms_per_token <= e.ms_per_token
+        assert g.energy_per_token_j > 0
 
 
 def test_kv_cache_update_writes_one_position() -> None:
@@ -114,7 +114,7 @@ def test_host_costs_from_the_op_cost_file() -> None:
     without = {k: v for k, v in OPCOST.items() if k != "host"}
     bare = simulate_gpu(ARCH, capture_harness_step("370m", "packed", 1), "eager", BASELINE, without)
     full = simulate_gpu(ARCH, capture_harness_step("370m", "packed", 1), "eager", BASELINE, OPCOST)
-    assert full["ms_per_token"] != bare["ms_per_token"]
+    assert full.ms_per_token != bare.ms_per_token
 
 
 def test_packed_gemv_power_scales_with_the_sms_it_occupies() -> None:
