@@ -9,6 +9,8 @@ restarts after a pause, not again for a transfer that follows the previous one w
 gap; a transfer is rounded up to whole bursts. When the core's memory path is narrower than the
 group delivers (``path_bits_per_cycle``), the core's port drains the data more slowly
 after the channel is released: the channel is free for others, the core still waits.
+A core's port is a ``Resource`` too: its transfers (weights, an embedding row, spills)
+take turns, so a core never draws more than its own path.
 
 Energy: bytes moved × the device's ``ddr_pj_per_byte`` / ``hbm_pj_per_byte``.
 A transfer's busy time is the channel's plus the narrower path's (the transfer engine is
@@ -53,6 +55,10 @@ class OffChipModel(UnitModel[OffChipMemory]):
             self.groups = spec.channels
             self.channels_per_group = 1
         self.lanes = [simpy.Resource(ctx.env, capacity=1) for _ in range(self.groups)]
+        # A core's memory port carries one transfer at a time: its weight stream, an
+        # embedding-row read and spills queue for it rather than each getting the full
+        # bandwidth at once.
+        self.ports = [simpy.Resource(ctx.env, capacity=1) for _ in range(cores)]
         family = "hbm" if spec.kind == "hbm" else "ddr"
         self.pj_per_byte = ctx.energy.get(f"{family}_pj_per_byte")
         self.bytes_moved = 0
@@ -111,24 +117,28 @@ class OffChipModel(UnitModel[OffChipMemory]):
         moved = -(-nbytes // burst) * burst
         group = self.group_of(core)
         asked = self.env.now
-        # A stream that continues back to back keeps its requests in flight: the access
-        # latency is paid when a stream (re)starts, not on every transfer.
-        streaming = self._last_end.get(core, -1.0) >= asked
-        latency = 0.0 if streaming else self.spec.latency_ns
-        channel_ns = latency + moved / self.group_bytes_per_ns()
-        path_ns = max(0.0, moved / self.path_bytes_per_ns() - moved / self.group_bytes_per_ns())
-        if self.groups < self.cores:  # shared channel: queue for it
-            with self.lanes[group].request() as req:
-                yield req
+        with self.ports[core].request() as port:
+            yield port
+            # A stream that continues back to back keeps its requests in flight: the
+            # access latency is paid when a stream (re)starts, not on every transfer.
+            streaming = self._last_end.get(core, -1.0) >= self.env.now
+            latency = 0.0 if streaming else self.spec.latency_ns
+            channel_ns = latency + moved / self.group_bytes_per_ns()
+            path_ns = max(
+                0.0, moved / self.path_bytes_per_ns() - moved / self.group_bytes_per_ns()
+            )
+            if self.groups < self.cores:  # shared channel: queue for it
+                with self.lanes[group].request() as req:
+                    yield req
+                    start = self.env.now
+                    yield self.env.timeout(channel_ns)
+                if path_ns > 0:
+                    yield self.env.timeout(path_ns)
+            else:  # the core's own channels
                 start = self.env.now
-                yield self.env.timeout(channel_ns)
-            if path_ns > 0:
-                yield self.env.timeout(path_ns)
-        else:  # a core's own channels: nothing to queue for
-            start = self.env.now
-            yield self.env.timeout(channel_ns + path_ns)
-        self.bytes_moved += moved
-        self._last_end[core] = self.env.now
+                yield self.env.timeout(channel_ns + path_ns)
+            self.bytes_moved += moved
+            self._last_end[core] = self.env.now
         self.record(
             "offchip",
             op,

@@ -153,14 +153,15 @@ def test_shared_channels_bound_is_a_floor(
     assert mem.groups == groups and {mem.group_of(c) for c in range(cores)} == set(range(groups))
 
 
-def test_weight_dma_head_start_is_allowed_and_no_more(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The weight DMA fills the buffer's slots for decode before decode starts.
+def test_a_memory_bound_decode_meets_its_floor_and_never_beats_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A core's weight stream and its embedding-row read take turns on its memory port.
 
-    Weights do not depend on data, so the first decode step may begin with its first
-    chunks already in: this memory-bound design's decode beats the plain bytes/bandwidth
-    floor (by 0.09%), by less than the head start the bound allows
-    (``Bounds.prefetch_ns``); before the allowance was computed the engine refused it
-    (a failed trial in a 1.3B study: "simulated ... beats the design's own bound").
+    They used to run at once, each at the port's full bandwidth, so this memory-bound
+    design's decode beat its bytes/bandwidth floor by 0.09% (then read as the weight
+    DMA's head start). With one port per core it meets the floor: within 1%, never below
+    it by more than the head start the engine allows (``Bounds.prefetch_ns``).
     """
     from cosim import engine as engine_module
 
@@ -172,7 +173,33 @@ def test_weight_dma_head_start_is_allowed_and_no_more(monkeypatch: pytest.Monkey
     seen = record_calls(monkeypatch, engine_module, "compute_bounds")
     s = simulate(arch, wl).summary
     bounds = seen[0]
-    window = s["ms_per_token"] * 1e6 * 2  # two decode steps
+    floor = s["decode_tokens"] * bounds.step_ns
+    window = s["ms_per_token"] * 1e6 * s["decode_tokens"]
     assert bounds.binding == "memory" and bounds.prefetch_ns > 0
-    assert window < 2 * bounds.step_ns  # the head start shows
-    assert window >= 2 * bounds.step_ns - bounds.prefetch_ns
+    assert floor <= window < 1.01 * floor
+
+
+def test_the_d5005_variants_that_beat_their_bound_now_simulate() -> None:
+    """Designs of examples/d5005_space.yaml that read an embedding row while streaming.
+
+    On the tiny model at 64 decode tokens these aborted ("simulated ... beats the
+    design's own bound"); 48 of the space's 240 designs did (benchmarks/bounds.py).
+    """
+    from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+    from workloads.trace import generate_trace
+
+    trace = generate_trace("tiny", prompt_tokens=4, gen_tokens=64)
+    base = load_arch(EXAMPLES / "d5005_paper_core.yaml")
+    for lanes, clock in ((16, 60.0), (32, 240.0)):
+        arch = evolve(
+            base,
+            {
+                "ddr.path_bits_per_cycle": 64,
+                "ddr.max_outstanding": 1,
+                "ddr.path_latency_cycles": 8,
+                "tmac.lanes": lanes,
+                "clock_mhz": clock,
+            },
+        )
+        s = simulate(arch, workload_from_trace(trace, design_elementwise_bytes(arch))).summary
+        assert s["tokens_per_s"] <= s["bound_tokens_per_s"] * (1 + 1e-9)  # float rounding
