@@ -50,6 +50,7 @@ from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.validation.base import SpecModel, describe_value, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, format_path, read_yaml
+from arch_models.validation.version import check_format_version
 
 __all__ = [
     "FORMAT_VERSION",
@@ -229,11 +230,7 @@ class SpaceSpec(SpecModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
-        if v != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported format version {v!r}; this tool reads version {FORMAT_VERSION}"
-            )
-        return v
+        return check_format_version(v, FORMAT_VERSION)
 
 
 @dataclass(frozen=True)
