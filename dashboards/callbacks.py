@@ -207,6 +207,8 @@ def on_timeline(
                 "busy each unit is over time.",
                 className="hint",
             )
+        if optuna_study is None:
+            return html.P("Select a design first.", className="hint")
         try:
             frame = board.resim.frame(optuna_study, trial)
         except TimelineError as exc:

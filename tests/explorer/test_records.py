@@ -1,4 +1,4 @@
-"""Stored attributes read back: trial records, the retry rule, the one trials table."""
+"""Stored attributes read back: trial records, the retry rule, the one trials table, replays."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from explorer import run_study
+from explorer import ExplorerError, run_study
 from explorer.pareto import trials_frame
 from explorer.records import (
     STATUSES,
@@ -22,6 +22,7 @@ from explorer.records import (
     counted,
     retried_numbers,
 )
+from explorer.replay import NotSimulatedError, Replayer, ReplayError
 from explorer.table import COLUMNS, FIGURE_COLUMNS, trial_row, trials_table
 from tests.explorer.conftest import U280
 
@@ -125,3 +126,24 @@ def test_the_front_reads_the_one_table(study_db: Path) -> None:
     assert list(frame["trial"]) == list(table["trial"]) == [0, 1, 2, 3]
     for col in frame.columns:
         assert frame[col].equals(table[col]), col
+
+
+def test_replay_gives_the_measured_run(study_db: Path) -> None:
+    study = optuna.load_study(study_name="r", storage=f"sqlite:///{study_db}")
+    replayer = Replayer.for_storage(study_db, keep=1)
+    assert replayer.cache_dir == study_db.with_name("studies.db.cache")
+    simulated = [t for t in study.trials if t.user_attrs["summary"]]
+    frame = replayer.frame(study, simulated[0])
+    assert not frame.empty and replayer.frame(study, simulated[0]) is frame  # kept
+    (refused,) = [t for t in study.trials if not t.user_attrs["summary"]]
+    with pytest.raises(NotSimulatedError) as info:  # the validator refused it
+        replayer.frame(study, refused)
+    assert info.value.number == refused.number and isinstance(info.value, ExplorerError)
+    broken = create_trial(
+        state=TrialState.COMPLETE,
+        values=[1.0, 1.0],
+        user_attrs={"summary": {"tokens_per_s": 1.0}, "design": {"name": "x"}},
+    )
+    broken.number = len(study.trials)  # not a trial whose frame is kept
+    with pytest.raises(ReplayError, match="SpecError"):
+        replayer.frame(study, broken)
