@@ -69,7 +69,7 @@ class Replayer:
         self.cache_dir = Path(cache_dir)
         self.keep = keep
         self._frames: OrderedDict[tuple[str, int], pd.DataFrame] = OrderedDict()
-        self._traces: dict[tuple[Any, ...], Trace] = {}
+        self._traces: dict[tuple[str, int, int, int], Trace] = {}
         self._lock = threading.Lock()
 
     @classmethod
