@@ -1,20 +1,11 @@
 """A Dash dashboard: simulated designs side by side with the measured GPU baseline.
 
-``cosim dashboard`` serves it (:mod:`cosim_cli.commands.dashboard`). It only reads what the
-other packages wrote: an explorer study in an Optuna storage (:mod:`dashboards.data`),
-GPU baseline files (:mod:`dashboards.gpu`) and ``cosim simulate --out`` folders
-(:mod:`dashboards.designs`). Five views: the Pareto plot of every trial with the measured
-GPU points and iso-J/token lines; a design's detail (resolved YAML, resources against
-the device, utilisation over time from its event frame, energy, bounds, numerics);
-Compare (designs and GPU cases side by side); the study's progress, hypervolume and
-parameter importance; and export of a design's parameter files for download.
-
-Modules: :mod:`~dashboards.data` (study → table), :mod:`~dashboards.gpu` (baselines →
-points), :mod:`~dashboards.designs` (design records, results folders),
-:mod:`~dashboards.timeline` (utilisation over time, re-simulation),
-:mod:`~dashboards.figures` (Plotly figures), :mod:`~dashboards.views` (page content),
-:mod:`~dashboards.layout`, :mod:`~dashboards.callbacks`, :mod:`~dashboards.export`,
-:mod:`~dashboards.state` (server-side state) and :mod:`~dashboards.app`.
+``cosim dashboard`` serves it. It only reads what the other packages wrote: an explorer
+study in an Optuna storage (:mod:`dashboards.data`), GPU baseline files
+(:mod:`dashboards.gpu`) and ``cosim simulate --out`` folders (:mod:`dashboards.designs`);
+a trial's timeline is replayed by the explorer (:mod:`explorer.replay`). Its views: the
+Pareto plot with the GPU points, a design's detail and timeline, Compare, the study's
+progress and parameter importance, and export of a design's parameter files.
 """
 
 from __future__ import annotations
@@ -30,8 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Dashboard", "DashboardConfig", "DashboardError", "create_app", "make_server"]
 
-# Submodules load on first use: ``cosim.errors`` imports ``dashboards.errors``, and Dash,
-# pandas and Optuna should not load with every ``cosim`` command.
+# Submodules load on first use: the command line imports ``dashboards.errors`` (for its
+# map of errors) at start-up, which runs this file, and Dash, pandas and Optuna should
+# load only with ``cosim dashboard``.
 _LAZY = {
     "create_app": "dashboards.app",
     "make_server": "dashboards.app",

@@ -19,6 +19,7 @@ from dashboards.data import Notice, StudySnapshot
 from dashboards.designs import trial_number
 from dashboards.layout import TABS
 from dashboards.state import Dashboard
+from explorer.records import TrialRecord
 
 __all__ = [
     "initial_state",
@@ -206,11 +207,13 @@ def on_timeline(
                 "busy each unit is over time.",
                 className="hint",
             )
+        if optuna_study is None:
+            return html.P("Select a design first.", className="hint")
         try:
             frame = board.resim.frame(optuna_study, trial)
         except TimelineError as exc:
             return views.notices_view([exc.notice])
-        summary = trial.user_attrs.get("summary") or {}
+        summary = dict(TrialRecord.of(trial).summary)
     util = utilisation_over_time(frame, summary)
     units, centres, busy = utilisation_by_unit(frame, summary)
     kinds = figures.utilisation_figure(util, phase_spans(frame))

@@ -1,11 +1,11 @@
 """Reading a study: its trials as one compact table, refreshed as workers add trials.
 
 The dashboard never holds Optuna objects in the page: :class:`StudySource` reads a study
-once (every trial, through Optuna's own storage API) and keeps a :class:`StudySnapshot`,
-a pandas table with one row per counted trial (status, the headline figures of its
-summary, its searched parameters). :meth:`StudySource.refresh` asks the storage again;
-Optuna's cached storage reads only trials that were not finished before, so a refresh of
-a 10,000-trial study costs milliseconds and the table is rebuilt only when a trial
+once (every trial as a :class:`~explorer.records.TrialRecord`) and keeps a
+:class:`StudySnapshot`, the explorer's table of counted trials (:mod:`explorer.table`:
+status, the headline figures of its summary, its searched parameters).
+:meth:`StudySource.refresh` reads only trials whose state changed, so a refresh of a
+10,000-trial study costs milliseconds and the table is rebuilt only when a trial
 changed. The full trial (summary, design) is fetched by number when the page shows it.
 
 Nothing here raises for a storage or study that cannot be read: :class:`StudyReadError`
@@ -16,15 +16,25 @@ next refresh tries again, so a study file that appears later is picked up.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+
+from explorer.records import STATUSES, StudyAttr, TrialRecord, counted
+from explorer.table import FIGURE_COLUMNS, table_of
+from explorer.table import trial_row as table_row
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.storages import RDBStorage
+    from optuna.trial import FrozenTrial
+
+    from dashboards._rdb import RdbReader
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -41,6 +51,7 @@ __all__ = [
     "display_url",
     "make_row",
     "param_columns",
+    "record_row",
     "trial_row",
 ]
 
@@ -55,31 +66,8 @@ EXAMPLE_COMMAND = (
     "--model 370m --trials 40 --storage sqlite:///out/example_study.db --study example"
 )
 
-#: Trial statuses, in the order they are drawn and counted.
-STATUSES = ("feasible", "infeasible", "failed")
-#: Summary figures copied into the table (numbers; ``NaN`` where the summary lacks one).
-FIGURE_COLUMNS = (
-    "tokens_per_s",
-    "avg_power_w",
-    "energy_per_token_j",
-    "ms_per_token",
-    "bound_tokens_per_s",
-    "memory_bound_tokens_per_s",
-    "fraction_of_memory_bound",
-)
 #: Table columns of searched parameters are named ``PARAM_PREFIX + <space key>``.
 PARAM_PREFIX = "param:"
-
-_BASE_COLUMNS = (
-    "trial",
-    "state",
-    "status",
-    "reason",
-    *FIGURE_COLUMNS,
-    "bottleneck",
-    "fits",
-    "max_resource_utilisation",
-)
 
 
 @dataclass(frozen=True)
@@ -136,7 +124,7 @@ class StudySnapshot:
     @property
     def model(self) -> str:
         """Return the model the study simulates."""
-        return str(self.attrs.get("model", "?"))
+        return str(self.attrs.get(StudyAttr.MODEL, "?"))
 
     def counts(self) -> dict[str, int]:
         """Return counted trials by status (``feasible``, ``infeasible``, ``failed``)."""
@@ -160,12 +148,6 @@ def param_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if str(c).startswith(PARAM_PREFIX)]
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
-
-
 def make_row(
     number: int,
     state: str,
@@ -173,44 +155,29 @@ def make_row(
     params: Mapping[str, Any] | None,
     path_to_key: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Return a trial's table row from its state and user attributes.
+    """Return a trial's table row from its state and user attributes (see :func:`record_row`)."""
+    record = TrialRecord.from_attrs(number=number, state=state, user_attrs=attrs, params=params)
+    return record_row(record, path_to_key)
 
-    Columns: ``trial, state, status, reason``, the :data:`FIGURE_COLUMNS` of its summary,
-    ``bottleneck, fits, max_resource_utilisation`` and one ``param:<key>`` per searched
-    parameter: ``params_by_path`` named by the space's keys through ``path_to_key``
-    (Optuna's own ``params`` where a trial has no ``params_by_path``).
+
+def record_row(record: TrialRecord, path_to_key: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return a trial's table row: the explorer's (:func:`explorer.table.trial_row`).
+
+    Its parameters are named ``param:<key>``: ``params_by_path`` named by the space's keys
+    through ``path_to_key`` (Optuna's own ``params`` where a trial has no
+    ``params_by_path``).
     """
-    summary = attrs.get("summary") or {}
-    status = attrs.get("status")
-    if status not in STATUSES:
-        status = "failed"
-    resources = summary.get("resources") or {}
-    utils = [_number(r.get("utilisation")) for r in resources.values() if isinstance(r, dict)]
-    fits = summary.get("fits")
-    row: dict[str, Any] = {
-        "trial": int(number),
-        "state": state,
-        "status": status,
-        "reason": str(attrs.get("reason") or ""),
-        **{k: _number(summary.get(k)) for k in FIGURE_COLUMNS},
-        "bottleneck": str(summary.get("bottleneck") or ""),
-        "fits": fits if isinstance(fits, bool) else None,
-        "max_resource_utilisation": max(utils) if utils else math.nan,
-    }
-    by_path = attrs.get("params_by_path")
-    if by_path:
+    if record.params_by_path:
         keys = path_to_key or {}
-        named = {keys.get(p, p): v for p, v in by_path.items()}
+        named = {keys.get(p, p): v for p, v in record.params_by_path.items()}
     else:
-        named = dict(params or {})
-    for key, value in named.items():
-        row[PARAM_PREFIX + key] = value
-    return row
+        named = dict(record.params)
+    return table_row(record, {PARAM_PREFIX + k: v for k, v in named.items()})
 
 
-def trial_row(trial: Any, path_to_key: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Return a frozen trial's table row (see :func:`make_row`)."""
-    return make_row(trial.number, trial.state.name, trial.user_attrs, trial.params, path_to_key)
+def trial_row(trial: FrozenTrial, path_to_key: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return a frozen trial's table row (see :func:`record_row`)."""
+    return record_row(TrialRecord.of(trial), path_to_key)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -228,13 +195,25 @@ def display_url(storage: str | None) -> str:
 
 @dataclass
 class _State:
-    """What a source has read: per trial id its number, state, row and retry history."""
+    """What a source has read, by trial number: its record, its row, its storage id."""
 
-    numbers: dict[int, int] = field(default_factory=dict)
-    states: dict[int, str] = field(default_factory=dict)
+    records: dict[int, TrialRecord] = field(default_factory=dict)
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
-    retried: set[int] = field(default_factory=set)
-    frozen: dict[int, Any] = field(default_factory=dict)
+    ids: dict[int, int] = field(default_factory=dict)
+    frozen: dict[int, FrozenTrial] = field(default_factory=dict)
+
+    def changed(self, number: int, state: str) -> bool:
+        """Return whether trial ``number`` is new or in another state than last read."""
+        old = self.records.get(number)
+        return old is None or old.state != state
+
+    def keep(self, record: TrialRecord, path_to_key: Mapping[str, str]) -> None:
+        """Keep a trial's record, and its row when it finished."""
+        self.records[record.number] = record
+        if record.finished:
+            self.rows[record.number] = record_row(record, path_to_key)
+        else:
+            self.rows.pop(record.number, None)
 
 
 class StudySource:
@@ -254,8 +233,9 @@ class StudySource:
         self.storage = storage
         self.name = name
         self._lock = threading.RLock()
-        self._store: Any = None
-        self._study: Any = None
+        self._store: RDBStorage | None = None
+        self._reader: RdbReader | None = None
+        self._study: Study | None = None
         self._study_id: int | None = None
         self._attrs: dict[str, Any] = {}
         self._fast = True
@@ -273,12 +253,13 @@ class StudySource:
         """
         import optuna
 
+        from dashboards._rdb import RdbReader
         from explorer import ExplorerError
-        from explorer.storage import open_storage, storage_url
+        from explorer.storage import open_rdb_storage, storage_url
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
-            store = open_storage(storage_url(self.storage), create=False)
+            store = open_rdb_storage(storage_url(self.storage), create=False)
             try:
                 study_id = store.get_study_id_from_name(self.name)
             except KeyError:
@@ -294,7 +275,7 @@ class StudySource:
         except Exception as exc:  # a storage Optuna cannot read: say so, keep serving
             log.warning("cannot open study %r", self.name, exc_info=True)
             raise StudyReadError(_storage_notice(self.storage, self.name, exc)) from None
-        if "explorer_format" not in attrs:
+        if StudyAttr.EXPLORER_FORMAT not in attrs:
             raise StudyReadError(
                 Notice(
                     "error",
@@ -305,6 +286,7 @@ class StudySource:
                 )
             )
         self._store, self._study, self._study_id, self._attrs = store, study, study_id, attrs
+        self._reader = RdbReader(store) if RdbReader.supports(store) else None
 
     # -- reading ----------------------------------------------------------------------
 
@@ -346,11 +328,9 @@ class StudySource:
             return False
 
     def _read(self) -> bool:
-        from dashboards import _rdb
-
-        if self._fast and _rdb.supports(self._store):
+        if self._fast and self._reader is not None:
             try:
-                return self._read_fast()
+                return self._read_fast(self._reader)
             except Exception:
                 log.warning("fast read failed; reading through Optuna's API", exc_info=True)
                 self._fast = False
@@ -358,90 +338,78 @@ class StudySource:
         return self._read_api()
 
     def _path_to_key(self) -> dict[str, str]:
-        return {v: k for k, v in (self._attrs.get("space_paths") or {}).items()}
+        return {v: k for k, v in (self._attrs.get(StudyAttr.SPACE_PATHS) or {}).items()}
 
-    def _read_fast(self) -> bool:
-        from dashboards import _rdb
-
+    def _read_fast(self, reader: RdbReader) -> bool:
         assert self._study_id is not None
         st = self._state
-        heads = _rdb.read_heads(self._store, self._study_id)
-        changed_ids = [tid for tid, _, state in heads if st.states.get(tid) != state]
-        if not changed_ids:
+        changed = [h for h in reader.heads(self._study_id) if st.changed(h[1], h[2])]
+        if not changed:
             return False
-        first = not st.states
-        attrs, retries = _rdb.read_attrs(
-            self._store, self._study_id, None if first else changed_ids
+        first = not st.records
+        attrs, retries = reader.attrs(
+            self._study_id, None if first else [tid for tid, _, _ in changed]
         )
         keys = self._path_to_key()
-        wanted = set(changed_ids)
-        for tid, number, state in heads:
-            if tid not in wanted:
-                continue
-            st.numbers[tid], st.states[tid] = number, state
-            st.frozen.pop(tid, None)
-            if tid in retries:
-                st.retried.update(retries[tid])
-            if state in _FINISHED:
-                st.rows[tid] = make_row(number, state, attrs.get(tid, {}), None, keys)
-            else:
-                st.rows.pop(tid, None)
+        for tid, number, state in changed:
+            st.ids[number] = tid
+            st.frozen.pop(number, None)
+            record = TrialRecord.from_attrs(
+                number=number,
+                state=state,
+                user_attrs=attrs.get(tid, {}),
+                retry_history=retries.get(tid),
+            )
+            st.keep(record, keys)
         return True
 
     def _read_api(self) -> bool:
+        assert self._study is not None
         st = self._state
         keys = self._path_to_key()
         changed = False
         for t in self._study.get_trials(deepcopy=False):
-            tid, state = int(t._trial_id), t.state.name
-            if st.states.get(tid) == state:
+            if not st.changed(t.number, t.state.name):
                 continue
             changed = True
-            st.numbers[tid], st.states[tid] = t.number, state
-            st.frozen[tid] = t
-            st.retried.update(int(n) for n in (t.system_attrs.get("retry_history") or []))
-            if state in _FINISHED:
-                st.rows[tid] = trial_row(t, keys)
-            else:
-                st.rows.pop(tid, None)
+            st.frozen[t.number] = t
+            st.keep(TrialRecord.of(t), keys)
         return changed
 
     def _fail(self, notice: Notice) -> bool:
         changed = self._problem != notice or self._snapshot is not None
         self._problem = notice
         self._snapshot = None
-        self._study = self._store = self._study_id = None
+        self._study = self._store = self._study_id = self._reader = None
         self._state = _State()
         return changed
 
     def _build(self, load_s: float) -> StudySnapshot:
         st = self._state
-        rows = sorted(
-            (r for r in st.rows.values() if r["trial"] not in st.retried),
-            key=lambda r: int(r["trial"]),
-        )
-        table = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(_BASE_COLUMNS))
-        space_keys = list(((self._attrs.get("space") or {}).get("parameters") or {}).keys())
+        table = table_of(st.rows[r.number] for r in counted(st.records.values()))
+        space = self._attrs.get(StudyAttr.SPACE) or {}
+        space_keys = list((space.get("parameters") or {}).keys())
         present = [c[len(PARAM_PREFIX) :] for c in param_columns(table)]
         params = tuple(
             [k for k in space_keys if k in present] + [k for k in present if k not in space_keys]
         )
         version = (self._snapshot.version + 1) if self._snapshot is not None else 1
+        states = [r.state for r in st.records.values()]
         return StudySnapshot(
             name=self.name,
             storage=display_url(self.storage),
             attrs=dict(self._attrs),
-            table=table.reset_index(drop=True),
+            table=table,
             params=params,
-            running=sum(1 for s in st.states.values() if s == "RUNNING"),
-            waiting=sum(1 for s in st.states.values() if s == "WAITING"),
+            running=states.count("RUNNING"),
+            waiting=states.count("WAITING"),
             version=version,
             load_s=load_s,
         )
 
     # -- single trials ----------------------------------------------------------------
 
-    def trial(self, number: int) -> Any:
+    def trial(self, number: int) -> FrozenTrial | None:
         """Return the frozen trial ``number`` (read from the storage; ``None`` if none)."""
         with self._lock:
             if self._snapshot is None:
@@ -450,48 +418,53 @@ class StudySource:
                 except StudyReadError:
                     return None
             st = self._state
-            tid = next((t for t, n in st.numbers.items() if n == int(number)), None)
-            if tid is None:
+            number = int(number)
+            if number not in st.records:
                 return None
-            if tid not in st.frozen:
-                if self._store is None:
+            if number not in st.frozen:
+                if self._store is None or self._study_id is None:
                     return None
                 try:
-                    st.frozen[tid] = self._store.get_trial(tid)
+                    tid = st.ids.get(number)
+                    if tid is None:
+                        tid = self._store.get_trial_id_from_study_id_trial_number(
+                            self._study_id, number
+                        )
+                    st.frozen[number] = self._store.get_trial(tid)
                 except Exception:
                     log.warning("cannot read trial %s", number, exc_info=True)
                     return None
                 if len(st.frozen) > _KEEP_FROZEN and self._fast:
                     st.frozen.pop(next(iter(st.frozen)))
-            return st.frozen[tid]
+            return st.frozen[number]
 
-    def study(self) -> Any:
+    def study(self) -> Study | None:
         """Return the Optuna study (``None`` when it cannot be read)."""
         with self._lock:
             return self._study
 
-    def complete_trials(self, limit: int | None = None, seed: int = 0) -> list[Any]:
+    def complete_trials(self, limit: int | None = None, seed: int = 0) -> list[FrozenTrial]:
         """Return complete trials with values (a fixed random ``limit`` of them at most).
 
         The trials carry parameters and values only (enough for importances).
         """
         import random
 
-        from dashboards import _rdb
-
         with self._lock:
-            ids = sorted(t for t, s in self._state.states.items() if s == "COMPLETE")
-            if limit is not None and len(ids) > limit:
-                ids = sorted(random.Random(seed).sample(ids, limit))
-            store, fast = self._store, self._fast
-        if store is None:
-            return []
-        if fast and _rdb.supports(store):
-            return _rdb.read_complete(store, ids)
-        return [t for t in (store.get_trial(i) for i in ids) if t.values]
+            st = self._state
+            numbers = sorted(n for n, r in st.records.items() if r.state == "COMPLETE")
+            if limit is not None and len(numbers) > limit:
+                numbers = sorted(random.Random(seed).sample(numbers, limit))
+            reader = self._reader if self._fast else None
+            if reader is not None:
+                ids = [st.ids[n] for n in numbers]
+            else:
+                trials = [self.trial(n) for n in numbers]
+        if reader is not None:
+            return reader.complete(ids)
+        return [t for t in trials if t is not None and t.values]
 
 
-_FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 #: Seconds a storage's list of studies is reused.
 NAMES_TTL_S = 10.0
 _KEEP_FROZEN = 64

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dashboards.data import STATUSES, Notice
+from dashboards.data import Notice
+from explorer.records import TrialRecord
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 __all__ = [
     "DesignRecord",
@@ -76,18 +80,17 @@ def trial_number(key: Any) -> int | None:
     return parsed[1] if parsed is not None and parsed[0] == "trial" else None
 
 
-def record_of_trial(trial: Any, study_name: str) -> DesignRecord:
+def record_of_trial(trial: FrozenTrial, study_name: str) -> DesignRecord:
     """Return the record of a frozen trial of an explorer study."""
-    attrs = trial.user_attrs
-    status = attrs.get("status") if attrs.get("status") in STATUSES else "failed"
+    record = TrialRecord.of(trial)
     return DesignRecord(
-        key=f"trial:{trial.number}",
-        label=f"trial {trial.number}",
-        status=str(status),
-        reason=str(attrs.get("reason") or ""),
-        summary=dict(attrs.get("summary") or {}),
-        design=dict(attrs.get("design") or {}),
-        params=dict(trial.params),
+        key=f"trial:{record.number}",
+        label=f"trial {record.number}",
+        status=record.status or "failed",
+        reason=record.reason,
+        summary=dict(record.summary),
+        design=dict(record.design),
+        params=dict(record.params),
         origin=study_name,
     )
 

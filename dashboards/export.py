@@ -12,9 +12,16 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dashboards.designs import DesignRecord
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.trial import FrozenTrial
+
+    from arch_models.spec import Arch
+    from explorer.export import Provenance
 
 __all__ = ["ExportFile", "export_formats", "export_record"]
 
@@ -43,12 +50,16 @@ def export_formats() -> list[tuple[str, str]]:
     ]
 
 
-def _arch_and_provenance(record: DesignRecord, study: Any, trial: Any) -> tuple[Any, Any]:
+def _arch_and_provenance(
+    record: DesignRecord, study: Study | None, trial: FrozenTrial | None
+) -> tuple[Arch, Provenance]:
     from arch_models.spec import Document, validate_arch
     from explorer import ExplorerError, Provenance, design_of_trial
+    from explorer.export import OBJECTIVE_FIGURES
+    from explorer.records import TrialRecord
 
     if study is not None and trial is not None:
-        if trial.state.name != "COMPLETE" or not trial.user_attrs.get("design"):
+        if trial.state.name != "COMPLETE" or not TrialRecord.of(trial).design:
             raise ExplorerError(
                 f"trial {trial.number} has no valid design to export "
                 f"({record.status}: {record.reason or trial.state.name.lower()})"
@@ -57,9 +68,7 @@ def _arch_and_provenance(record: DesignRecord, study: Any, trial: Any) -> tuple[
     arch = validate_arch(Document(record.design, record.label, {(): 1}))
     summary = record.summary
     prov = Provenance(
-        objectives={
-            k: summary.get(k) for k in ("tokens_per_s", "avg_power_w", "energy_per_token_j")
-        },
+        objectives={k: summary.get(k) for k in OBJECTIVE_FIGURES},
         status=record.status,
         model=str(summary.get("model", "")),
     )
@@ -67,7 +76,11 @@ def _arch_and_provenance(record: DesignRecord, study: Any, trial: Any) -> tuple[
 
 
 def export_record(
-    record: DesignRecord, fmt: str, *, study: Any = None, trial: Any = None
+    record: DesignRecord,
+    fmt: str,
+    *,
+    study: Study | None = None,
+    trial: FrozenTrial | None = None,
 ) -> ExportFile:
     """Render a design in one format (or ``all`` as a zip).
 

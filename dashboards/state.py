@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboards.data import Catalog, Notice, StudyReadError, StudySnapshot
 from dashboards.designs import (
@@ -25,6 +25,11 @@ from dashboards.designs import (
     record_of_trial,
 )
 from dashboards.gpu import GpuPoint, load_baselines
+from explorer.records import StudyAttr
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = ["Dashboard", "DashboardConfig"]
 
@@ -159,7 +164,7 @@ class Dashboard:
         trial = self.catalog.source(study).trial(index)
         return record_of_trial(trial, study) if trial is not None else None
 
-    def trial(self, study: str | None, key: Any) -> tuple[Any, Any]:
+    def trial(self, study: str | None, key: Any) -> tuple[Study | None, FrozenTrial | None]:
         """Return ``(optuna study, frozen trial)`` for a trial key (``(None, None)`` otherwise)."""
         parsed = parse_key(key)
         if parsed is None or parsed[0] != "trial" or not study:
@@ -199,22 +204,22 @@ class Dashboard:
         return self._importance[key]
 
 
-def _objective(index: int) -> Any:
-    def value(trial: Any) -> float:
+def _objective(index: int) -> Callable[[FrozenTrial], float]:
+    def value(trial: FrozenTrial) -> float:
         return float(trial.values[index])
 
     return value
 
 
-def _importances(study: Any, complete: list[Any]) -> dict[str, dict[str, float]]:
+def _importances(study: Study | None, complete: list[FrozenTrial]) -> dict[str, dict[str, float]]:
     import warnings
 
     import optuna
     from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
 
-    if len(complete) < 2 or not any(t.params for t in complete):
+    if study is None or len(complete) < 2 or not any(t.params for t in complete):
         return {}
-    names = list(study.user_attrs.get("objectives") or ["objective 0", "objective 1"])
+    names = list(study.user_attrs.get(StudyAttr.OBJECTIVES) or ["objective 0", "objective 1"])
     out: dict[str, dict[str, float]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental, and small-sample remarks

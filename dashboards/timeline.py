@@ -1,11 +1,8 @@
-"""Per-unit utilisation over time, from a results frame or by re-simulating a trial.
+"""Per-unit utilisation over time, from a results frame or a trial's replay.
 
-A study stores each trial's summary, not its per-event frame. :class:`Resimulator`
-makes the frame on demand: the trial's stored design, validated again
-(:func:`explorer.design_of_trial`), replayed through :func:`cosim.engine.simulate` on the
-study's trace (read from the explorer's trace cache beside the study, made there once if
-it is missing) with the study's simulator options; the result is the same run the study
-measured. Frames are kept for the last few trials asked for.
+A study stores each trial's summary, not its per-event frame: :class:`Resimulator` asks
+the explorer to replay the trial (:mod:`explorer.replay`) and turns what cannot be
+replayed into a notice for the page.
 
 :func:`utilisation_over_time` turns a frame into busy fractions per unit kind in time
 bins: every event's busy interval ``[t_ns, t_ns + busy_ns)`` is split exactly across the
@@ -16,15 +13,17 @@ decode-window average equals the summary's ``utilisation`` figure.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dashboards.data import Notice
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = [
     "Resimulator",
@@ -163,7 +162,7 @@ def phase_spans(frame: pd.DataFrame) -> list[tuple[str, float, float]]:
 
 
 class Resimulator:
-    """Makes trials' per-event frames by simulating their stored designs again.
+    """Trials' per-event frames, replayed by the explorer (:class:`explorer.replay.Replayer`).
 
     Args:
         storage: The study's storage URL or SQLite file (where its trace cache lives).
@@ -171,92 +170,35 @@ class Resimulator:
     """
 
     def __init__(self, storage: str | None, keep: int = 6) -> None:
+        from explorer.replay import Replayer
+
         self.storage = storage
         self.keep = keep
-        self._frames: OrderedDict[tuple[str, int], pd.DataFrame] = OrderedDict()
-        self._traces: dict[tuple[Any, ...], Any] = {}
-        self._lock = threading.Lock()
+        self.replayer = Replayer.for_storage(storage, keep)
 
     def cache_dir(self) -> Path:
         """Return the explorer's cache folder for this storage (``<db>.cache``)."""
-        from explorer.storage import default_cache_dir, storage_url
+        return self.replayer.cache_dir
 
-        return default_cache_dir(storage_url(self.storage))
-
-    def frame(self, study: Any, trial: Any) -> pd.DataFrame:
+    def frame(self, study: Study, trial: FrozenTrial) -> pd.DataFrame:
         """Return a trial's per-event frame (simulated on first request).
 
         Raises:
             TimelineError: The trial has no valid design, or the simulation failed.
         """
-        key = (str(study.study_name), int(trial.number))
-        with self._lock:
-            if key in self._frames:
-                self._frames.move_to_end(key)
-                return self._frames[key]
-            frame = self._simulate(study, trial)
-            self._frames[key] = frame
-            while len(self._frames) > self.keep:
-                self._frames.popitem(last=False)
-            return frame
+        from explorer.replay import NotSimulatedError, ReplayError
 
-    def _trace(self, attrs: dict[str, Any], study_name: str) -> Any:
-        from explorer.storage import storage_url
-        from explorer.study import StudySettings, ensure_trace
-
-        trace_cfg = attrs.get("trace") or {}
-        settings = StudySettings(
-            arch_path=str(attrs.get("arch_path", "")),
-            space_path=str(attrs.get("space_path", "")),
-            model=str(attrs.get("model")),
-            storage_url=storage_url(self.storage),
-            study_name=study_name,
-            seed=int(attrs.get("seed") or 0),
-            prompt_tokens=int(trace_cfg.get("prompt_tokens", 1)),
-            gen_tokens=int(trace_cfg.get("gen_tokens", 2)),
-            cache_dir=str(self.cache_dir()),
-        )
-        key = (settings.model, settings.seed, settings.prompt_tokens, settings.gen_tokens)
-        if key not in self._traces:
-            self._traces[key] = ensure_trace(settings)
-        return self._traces[key]
-
-    def _simulate(self, study: Any, trial: Any) -> pd.DataFrame:
-        from cosim.engine import simulate
-        from cosim.fpga import SimOptions
-        from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
-        from explorer import design_of_trial
-
-        attrs = dict(study.user_attrs)
-        if not trial.user_attrs.get("summary"):
-            raise TimelineError(
-                Notice(
-                    "info",
-                    f"Trial {trial.number} was not simulated",
-                    str(trial.user_attrs.get("reason") or ""),
-                )
-            )
         try:
-            arch = design_of_trial(study, trial)
-            trace = self._trace(attrs, str(study.study_name))
-            workload = workload_from_trace(trace, design_elementwise_bytes(arch))
-            options = attrs.get("sim_options") or {}
-            result = simulate(
-                arch,
-                workload,
-                options=SimOptions(
-                    max_transactions=int(
-                        options.get("max_transactions", SimOptions().max_transactions)
-                    )
-                ),
-                seed=int(attrs.get("seed") or 0),
-            )
-        except Exception as exc:  # shown in the page, never a traceback
+            return self.replayer.frame(study, trial)
+        except NotSimulatedError as exc:
+            raise TimelineError(
+                Notice("info", f"Trial {exc.number} was not simulated", exc.reason)
+            ) from None
+        except ReplayError as exc:
             raise TimelineError(
                 Notice(
                     "warning",
-                    f"Cannot simulate trial {trial.number} again for its timeline",
-                    f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+                    f"Cannot simulate trial {exc.number} again for its timeline",
+                    exc.detail,
                 )
             ) from None
-        return result.frame

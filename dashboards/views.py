@@ -17,6 +17,7 @@ from dashboards import figures
 from dashboards.data import PARAM_PREFIX, STATUSES, Notice, StudySnapshot
 from dashboards.designs import DesignRecord, trial_number
 from dashboards.gpu import GpuPoint
+from explorer.records import StudyAttr
 
 __all__ = [
     "IMAGE_FORMATS",
@@ -496,9 +497,9 @@ def study_view(snap: StudySnapshot | Notice, image_format: str = "png") -> Any:
         ("trials", f"{len(snap.table)} finished · {snap.running} running · {snap.waiting} waiting"),
         ("by status", " · ".join(f"{c[s]} {s}" for s in STATUSES)),
         ("model", snap.model),
-        ("sampler", str(snap.attrs.get("sampler", "?"))),
-        ("design", str(snap.attrs.get("arch_path", "?"))),
-        ("search space", str(snap.attrs.get("space_path", "?"))),
+        ("sampler", str(snap.attrs.get(StudyAttr.SAMPLER, "?"))),
+        ("design", str(snap.attrs.get(StudyAttr.ARCH_PATH, "?"))),
+        ("search space", str(snap.attrs.get(StudyAttr.SPACE_PATH, "?"))),
         ("storage", snap.storage),
         ("read in", f"{snap.load_s:.2f} s"),
     ]

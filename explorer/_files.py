@@ -1,18 +1,20 @@
-"""File checks and writes for the exporters, the front writers and the caches.
+"""File checks, writes and names for the exporters, the front writers and the caches.
 
 :func:`check_targets` refuses to replace existing files unless forced, before anything is
-written; :func:`write_atomic` is :func:`safeio.write_atomic` with the explorer's error.
+written; :func:`write_atomic` is :func:`safeio.write_atomic` with the explorer's error;
+:func:`safe_name` makes a model name or path into a file name (the caches' keys).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 import safeio
 from explorer.errors import ExplorerError
 
-__all__ = ["check_targets", "write_atomic"]
+__all__ = ["check_targets", "safe_name", "write_atomic"]
 
 
 def check_targets(paths: Iterable[Path], force: bool) -> None:
@@ -42,3 +44,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         safeio.write_atomic(path, data)
     except OSError as exc:
         raise ExplorerError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def safe_name(name: str) -> str:
+    """Return a file-name-safe form of a model name or path (a hash keeps paths apart)."""
+    text = str(name)
+    stem = Path(text).stem if ("/" in text or "\\" in text) else text
+    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in stem)[:64] or "model"
+    if clean != text:
+        clean += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return clean

@@ -11,7 +11,12 @@ whose worker died is recognised as stale.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
+
+from explorer.storage import record_heartbeat
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
 
 __all__ = ["Claimer", "Heartbeat"]
 
@@ -19,7 +24,7 @@ __all__ = ["Claimer", "Heartbeat"]
 class Heartbeat:
     """Records a running trial's heartbeat every ``interval`` seconds in a thread."""
 
-    def __init__(self, storage: Any, trial_id: int, interval: int) -> None:
+    def __init__(self, storage: BaseStorage, trial_id: int, interval: int) -> None:
         self.storage, self.trial_id, self.interval = storage, trial_id, interval
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True)
@@ -27,12 +32,12 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                self.storage.record_heartbeat(self.trial_id)
+                record_heartbeat(self.storage, self.trial_id)
             except Exception:  # a missed beat; the next one may get through
                 continue
 
     def __enter__(self) -> Heartbeat:
-        self.storage.record_heartbeat(self.trial_id)
+        record_heartbeat(self.storage, self.trial_id)
         self.thread.start()
         return self
 
@@ -51,7 +56,7 @@ class Claimer:
     takes them oldest first.
     """
 
-    def __init__(self, storage: Any, study_id: int, spread: int = 0) -> None:
+    def __init__(self, storage: BaseStorage, study_id: int, spread: int = 0) -> None:
         self.storage, self.study_id, self.spread = storage, study_id, spread
         self.numbers: list[int] = []
 
@@ -79,7 +84,7 @@ class Claimer:
                 try:
                     # The heartbeat first: a trial that is RUNNING without one would never
                     # go stale if this process died between the two writes.
-                    self.storage.record_heartbeat(trial_id)
+                    record_heartbeat(self.storage, trial_id)
                     if self.storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
                         return int(trial_id)
                 except UpdateFinishedTrialError:

@@ -38,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from explorer.errors import ExplorerError
 from explorer.objective import CONSTRAINTS
+from explorer.records import SystemAttr
 from explorer.space import Parameter, Space, active
 
 __all__ = ["ATTEMPTS", "CANDIDATES", "SAMPLERS", "DistinctSampler", "make_sampler"]
@@ -52,7 +53,7 @@ CANDIDATES = 8
 
 def _constraints_of(trial: FrozenTrial) -> list[float]:
     """Optuna 4's ``constraints_func``: the values the worker stored before telling."""
-    stored = trial.system_attrs.get("constraints")
+    stored = trial.system_attrs.get(SystemAttr.CONSTRAINTS)
     return [float(c) for c in stored] if stored else [1e6] * len(CONSTRAINTS)
 
 

@@ -6,8 +6,8 @@ that would be overwritten. The CLI prints it as one clean message (exit 2). A pr
 a search-space file is a :class:`~arch_models.validation.errors.SpecError` instead, like
 any other description, with file:line and dotted path.
 
-This module imports nothing from the rest of the project, so :mod:`cosim.errors` can list
-it without an import cycle.
+This module imports nothing from the rest of the project: the command line
+(:mod:`cosim_cli.errors`) lists it at start-up, before any command needs the package.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -40,11 +40,17 @@ from cosim import __version__
 from explorer._files import check_targets, write_atomic
 from explorer._hdl import HdlValue, hdl_identifier, sv_type, tcl_word, verilog_literal
 from explorer.errors import ExplorerError
+from explorer.records import StudyAttr, TrialRecord
 from safeio import json_safe
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = [
     "EXPORTERS",
     "FORMATS",
+    "OBJECTIVE_FIGURES",
     "Exporter",
     "HdlParam",
     "Provenance",
@@ -53,6 +59,9 @@ __all__ = [
     "hdl_parameters",
     "parse_formats",
 ]
+
+#: The summary figures a design's provenance carries.
+OBJECTIVE_FIGURES = ("tokens_per_s", "avg_power_w", "energy_per_token_j")
 
 #: Derived figures exported per block kind (property names).
 _DERIVED: dict[type, tuple[str, ...]] = {
@@ -101,18 +110,16 @@ class Provenance:
     params_by_path: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of_trial(cls, study: Any, trial: Any) -> Provenance:
+    def of_trial(cls, study: Study, trial: FrozenTrial) -> Provenance:
         """Return the provenance of a study's trial."""
-        summary = trial.user_attrs.get("summary") or {}
+        record = TrialRecord.of(trial)
         return cls(
             study=study.study_name,
-            trial=trial.number,
-            objectives={
-                k: summary.get(k) for k in ("tokens_per_s", "avg_power_w", "energy_per_token_j")
-            },
-            status=str(trial.user_attrs.get("status", "")),
-            model=str(study.user_attrs.get("model", "")),
-            params_by_path=dict(trial.user_attrs.get("params_by_path") or {}),
+            trial=record.number,
+            objectives={k: record.summary.get(k) for k in OBJECTIVE_FIGURES},
+            status=record.status or "",
+            model=str(study.user_attrs.get(StudyAttr.MODEL, "")),
+            params_by_path=dict(record.params_by_path),
         )
 
     def lines(self, arch: Arch) -> list[str]:
@@ -376,14 +383,14 @@ def export_design(
     return [p for p, _ in rendered]
 
 
-def design_of_trial(study: Any, trial: Any) -> Arch:
+def design_of_trial(study: Study, trial: FrozenTrial) -> Arch:
     """Return a trial's design, validated again from its stored description.
 
     Raises:
         SpecError: The stored description is not a valid design.
         ExplorerError: The trial has no stored description.
     """
-    data = trial.user_attrs.get("design")
+    data = TrialRecord.of(trial).design
     if not data:
         raise ExplorerError(f"trial {trial.number} of {study.study_name!r} has no design")
     return validate_arch(Document(data, f"{study.study_name}#trial{trial.number}", {(): 1}))

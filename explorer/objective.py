@@ -27,7 +27,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve, parse_path
@@ -36,9 +36,18 @@ from arch_models.validation.errors import SpecError
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
-from explorer._files import write_atomic
+from explorer._files import safe_name, write_atomic
+from explorer.records import Status, TrialAttr
 from explorer.space import AccuracyBound, Space
 from safeio import json_safe
+
+if TYPE_CHECKING:
+    from optuna import Trial
+
+    from arch_models.workload import Workload
+    from workloads.numerics import Numerics
+    from workloads.trace import Trace
+    from workloads.weights import ModelWeights
 
 __all__ = [
     "CONSTRAINTS",
@@ -60,8 +69,6 @@ CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1")
 
 #: Constraint value used for "cannot be judged" (an invalid design) and infinities.
 _VIOLATED = 1e6
-
-Status = Literal["feasible", "infeasible", "failed"]
 
 
 class TrialFailedError(Exception):
@@ -91,7 +98,7 @@ class Evaluation:
     constraints: tuple[float, ...] = field(default=())
 
 
-def design_numerics(arch: Arch) -> Any:
+def design_numerics(arch: Arch) -> Numerics:
     """Return the functional model's :class:`~workloads.numerics.Numerics` of a design.
 
     Activation and accumulator widths come from the first ternary array (accumulators
@@ -132,9 +139,10 @@ class NumericsJudge:
         self.bound = bound
         self.model = bound.model or model
         self.seed = seed
-        self.path = cache_dir / "numerics" / f"{_safe(self.model)}-seed{seed}-g{bound.tokens}.json"
+        name = f"{safe_name(self.model)}-seed{seed}-g{bound.tokens}.json"
+        self.path = cache_dir / "numerics" / name
         self._memo: dict[str, dict[str, Any]] = {}
-        self._weights: Any = None
+        self._weights: ModelWeights | None = None
 
     def cost(self, arch: Arch) -> dict[str, Any]:
         """Return the numerics report of ``arch`` (``max_abs_dlogit``, ``top1_agreement``)."""
@@ -185,7 +193,7 @@ class Evaluator:
         self,
         arch: Arch,
         space: Space,
-        trace: Any,
+        trace: Trace,
         *,
         seed: int = 0,
         options: SimOptions | None = None,
@@ -198,7 +206,7 @@ class Evaluator:
         self.options = options or SimOptions()
         self.judge = judge
         self.power_cap_w = space.spec.constraints.power_cap_w
-        self._workloads: dict[int, Any] = {}
+        self._workloads: dict[int, Workload] = {}
         self._memo: dict[str, Evaluation] = {}
         self._base = arch.spec.model_dump(mode="json")
         #: The evaluation of the last trial :meth:`__call__` ran (its constraint values).
@@ -250,7 +258,7 @@ class Evaluator:
         status: Status = "infeasible" if reasons else "feasible"
         return Evaluation(status, "; ".join(reasons), summary, design, values, constraints)
 
-    def _workload(self, variant: Arch) -> Any:
+    def _workload(self, variant: Arch) -> Workload:
         width = design_elementwise_bytes(variant)
         if width not in self._workloads:
             self._workloads[width] = workload_from_trace(self.trace, width)
@@ -308,7 +316,7 @@ class Evaluator:
                 continue
         return dict(json_safe(data))
 
-    def __call__(self, trial: Any) -> tuple[float, float]:
+    def __call__(self, trial: Trial) -> tuple[float, float]:
         """Optuna objective: sample, evaluate, record the trial's user attributes.
 
         Before evaluating, the trial is marked ``failed`` ("the worker stopped before the
@@ -322,32 +330,20 @@ class Evaluator:
 
         params = self.space.suggest(trial)
         # status and reason first: a trial that names its worker always says what became of it
-        trial.set_user_attr("status", "failed")
-        trial.set_user_attr("reason", "the worker stopped before the trial finished")
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        trial.set_user_attr("params_by_path", json_safe(params))
-        trial.set_user_attr("summary", {})
-        trial.set_user_attr("design", self.applied(params))
+        trial.set_user_attr(TrialAttr.STATUS, "failed")
+        trial.set_user_attr(TrialAttr.REASON, "the worker stopped before the trial finished")
+        trial.set_user_attr(TrialAttr.WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr(TrialAttr.PARAMS_BY_PATH, json_safe(params))
+        trial.set_user_attr(TrialAttr.SUMMARY, {})
+        trial.set_user_attr(TrialAttr.DESIGN, self.applied(params))
         ev = self.evaluate(params)
-        trial.set_user_attr("summary", ev.summary)
-        trial.set_user_attr("design", ev.design)
-        trial.set_user_attr("reason", ev.reason)
-        trial.set_user_attr("status", ev.status)
+        trial.set_user_attr(TrialAttr.SUMMARY, ev.summary)
+        trial.set_user_attr(TrialAttr.DESIGN, ev.design)
+        trial.set_user_attr(TrialAttr.REASON, ev.reason)
+        trial.set_user_attr(TrialAttr.STATUS, ev.status)
         self.last = ev
         if ev.status == "failed":
             raise TrialFailedError(ev.reason)
         if ev.values is None:
             raise optuna.TrialPruned(ev.reason)
         return ev.values
-
-
-def _safe(name: str) -> str:
-    """Return a file-name-safe form of a model name or path."""
-    import hashlib
-
-    text = str(name)
-    stem = Path(text).stem if ("/" in text or "\\" in text) else text
-    clean = "".join(c if c.isalnum() or c in "._-" else "_" for c in stem)[:64] or "model"
-    if clean != text:
-        clean += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
-    return clean

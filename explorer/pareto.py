@@ -16,13 +16,20 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from explorer._files import check_targets, write_atomic
 from explorer.errors import ExplorerError
+from explorer.records import StudyAttr, TrialRecord
+from explorer.table import COLUMNS, trials_table
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+    from optuna import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = [
     "FRONT_FORMATS",
@@ -53,44 +60,19 @@ _HEAD = [
 ]
 
 
-def trials_frame(study: Any) -> pd.DataFrame:
+def trials_frame(study: Study) -> pd.DataFrame:
     """Return one row per counted trial of a study (retried and unfinished ones left out).
 
     Columns: ``trial, state, status, tokens_per_s, avg_power_w, energy_per_token_j,
-    tokens_per_joule, bottleneck, fits, reason``, then one column per parameter path.
+    tokens_per_joule, bottleneck, fits, reason`` (of :mod:`explorer.table`'s table), then
+    one column per parameter path.
     """
-    trials = study.get_trials(deepcopy=False)
-    retried = {int(n) for t in trials for n in t.system_attrs.get("retry_history", []) or []}
-    rows: list[dict[str, Any]] = []
-    for t in trials:
-        if not t.state.is_finished() or t.number in retried:
-            continue
-        s = t.user_attrs.get("summary") or {}
-        tps, watts = s.get("tokens_per_s"), s.get("avg_power_w")
-        jpt = s.get("energy_per_token_j")
-        row: dict[str, Any] = {
-            "trial": t.number,
-            "state": t.state.name,
-            "status": t.user_attrs.get("status", "failed"),
-            "tokens_per_s": tps,
-            "avg_power_w": watts,
-            "energy_per_token_j": jpt,
-            "tokens_per_joule": 1.0 / jpt if jpt else None,
-            "bottleneck": s.get("bottleneck"),
-            "fits": s.get("fits"),
-            "reason": t.user_attrs.get("reason", ""),
-        }
-        for path, value in (t.user_attrs.get("params_by_path") or {}).items():
-            row[path] = value
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=_HEAD)
-    params = [c for c in frame.columns if c not in _HEAD]
-    return frame[_HEAD + params].reset_index(drop=True)
+    table = trials_table(TrialRecord.of(t) for t in study.get_trials(deepcopy=False))
+    params = [c for c in table.columns if c not in COLUMNS]
+    return table[_HEAD + params]
 
 
-def pareto_front(study: Any) -> pd.DataFrame:
+def pareto_front(study: Study) -> pd.DataFrame:
     """Return the front: feasible designs not beaten on both tokens/s and watts.
 
     A design beats another when it is at least as fast and at most as power-hungry, and
@@ -172,7 +154,7 @@ PICKS: dict[str, tuple[Callable[[pd.DataFrame], int], str]] = {
 }
 
 
-def pick_trial(study: Any, pick: int | str) -> Any:
+def pick_trial(study: Study, pick: int | str) -> FrozenTrial:
     """Choose a trial: by number, or by a named rule over the front (see :data:`PICKS`).
 
     Args:
@@ -205,9 +187,10 @@ def pick_trial(study: Any, pick: int | str) -> Any:
         last = max(trials) if trials else -1
         raise ExplorerError(f"study {study.study_name!r} has no trial {number} (trials 0..{last})")
     trial = trials[number]
-    if trial.state != TrialState.COMPLETE or not trial.user_attrs.get("design"):
-        status = trial.user_attrs.get("status", trial.state.name.lower())
-        reason = trial.user_attrs.get("reason") or trial.state.name.lower()
+    record = TrialRecord.of(trial)
+    if trial.state != TrialState.COMPLETE or not record.design:
+        status = record.status or trial.state.name.lower()
+        reason = record.reason or trial.state.name.lower()
         raise ExplorerError(
             f"trial {number} of {study.study_name!r} has no valid design to export "
             f"({status}: {reason})"
@@ -215,7 +198,7 @@ def pick_trial(study: Any, pick: int | str) -> Any:
     return trial
 
 
-def front_figure(study: Any, frame: pd.DataFrame | None = None) -> Any:
+def front_figure(study: Study, frame: pd.DataFrame | None = None) -> go.Figure:
     """Return a Plotly figure: every simulated design, the front drawn as a line.
 
     Args:
@@ -254,7 +237,7 @@ def front_figure(study: Any, frame: pd.DataFrame | None = None) -> Any:
                 hovertemplate="%{text}<br>%{x:.3f} W<br>%{y:,.1f} tok/s<extra></extra>",
             )
         )
-    model = study.user_attrs.get("model", "?")
+    model = study.user_attrs.get(StudyAttr.MODEL, "?")
     fig.update_layout(
         title=f"{study.study_name}: tokens/s vs average power ({model})",
         xaxis_title="average power (W)",
@@ -267,7 +250,7 @@ def front_figure(study: Any, frame: pd.DataFrame | None = None) -> Any:
 
 
 def write_front(
-    study: Any,
+    study: Study,
     out_dir: str | Path,
     formats: Sequence[str] = FRONT_FORMATS,
     *,
@@ -334,7 +317,7 @@ def _isnan(v: Any) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: go.Figure) -> bytes:
     try:
         image: bytes = fig.to_image(format="png", scale=2)
     except Exception as exc:

@@ -41,7 +41,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
@@ -50,6 +50,11 @@ from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.validation.base import SpecModel, describe_value, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, format_path, read_yaml
+from arch_models.validation.version import check_format_version
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import BaseTrial
 
 __all__ = [
     "FORMAT_VERSION",
@@ -146,7 +151,7 @@ class Parameter(SpecModel):
         n = round((self.high - self.low) / self.step)
         return [float(self.low + i * self.step) for i in range(n + 1)]
 
-    def distribution(self) -> Any:
+    def distribution(self) -> BaseDistribution:
         """Return the Optuna distribution of this parameter."""
         from optuna.distributions import (
             CategoricalDistribution,
@@ -229,11 +234,7 @@ class SpaceSpec(SpecModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
-        if v != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported format version {v!r}; this tool reads version {FORMAT_VERSION}"
-            )
-        return v
+        return check_format_version(v, FORMAT_VERSION)
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,7 @@ class Space:
                         problems.append(self.document.problem(loc, f"{canonical} {p.message}"))
         return problems
 
-    def suggest(self, trial: Any) -> dict[str, Scalar]:
+    def suggest(self, trial: BaseTrial) -> dict[str, Scalar]:
         """Sample a design variant's parameters from an Optuna trial.
 
         Parameters are suggested in file order under their key (``tmac.lanes``); one
@@ -353,6 +354,8 @@ class Space:
         Returns:
             Canonical path → value, for every active parameter (needs a bound space).
         """
+        from optuna.distributions import FloatDistribution, IntDistribution
+
         if not self.paths:
             raise RuntimeError("bind the space to a design before sampling it")
         chosen: dict[str, Scalar] = {}
@@ -361,12 +364,13 @@ class Space:
             if not active(param, chosen):
                 continue
             dist = param.distribution()
-            if param.kind == "categorical":
-                value = trial.suggest_categorical(key, param.choices)
-            elif param.kind == "int":
+            value: Scalar
+            if isinstance(dist, IntDistribution):
                 value = trial.suggest_int(key, dist.low, dist.high, step=dist.step, log=dist.log)
-            else:
+            elif isinstance(dist, FloatDistribution):
                 value = trial.suggest_float(key, dist.low, dist.high, step=dist.step, log=dist.log)
+            else:
+                value = trial.suggest_categorical(key, param.choices or [])
             chosen[key] = value
             out[self.paths[key]] = value
         return out

@@ -23,15 +23,21 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage, RDBStorage
+    from sqlalchemy.engine import Engine
 
 __all__ = [
     "DEFAULT_STORAGE",
     "MAX_RETRY",
     "default_cache_dir",
+    "open_rdb_storage",
     "open_storage",
+    "record_heartbeat",
     "redact",
     "sqlite_file",
     "storage_url",
@@ -81,7 +87,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def _immediate_transactions(engine: Any) -> None:
+def _immediate_transactions(engine: Engine) -> None:
     from sqlalchemy import event
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -105,8 +111,29 @@ def open_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     create: bool = True,
-) -> Any:
-    """Open an Optuna RDB storage.
+) -> BaseStorage:
+    """Open a study's storage for workers: the RDB storage in Optuna's caching wrapper.
+
+    The wrapper is the one ``optuna.load_study`` puts around an RDB storage; workers use
+    this same object for the study and for claiming trials, so both see the same trials.
+    Arguments and errors as :func:`open_rdb_storage`.
+    """
+    import optuna
+
+    rdb = open_rdb_storage(
+        url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, create=create
+    )
+    return optuna.storages.get_storage(rdb)
+
+
+def open_rdb_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    create: bool = True,
+) -> RDBStorage:
+    """Open an Optuna RDB storage (no cache: every read asks the database).
 
     Args:
         url: A URL from :func:`storage_url`.
@@ -116,8 +143,7 @@ def open_storage(
         create: Create a missing SQLite file (and its folder); otherwise refuse.
 
     Returns:
-        An ``optuna.storages.RDBStorage`` in Optuna's caching wrapper (what
-        ``optuna.load_study`` would make of it).
+        The ``optuna.storages.RDBStorage``.
 
     Raises:
         ExplorerError: The URL is malformed, its driver is missing, or the database cannot
@@ -171,9 +197,7 @@ def open_storage(
         raise ExplorerError(f"cannot open storage {shown}: {_one_line(last)}")
     if url.startswith("sqlite"):
         _immediate_transactions(storage.engine)
-    # The caching wrapper Optuna puts around an RDB storage for a study; workers use this
-    # same object for the study and for claiming trials, so both see the same trials.
-    return optuna.storages.get_storage(storage)
+    return storage
 
 
 def default_cache_dir(url: str) -> Path:
@@ -188,3 +212,19 @@ def default_cache_dir(url: str) -> Path:
 def _one_line(exc: BaseException | None) -> str:
     text = " ".join(str(exc).split()) if exc is not None else "unknown error"
     return text.split(" (Background on this error")[0][:300]
+
+
+@runtime_checkable
+class _Heartbeats(Protocol):
+    def record_heartbeat(self, trial_id: int) -> None: ...
+
+
+def record_heartbeat(storage: BaseStorage, trial_id: int) -> None:
+    """Record a running trial's heartbeat in a storage of :func:`open_storage`.
+
+    Raises:
+        TypeError: The storage keeps no heartbeats (not an RDB storage).
+    """
+    if not isinstance(storage, _Heartbeats):
+        raise TypeError(f"{type(storage).__name__} keeps no heartbeats")
+    storage.record_heartbeat(trial_id)

@@ -34,14 +34,16 @@ import multiprocessing.connection
 import signal
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from arch_models.spec import Arch, load_arch
 from cosim import __version__
 from cosim.fpga import SimOptions
+from explorer._files import safe_name
 from explorer._queue import Claimer, Heartbeat
 from explorer._sampling import SAMPLERS, make_sampler
 from explorer.errors import ExplorerError
@@ -51,10 +53,19 @@ from explorer.objective import (
     Evaluator,
     NumericsJudge,
     TrialFailedError,
-    _safe,
 )
+from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
 from explorer.storage import default_cache_dir, open_storage, redact, storage_url
+
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.storages import BaseStorage
+    from optuna.trial import FrozenTrial
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from workloads.trace import Trace
 
 __all__ = [
     "SAMPLERS",
@@ -152,7 +163,7 @@ class StudyOutcome:
         problems: Workers that died, with their exit codes.
     """
 
-    study: Any
+    study: Study
     study_name: str
     storage: str
     target: int
@@ -168,34 +179,32 @@ class StudyOutcome:
         return self.counts.done >= self.target and self.counts.pending == 0
 
 
-def trial_counts(trials: Any) -> TrialCounts:
+def trial_counts(trials: Study | Iterable[FrozenTrial]) -> TrialCounts:
     """Count a study's trials (a study or a list of frozen trials).
 
-    A finished trial whose number appears in another trial's ``retry_history`` was
-    re-queued (its worker died) and does not count.
+    A finished trial re-queued as a retry (its worker died;
+    :func:`~explorer.records.retried_numbers`) does not count.
     """
-    from optuna.trial import TrialState
+    import optuna
 
-    trials = trials.get_trials(deepcopy=False) if hasattr(trials, "get_trials") else trials
-    retried: set[int] = set()
-    for t in trials:
-        retried.update(int(n) for n in t.system_attrs.get("retry_history", []) or [])
+    frozen = trials.get_trials(deepcopy=False) if isinstance(trials, optuna.Study) else trials
+    records = [TrialRecord.of(t) for t in frozen]
+    retried = retried_numbers(records)
     tally = dict.fromkeys(("done", "feasible", "infeasible", "failed", "running", "waiting"), 0)
     n_retried = 0
-    for t in trials:
-        if t.state == TrialState.RUNNING:
+    for r in records:
+        if r.state == "RUNNING":
             tally["running"] += 1
-        elif t.state == TrialState.WAITING:
+        elif r.state == "WAITING":
             tally["waiting"] += 1
-        elif t.number in retried:
+        elif r.number in retried:
             n_retried += 1
         else:
             tally["done"] += 1
-            status = t.user_attrs.get("status")
-            if t.state == TrialState.FAIL or status not in ("feasible", "infeasible"):
+            if r.state == "FAIL" or r.status not in ("feasible", "infeasible"):
                 tally["failed"] += 1
             else:
-                tally[status] += 1
+                tally[r.status] += 1
     return TrialCounts(retried=n_retried, **tally)
 
 
@@ -214,43 +223,46 @@ def default_population(n_trials: int) -> int:
 def _metadata(settings: StudySettings, arch: Arch, space: Space, population: int) -> dict[str, Any]:
     """The study's user attributes (the dashboard's contract; see :mod:`explorer`)."""
     return {
-        "arch_path": settings.arch_path,
-        "base_design": arch.spec.model_dump(mode="json"),
-        "space": space.as_dict(),
-        "space_path": settings.space_path,
-        "space_paths": dict(space.paths),
-        "model": settings.model,
-        "seed": settings.seed,
-        "package_version": __version__,
-        "objectives": [name for name, _ in OBJECTIVES],
-        "directions": [direction for _, direction in OBJECTIVES],
-        "constraint_names": list(CONSTRAINTS),
-        "sampler": settings.sampler,
-        "population_size": population,
-        "trace": {"prompt_tokens": settings.prompt_tokens, "gen_tokens": settings.gen_tokens},
-        "sim_options": {"max_transactions": settings.max_transactions},
+        StudyAttr.ARCH_PATH: settings.arch_path,
+        StudyAttr.BASE_DESIGN: arch.spec.model_dump(mode="json"),
+        StudyAttr.SPACE: space.as_dict(),
+        StudyAttr.SPACE_PATH: settings.space_path,
+        StudyAttr.SPACE_PATHS: dict(space.paths),
+        StudyAttr.MODEL: settings.model,
+        StudyAttr.SEED: settings.seed,
+        StudyAttr.PACKAGE_VERSION: __version__,
+        StudyAttr.OBJECTIVES: [name for name, _ in OBJECTIVES],
+        StudyAttr.DIRECTIONS: [direction for _, direction in OBJECTIVES],
+        StudyAttr.CONSTRAINT_NAMES: list(CONSTRAINTS),
+        StudyAttr.SAMPLER: settings.sampler,
+        StudyAttr.POPULATION_SIZE: population,
+        StudyAttr.TRACE: {
+            StudyAttr.PROMPT_TOKENS: settings.prompt_tokens,
+            StudyAttr.GEN_TOKENS: settings.gen_tokens,
+        },
+        StudyAttr.SIM_OPTIONS: {StudyAttr.MAX_TRANSACTIONS: settings.max_transactions},
     }
 
 
 #: Attributes a joining command must agree on, with the word used in the message.
 _MUST_MATCH = {
-    "base_design": "design",
-    "space": "search space",
-    "model": "model",
-    "seed": "seed",
-    "trace": "trace (token counts)",
-    "sim_options": "simulator options",
-    "sampler": "sampler",
+    StudyAttr.BASE_DESIGN: "design",
+    StudyAttr.SPACE: "search space",
+    StudyAttr.MODEL: "model",
+    StudyAttr.SEED: "seed",
+    StudyAttr.TRACE: "trace (token counts)",
+    StudyAttr.SIM_OPTIONS: "simulator options",
+    StudyAttr.SAMPLER: "sampler",
 }
 
 
 def _create_or_join(
-    storage: Any,
+    storage: BaseStorage,
     settings: StudySettings,
     meta: dict[str, Any],
     target: int,
     grid: Space | None = None,
-) -> Any:
+) -> Study:
     """Create the study or join the existing one; either way queue the missing trials.
 
     A new study gets its metadata and its ``target`` waiting trials before the ready
@@ -279,14 +291,14 @@ def _create_or_join(
     for key, value in meta.items():
         study.set_user_attr(key, value)
     _top_up(study, target, grid)
-    study.set_user_attr("explorer_format", STUDY_FORMAT)
+    study.set_user_attr(StudyAttr.EXPLORER_FORMAT, STUDY_FORMAT)
     return study
 
 
-def _check_joined(study: Any, settings: StudySettings, meta: dict[str, Any]) -> None:
+def _check_joined(study: Study, settings: StudySettings, meta: dict[str, Any]) -> None:
     deadline = time.monotonic() + 60
     attrs = study.user_attrs
-    while "explorer_format" not in attrs:
+    while StudyAttr.EXPLORER_FORMAT not in attrs:
         if time.monotonic() > deadline:
             raise ExplorerError(
                 f"study {settings.study_name!r} exists but is not an explorer study "
@@ -305,7 +317,7 @@ def _check_joined(study: Any, settings: StudySettings, meta: dict[str, Any]) -> 
             )
 
 
-def _top_up(study: Any, target: int, space: Space | None = None) -> int:
+def _top_up(study: Study, target: int, space: Space | None = None) -> int:
     """Queue waiting trials so that counted + running + waiting reaches ``target``.
 
     With ``space`` (a grid study) each queued trial is one of the space's designs not yet
@@ -320,7 +332,7 @@ def _top_up(study: Any, target: int, space: Space | None = None) -> int:
             study.add_trial(create_trial(state=TrialState.WAITING))
         return missing
     queued = {
-        json.dumps(t.params or t.system_attrs.get("fixed_params") or {}, sort_keys=True)
+        json.dumps(t.params or t.system_attrs.get(SystemAttr.FIXED_PARAMS) or {}, sort_keys=True)
         for t in study.get_trials(deepcopy=False)
     }
     added = 0
@@ -335,11 +347,11 @@ def _top_up(study: Any, target: int, space: Space | None = None) -> int:
 
 def _trace_path(settings: StudySettings) -> Path:
     s = settings
-    name = f"{_safe(s.model)}-seed{s.seed}-p{s.prompt_tokens}-g{s.gen_tokens}"
+    name = f"{safe_name(s.model)}-seed{s.seed}-p{s.prompt_tokens}-g{s.gen_tokens}"
     return Path(settings.cache_dir) / "traces" / name
 
 
-def ensure_trace(settings: StudySettings, log: Callable[[str], None] | None = None) -> Any:
+def ensure_trace(settings: StudySettings, log: Callable[[str], None] | None = None) -> Trace:
     """Return the study's trace, making and caching it on first use."""
     from workloads.errors import TraceError
     from workloads.trace import generate_trace, read_trace
@@ -364,7 +376,7 @@ def ensure_trace(settings: StudySettings, log: Callable[[str], None] | None = No
     )
 
 
-def _evaluator(settings: StudySettings, arch: Arch, space: Space, trace: Any) -> Evaluator:
+def _evaluator(settings: StudySettings, arch: Arch, space: Space, trace: Trace) -> Evaluator:
     bound = space.spec.constraints.accuracy
     judge = (
         NumericsJudge(bound, settings.model, settings.seed, Path(settings.cache_dir))
@@ -384,7 +396,9 @@ def _evaluator(settings: StudySettings, arch: Arch, space: Space, trace: Any) ->
 # --------------------------------------------------------------------------- the workers
 
 
-def _run_one(study: Any, storage: Any, evaluator: Evaluator, trial_id: int, interval: int) -> None:
+def _run_one(
+    study: Study, storage: BaseStorage, evaluator: Evaluator, trial_id: int, interval: int
+) -> None:
     """Run and tell one claimed trial; an interrupted one goes back to the queue."""
     import optuna
     from optuna.exceptions import UpdateFinishedTrialError
@@ -410,15 +424,15 @@ def _run_one(study: Any, storage: Any, evaluator: Evaluator, trial_id: int, inte
     ev = evaluator.last
     try:
         if ev is not None and ev.constraints and state != TrialState.FAIL:
-            storage.set_trial_system_attr(trial_id, "constraints", list(ev.constraints))
+            storage.set_trial_system_attr(trial_id, SystemAttr.CONSTRAINTS, list(ev.constraints))
         study.tell(trial, values, state=state)
     except UpdateFinishedTrialError:
         return
 
 
 def _work(
-    study: Any,
-    storage: Any,
+    study: Study,
+    storage: BaseStorage,
     evaluator: Evaluator,
     interval: int,
     on_trial: Callable[[], None] | None = None,
@@ -464,8 +478,8 @@ def _open_worker(
     settings: StudySettings,
     index: int,
     launch: int,
-    loaded: tuple[Arch, Space, Any] | None = None,
-) -> tuple[Any, Any, Evaluator]:
+    loaded: tuple[Arch, Space, Trace] | None = None,
+) -> tuple[Study, BaseStorage, Evaluator]:
     """Open the storage and study with this worker's sampler, and build its objective.
 
     ``loaded`` passes the design, space and trace when this process has them already.
@@ -483,7 +497,7 @@ def _open_worker(
         grace_period=settings.grace_period,
     )
     probe = optuna.load_study(study_name=settings.study_name, storage=storage)
-    population = int(probe.user_attrs.get("population_size") or 50)
+    population = int(probe.user_attrs.get(StudyAttr.POPULATION_SIZE) or 50)
     sampler = make_sampler(
         settings.sampler,
         seed=_worker_seed(settings.seed, index, launch),
@@ -497,7 +511,7 @@ def _open_worker(
 def _worker_main(settings: StudySettings, index: int, launch: int) -> None:
     """Entry point of a worker process."""
 
-    def on_term(_signum: int, _frame: Any) -> None:
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, on_term)
@@ -511,7 +525,7 @@ def _worker_main(settings: StudySettings, index: int, launch: int) -> None:
 # --------------------------------------------------------------------------- the driver
 
 
-def load_study(storage: str | Path | None, study_name: str) -> Any:
+def load_study(storage: str | Path | None, study_name: str) -> Study:
     """Load an explorer study for reading (fronts, exports, dashboards).
 
     Args:
@@ -535,14 +549,14 @@ def load_study(storage: str | Path | None, study_name: str) -> Any:
         have = ", ".join(sorted(names)) or "none"
         raise ExplorerError(f"no study {study_name!r} in {redact(url)}; studies there: {have}")
     study = optuna.load_study(study_name=study_name, storage=store)
-    if "explorer_format" not in study.user_attrs:
+    if StudyAttr.EXPLORER_FORMAT not in study.user_attrs:
         raise ExplorerError(f"study {study_name!r} in {redact(url)} is not an explorer study")
     return study
 
 
 def default_study_name(arch: Arch, space: Space, model: str) -> str:
     """Return ``<design>-<space>-<model>`` (the default ``--study``)."""
-    return f"{arch.spec.name}.{space.spec.name}.{_safe(model)}"
+    return f"{arch.spec.name}.{space.spec.name}.{safe_name(model)}"
 
 
 def run_study(
@@ -564,7 +578,7 @@ def run_study(
     heartbeat_interval: int = 5,
     grace_period: int = 30,
     progress: bool = True,
-    console: Any = None,
+    console: Console | None = None,
 ) -> StudyOutcome:
     """Create (or join) a study and run it until it has ``n_trials`` counted trials.
 
@@ -691,8 +705,8 @@ def _run_processes(
     settings: StudySettings,
     workers: int,
     launch: int,
-    study: Any,
-    show: Callable[[Any], None],
+    study: Study,
+    show: Callable[[Study], None],
 ) -> list[str]:
     """Run ``workers`` worker processes, showing progress until all have left."""
     ctx = multiprocessing.get_context("spawn")
@@ -723,12 +737,12 @@ def _run_processes(
 class _Progress:
     """A rich progress bar over the study's counted trials (or nothing)."""
 
-    def __init__(self, console: Any, enabled: bool, study: Any, target: int) -> None:
+    def __init__(self, console: Console, enabled: bool, study: Study, target: int) -> None:
         self.console, self.enabled, self.study, self.target = console, enabled, study, target
-        self.bar: Any = None
+        self.bar: Progress | None = None
         self.last = 0.0
 
-    def __enter__(self) -> Callable[[Any], None]:
+    def __enter__(self) -> Callable[[Study], None]:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
@@ -755,7 +769,7 @@ class _Progress:
             )
         return self.show
 
-    def show(self, study: Any) -> None:
+    def show(self, study: Study) -> None:
         if self.bar is None:
             return
         now = time.monotonic()

@@ -43,6 +43,7 @@ from arch_models.spec.units import (
 from arch_models.validation.base import SpecModel, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, read_yaml
+from arch_models.validation.version import check_format_version
 
 __all__ = ["FORMAT_VERSION", "Arch", "ArchSpec", "DeviceRef", "load_arch", "validate_arch"]
 
@@ -118,11 +119,7 @@ class ArchSpec(SpecModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
-        if v != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported format version {v!r}; this tool reads version {FORMAT_VERSION}"
-            )
-        return v
+        return check_format_version(v, FORMAT_VERSION)
 
     def units_of(self, kind: type[U]) -> list[U]:
         """Return the blocks of one model class, in file order."""

@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from optuna.trial import TrialState
 
 from explorer import load_study, trial_counts
+from explorer.pareto import trials_frame
 from tests.conftest import EXAMPLES
 from tests.explorer.conftest import D5005, U280
 
@@ -148,6 +150,29 @@ def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path)
         retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == number]
         assert len(retries) == 1 and retries[0].params == killed.params
         assert retries[0].state == TrialState.COMPLETE
+    _dashboard_reads_it_as_optuna(pg_url, study)
+
+
+def _dashboard_reads_it_as_optuna(url: str, study: Any) -> None:
+    """The dashboard's SQL read of a PostgreSQL study (with a retry) is Optuna's read."""
+    from dashboards.data import StudySource
+
+    fast_source = StudySource(url, "s")
+    fast = fast_source.snapshot()
+    api_source = StudySource(url, "s")
+    api_source._fast = False
+    api = api_source.snapshot()
+    cols = sorted(fast.table.columns)
+    pd.testing.assert_frame_equal(fast.table[cols], api.table[sorted(api.table.columns)])
+    frame = trials_frame(study)
+    assert list(fast.table["trial"]) == list(frame["trial"]) and len(frame) == 16
+    assert list(fast.table["status"]) == list(frame["status"])
+    ours = {t.number: t for t in study.trials}
+    complete = fast_source.complete_trials()
+    assert [(t.params, t.values) for t in complete] == [
+        (t.params, t.values) for t in api_source.complete_trials()
+    ]
+    assert len(complete) == sum(t.state == TrialState.COMPLETE for t in ours.values())
 
 
 def _freeze_when_running(url: str, pgid: int, done: int, timeout: float = 120) -> None:
