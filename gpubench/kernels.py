@@ -136,7 +136,7 @@ def packed_linear(
     if x2.stride(-1) != 1:
         x2 = x2.contiguous()
     y = torch.empty(x2.shape[0], n, dtype=x.dtype, device=x.device)
-    _triton.packed_matmul(x2, packed, y, scale)
+    _triton.packed_matmul(x2, packed, y, scale, packed_tiles(x2.shape[0]))
     return y.reshape(*x.shape[:-1], n)
 
 
