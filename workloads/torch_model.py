@@ -1,34 +1,17 @@
-"""The same model in PyTorch: the cross-check of the NumPy model, and what GPUs run.
+"""The MatMul-free LM in PyTorch: the NumPy model's cross-check and the GPU baseline's model.
 
-:class:`TorchMMfreeLM` is an ``nn.Module`` tree whose parameter names are those of the
-released checkpoints (``model.layers.0.attn.i_proj.weight``...), so a checkpoint's state
-dict loads into it as is. It runs on any device and dtype (CPU float32/float64 for
-checks, CUDA bf16 for measurements); importing it needs torch but not CUDA.
-
-Two implementation variants of every BitLinear:
-
-- ``"reference"``: what the public code runs. Latent (bf16) weights are re-quantised with
-  absmean on every call (``1/mean|W|``, ``torch.round``, clamp, divide back),
-  activations are fake-quantised per token, and a dense GEMM multiplies the dequantised
-  values (PAPER.md: "fake quantisation").
-- ``"ternary"``: the same arithmetic with the weights quantised once (the dense weight
-  holds ``W_t / s_w``), as built from the NumPy model's packed weights by
-  :func:`from_weights`; the cross-check uses it to compare both models on identical
-  ternary weights.
-
-In bf16 (or fp16) it computes where the released code's fused kernels do: norms, the
-activation quantisation, the SiLU gates and the recurrent state in float32, outputs
-rounded to bf16; weight re-quantisation, GEMMs, sigmoid, lower bounds and residual adds
-in bf16. Only the default numerics exist here (8-bit activations, exact sigmoid/SiLU);
-the rounding of activation halves is a switch as in
-:class:`~workloads.numerics.Numerics`. The recurrence steps token by token (batch of
-sequences ``[B, T]`` supported).
+One ``nn.Module`` tree (:class:`TorchMMfreeLM`, the released checkpoints' parameter
+names) whose :class:`TorchOptions` choose the weight form, the compute precision, the
+rounding, the recurrence and how the state is kept. The functional reference runs it
+with the defaults; the GPU harness (:mod:`gpubench.models`) with its own options and
+kernels, which are injected, so this module never imports the harness. Importing it
+needs torch, not CUDA.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -38,21 +21,104 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from workloads.config import ModelConfig
+from workloads.errors import ModelConfigError
 from workloads.numerics import RoundHalf
 from workloads.weights import ModelWeights, TernaryMatrix, parameter_shapes
 
 __all__ = [
     "BitLinear",
+    "Compute",
+    "PackedFormat",
+    "PackedLinear",
+    "Scan",
     "TorchMMfreeLM",
+    "TorchOptions",
     "TorchRun",
     "Variant",
+    "WeightForm",
+    "absmean_ternary",
+    "act_quant",
     "from_latents",
     "from_weights",
     "weight_quant",
 ]
 
 Variant = Literal["reference", "ternary"]
+WeightForm = Literal["latent", "dense", "packed"]
+Compute = Literal["wide", "native"]
+#: ``(x [..., K], codes, scale) → x · W_tᵀ · scale`` (``[..., N]`` in ``x.dtype``).
+PackedLinear = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+#: ``(f [B, T, d], i [B, T, d], h0 [B, d]) → (every state [B, T, d], the last [B, d])``.
+Scan = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 TensorFn = Callable[[str, tuple[int, ...]], npt.NDArray[Any]]
+
+_NARROW = (torch.bfloat16, torch.float16)
+
+
+@dataclass(frozen=True)
+class PackedFormat:
+    """How ``packed`` BitLinears store and multiply their ternary weights.
+
+    Attributes:
+        pack: Ternary ``[N, K]`` (values -1, 0, +1) → ``uint8`` codes
+            ``[N, ceil(K / weights_per_byte)]``.
+        linear: Multiplies activations by the codes and the matrix's scale.
+        weights_per_byte: Ternary weights per code byte.
+    """
+
+    pack: Callable[[torch.Tensor], torch.Tensor]
+    linear: PackedLinear
+    weights_per_byte: int = 4
+
+
+@dataclass(frozen=True)
+class TorchOptions:
+    """How :class:`TorchMMfreeLM` holds its weights and computes (defaults: the reference).
+
+    Attributes:
+        weights: Every BitLinear's weights: ``latent`` (re-quantised with absmean on every
+            call, as the public code runs: "fake quantisation"), ``dense`` (quantised once,
+            ``W_t / s_w`` in the parameter dtype) or ``packed`` (codes and one scale per
+            matrix, through ``packed``).
+        compute: ``wide``: norms, activation quantisation, SiLU gates and the recurrent
+            state in at least float32, outputs rounded back, as the released fused
+            kernels compute; ``native``: every operator in the activation dtype, as plain
+            torch operators (what the GPU baseline measures).
+        round_half: Rounding of activation halves: ``away`` from zero (the fused kernel)
+            or to ``even`` (``torch.round``).
+        recurrence: ``None``: the state steps token by token in the compute type; a
+            :data:`Scan`: it runs a prompt, and a one-token step is one ``addcmul``.
+        in_place_state: Write the new state into the caller's state tensor (static
+            buffers, capturable in a CUDA graph) instead of returning a new one.
+        packed: The packed format and its kernel (needed for ``packed`` weights).
+    """
+
+    weights: WeightForm = "latent"
+    compute: Compute = "wide"
+    round_half: RoundHalf = "away"
+    recurrence: Scan | None = None
+    in_place_state: bool = False
+    packed: PackedFormat | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name, allowed in (
+            ("weights", ("latent", "dense", "packed")),
+            ("compute", ("wide", "native")),
+            ("round_half", ("away", "even")),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                problems.append(f"{name}: must be one of {', '.join(allowed)} (got {value!r})")
+        if self.weights == "packed" and self.packed is None:
+            problems.append("packed: packed weights need a PackedFormat")
+        if problems:
+            raise ModelConfigError("invalid options of the PyTorch model", problems)
+
+    @property
+    def wide(self) -> bool:
+        """Whether the fused kernels' float32 compute is used."""
+        return self.compute == "wide"
 
 
 def _round(x: torch.Tensor, mode: RoundHalf) -> torch.Tensor:
@@ -63,46 +129,66 @@ def _round(x: torch.Tensor, mode: RoundHalf) -> torch.Tensor:
     return out
 
 
-def weight_quant(w: torch.Tensor) -> torch.Tensor:
-    """Absmean ternarisation as the public code does it, in ``w``'s dtype: ``W_t / s_w``."""
+def absmean_ternary(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Absmean ternarisation in ``w``'s dtype: ``(W_t, s_w)`` with ``s_w = 1/mean|W|``."""
     scale = 1.0 / w.abs().mean().clamp(min=1e-5)
-    return (w * scale).round().clamp(-1, 1) / scale
+    return (w * scale).round().clamp(-1, 1), scale
+
+
+def weight_quant(w: torch.Tensor) -> torch.Tensor:
+    """Dequantised ternary weights ``W_t / s_w``, as the public code computes them."""
+    wt, scale = absmean_ternary(w)
+    return wt / scale
 
 
 def act_quant(x: torch.Tensor, bits: int = 8, mode: RoundHalf = "away") -> torch.Tensor:
     """Per-token absmax fake quantisation: ``round(x · s_x) / s_x``, clamped."""
     top = 2 ** (bits - 1) - 1
-    scale = top / x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
+    scale = float(top) / x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
     out: torch.Tensor = _round(x * scale, mode).clamp(-top - 1, top) / scale
     return out
 
 
-def _wide(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (the fused kernels' compute type)."""
-    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+def _up(x: torch.Tensor, wide: bool) -> torch.Tensor:
+    """``x`` in at least float32 (the fused kernels' compute type) if ``wide``."""
+    return x.float() if wide and x.dtype in _NARROW else x
 
 
 class RMSNorm(nn.Module):
-    """``x / sqrt(mean(x²) + eps) · weight``, computed in at least float32."""
+    """``x / sqrt(mean(x²) + eps) · weight``.
 
-    def __init__(self, size: int, eps: float, dtype: torch.dtype, device: Any) -> None:
+    Wide, it computes in at least float32 and rounds the result back to ``x``'s dtype
+    unless ``keep_wide`` (a norm that feeds a fused computation).
+    """
+
+    def __init__(
+        self,
+        size: int,
+        eps: float,
+        dtype: torch.dtype,
+        device: Any,
+        *,
+        wide: bool,
+        keep_wide: bool = False,
+    ) -> None:
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(size, dtype=dtype, device=device))
-
-    def wide(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise the last dimension; the result stays in the compute type."""
-        xw = _wide(x)
-        rstd = 1.0 / torch.sqrt(xw.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return xw * rstd * _wide(self.weight)
+        self.wide = wide
+        self.round_back = wide and not keep_wide
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise the last dimension (result in ``x``'s dtype)."""
-        return self.wide(x).to(x.dtype)
+        """Normalise the last dimension."""
+        xw = _up(x, self.wide)
+        rstd = 1.0 / torch.sqrt(xw.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        out: torch.Tensor = xw * rstd * _up(self.weight, self.wide)
+        return out.to(x.dtype) if self.round_back else out
 
 
 class BitLinear(nn.Module):
-    """RMSNorm → activation fake quantisation → ternary weights → dense linear."""
+    """RMSNorm → activation fake quantisation → ternary weights (in one of three forms)."""
+
+    packed: torch.Tensor
 
     def __init__(
         self,
@@ -111,77 +197,138 @@ class BitLinear(nn.Module):
         eps: float,
         dtype: torch.dtype,
         device: Any,
-        round_half: RoundHalf = "away",
+        options: TorchOptions,
     ) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(rows, cols, dtype=dtype, device=device))
-        self.norm = RMSNorm(cols, eps, dtype, device)
-        self.prequantised = False
-        self.round_half: RoundHalf = round_half
+        self.rows, self.cols = rows, cols
+        self.form: WeightForm = options.weights
+        self.round_half: RoundHalf = options.round_half
+        self.wide = options.wide
+        self.packed_format = options.packed
+        self.scale = 1.0  # the packed form's dequantisation factor, mean|W|
+        if self.form == "packed":
+            assert self.packed_format is not None  # TorchOptions checks it
+            per_byte = self.packed_format.weights_per_byte
+            codes = torch.zeros(rows, -(-cols // per_byte), dtype=torch.uint8, device=device)
+            self.register_buffer("packed", codes)
+        else:
+            self.weight = nn.Parameter(torch.zeros(rows, cols, dtype=dtype, device=device))
+        self.norm = RMSNorm(cols, eps, dtype, device, wide=self.wide, keep_wide=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the BitLinear (weights re-quantised per call unless prequantised)."""
-        x = act_quant(self.norm.wide(x), 8, self.round_half).to(self.weight.dtype)
-        w = self.weight if self.prequantised else weight_quant(self.weight)
-        out: torch.Tensor = nnf.linear(x, w)
-        return out
+        """Apply the BitLinear."""
+        x = act_quant(self.norm(x), 8, self.round_half)
+        if self.wide:
+            x = x.to(self.norm.weight.dtype)
+        if self.form == "latent":
+            return nnf.linear(x, weight_quant(self.weight))
+        if self.form == "dense":
+            return nnf.linear(x, self.weight)
+        assert self.packed_format is not None
+        return self.packed_format.linear(x, self.packed, self.scale)
+
+    @torch.no_grad()
+    def load_latent_(self, w: torch.Tensor) -> None:
+        """Set the weights from latent ``w`` (``[rows, cols]``) in this BitLinear's form."""
+        if self.form == "latent":
+            self.weight.copy_(w)
+        elif self.form == "dense":
+            self.weight.copy_(weight_quant(w.to(self.weight.dtype)))
+        else:
+            assert self.packed_format is not None
+            wt, scale = absmean_ternary(w)
+            self.packed.copy_(self.packed_format.pack(wt))
+            self.scale = 1.0 / float(scale)
 
     @torch.no_grad()
     def quantise_(self) -> None:
-        """Replace the latent weights by their quantised values, once."""
-        if not self.prequantised:
+        """Replace latent weights by their quantised values, once (``dense`` form)."""
+        if self.form == "latent":
             self.weight.copy_(weight_quant(self.weight))
-            self.prequantised = True
+            self.form = "dense"
 
 
 class MLGRU(nn.Module):
     """The token mixer (``attn`` in the checkpoint names)."""
 
-    def __init__(self, cfg: ModelConfig, dtype: torch.dtype, device: Any) -> None:
+    def __init__(
+        self, cfg: ModelConfig, dtype: torch.dtype, device: Any, options: TorchOptions
+    ) -> None:
         super().__init__()
         d, eps = cfg.d, cfg.bitlinear_eps
         self.form = cfg.mlgru_form
-        self.i_proj = BitLinear(d, d, eps, dtype, device)
-        self.f_proj = BitLinear(d, d, eps, dtype, device)
-        self.g_proj = BitLinear(d, d, eps, dtype, device)
-        self.g_norm = RMSNorm(d, cfg.rms_norm_eps, dtype, device)
-        self.o_proj = BitLinear(d, d, eps, dtype, device)
+        self.wide = options.wide
+        self.scan = options.recurrence
+        self.in_place = options.in_place_state
+        self.i_proj = BitLinear(d, d, eps, dtype, device, options)
+        self.f_proj = BitLinear(d, d, eps, dtype, device, options)
+        self.g_proj = BitLinear(d, d, eps, dtype, device, options)
+        self.g_norm = RMSNorm(d, cfg.rms_norm_eps, dtype, device, wide=self.wide, keep_wide=True)
+        self.o_proj = BitLinear(d, d, eps, dtype, device, options)
 
     def forward(
         self, x: torch.Tensor, h: torch.Tensor, lower_bound: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mix ``x`` (``[B, T, d]``) over time from state ``h`` (``[B, d]``)."""
+        """Mix ``x`` (``[B, T, d]``) over time from state ``h`` (``[B, d]``).
+
+        Returns:
+            The output and the new state (``h`` itself, updated, with ``in_place_state``).
+        """
         i = self.i_proj(x)
         f = torch.sigmoid(self.f_proj(x))
         if lower_bound is not None:
             f = lower_bound + (1 - lower_bound) * f
-        i = (nnf.silu(_wide(i)) * _wide(1 - f)).to(x.dtype)
-        fw, iw, outs = _wide(f), _wide(i), []
-        for t in range(x.shape[1]):  # the state stays in the compute type
-            h = fw[:, t] * h + iw[:, t]
-            outs.append(h)
-        o = torch.stack(outs, dim=1)
+        i = nnf.silu(_up(i, self.wide)) * _up(1 - f, self.wide)
+        if self.wide:
+            i = i.to(x.dtype)
+        o, last = self._recur(f, i, h)
+        if self.in_place:
+            h.copy_(last)
+            last = h
         g = self.g_proj(x)
         if self.form == "code":
-            o = (self.g_norm.wide(g) * nnf.silu(o)).to(x.dtype)
+            o = self.g_norm(g) * nnf.silu(o)
         else:
-            o = (torch.sigmoid(g) * o.to(x.dtype)).to(x.dtype)
-        return self.o_proj(o), h
+            o = torch.sigmoid(g) * o.to(x.dtype)
+        if self.wide:
+            o = o.to(x.dtype)
+        return self.o_proj(o), last
+
+    def _recur(
+        self, f: torch.Tensor, i: torch.Tensor, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h_t = f_t ⊙ h_{t-1} + i_t``: every state and the last."""
+        if self.scan is None:  # token by token, the state in the compute type
+            fw, iw = _up(f, self.wide), _up(i, self.wide)
+            outs = []
+            for t in range(f.shape[1]):
+                h = fw[:, t] * h + iw[:, t]
+                outs.append(h)
+            return torch.stack(outs, dim=1), h
+        if f.shape[1] == 1:
+            last = torch.addcmul(i[:, 0], f[:, 0], h)
+            return last.unsqueeze(1), last
+        return self.scan(f, i, h)
 
 
 class GLU(nn.Module):
     """The channel mixer (``mlp``): fused gate/up ``[2I, d]``, SiLU gate, down."""
 
-    def __init__(self, cfg: ModelConfig, dtype: torch.dtype, device: Any) -> None:
+    def __init__(
+        self, cfg: ModelConfig, dtype: torch.dtype, device: Any, options: TorchOptions
+    ) -> None:
         super().__init__()
         eps = cfg.bitlinear_eps
-        self.gate_proj = BitLinear(cfg.d, 2 * cfg.intermediate, eps, dtype, device)
-        self.down_proj = BitLinear(cfg.intermediate, cfg.d, eps, dtype, device)
+        self.wide = options.wide
+        self.gate_proj = BitLinear(cfg.d, 2 * cfg.intermediate, eps, dtype, device, options)
+        self.down_proj = BitLinear(cfg.intermediate, cfg.d, eps, dtype, device, options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the GLU."""
         gate, up = self.gate_proj(x).chunk(2, dim=-1)
-        z = (nnf.silu(_wide(gate)) * _wide(up)).to(x.dtype)
+        z = nnf.silu(_up(gate, self.wide)) * _up(up, self.wide)
+        if self.wide:
+            z = z.to(x.dtype)
         out: torch.Tensor = self.down_proj(z)
         return out
 
@@ -189,17 +336,20 @@ class GLU(nn.Module):
 class Block(nn.Module):
     """Pre-norm MLGRU and GLU, each with a residual."""
 
-    def __init__(self, cfg: ModelConfig, dtype: torch.dtype, device: Any) -> None:
+    def __init__(
+        self, cfg: ModelConfig, dtype: torch.dtype, device: Any, options: TorchOptions
+    ) -> None:
         super().__init__()
-        self.attn_norm = RMSNorm(cfg.d, cfg.rms_norm_eps, dtype, device)
-        self.attn = MLGRU(cfg, dtype, device)
-        self.mlp_norm = RMSNorm(cfg.d, cfg.rms_norm_eps, dtype, device)
-        self.mlp = GLU(cfg, dtype, device)
+        wide, eps = options.wide, cfg.rms_norm_eps
+        self.attn_norm = RMSNorm(cfg.d, eps, dtype, device, wide=wide)
+        self.attn = MLGRU(cfg, dtype, device, options)
+        self.mlp_norm = RMSNorm(cfg.d, eps, dtype, device, wide=wide)
+        self.mlp = GLU(cfg, dtype, device, options)
 
     def forward(
         self, x: torch.Tensor, h: torch.Tensor, lower_bound: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the block on ``[B, T, d]``."""
+        """Run the block on ``[B, T, d]`` from this layer's state ``h``."""
         o, h = self.attn(self.attn_norm(x), h, lower_bound)
         x = x + o
         return x + self.mlp(self.mlp_norm(x)), h
@@ -208,17 +358,20 @@ class Block(nn.Module):
 class Backbone(nn.Module):
     """Embedding, lower bounds, blocks and final norm (``model`` in the checkpoint names)."""
 
-    def __init__(self, cfg: ModelConfig, dtype: torch.dtype, device: Any) -> None:
+    def __init__(
+        self, cfg: ModelConfig, dtype: torch.dtype, device: Any, options: TorchOptions
+    ) -> None:
         super().__init__()
         self.cfg = cfg
+        self.in_place = options.in_place_state
         if not cfg.block_only:
             self.embeddings = nn.Embedding(cfg.vocab, cfg.d, dtype=dtype, device=device)
-            self.norm = RMSNorm(cfg.d, cfg.rms_norm_eps, dtype, device)
+            self.norm = RMSNorm(cfg.d, cfg.rms_norm_eps, dtype, device, wide=options.wide)
         if cfg.use_lower_bound:
             self.lower_bounds = nn.Parameter(
                 torch.zeros(cfg.layers, cfg.d, dtype=dtype, device=device)
             )
-        self.layers = nn.ModuleList(Block(cfg, dtype, device) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(Block(cfg, dtype, device, options) for _ in range(cfg.layers))
         self.resolved_bounds: torch.Tensor | None = None
 
     def blocks(self) -> list[Block]:
@@ -238,13 +391,12 @@ class Backbone(nn.Module):
         """Run the blocks on ``[B, T, d]`` from ``state`` (``[B, L, d]``)."""
         bounds = self.bounds()
         hs = []
-        for i, layer in enumerate(self.blocks()):
-            lb = bounds[i] if bounds is not None and i > 0 else None
-            x, h = layer(x, state[:, i], lb)
+        for k, layer in enumerate(self.blocks()):
+            x, h = layer(x, state[:, k], bounds[k] if bounds is not None and k > 0 else None)
             hs.append(h)
         if not self.cfg.block_only:
             x = self.norm(x)
-        return x, torch.stack(hs, dim=1)
+        return x, state if self.in_place else torch.stack(hs, dim=1)
 
 
 @dataclass(frozen=True)
@@ -268,9 +420,10 @@ class TorchMMfreeLM(nn.Module):
 
     Args:
         config: The model configuration.
-        dtype: Parameter and compute dtype.
+        dtype: Parameter (and native compute) dtype.
         device: Where to put it.
-        round_half: Rounding of activation halves (``away`` as the fused kernel).
+        options: How it holds weights and computes (default: the functional reference,
+            latent weights, wide compute, halves rounded away from zero).
     """
 
     def __init__(
@@ -278,50 +431,67 @@ class TorchMMfreeLM(nn.Module):
         config: ModelConfig,
         dtype: torch.dtype = torch.float32,
         device: Any = "cpu",
-        round_half: RoundHalf = "away",
+        options: TorchOptions | None = None,
     ) -> None:
         super().__init__()
         self.config = config
-        self.model = Backbone(config, dtype, device)
+        self.options = options or TorchOptions()
+        self.model = Backbone(config, dtype, device, self.options)
         if not config.block_only:
-            self.lm_head = BitLinear(config.d, config.vocab, config.bitlinear_eps, dtype, device)
-        for m in self.bitlinears():
-            m.round_half = round_half
+            self.lm_head = BitLinear(
+                config.d, config.vocab, config.bitlinear_eps, dtype, device, self.options
+            )
 
     def bitlinears(self) -> list[BitLinear]:
         """Every BitLinear of the model."""
-        return [m for m in self.modules() if isinstance(m, BitLinear)]
+        return [m for _, m in self.named_bitlinears()]
+
+    def named_bitlinears(self) -> Iterator[tuple[str, BitLinear]]:
+        """Every BitLinear with its checkpoint name (``model.layers.0.attn.i_proj``...)."""
+        for name, m in self.named_modules():
+            if isinstance(m, BitLinear):
+                yield name, m
 
     def quantise_(self) -> TorchMMfreeLM:
-        """Switch to the ``ternary`` variant: quantise every latent weight once."""
+        """Switch latent weights to the ``dense`` form: quantise each once."""
         for m in self.bitlinears():
             m.quantise_()
+        if self.options.weights == "latent":
+            self.options = replace(self.options, weights="dense")
         return self
 
     @property
     def variant(self) -> Variant:
         """``reference`` (re-quantise per call) or ``ternary`` (quantised once)."""
-        return "ternary" if all(m.prequantised for m in self.bitlinears()) else "reference"
+        return "reference" if any(m.form == "latent" for m in self.bitlinears()) else "ternary"
 
     def initial_state(self, batch: int = 1) -> torch.Tensor:
-        """Zero recurrent state ``[B, L, d]``, in at least float32."""
-        p = _wide(self.model.blocks()[0].attn_norm.weight)
-        return torch.zeros(batch, self.config.layers, self.config.d, dtype=p.dtype, device=p.device)
+        """Zero recurrent state ``[B, L, d]`` in the compute type."""
+        p = self.model.blocks()[0].attn_norm.weight
+        dtype = torch.float32 if self.options.wide and p.dtype in _NARROW else p.dtype
+        return torch.zeros(batch, self.config.layers, self.config.d, dtype=dtype, device=p.device)
 
     def forward(
-        self, inputs: torch.Tensor, state: torch.Tensor | None = None
+        self, inputs: torch.Tensor, state: torch.Tensor | None = None, last_only: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Process ``[B, T]`` token ids (block-only: ``[B, T, d]`` hidden vectors).
 
+        Args:
+            inputs: Token ids (or hidden vectors).
+            state: Recurrent state ``[B, L, d]`` (default zeros); written in place with
+                ``in_place_state``.
+            last_only: Run the LM head on the last position only.
+
         Returns:
-            Logits ``[B, T, V]`` (block-only: block outputs ``[B, T, d]``) and the state.
+            Logits ``[B, T, V]`` (``last_only``: ``[B, V]``; block-only: block outputs
+            ``[B, T, d]``) and the new state.
         """
         if state is None:
             state = self.initial_state(inputs.shape[0])
         x = inputs if self.config.block_only else self.model.embeddings(inputs)
         x, state = self.model(x, state)
         if not self.config.block_only:
-            x = self.lm_head(x)
+            x = self.lm_head(x[:, -1] if last_only else x)
         return x, state
 
     @torch.inference_mode()
@@ -390,7 +560,7 @@ def from_latents(
     Returns:
         The model, latent weights re-quantised on every call.
     """
-    model = TorchMMfreeLM(config, dtype, device, round_half)
+    model = TorchMMfreeLM(config, dtype, device, TorchOptions(round_half=round_half))
     params = dict(model.named_parameters())
     for name, shape in parameter_shapes(config).items():
         params[name].copy_(_as_tensor(tensors(name, shape), dtype, device).reshape(shape))
@@ -420,7 +590,8 @@ def from_weights(
         The model with ``W_t / s_w`` as dense weights and the resolved lower bounds.
     """
     cfg = weights.config
-    model = TorchMMfreeLM(cfg, dtype, device, round_half)
+    options = TorchOptions(weights="dense", round_half=round_half)
+    model = TorchMMfreeLM(cfg, dtype, device, options)
 
     def put(param: torch.Tensor, values: npt.NDArray[Any]) -> None:
         param.copy_(torch.from_numpy(np.asarray(values, dtype=np.float64)).to(device, dtype))
@@ -428,7 +599,6 @@ def from_weights(
     def put_linear(mod: BitLinear, m: TernaryMatrix) -> None:
         put(mod.weight, _dense(m))
         put(mod.norm.weight, m.norm)
-        mod.prequantised = True
 
     bounds = np.zeros((cfg.layers, cfg.d))
     for lw, block in zip(weights.layers, model.model.blocks(), strict=True):
