@@ -52,7 +52,7 @@ _SHIFTS = (0, 2, 4, 6)
 def triton_available() -> bool:
     """Whether Triton imports (it is only used on CUDA, or under ``TRITON_INTERPRET=1``)."""
     try:
-        import triton  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+        import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True
