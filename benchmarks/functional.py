@@ -108,7 +108,7 @@ def _torch_worker(
 
     from workloads.config import get_config
     from workloads.synthetic import SyntheticSource
-    from workloads.torch_ref import from_latents
+    from workloads.torch_model import from_latents
 
     cfg = get_config(model)
     dtype = torch.bfloat16 if variant == "reference" else torch.float32

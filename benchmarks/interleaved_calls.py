@@ -37,15 +37,16 @@ def measure(mode: str, passes: int = 15) -> dict[str, Any]:
     """Time every distinct call of the op-cost file once per pass, in turn."""
     import torch
 
+    from gpubench.calls import aten_op, build_inputs
     from gpubench.hostspeed import probe_us
-    from gpubench.opcost import _op, build_inputs, distinct_calls
+    from gpubench.opcost import distinct_calls
     from gpubench.timing import sync
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     prepared = []
     for name, key in distinct_calls() if device.type == "cuda" else distinct_calls(("tiny",)):
         args, kwargs = build_inputs(key, device)
-        fn = _op(name)
+        fn = aten_op(name)
         fn(*args, **kwargs)
         prepared.append((f"{name}|{key}", fn, args, kwargs))
     sync(device)

@@ -12,8 +12,8 @@ that simulated FPGA designs can be compared with it and the GPU model calibrated
 - :mod:`~gpubench.micro`: bandwidth, launch and GEMV microbenchmarks.
 - :mod:`~gpubench.kernels`: the 2-bit packed format and its Triton kernel.
 
-Run it with ``python -m gpubench measure`` (needs only the standard library,
-torch, numpy, and optionally triton and pynvml) or ``cosim baseline measure``; read the
+Run it with ``python -m gpubench measure`` (needs torch and :mod:`workloads`' numpy,
+pandas and pyarrow, optionally triton and pynvml) or ``cosim baseline measure``; read the
 results with ``cosim baseline show``. Importing this package needs only the standard
 library; torch is imported by the harness modules.
 """

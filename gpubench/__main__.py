@@ -1,8 +1,9 @@
 r"""``python -m gpubench``: the harness's own command line, for the GPU machine.
 
-The GPU machine has torch, numpy, triton and ``pynvml`` but not the rest of the
-package's dependencies (rich, pandas, pydantic...), so this entry point needs only the
-standard library until ``measure`` imports torch::
+The GPU machine has torch, triton, numpy, pandas, pyarrow, pyyaml, rich and ``pynvml``
+but not the rest of the package's dependencies (pydantic, simpy, optuna, dash...); this
+entry point needs only the standard library until ``measure`` imports torch (and, for
+the model, :mod:`workloads`)::
 
     PYTHONPATH=. python3 -m gpubench measure --out $OUT/h200.json \\
         [--models 370m,1.3b] [--impls reference,dense] [--batches 1,16] \\

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import triton  # type: ignore[import-not-found, unused-ignore]
-import triton.language as tl  # type: ignore[import-not-found, unused-ignore]
+import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]
+import triton.language as tl  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
 __all__ = ["empty_kernel", "packed_matmul", "recurrence"]
 
@@ -60,13 +60,21 @@ def _packed_mm_kernel(  # type: ignore[no-untyped-def]
     )
 
 
-def packed_matmul(x: torch.Tensor, packed: torch.Tensor, y: torch.Tensor, scale: float) -> None:
-    """``y = x · W_tᵀ · scale`` for ``x [M, K]`` (unit stride in K), ``packed [N, K/4]``."""
-    from gpubench.kernels import packed_tiles
+def packed_matmul(
+    x: torch.Tensor,
+    packed: torch.Tensor,
+    y: torch.Tensor,
+    scale: float,
+    tiles: tuple[int, int, int, int],
+) -> None:
+    """``y = x · W_tᵀ · scale`` for ``x [M, K]`` (unit stride in K), ``packed [N, K/4]``.
 
+    ``tiles`` is ``(BLOCK_M, BLOCK_N, BLOCK_K, warps)``, as
+    :func:`gpubench.kernels.packed_tiles` chooses them.
+    """
     m = x.shape[0]
     n, k4 = packed.shape
-    bm, bn, bk, warps = packed_tiles(m)
+    bm, bn, bk, warps = tiles
     grid = (triton.cdiv(n, bn), triton.cdiv(m, bm))
     _packed_mm_kernel[grid](
         x,

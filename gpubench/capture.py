@@ -230,7 +230,7 @@ def call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 
 
 def _packed_linear_as_one_kernel(
-    x: torch.Tensor, packed: torch.Tensor, scale: float, backend: Any = "auto"
+    x: torch.Tensor, packed: torch.Tensor, scale: float
 ) -> torch.Tensor:
     """Stand-in for the Triton packed GEMV while tracing: one kernel, its real bytes."""
     from gpubench.kernels import packed_grid
@@ -262,9 +262,10 @@ def capture_harness_step(
 
     This is the one function through which the GPU model (:mod:`cosim.gpu_engine`) gets
     its workload from the harness. The packed implementation's Triton GEMV does not
-    dispatch through ATen; it is recorded as one kernel reading the 2-bit weights and the
-    activations. ``shape`` overrides the built-in shape named ``model`` (a variant of it,
-    e.g. with more layers). Results are cached per argument set (a step is immutable).
+    dispatch through ATen; the model is built with a stand-in for it that records one
+    kernel reading the 2-bit weights and the activations. ``shape`` overrides the
+    built-in shape named ``model`` (a variant of it, e.g. with more layers). Results are
+    cached per argument set (a step is immutable).
 
     Raises:
         ValueError: For an unknown implementation.
@@ -273,11 +274,8 @@ def capture_harness_step(
     from gpubench import models as harness
     from gpubench.shapes import get_shape
 
-    built = harness.build_model(shape or get_shape(model), impl, "meta")
+    built = harness.build_model(
+        shape or get_shape(model), impl, "meta", packed_linear=_packed_linear_as_one_kernel
+    )
     decoder = harness.build_decoder(built, batch, prompt_tokens=128, max_steps=256)
-    original = getattr(harness, "packed_linear")  # noqa: B009 - patched while tracing
-    setattr(harness, "packed_linear", _packed_linear_as_one_kernel)  # noqa: B010
-    try:
-        return capture_step(built, decoder.step_, impl=impl, model=model, batch=batch)
-    finally:
-        setattr(harness, "packed_linear", original)  # noqa: B010
+    return capture_step(built, decoder.step_, impl=impl, model=model, batch=batch)

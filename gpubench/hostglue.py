@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from gpubench.calls import Passthrough, aten_op, build_inputs, paired_us
 from gpubench.hostspeed import probe_us
 from gpubench.shapes import get_shape
 
@@ -60,7 +61,6 @@ def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
     """One implementation: paired step and replay times, modules and views (µs)."""
     from gpubench.capture import capture_harness_step
     from gpubench.models import build_decoder, build_model
-    from gpubench.opcost import _op, _paired_us, _Passthrough, build_inputs
 
     cpu = torch.device("cpu")
     shape = dataclasses.replace(get_shape("tiny"), layers=GLUE_LAYERS)
@@ -72,7 +72,7 @@ def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
         if k.call not in built:
             name, key = k.call.split("|", 1)
             args, kwargs = build_inputs(key, cpu)
-            built[k.call] = (_op(name), args, kwargs)
+            built[k.call] = (aten_op(name), args, kwargs)
     sequence = [built[k.call] for k in step.kernels]
 
     def replay() -> None:
@@ -100,12 +100,12 @@ def _one(impl: str, reps: int, calls: int) -> dict[str, Any]:
         }
         loops = sum(own[k.call] for k in step.kernels)
         x = torch.randn(16, 64)
-        module = _Passthrough()
+        module = Passthrough()
         empty = _loop_us(lambda: None, calls)
         module_us = _loop_us(lambda: module(x), calls) - empty
         view_us = _loop_us(lambda: x.view(64, 16), calls) - empty
         abs_op = torch.ops.aten.abs.default  # tensor method less torch.ops.aten packet
-        method = _paired_us(lambda: x.abs(), lambda: abs_op(x), cpu, calls)
+        method = paired_us(lambda: x.abs(), lambda: abs_op(x), cpu, calls)
     others = step.module_calls * module_us + step.host_only_ops * view_us
     glue = [d - others for d in diffs]
     return {

@@ -52,7 +52,7 @@ _SHIFTS = (0, 2, 4, 6)
 def triton_available() -> bool:
     """Whether Triton imports (it is only used on CUDA, or under ``TRITON_INTERPRET=1``)."""
     try:
-        import triton  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+        import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -136,7 +136,7 @@ def packed_linear(
     if x2.stride(-1) != 1:
         x2 = x2.contiguous()
     y = torch.empty(x2.shape[0], n, dtype=x.dtype, device=x.device)
-    _triton.packed_matmul(x2, packed, y, scale)
+    _triton.packed_matmul(x2, packed, y, scale, packed_tiles(x2.shape[0]))
     return y.reshape(*x.shape[:-1], n)
 
 

@@ -320,7 +320,7 @@ def graph_node_count(fn: Callable[[], Any], device: torch.device) -> tuple[int |
     if device.type != "cuda":
         return None, "CUDA graphs need a CUDA device"
     try:
-        from cuda.bindings import runtime as cudart  # type: ignore[import-not-found, unused-ignore]
+        from cuda.bindings import runtime as cudart  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         try:
             from cuda import cudart  # type: ignore[import-not-found, no-redef, unused-ignore]
@@ -378,7 +378,7 @@ def environment(device: torch.device, monitor: PowerMonitor, command: str) -> En
         for key in ("gpu_name", "sm_count", "l2_cache_bytes", "total_memory_gib"):
             reasons[key] = "CPU run: no GPU"
     try:
-        import triton  # type: ignore[import-not-found, unused-ignore]
+        import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
         triton_version: str | None = str(triton.__version__)
     except ImportError:

@@ -1,269 +1,84 @@
 """The four implementations the GPU baseline measures, as greedy decoders with static buffers.
 
-MatMul-free LM (PAPER.md's architecture, parameter names of the released checkpoints),
-three ways of holding and multiplying the ternary weights of every BitLinear:
-
-- ``reference``: as the public code's plain ``BitLinear`` runs it. Latent bf16 weights
-  are re-quantised with absmean on every call (``1/mean|W|``, round, clamp, divide
-  back), activations are fake-quantised per token (``127/max|x|``, round, clamp, divide
-  back), then one dense bf16 GEMM.
-- ``dense``: the ternary values quantised once and held in bf16 (``W_t · mean|W|``);
-  activation fake-quantisation as above, one dense GEMM.
-- ``packed``: the ternary values packed 2 bits each (:mod:`gpubench.kernels`),
-  multiplied by a Triton kernel that unpacks them on the fly (a torch fallback on CPU).
-
-All three share the torch-op RMSNorm and activation quantisation (the public code's
-``FusedBitLinear`` fuses those into one Triton kernel; here they stay separate ops, so
-the three differ only in the weight path). The prompt's recurrence runs through
-:func:`~gpubench.kernels.linear_recurrence`; a decode step is one ``addcmul``.
-
-``transformer``: a Llama-style Transformer++ of the same size (same ``L``, ``d``, ``V``;
-attention ``q, k, v, o`` of ``d×d`` and a fused SwiGLU ``gate_up`` of ``2I×d`` plus
-``down`` ``d×I``: the same matrix shapes, so the same ``4d² + 3dI`` weights per layer),
-bf16 ``nn.Linear``, RoPE, heads of 128, a static KV cache of ``prompt + generated``
-positions attended with a mask (so eager and graph-captured decode run the same kernels).
-
-Every model is wrapped in a :class:`Decoder` bound to a batch size: static prompt, token
-and state buffers, ``prefill_()`` (prompt → first token), ``step_()`` (token → next
-token, greedy argmax on the device) and ``rewind_()`` (back to just after the prefill, to
-repeat decode passes for a power window). None of them synchronises with the host, so
-each can be captured in a CUDA graph. The LM head runs on the last prompt position only.
-Weights are random (normal, std 0.02, from a seed), made on the target device.
+``reference``, ``dense`` and ``packed`` are the one MatMul-free LM of
+:mod:`workloads.torch_model` with the harness's options (:func:`mmfree_options`): latent
+bf16 weights re-quantised on every call, ternary values quantised once and held in bf16,
+or packed 2 bits each and multiplied by the Triton GEMV of :mod:`gpubench.kernels`; the
+three differ only in that weight path (norms and activation quantisation are plain torch
+ops in bf16, the state is updated in place). ``transformer`` is a Llama-style
+Transformer++ with the same matrix shapes (bf16 ``nn.Linear``, RoPE, heads of 128, a
+static KV cache attended with a mask). A :class:`Decoder` binds a model to a batch:
+``prefill_``, ``step_`` and ``rewind_`` never synchronise with the host, so each can be
+captured in a CUDA graph. Weights are random (normal, std 0.02, from a seed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from gpubench.kernels import Backend, linear_recurrence, pack_ternary, packed_linear
+from gpubench import kernels
 from gpubench.shapes import ModelShape
+from workloads.torch_model import (
+    PackedFormat,
+    PackedLinear,
+    TorchMMfreeLM,
+    TorchOptions,
+    WeightForm,
+)
 
 __all__ = [
-    "BitLinear",
+    "WEIGHT_FORMS",
     "Decoder",
     "MMfreeDecoder",
-    "MMfreeLM",
+    "Model",
     "TransformerDecoder",
     "TransformerPP",
     "build_decoder",
     "build_model",
-    "weight_quant",
+    "mmfree_options",
+    "weight_bytes",
 ]
 
-MMfreeImpl = Literal["reference", "dense", "packed"]
+#: The weight form of the one MatMul-free model behind each implementation.
+WEIGHT_FORMS: dict[str, WeightForm] = {"reference": "latent", "dense": "dense", "packed": "packed"}
 
 _INIT_STD = 0.02
 _EPS = 1e-6
 
 
-def absmean_ternary(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Absmean ternarisation in ``w``'s dtype: ``(W_t, s_w)`` with ``s_w = 1/mean|W|``."""
-    scale = 1.0 / w.abs().mean().clamp(min=1e-5)
-    return (w * scale).round().clamp(-1, 1), scale
+def mmfree_options(impl: str, packed_linear: PackedLinear | None = None) -> TorchOptions:
+    """The options of :class:`~workloads.torch_model.TorchMMfreeLM` for one implementation.
 
-
-def weight_quant(w: torch.Tensor) -> torch.Tensor:
-    """Dequantised ternary weights ``W_t / s_w``, as the public code computes them."""
-    wt, scale = absmean_ternary(w)
-    return wt / scale
-
-
-def act_quant(x: torch.Tensor) -> torch.Tensor:
-    """Per-token absmax 8-bit fake quantisation (``torch.round``: halves to even)."""
-    scale = 127.0 / x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
-    return (x * scale).round().clamp(-128, 127) / scale
-
-
-class RMSNorm(nn.Module):
-    """``x / sqrt(mean(x²) + eps) · weight`` in the input's dtype (as the MMfree code)."""
-
-    def __init__(self, size: int, dtype: torch.dtype, device: Any, eps: float = _EPS) -> None:
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(size, dtype=dtype, device=device))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise the last dimension."""
-        rstd = 1.0 / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return x * rstd * self.weight
-
-
-class BitLinear(nn.Module):
-    """RMSNorm → activation fake quantisation → ternary weights (one of three forms)."""
-
-    packed: torch.Tensor
-
-    def __init__(
-        self, cols: int, rows: int, impl: MMfreeImpl, dtype: torch.dtype, device: Any
-    ) -> None:
-        super().__init__()
-        self.impl: MMfreeImpl = impl
-        self.rows, self.cols = rows, cols
-        self.norm = RMSNorm(cols, dtype, device)
-        self.scale = 1.0
-        self.backend: Backend = "auto"
-        if impl == "packed":
-            self.register_buffer(
-                "packed", torch.zeros(rows, cols // 4, dtype=torch.uint8, device=device)
-            )
-        else:
-            self.weight = nn.Parameter(torch.zeros(rows, cols, dtype=dtype, device=device))
-
-    @torch.no_grad()
-    def load_latent_(self, w: torch.Tensor) -> None:
-        """Set the weights from latent ``w`` (``[rows, cols]``) in this BitLinear's form."""
-        if self.impl == "reference":
-            self.weight.copy_(w)
-        elif self.impl == "dense":
-            self.weight.copy_(weight_quant(w.to(self.weight.dtype)))
-        else:
-            wt, scale = absmean_ternary(w)
-            self.packed.copy_(pack_ternary(wt))
-            self.scale = 1.0 / float(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the BitLinear."""
-        x = act_quant(self.norm(x))
-        if self.impl == "reference":
-            return nnf.linear(x, weight_quant(self.weight))
-        if self.impl == "dense":
-            return nnf.linear(x, self.weight)
-        return packed_linear(x, self.packed, self.scale, self.backend)
-
-
-class MLGRU(nn.Module):
-    """The token mixer (``attn``), in the form the released checkpoints use."""
-
-    def __init__(self, shape: ModelShape, impl: MMfreeImpl, dtype: torch.dtype, device: Any):
-        super().__init__()
-        d = shape.d
-        self.i_proj = BitLinear(d, d, impl, dtype, device)
-        self.f_proj = BitLinear(d, d, impl, dtype, device)
-        self.g_proj = BitLinear(d, d, impl, dtype, device)
-        self.g_norm = RMSNorm(d, dtype, device)
-        self.o_proj = BitLinear(d, d, impl, dtype, device)
-
-    def forward(
-        self, x: torch.Tensor, h: torch.Tensor, lower_bound: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Mix ``x`` (``[B, T, d]``) over time from state ``h`` (``[B, d]``, updated in place)."""
-        i = self.i_proj(x)
-        f = torch.sigmoid(self.f_proj(x))
-        if lower_bound is not None:
-            f = lower_bound + (1 - lower_bound) * f
-        i = nnf.silu(i) * (1 - f)
-        if x.shape[1] == 1:
-            h_new = torch.addcmul(i[:, 0], f[:, 0], h)
-            o = h_new.unsqueeze(1)
-        else:
-            o, h_new = linear_recurrence(f, i, h)
-        h.copy_(h_new)
-        g = self.g_proj(x)
-        out: torch.Tensor = self.o_proj(self.g_norm(g) * nnf.silu(o))
-        return out
-
-
-class GLU(nn.Module):
-    """The channel mixer (``mlp``): fused gate/up ``[2I, d]``, SiLU gate, down."""
-
-    def __init__(self, shape: ModelShape, impl: MMfreeImpl, dtype: torch.dtype, device: Any):
-        super().__init__()
-        self.gate_proj = BitLinear(shape.d, 2 * shape.intermediate, impl, dtype, device)
-        self.down_proj = BitLinear(shape.intermediate, shape.d, impl, dtype, device)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the GLU."""
-        gate, up = self.gate_proj(x).chunk(2, dim=-1)
-        out: torch.Tensor = self.down_proj(nnf.silu(gate) * up)
-        return out
-
-
-class MMfreeBlock(nn.Module):
-    """Pre-norm MLGRU and GLU, each with a residual."""
-
-    def __init__(self, shape: ModelShape, impl: MMfreeImpl, dtype: torch.dtype, device: Any):
-        super().__init__()
-        self.attn_norm = RMSNorm(shape.d, dtype, device)
-        self.attn = MLGRU(shape, impl, dtype, device)
-        self.mlp_norm = RMSNorm(shape.d, dtype, device)
-        self.mlp = GLU(shape, impl, dtype, device)
-
-    def forward(
-        self, x: torch.Tensor, h: torch.Tensor, lower_bound: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Run the block on ``[B, T, d]``; ``h`` is this layer's state, updated in place."""
-        x = x + self.attn(self.attn_norm(x), h, lower_bound)
-        out: torch.Tensor = x + self.mlp(self.mlp_norm(x))
-        return out
-
-
-class MMfreeBackbone(nn.Module):
-    """Embedding, lower bounds, blocks, final norm (``model`` in the checkpoint names)."""
-
-    def __init__(self, shape: ModelShape, impl: MMfreeImpl, dtype: torch.dtype, device: Any):
-        super().__init__()
-        self.embeddings = nn.Embedding(shape.vocab, shape.d, dtype=dtype, device=device)
-        self.lower_bounds = nn.Parameter(
-            torch.zeros(shape.layers, shape.d, dtype=dtype, device=device)
-        )
-        self.layers = nn.ModuleList(
-            MMfreeBlock(shape, impl, dtype, device) for _ in range(shape.layers)
-        )
-        self.norm = RMSNorm(shape.d, dtype, device)
-
-    def forward(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """Run the blocks on ``[B, T, d]``, updating ``state`` (``[B, L, d]``) in place."""
-        soft = self.lower_bounds.softmax(0)
-        bounds = soft.cumsum(0) - soft[0]
-        for k, layer in enumerate(self.layers):
-            x = layer(x, state[:, k], bounds[k] if k > 0 else None)
-        out: torch.Tensor = self.norm(x)
-        return out
-
-
-class MMfreeLM(nn.Module):
-    """The MatMul-free LM with one of the three BitLinear implementations.
+    Every operator in the activation dtype, activation halves rounded to even
+    (``torch.round``), the prompt's recurrence through
+    :func:`~gpubench.kernels.linear_recurrence` and a decode step's through one
+    ``addcmul``, the state updated in place.
 
     Args:
-        shape: The model's size.
         impl: ``reference``, ``dense`` or ``packed``.
-        dtype: Activation (and full-precision weight) dtype.
-        device: Where to build it.
+        packed_linear: The packed GEMV (default :func:`gpubench.kernels.packed_linear`;
+            the kernel capture passes a stand-in).
+
+    Raises:
+        ValueError: For an unknown implementation.
     """
-
-    def __init__(
-        self, shape: ModelShape, impl: MMfreeImpl, dtype: torch.dtype, device: Any
-    ) -> None:
-        super().__init__()
-        self.shape = shape
-        self.impl: MMfreeImpl = impl
-        self.model = MMfreeBackbone(shape, impl, dtype, device)
-        self.lm_head = BitLinear(shape.d, shape.vocab, impl, dtype, device)
-
-    def bitlinears(self) -> Iterator[tuple[str, BitLinear]]:
-        """Every BitLinear with its checkpoint name (``model.layers.0.attn.i_proj``...)."""
-        for name, m in self.named_modules():
-            if isinstance(m, BitLinear):
-                yield name, m
-
-    def forward(self, ids: torch.Tensor, state: torch.Tensor, last_only: bool = True) -> Any:
-        """Logits for ``ids`` (``[B, T]``) from ``state`` (updated in place).
-
-        Args:
-            ids: Token ids.
-            state: Recurrent state ``[B, L, d]``.
-            last_only: Run the LM head on the last position only.
-
-        Returns:
-            ``[B, V]`` (``last_only``) or ``[B, T, V]`` logits.
-        """
-        x = self.model(self.model.embeddings(ids), state)
-        return self.lm_head(x[:, -1] if last_only else x)
+    if impl not in WEIGHT_FORMS:
+        raise ValueError(
+            f"implementation {impl!r} is not in the supported list: "
+            "reference, dense, packed, transformer"
+        )
+    return TorchOptions(
+        weights=WEIGHT_FORMS[impl],
+        compute="native",
+        round_half="even",
+        recurrence=kernels.linear_recurrence,
+        in_place_state=True,
+        packed=PackedFormat(kernels.pack_ternary, packed_linear or kernels.packed_linear),
+    )
 
 
 class Decoder:
@@ -298,28 +113,35 @@ class Decoder:
 
 
 class MMfreeDecoder(Decoder):
-    """Greedy decoding of an :class:`MMfreeLM` (state ``[B, L, d]``)."""
+    """Greedy decoding of a MatMul-free LM (state ``[B, L, d]``, updated in place).
 
-    def __init__(self, model: MMfreeLM, batch: int, prompt_tokens: int, max_steps: int) -> None:
+    Raises:
+        ValueError: For a model that returns its state instead of updating it in place.
+    """
+
+    def __init__(
+        self, model: TorchMMfreeLM, batch: int, prompt_tokens: int, max_steps: int
+    ) -> None:
+        if not model.options.in_place_state:
+            raise ValueError("a decoder needs a model that updates its state in place")
         p = model.lm_head.norm.weight
         super().__init__(batch, prompt_tokens, max_steps, p.device)
         self.model = model
-        s = model.shape
-        self.state = torch.zeros(batch, s.layers, s.d, dtype=p.dtype, device=p.device)
+        self.state = model.initial_state(batch)
         self._state0 = torch.zeros_like(self.state)
 
     @torch.inference_mode()
     def prefill_(self) -> None:
         """Run the prompt from a zero state; choose the first token."""
         self.state.zero_()
-        self._choose(self.model(self.prompt, self.state))
+        self._choose(self.model(self.prompt, self.state, last_only=True)[0])
         self._state0.copy_(self.state)
         self._token0.copy_(self.token)
 
     @torch.inference_mode()
     def step_(self) -> None:
         """Decode one token."""
-        self._choose(self.model(self.token.unsqueeze(1), self.state))
+        self._choose(self.model(self.token.unsqueeze(1), self.state, last_only=True)[0])
 
     @torch.inference_mode()
     def rewind_(self) -> None:
@@ -507,7 +329,7 @@ class TransformerDecoder(Decoder):
         self.token.copy_(self._token0)
 
 
-Model = MMfreeLM | TransformerPP
+Model = TorchMMfreeLM | TransformerPP
 
 
 def _fill_random_(model: nn.Module, seed: int) -> None:
@@ -522,13 +344,19 @@ def _fill_random_(model: nn.Module, seed: int) -> None:
 
 @torch.no_grad()
 def build_model(
-    shape: ModelShape, impl: str, device: Any, dtype: torch.dtype = torch.bfloat16, seed: int = 0
+    shape: ModelShape,
+    impl: str,
+    device: Any,
+    dtype: torch.dtype = torch.bfloat16,
+    seed: int = 0,
+    packed_linear: PackedLinear | None = None,
 ) -> Model:
     """Build one implementation with random weights on ``device``.
 
     The three MatMul-free implementations of one ``seed`` hold the same latent weights
     (``dense`` and ``packed`` the same ternary values). On the ``meta`` device (shapes
-    only, for tracing what a step dispatches) no weights are drawn.
+    only, for tracing what a step dispatches) no weights are drawn. ``packed_linear``
+    replaces the packed implementation's GEMV (see :func:`mmfree_options`).
 
     Raises:
         ValueError: For an unknown implementation.
@@ -539,21 +367,16 @@ def build_model(
         if not meta:
             _fill_random_(tmodel, seed)
         return tmodel
-    if impl not in ("reference", "dense", "packed"):
-        raise ValueError(
-            f"implementation {impl!r} is not in the supported list: "
-            "reference, dense, packed, transformer"
-        )
-    model = MMfreeLM(shape, impl, dtype, device)  # type: ignore[arg-type]
+    model = TorchMMfreeLM(shape.config, dtype, device, mmfree_options(impl, packed_linear))
     if meta:
         return model
     names = sorted(
-        [name + ".weight" for name, _ in model.bitlinears()]
+        [name + ".weight" for name, _ in model.named_bitlinears()]
         + ["model.embeddings.weight", "model.lower_bounds"]
         + [n for n, p in model.named_parameters() if p.dim() == 1]
     )
     gen = torch.Generator(device=torch.device(device))
-    blin = dict(model.bitlinears())
+    blin = dict(model.named_bitlinears())
     for k, name in enumerate(names):
         if name.endswith("lower_bounds") or name.endswith("norm.weight"):
             continue

@@ -46,13 +46,12 @@ from typing import Any
 
 import torch
 
+from gpubench.calls import Passthrough, aten_op, build_inputs, paired_us, per_call_us
 from gpubench.capture import calls_of, capture_harness_step
 from gpubench.hostspeed import probe_us
 from gpubench.micro import launch_probe_us
-from gpubench.timing import sync
 
 __all__ = [
-    "build_inputs",
     "dispatch_mix",
     "distinct_calls",
     "host_costs",
@@ -78,47 +77,9 @@ def distinct_calls(models: tuple[str, ...] = MODELS) -> list[tuple[str, str]]:
     return sorted(seen)
 
 
-def _make(spec: Any, device: torch.device, gen: torch.Generator) -> Any:
-    if isinstance(spec, list):
-        return [_make(v, device, gen) for v in spec]
-    if isinstance(spec, dict):
-        if "t" in spec:
-            dtype = getattr(torch, spec["dtype"])
-            shape = spec["t"]
-            if dtype == torch.bool:
-                return torch.rand(shape, device=device, generator=gen) > 0.5
-            if not dtype.is_floating_point:
-                return torch.zeros(shape, dtype=dtype, device=device)
-            return torch.randn(shape, device=device, generator=gen).to(dtype)
-        if "dtype_arg" in spec:
-            return getattr(torch, spec["dtype_arg"])
-        if "device_arg" in spec:
-            return device
-        if "kw" in spec:
-            return {k: _make(v, device, gen) for k, v in spec["kw"].items()}
-        raise ValueError(f"cannot rebuild argument {spec}")
-    return spec
-
-
-def build_inputs(key: str, device: torch.device) -> tuple[list[Any], dict[str, Any]]:
-    """Materialise a call key's arguments with random tensors on ``device``."""
-    spec = json.loads(key)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(0)
-    args = _make(spec["args"], device, gen)
-    kwargs = _make(spec["kwargs"], device, gen)
-    return list(args), dict(kwargs)
-
-
-def _op(name: str) -> Callable[..., Any]:
-    _, op, overload = name.split(".")
-    packet = getattr(torch.ops.aten, op)
-    return getattr(packet, overload)  # type: ignore[no-any-return]
-
-
 def measure_call(name: str, key: str, device: torch.device) -> dict[str, Any]:
     """Time one call: device µs from a replayed graph, µs per eager call."""
-    fn = _op(name)
+    fn = aten_op(name)
     args, kwargs = build_inputs(key, device)
     fn(*args, **kwargs)
     torch.cuda.synchronize()
@@ -161,35 +122,6 @@ def measure_call(name: str, key: str, device: torch.device) -> dict[str, Any]:
         "eager_reps_us": [round(e, 3) for e in eager],
         "probe_reps_us": [round(p, 2) for p in probes],
     }
-
-
-def _per_call_us(
-    fn: Callable[[], Any],
-    device: torch.device,
-    calls: int = 2000,
-    reps: int = 5,
-    probes: list[float] | None = None,
-) -> float:
-    """Median µs per call of ``fn`` in a Python loop (the device drained before and after).
-
-    With ``probes``, the host-speed probe is appended to it before each timed loop.
-    """
-    times = []
-    for _ in range(reps):
-        sync(device)
-        if probes is not None:
-            probes.append(probe_us())
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        sync(device)
-        times.append((time.perf_counter() - t0) * 1e6 / calls)
-    return median(times)
-
-
-class _Passthrough(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
 
 
 def packed_shapes(models: tuple[str, ...] = MODELS) -> list[tuple[int, int, int]]:
@@ -256,7 +188,7 @@ def dispatch_mix(
     last: dict[int, float] = {}
     probes: list[float] = []
     for _ in range(reps):
-        alone = [_per_call_us(fn, device, max(1, calls // 8), 1, probes) for fn in ops]
+        alone = [per_call_us(fn, device, max(1, calls // 8), 1, probes) for fn in ops]
         for k in sizes:
             chosen = ops[:k]
 
@@ -264,7 +196,7 @@ def dispatch_mix(
                 for fn in chosen:
                     fn()
 
-            us = _per_call_us(round_robin, device, max(1, calls // k), 1) / k
+            us = per_call_us(round_robin, device, max(1, calls // k), 1) / k
             per_k[k].append(us / (sum(alone[:k]) / k) - 1.0)
             last[k] = us
     return {
@@ -296,28 +228,8 @@ def mix_of_calls(
     ops: list[Callable[[], Any]] = []
     for row in chosen[:most]:
         args, kwargs = build_inputs(row["key"], device)
-        ops.append(functools.partial(_op(row["op"]), *args, **kwargs))
+        ops.append(functools.partial(aten_op(row["op"]), *args, **kwargs))
     return ops, [r["op"] for r in chosen[:most]]
-
-
-def _paired_us(
-    a: Callable[[], Any], b: Callable[[], Any], device: torch.device, calls: int, reps: int = 9
-) -> dict[str, float]:
-    """``a`` and ``b`` timed in alternating loops: medians, and of the pairs' differences.
-
-    Each pair runs back to back, so both see the same host speed; the difference is
-    converted by the probe taken before the pair (``diff_probe_us``, its median).
-    """
-    ta, tb, diffs, probes = [], [], [], []
-    for _ in range(reps):
-        pa: list[float] = []
-        x = _per_call_us(a, device, calls, 1, pa)
-        y = _per_call_us(b, device, calls, 1)
-        ta.append(x)
-        tb.append(y)
-        diffs.append(x - y)
-        probes.append(pa[0])
-    return {"a": median(ta), "b": median(tb), "diff": median(diffs), "probe": median(probes)}
 
 
 def host_costs(
@@ -335,11 +247,11 @@ def host_costs(
     probes: dict[str, list[float]] = {}
 
     def per_call(fn: Callable[[], Any], n: int = calls, reps: int = 5, tag: str = "") -> float:
-        return _per_call_us(fn, device, n, reps, probes.setdefault(tag, []) if tag else None)
+        return per_call_us(fn, device, n, reps, probes.setdefault(tag, []) if tag else None)
 
     with torch.inference_mode():
         x = torch.randn(16, 64, device=device)
-        module = _Passthrough()
+        module = Passthrough()
         abs_op = torch.ops.aten.abs.default
         out: dict[str, Any] = {
             "probe_us": launch_probe_us(device),
@@ -348,7 +260,7 @@ def host_costs(
             "transpose_us": per_call(lambda: x.transpose(0, 1), tag="transpose_us"),
             "module_us": per_call(lambda: module(x), tag="module_us"),
         }
-        pair = _paired_us(lambda: x.abs(), lambda: abs_op(x), device, calls)
+        pair = paired_us(lambda: x.abs(), lambda: abs_op(x), device, calls)
         out["method_us"], out["aten_us"] = pair["a"], pair["b"]
         out["method_minus_aten_us"] = pair["diff"]
         probes["method_minus_aten_us"] = [pair["probe"]]

@@ -1,15 +1,9 @@
-"""The model shapes the GPU baseline measures, without importing :mod:`workloads`.
+"""The model shapes the GPU baseline measures, from :data:`workloads.config.BUILTIN_CONFIGS`.
 
-The harness runs on a GPU machine where only the standard library, torch, numpy, triton
-and ``pynvml`` can be relied on, and importing :mod:`workloads` pulls in pandas and
-pyarrow (through its trace module). So the four numbers that shape each built-in model
-are repeated here; a test checks them against :data:`workloads.config.BUILTIN_CONFIGS`,
-so the two cannot drift apart.
-
-Every matrix the harness multiplies is named once, in :meth:`ModelShape.matrices`: the
-MatMul-free LM and the Transformer++ of the same size have the same matrix shapes per
-layer (``4d²`` in the token mixer or attention, ``3dI`` in the GLU), so one list serves
-both and the GEMV microbenchmarks.
+A :class:`ModelShape` is a built-in model's size plus the head size of its Transformer++
+twin. Every matrix the harness multiplies is named once, in :meth:`ModelShape.matrices`:
+both model families have the same matrix shapes per layer (``4d²`` in the token mixer or
+attention, ``3dI`` in the GLU), so one list serves both and the GEMV microbenchmarks.
 """
 
 from __future__ import annotations
@@ -17,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpubench.errors import BaselineError
+from workloads.config import BUILTIN_CONFIGS, ModelConfig
 
 __all__ = ["MODEL_SHAPES", "ModelShape", "get_shape"]
 
@@ -56,6 +51,11 @@ class ModelShape:
         """Matrix weights read per token: ``L·(4d² + 3dI) + V·d`` (blocks and LM head)."""
         return self.layers * self.weights_per_layer + self.vocab * self.d
 
+    @property
+    def config(self) -> ModelConfig:
+        """The MatMul-free LM's configuration (defaults for all but the four sizes)."""
+        return ModelConfig(self.name, self.layers, self.d, self.intermediate, self.vocab)
+
     def matrices(self) -> dict[str, tuple[int, int]]:
         """The distinct matrix shapes as ``name → (rows, cols)`` (out × in features).
 
@@ -66,15 +66,15 @@ class ModelShape:
         return {"attn": (d, d), "gate_up": (2 * i, d), "down": (d, i), "head": (self.vocab, d)}
 
 
-#: The built-in shapes (PAPER.md's table; ``tiny`` for tests), as in ``workloads.config``.
+def _builtin(name: str, head_dim: int = 128) -> ModelShape:
+    c = BUILTIN_CONFIGS[name]
+    return ModelShape(c.name, c.layers, c.d, c.intermediate, c.vocab, head_dim)
+
+
+#: The built-in shapes (PAPER.md's table; ``tiny`` for tests), from ``workloads.config``.
 MODEL_SHAPES: dict[str, ModelShape] = {
     s.name: s
-    for s in (
-        ModelShape("370m", 24, 1024, 2816, 32000),
-        ModelShape("1.3b", 24, 2048, 5632, 32000),
-        ModelShape("2.7b", 32, 2560, 6912, 32000),
-        ModelShape("tiny", 2, 64, 256, 512, head_dim=16),
-    )
+    for s in (_builtin("370m"), _builtin("1.3b"), _builtin("2.7b"), _builtin("tiny", head_dim=16))
 }
 
 

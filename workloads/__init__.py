@@ -7,8 +7,8 @@ parameters (:mod:`workloads.numerics`, :mod:`workloads.cost`). It runs real toke
 (:mod:`workloads.model`) on synthetic weights from a seed (:mod:`workloads.synthetic`) or
 on a checkpoint in the released layout (:mod:`workloads.checkpoint`), and records what
 every token costs in a versioned trace (:mod:`workloads.trace`), the one thing the
-simulator reads. A PyTorch twin (:mod:`workloads.torch_ref`, needs the ``gpu`` extra)
-cross-checks it and runs on GPUs.
+simulator reads. One PyTorch model (:mod:`workloads.torch_model`, needs the ``gpu``
+extra) cross-checks it and, with the harness's options, is what the GPU baseline runs.
 
 Knows nothing of ``arch_models`` or ``cosim``.
 """

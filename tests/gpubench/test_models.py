@@ -1,7 +1,7 @@
-"""The four implementations: same function as ``workloads.torch_ref``, decoders that agree.
+"""The four implementations: the harness's options give the reference's function; decoders agree.
 
-Tolerances: float32 on both sides with the same latent weights; the two models differ
-only in rounding order (the recurrence and the norm), measured 1e-6 against logits of
+Tolerances: float32 on both sides with the same latent weights; the two option sets
+differ only in rounding order (the recurrence and the norm), measured 1e-6 against logits of
 ~0.4, so 1e-4 relative to the largest logit; ``packed`` multiplies the same ternary
 values with the scale applied after the sum, the same bound.
 """
@@ -13,16 +13,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gpubench.models import (  # noqa: E402
-    MMfreeLM,
     TransformerPP,
     build_decoder,
     build_model,
+    mmfree_options,
     weight_bytes,
-    weight_quant,
 )
 from gpubench.shapes import ModelShape, get_shape  # noqa: E402
 from workloads.config import get_config  # noqa: E402
-from workloads.torch_ref import TorchMMfreeLM  # noqa: E402
+from workloads.torch_model import TorchMMfreeLM, TorchOptions, weight_quant  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -30,8 +29,8 @@ TINY = get_shape("tiny")
 
 
 @pytest.fixture(scope="module")
-def torch_ref() -> TorchMMfreeLM:
-    ref = TorchMMfreeLM(get_config("tiny"), torch.float32, "cpu", round_half="even")
+def reference_lm() -> TorchMMfreeLM:
+    ref = TorchMMfreeLM(get_config("tiny"), torch.float32, "cpu", TorchOptions(round_half="even"))
     gen = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for name, p in ref.named_parameters():
@@ -44,10 +43,10 @@ def torch_ref() -> TorchMMfreeLM:
     return ref
 
 
-def _from_ref(ref: TorchMMfreeLM, impl: str) -> MMfreeLM:
-    model = MMfreeLM(TINY, impl, torch.float32, "cpu")  # type: ignore[arg-type]
+def _from_ref(ref: TorchMMfreeLM, impl: str) -> TorchMMfreeLM:
+    model = TorchMMfreeLM(TINY.config, torch.float32, "cpu", mmfree_options(impl))
     sd = ref.state_dict()
-    bitlinears = dict(model.bitlinears())
+    bitlinears = dict(model.named_bitlinears())
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.removesuffix(".weight") not in bitlinears:
@@ -58,14 +57,14 @@ def _from_ref(ref: TorchMMfreeLM, impl: str) -> MMfreeLM:
 
 
 @pytest.mark.parametrize("impl", ["reference", "dense", "packed"])
-def test_same_function_as_torch_ref(torch_ref: TorchMMfreeLM, impl: str) -> None:
+def test_same_function_as_the_reference(reference_lm: TorchMMfreeLM, impl: str) -> None:
     ids = torch.randint(0, TINY.vocab, (2, 9), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        want, want_state = torch_ref(ids)
-    model = _from_ref(torch_ref, impl)
+        want, want_state = reference_lm(ids)
+    model = _from_ref(reference_lm, impl)
     state = torch.zeros(2, TINY.layers, TINY.d)
     with torch.no_grad():
-        got = model(ids, state, last_only=False)
+        got, _ = model(ids, state)
     scale = float(want.abs().max())
     assert float((got - want).abs().max()) < 1e-4 * scale
     assert torch.allclose(state, want_state, atol=1e-4)
@@ -73,7 +72,7 @@ def test_same_function_as_torch_ref(torch_ref: TorchMMfreeLM, impl: str) -> None
     state = torch.zeros(2, TINY.layers, TINY.d)
     with torch.no_grad():
         model(ids[:, :8], state)
-        step = model(ids[:, 8:], state)
+        step, _ = model(ids[:, 8:], state, last_only=True)
     assert float((step - want[:, -1]).abs().max()) < 1e-4 * scale
 
 
@@ -81,9 +80,9 @@ def test_reference_and_dense_weights_agree() -> None:
     w = torch.randn(16, 32, dtype=torch.bfloat16)
     ref = build_model(TINY, "reference", "cpu")
     dense = build_model(TINY, "dense", "cpu")
-    assert isinstance(ref, MMfreeLM) and isinstance(dense, MMfreeLM)
-    r = dict(ref.bitlinears())["model.layers.0.attn.i_proj"]
-    d = dict(dense.bitlinears())["model.layers.0.attn.i_proj"]
+    assert isinstance(ref, TorchMMfreeLM) and isinstance(dense, TorchMMfreeLM)
+    r = dict(ref.named_bitlinears())["model.layers.0.attn.i_proj"]
+    d = dict(dense.named_bitlinears())["model.layers.0.attn.i_proj"]
     assert torch.equal(weight_quant(r.weight), d.weight)
     assert weight_quant(w).unique().numel() <= 3
 

@@ -33,7 +33,7 @@ from workloads.synthetic import SyntheticSource, synthetic_weights
 from workloads.weights import ModelWeights
 
 torch = pytest.importorskip("torch")
-from workloads.torch_ref import from_latents, from_weights, weight_quant  # noqa: E402
+from workloads.torch_model import from_latents, from_weights, weight_quant  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
