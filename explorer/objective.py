@@ -75,7 +75,7 @@ class TrialFailedError(Exception):
     """Raised by :meth:`Evaluator.__call__` for a failed trial (recorded as FAIL)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Evaluation:
     """What one design variant gave.
 
@@ -232,12 +232,12 @@ class Evaluator:
         except SpecError as exc:
             why = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
             return Evaluation(
-                "infeasible",
-                f"invalid design: {why}",
-                {},
-                self.applied(params),
-                None,
-                (_VIOLATED,) + (0.0,) * (len(CONSTRAINTS) - 1),
+                status="infeasible",
+                reason=f"invalid design: {why}",
+                summary={},
+                design=self.applied(params),
+                values=None,
+                constraints=(_VIOLATED,) + (0.0,) * (len(CONSTRAINTS) - 1),
             )
         design = variant.spec.model_dump(mode="json")
         try:
@@ -247,16 +247,35 @@ class Evaluator:
             summary = dict(result.summary)
             cost = self.judge.cost(variant) if self.judge is not None else None
         except Exception as exc:  # the study goes on: the trial is recorded as failed
-            return Evaluation("failed", f"{type(exc).__name__}: {exc}", {}, design, None)
+            return Evaluation(
+                status="failed",
+                reason=f"{type(exc).__name__}: {exc}",
+                summary={},
+                design=design,
+                values=None,
+            )
         if cost is not None:
             summary["numerics_cost"] = cost
         summary = json_safe(summary)
         constraints, reasons = self._judge(summary, cost)
         values = (float(result.summary["tokens_per_s"]), float(result.summary["avg_power_w"]))
         if not all(math.isfinite(v) for v in values):
-            return Evaluation("failed", f"non-finite objectives {values}", summary, design, None)
+            return Evaluation(
+                status="failed",
+                reason=f"non-finite objectives {values}",
+                summary=summary,
+                design=design,
+                values=None,
+            )
         status: Status = "infeasible" if reasons else "feasible"
-        return Evaluation(status, "; ".join(reasons), summary, design, values, constraints)
+        return Evaluation(
+            status=status,
+            reason="; ".join(reasons),
+            summary=summary,
+            design=design,
+            values=values,
+            constraints=constraints,
+        )
 
     def _workload(self, variant: Arch) -> Workload:
         width = design_elementwise_bytes(variant)

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+# PyTorch documents its dispatch-mode extension point only under this module path.
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from arch_models.gpu_kernels import Kernel, KernelStep
 
@@ -87,6 +88,17 @@ def _flops(op: str, args: tuple[Any, ...], outs: list[torch.Tensor]) -> int:
     return int(sum(o.numel() for o in outs))
 
 
+def _tensors(x: Any) -> list[torch.Tensor]:
+    """Return the tensors in an operator's (nested) arguments or results, in order."""
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, list | tuple):
+        return [t for item in x for t in _tensors(item)]
+    if isinstance(x, dict):
+        return [t for item in x.values() for t in _tensors(item)]
+    return []
+
+
 class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
     def __init__(self, params: set[int]) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -110,8 +122,8 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if op in VIEW_OPS:
             self.host_only += 1
             return out
-        ins = [t for t in tree_leaves((args, kwargs or {})) if isinstance(t, torch.Tensor)]
-        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        ins = _tensors((args, kwargs or {}))
+        outs = _tensors(out)
         writes = tuple(int(t.numel() * t.element_size()) for t in outs)
         if op in _SCATTER and ins:
             # Reads the index and the source, writes the source's worth of the destination.

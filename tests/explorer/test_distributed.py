@@ -27,15 +27,26 @@ from tests.explorer.conftest import D5005, U280
 QUICK = (D5005, EXAMPLES / "d5005_space.yaml", "paper-block-d512")
 
 
+#: Decode tokens of the kill tests' trials: enough that a trial outlasts a look at the
+#: study (tens of ms), so the test finds a worker mid-trial however fast the machine is.
+KILL_TOKENS = 48
+
+
 def _command(
-    url: str, space: Path, cache: Path, trials: int, workers: int, quick: bool = False
+    url: str,
+    space: Path,
+    cache: Path,
+    trials: int,
+    workers: int,
+    quick: bool = False,
+    tokens: int = 2,
 ) -> list[str]:
     arch, space, model = QUICK if quick else (U280, space, "tiny")
     return [
         sys.executable, "-m", "cosim", "explore", str(arch), "--space", str(space),
         "--model", model, "--trials", str(trials), "--workers", str(workers),
         "--storage", url, "--study", "s", "--seed", "4", "--cache-dir", str(cache),
-        "--heartbeat", "1", "--grace", "3", "--json",
+        "--heartbeat", "1", "--grace", "3", "--tokens", str(tokens), "--json",
     ]  # fmt: skip
 
 
@@ -68,25 +79,6 @@ def _wait_for(url: str, done: int, timeout: float = 120) -> Any:
             return running[0]
         time.sleep(0.2)
     raise AssertionError(f"no running trial after {done} done within {timeout} s")
-
-
-def _freeze_worker_mid_trial(url: str, done: int, timeout: float = 120) -> str:
-    """Stop (SIGSTOP) a worker at an instant when it is running a trial; return its name.
-
-    The worker is frozen before its trial is read again, so a kill that follows cuts that
-    trial; a worker found between two trials is let go and the look starts anew.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        victim = _wait_for(url, done, timeout=deadline - time.monotonic())
-        worker = str(victim.user_attrs["worker"])
-        pid = int(worker.rsplit(":", 1)[1])
-        os.kill(pid, signal.SIGSTOP)
-        now = load_study(url, "s").trials[victim.number]
-        if now.state == TrialState.RUNNING:
-            return worker
-        os.kill(pid, signal.SIGCONT)
-    raise AssertionError(f"never froze a worker mid-trial within {timeout} s")
 
 
 def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Path) -> None:
@@ -122,15 +114,18 @@ def test_commands_on_two_machines_join_one_study(
 
 def test_kill_a_worker_mid_trial(pg_url: str, small_space: Path, tmp_path: Path) -> None:
     """kill -9 of one worker: its trial goes stale and is run again; the count is exact."""
-    cmd = _command(pg_url, small_space, tmp_path, 16, 2)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = _command(pg_url, small_space, tmp_path, 16, 2, tokens=KILL_TOKENS)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
     try:
-        worker = _freeze_worker_mid_trial(pg_url, 4)
+        # the whole run is frozen while one worker, mid-trial, is killed
+        worker = str(_freeze_when_running(pg_url, proc.pid, 4)[0].user_attrs["worker"])
         os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGCONT)
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
     assert "exited with code -9" in err
     study = _check_exact(pg_url, 16)
@@ -175,27 +170,29 @@ def _dashboard_reads_it_as_optuna(url: str, study: Any) -> None:
     assert len(complete) == sum(t.state == TrialState.COMPLETE for t in ours.values())
 
 
-def _freeze_when_running(url: str, pgid: int, done: int, timeout: float = 120) -> None:
+def _freeze_when_running(url: str, pgid: int, done: int, timeout: float = 120) -> list[Any]:
     """Stop the process group (SIGSTOP) at an instant when a trial is running after ``done``.
 
     The workers are frozen before the study is read, so what is read is what a kill would
     cut: no trial can finish between the look and the kill. When the look finds no running
-    trial (the workers were between two trials), they are let go again and looked at anew.
+    trial that names its worker (the workers were between two trials), they are let go
+    again and looked at anew. Returns the running trials that name their worker.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _wait_for(url, done, timeout=deadline - time.monotonic())
         os.killpg(pgid, signal.SIGSTOP)
-        counts = trial_counts(load_study(url, "s"))
-        if counts.running >= 1:
-            return
+        trials = load_study(url, "s").get_trials(deepcopy=False)
+        running = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
+        if running:
+            return running
         os.killpg(pgid, signal.SIGCONT)
     raise AssertionError(f"never froze the run with a trial running within {timeout} s")
 
 
 def test_kill_everything_and_resume(pg_url: str, small_space: Path, tmp_path: Path) -> None:
     """kill -9 of the whole run mid-trial; the same command again finishes the study exactly."""
-    cmd = _command(pg_url, small_space, tmp_path, 16, 2)
+    cmd = _command(pg_url, small_space, tmp_path, 16, 2, tokens=KILL_TOKENS)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
     try:
