@@ -44,10 +44,14 @@ from arch_models.validation.base import SpecModel, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, read_yaml
 from arch_models.validation.version import check_format_version
+from arch_models.workload import ELEMENTWISE_OPS
 
 __all__ = ["FORMAT_VERSION", "Arch", "ArchSpec", "DeviceRef", "load_arch", "validate_arch"]
 
 FORMAT_VERSION = 1
+#: The model's operations an FPGA design runs on vector blocks (all but matvecs and the
+#: embedding-row read).
+VECTOR_OPS = ELEMENTWISE_OPS | {"norm"}
 U = TypeVar("U", bound=UnitBase)
 
 #: Which catalog resource a buffer's memory primitive draws on (first one the device has).
@@ -279,6 +283,16 @@ def _cross_checks(spec: ArchSpec, device: Device, doc: Document) -> list[Problem
                     ("units",), "an FPGA design needs an off-chip memory block ('ddr4' or 'hbm')"
                 )
             )
+        run = set().union(*(u.executes for u in spec.units))
+        missing = sorted(VECTOR_OPS - run)
+        if missing:
+            problems.append(
+                doc.problem(
+                    ("units",),
+                    f"no block runs the model's {', '.join(map(repr, missing))} operations "
+                    "(a 'vector_unit' runs them all)",
+                )
+            )
 
     # Off-chip channels against the device's memory systems.
     for i, u in enumerate(spec.units):
@@ -367,12 +381,14 @@ def validate_arch(doc: Document) -> Arch:
     refs = data.get("references")
     refs = refs if isinstance(refs, dict) and all(isinstance(v, str) for v in refs.values()) else {}
     problems: list[Problem] = []
+    more = 0  # problems found beyond those listed
     spec: ArchSpec | None = None
     device: Device | None = None
     try:
         spec = validate_document(ArchSpec, doc, context={"references": refs})
     except SpecError as exc:
         problems.extend(exc.problems)
+        more += exc.more
     raw_device = data.get("device")
     if isinstance(raw_device, dict):
         part, overrides = raw_device.get("part"), raw_device.get("overrides") or {}
@@ -381,10 +397,11 @@ def validate_arch(doc: Document) -> Arch:
                 device = _resolve_device(part, overrides, refs, doc)
             except SpecError as exc:
                 problems.extend(exc.problems)
+                more += exc.more
     if spec is not None and device is not None and not problems:
         problems.extend(_cross_checks(spec, device, doc))
     if problems:
-        raise SpecError(problems)
+        raise SpecError(problems, more=more)
     assert spec is not None and device is not None
     return Arch(spec=spec, device=device, filename=doc.filename)
 

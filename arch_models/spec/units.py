@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -71,6 +71,10 @@ class UnitBase(SpecModel):
     sources: dict[str, str] = Field(default_factory=dict)
     if TYPE_CHECKING:  # every kind declares its own ``kind`` field (a Literal)
         kind: str
+    #: Op kinds of the model's trace (:data:`arch_models.workload.OP_KINDS`) that a block
+    #: of this kind can run as a vector operation; the engine gives each op to the most
+    #: specialised block of a core that runs it, and validation checks every op has one.
+    executes: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("sources")
     @classmethod
@@ -184,6 +188,7 @@ class VectorUnit(UnitBase):
     """
 
     kind: Literal["vector_unit"]
+    executes = frozenset({"add", "mul", "sigmoid", "silu", "quantise", "recurrence", "norm"})
     ops_per_cycle: Annotated[int, Field(ge=1, le=65536)]
     latency_cycles: OpLatencies = Field(default_factory=OpLatencies)
     interval_cycles: OpLatencies = Field(
@@ -217,6 +222,7 @@ class NormUnit(UnitBase):
     """
 
     kind: Literal["norm_unit"]
+    executes = frozenset({"norm"})
     elements_per_cycle: Annotated[int, Field(ge=1, le=65536)]
     rsqrt_latency_cycles: Annotated[int, Field(ge=0, le=10_000)] = 20
     accumulate_bits: Annotated[int, Field(ge=8, le=64)] = 32

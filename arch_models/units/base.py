@@ -98,14 +98,13 @@ class UnitModel(Generic[S]):
 
     The engine builds a design from the registry (:data:`arch_models.units.UNIT_MODELS`):
     for each block, its model's :meth:`create` once per core or, with ``placement =
-    "device"``, once for the device. A unit that runs operations on vectors lists their
-    kinds in ``executes`` and prices them in :meth:`work`; of the units of a core that can
-    run an op, the most specialised (fewest ``executes``; then file order) runs it.
+    "device"``, once for the device. A unit that runs vector operations (its block kind's
+    ``executes``) prices them in :meth:`work`; of the units of a core that can run an op,
+    the most specialised (fewest ``executes``; then file order) runs it.
 
     Attributes:
         kind: The unit's kind in result rows (the ``kind`` column).
         placement: ``core`` (one per core) or ``device`` (one, shared by all cores).
-        executes: Op kinds (:data:`arch_models.workload.OP_KINDS`) it can run.
         ctx: The simulation's shared context.
         scope: Dotted name of this instance (``top.core0.tmac``), the ``unit`` column.
         spec: The validated block.
@@ -113,13 +112,17 @@ class UnitModel(Generic[S]):
 
     kind: ClassVar[str] = ""
     placement: ClassVar[Literal["core", "device"]] = "core"
-    executes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: BuildContext, scope: str, spec: S) -> None:
         self.ctx = ctx
         self.scope = scope
         self.spec = spec
         self.busy_ns = 0.0
+
+    @property
+    def executes(self) -> frozenset[str]:
+        """Return the op kinds this unit runs (its block kind's ``executes``)."""
+        return self.spec.executes
 
     @classmethod
     def create(cls, ctx: BuildContext, scope: str, spec: S) -> Self:

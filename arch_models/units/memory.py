@@ -124,9 +124,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
             streaming = self._last_end.get(core, -1.0) >= self.env.now
             latency = 0.0 if streaming else self.spec.latency_ns
             channel_ns = latency + moved / self.group_bytes_per_ns()
-            path_ns = max(
-                0.0, moved / self.path_bytes_per_ns() - moved / self.group_bytes_per_ns()
-            )
+            path_ns = max(0.0, moved / self.path_bytes_per_ns() - moved / self.group_bytes_per_ns())
             if self.groups < self.cores:  # shared channel: queue for it
                 with self.lanes[group].request() as req:
                     yield req

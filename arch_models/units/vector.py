@@ -56,8 +56,6 @@ class VectorUnitModel(UnitModel[VectorUnit]):
         "norm": (3, ("mul", "div")),
     }
 
-    executes = frozenset(OPS)
-
     def __init__(self, ctx: BuildContext, scope: str, spec: VectorUnit) -> None:
         super().__init__(ctx, scope, spec)
         self.pj_op = ctx.energy.get("vector_op_pj_per_op")
@@ -102,7 +100,6 @@ class NormUnitModel(UnitModel[NormUnit]):
     """RMSNorm: sum of squares, reciprocal square root, scaling."""
 
     kind = "norm_unit"
-    executes = frozenset({"norm"})
 
     def __init__(self, ctx: BuildContext, scope: str, spec: NormUnit) -> None:
         super().__init__(ctx, scope, spec)

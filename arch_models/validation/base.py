@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from arch_models.validation.errors import SpecError
+from arch_models.validation.errors import MAX_PROBLEMS, SpecError
 from arch_models.validation.source import Document, PathT
 
 __all__ = ["SpecModel", "describe_value", "is_power_of_two", "validate_document"]
@@ -238,10 +238,11 @@ def validate_document(
         return model.model_validate(payload, context=context)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors[:MAX_PROBLEMS]:
             path, exists = _walk(payload, err["loc"])
             if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 field = str((err.get("ctx") or {}).get("discriminator", "kind")).strip("'")
                 path = (*path, field)
             problems.append(doc.problem(path, _message(err, model, exists)))
-        raise SpecError(problems) from None
+        raise SpecError(problems, more=max(0, len(errors) - MAX_PROBLEMS)) from None

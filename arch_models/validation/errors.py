@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Problem", "SpecError"]
+__all__ = ["MAX_PROBLEMS", "Problem", "SpecError"]
 
 
 @dataclass(frozen=True, order=True)
@@ -53,15 +53,30 @@ def _one_line(text: str) -> str:
     )
 
 
-class SpecError(ValueError):
-    """A description was refused; ``problems`` lists every reason, sorted by line."""
+#: Problems listed in one error; a file with more (a hostile or generated one) gets the
+#: first ones and a count of the rest.
+MAX_PROBLEMS = 100
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(sorted(set(problems)))
-        if not self.problems:
+
+class SpecError(ValueError):
+    """A description was refused; ``problems`` lists the reasons, sorted by line.
+
+    Args:
+        problems: What is wrong, each located.
+        more: Further problems found but not built (a caller that stopped early).
+    """
+
+    def __init__(self, problems: Iterable[Problem], more: int = 0) -> None:
+        found = sorted(set(problems))
+        if not found:
             raise ValueError("SpecError needs at least one problem")
+        self.problems: tuple[Problem, ...] = tuple(found[:MAX_PROBLEMS])
+        self.more = more + len(found) - len(self.problems)
         super().__init__(self.render())
 
     def render(self) -> str:
-        """Return every problem, one per line."""
-        return "\n".join(str(p) for p in self.problems)
+        """Return the problems, one per line (and how many more were not listed)."""
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            lines.append(f"... and {self.more:,} more problems")
+        return "\n".join(lines)

@@ -14,7 +14,9 @@ duplicate keys, non-string keys, recursive aliases, absurd nesting) is refused w
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +26,26 @@ import yaml
 
 from arch_models.validation.errors import Problem, SpecError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "format_path", "parse_yaml", "read_yaml"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_VALUES",
+    "Document",
+    "format_path",
+    "parse_yaml",
+    "read_yaml",
+]
 
 PathT = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 #: Deeper nesting than this is refused (no description needs more than a handful).
 MAX_DEPTH = 64
-#: Larger files are refused before parsing (a description is a few KiB).
+#: Larger files are refused before reading (a description is a few KiB).
 MAX_BYTES = 4 * 1024 * 1024
+#: Values (scalars, lists, mappings) a document may expand to, aliases counted at each use
+#: (a description has a few thousand; an "alias bomb" of a few lines has billions).
+MAX_VALUES = 200_000
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -98,6 +111,7 @@ class _Builder:
         self.lines: dict[PathT, int] = {}
         self._active: set[int] = set()
         self._constructor = yaml.SafeLoader("")
+        self.values = 0
 
     def fail(self, node: yaml.Node, path: PathT, message: str) -> SpecError:
         return SpecError(
@@ -109,6 +123,11 @@ class _Builder:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels")
         if id(node) in self._active:
             raise self.fail(node, path, "recursive alias")
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.fail(
+                node, path, f"more than {MAX_VALUES:,} values (aliases counted at each use)"
+            )
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -127,8 +146,12 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode, path: PathT) -> Any:
         try:
             return self._constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise self.fail(node, path, f"bad scalar: {_one_line(exc)}") from None
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError) as exc:
+            # an explicit tag whose text is no such value (``!!int x``, ``!!bool maybe``)
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise self.fail(
+                node, path, f"bad scalar {node.value[:40]!r} for tag !!{tag}: {_one_line(exc)}"
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: PathT) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -246,10 +269,26 @@ def read_yaml(path: str | Path) -> Document:
         SpecError: The file cannot be read or parsed.
     """
     p = Path(path)
+
+    def refuse(message: str) -> SpecError:
+        return SpecError([Problem(p.name, 0, "<root>", message)])
+
     try:
-        raw = p.read_bytes()
+        # Open without blocking (a FIFO would wait for a writer), then look at what it is:
+        # only a regular file is read, and no more of it than the limit.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise SpecError(
-            [Problem(p.name, 0, "<root>", f"cannot read file: {exc.strerror}")]
-        ) from None
+        raise refuse(f"cannot read file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("not a regular file (a folder, device, FIFO or socket)")
+        if info.st_size > MAX_BYTES:
+            raise refuse(f"file larger than {MAX_BYTES} bytes ({info.st_size})")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     return parse_yaml(raw, p.name)

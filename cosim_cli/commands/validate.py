@@ -39,14 +39,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             arch = load_arch(path)
         except SpecError as exc:
-            results.append(
-                {"file": path, "valid": False, "problems": [str(p) for p in exc.problems]}
-            )
+            listed = [str(p) for p in exc.problems]
+            if exc.more:
+                listed.append(f"... and {exc.more:,} more problems")
+            results.append({"file": path, "valid": False, "problems": listed})
             if not args.json:
-                n = len(exc.problems)
-                err.print(f"[red]✗[/] {path}: {n} problem{'s' if n != 1 else ''}", markup=True)
-                for problem in exc.problems:
-                    err.print(f"  {problem}", markup=False)
+                n = len(exc.problems) + exc.more
+                err.print(f"[red]✗[/] {path}: {n:,} problem{'s' if n != 1 else ''}", markup=True)
+                for line in listed:
+                    err.print(f"  {line}", markup=False)
             continue
         valid.append(arch)
         results.append({"file": path, "valid": True, "summary": summarize(arch)})

@@ -24,6 +24,7 @@ class LutActivation(UnitBase):
     """A table-lookup activation unit (one per core)."""
 
     kind: Literal["lut_activation"]
+    executes = frozenset({"sigmoid", "silu"})
     elements_per_cycle: Annotated[int, Field(ge=1, le=4096)]
     latency_cycles: Annotated[int, Field(ge=0, le=1000)] = 2
 
@@ -32,7 +33,6 @@ class LutActivationModel(UnitModel[LutActivation]):
     """Sigmoid and SiLU by table lookup."""
 
     kind = KIND
-    executes = frozenset({"sigmoid", "silu"})
 
     def __init__(self, ctx: BuildContext, scope: str, spec: LutActivation) -> None:
         super().__init__(ctx, scope, spec)
