@@ -15,7 +15,7 @@ from explorer.errors import ExplorerError
 from gpubench.errors import BaselineError
 from workloads.errors import ModelConfigError, TraceError, WorkloadError
 
-__all__ = ["USER_ERRORS", "CliInputError"]
+__all__ = ["OPTIONAL_PACKAGES", "USER_ERRORS", "CliInputError", "missing_package_message"]
 
 
 class CliInputError(ValueError):
@@ -35,3 +35,25 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ExplorerError,
     DashboardError,
 )
+
+
+#: Optional packages → the extra of ``mmfree-cosim`` that installs them.
+OPTIONAL_PACKAGES: dict[str, str] = {
+    "torch": "gpu",
+    "triton": "gpu",
+    "pynvml": "gpu",
+    "psycopg": "postgres",
+    "psycopg2": "postgres",
+}
+
+
+def missing_package_message(exc: ModuleNotFoundError) -> str | None:
+    """Say what to install for a missing optional package (``None`` for any other module)."""
+    top = (exc.name or "").split(".")[0]
+    extra = OPTIONAL_PACKAGES.get(top)
+    if extra is None:
+        return None
+    return (
+        f"this needs the optional package {top!r}, which is not installed: "
+        f"pip install 'mmfree-cosim[{extra}]'"
+    )

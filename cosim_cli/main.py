@@ -15,9 +15,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from cosim import __version__
 from cosim_cli.console import stderr_console
-from cosim_cli.errors import USER_ERRORS
+from cosim_cli.errors import USER_ERRORS, missing_package_message
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -64,7 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except USER_ERRORS as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
+        return 2
+    except ModuleNotFoundError as exc:
+        message = missing_package_message(exc)
+        if message is None:
+            raise  # a broken installation, not a missing extra: keep the traceback
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -34,7 +34,7 @@ def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_validate_bad_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(BROKEN / "cross_field.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "7 problems" in err
+    assert "8 problems" in err
     assert "cross_field.yaml:9 units[0].channels: must be <= 32" in err
     assert "Traceback" not in err
 
@@ -77,18 +77,39 @@ def test_console_script_and_module_entry() -> None:
 def test_simulate_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     arch = str(EXAMPLES / "d5005_paper_core.yaml")
     out = tmp_path / "res"
-    code = main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1", "--json",
-                 "--out", str(out)])
+    code = main(
+        [
+            "simulate",
+            arch,
+            "--model",
+            "paper-block-d512",
+            "--tokens",
+            "1",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    for key in ("tokens_per_s", "ms_per_token", "avg_power_w", "energy_per_token_j",
-                "bound_tokens_per_s", "bottleneck", "fits", "resources"):
+    for key in (
+        "tokens_per_s",
+        "ms_per_token",
+        "avg_power_w",
+        "energy_per_token_j",
+        "bound_tokens_per_s",
+        "bottleneck",
+        "fits",
+        "resources",
+    ):
         assert key in summary
     assert summary["resources"]["alm"]["available"] == 933120
     assert (out / "events.parquet").exists() and (out / "design.yaml").exists()
     # An existing folder is not replaced without --force.
-    assert main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1", "--out", str(out)])
+        == 2
+    )
     assert "use --force" in capsys.readouterr().err
 
 
@@ -99,3 +120,25 @@ def test_simulate_table_and_bad_model(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["simulate", arch, "--model", "no-such-model"]) == 2
     err = capsys.readouterr().err
     assert "no-such-model" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", str(EXAMPLES / "h200.yaml"), "--model", "370m", "--impl", "dense"],
+        ["baseline", "measure", "--out", "x.json", "--dry-run"],
+    ],
+)
+def test_a_missing_extra_says_what_to_install(argv: list[str], tmp_path: Path) -> None:
+    """Without torch (as on a machine without the gpu extra): exit 2 and the pip command."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # import torch fails as if not installed
+        "from cosim_cli.main import main\n"
+        f"raise SystemExit(main({argv!r}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'mmfree-cosim[gpu]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

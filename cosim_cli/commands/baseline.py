@@ -106,10 +106,8 @@ def run_merge(args: argparse.Namespace) -> int:
 
 def run_measure(args: argparse.Namespace) -> int:
     """Run the harness, then show what it wrote."""
-    try:
-        from gpubench.measure import estimate_seconds, measure
-    except ImportError as exc:
-        raise BaselineError(f"measuring needs torch (the gpu extra): {exc}") from None
+    from gpubench.measure import estimate_seconds, measure
+
     command = "cosim " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "cosim baseline measure"
     opts = options_from_args(args, command)
     err = stderr_console()
