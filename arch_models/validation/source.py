@@ -146,8 +146,9 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode, path: PathT) -> Any:
         try:
             return self._constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError) as exc:
-            # an explicit tag whose text is no such value (``!!int x``, ``!!bool maybe``)
+        except Exception as exc:
+            # an explicit tag whose text is no such value (``!!int x``, ``!!bool maybe``,
+            # ``!!timestamp x``, ``!!int ""``): the constructor is a parser of the file's text
             tag = node.tag.rsplit(":", 1)[-1]
             raise self.fail(
                 node, path, f"bad scalar {node.value[:40]!r} for tag !!{tag}: {_one_line(exc)}"

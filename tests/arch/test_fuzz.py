@@ -1,112 +1,61 @@
-"""Hypothesis mutations of valid descriptions never produce a traceback.
+"""Hypothesis mutations of valid descriptions never produce a traceback or a hang.
 
-Each mutated file must either validate or be refused with a :class:`SpecError` whose
-problems are all well-formed ``file:line path: message`` lines. Any other exception is a
-bug. Mutations: deleted keys, replaced values of random type (huge numbers, NaN, strings,
-lists, mappings, deep nesting), added keys, and raw garbage bytes spliced into the text.
-The case counts are the ``max_examples`` below (1,700 cases per run in total).
+Each mutated file must either be refused with a :class:`SpecError` whose problems are all
+well-formed ``file:line path: message`` lines, or validate and then simulate (or be
+refused by the engine with a SimulationError), within seconds; see
+:mod:`tests.arch.fuzzing`. About 1,900 cases per run; ``benchmarks/fuzz.py`` runs more.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arch_models.spec import SpecError, parse_yaml, validate_arch
-from tests.conftest import EXAMPLES
-
-SOURCES = {
-    p.name: p.read_text(encoding="utf-8")
-    for p in sorted(EXAMPLES.glob("*.yaml"))
-    if not p.stem.endswith("_space")
-}
-DATA = {name: yaml.safe_load(text) for name, text in SOURCES.items()}
-PROBLEM_LINE = re.compile(r"^[^\s:]+\.yaml:\d+ [^\n]+: [^\n]+$")
-
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-    st.sampled_from(["ternary_array", "hbm", "ddr4", "5trit", "2bit", "m20k", "uram", "rows"]),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
-    ),
-    max_leaves=12,
+from arch_models.spec import parse_yaml, validate_arch
+from tests.arch.fuzzing import (
+    DATA,
+    aliased,
+    check_description,
+    dump,
+    garbage,
+    mutated,
+    run_cases,
+    tagged_values,
 )
 
 
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out.extend(_paths(v, (*prefix, k)))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out.extend(_paths(v, (*prefix, i)))
-    return out
-
-
-def _check(text: str | bytes, name: str) -> None:
-    try:
-        doc = parse_yaml(text, name)
-        validate_arch(doc)
-    except SpecError as exc:
-        assert exc.problems
-        for line in str(exc).splitlines():
-            assert PROBLEM_LINE.match(line), line
-
-
-def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> tuple[str, str]:
-    name = draw(st.sampled_from(sorted(DATA)))
-    data = copy.deepcopy(DATA[name])
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(data) if p]
-        path = draw(st.sampled_from(paths))
-        parent: Any = data
-        for part in path[:-1]:
-            parent = parent[part]
-        action = draw(st.sampled_from(["delete", "replace", "add"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(values)
-        elif isinstance(parent, dict):
-            parent[draw(st.text(min_size=1, max_size=12))] = draw(values)
-        else:
-            parent.append(draw(values))
-    return name, _dump(data)
-
-
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutations_never_crash(case: tuple[str, str]) -> None:
-    name, text = case
-    _check(text, name)
+    check_description(*case, run=False)
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.sampled_from(sorted(SOURCES)), st.binary(max_size=64), st.integers(0, 10_000))
-def test_garbage_bytes_never_crash(name: str, junk: bytes, at: int) -> None:
-    raw = SOURCES[name].encode()
-    at %= len(raw)
-    _check(raw[:at] + junk + raw[at:], name)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutations_that_validate_also_simulate(case: tuple[str, str]) -> None:
+    check_description(*case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(garbage())
+def test_garbage_bytes_never_crash(case: tuple[str, bytes]) -> None:
+    check_description(*case)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tagged_values())
+def test_explicit_tags_never_crash(case: tuple[str, str]) -> None:
+    check_description(*case)
+
+
+@settings(max_examples=50, deadline=None)
+@given(aliased())
+def test_aliases_never_crash(case: tuple[str, str]) -> None:
+    check_description(*case)
 
 
 @settings(max_examples=200, deadline=None)
@@ -117,7 +66,7 @@ def test_deep_nesting_never_crashes(name: str, depth: int) -> None:
     for _ in range(depth):
         nested = {"x": [nested]}
     data["units"][0]["lanes"] = nested
-    _check(_dump(data), name)
+    check_description(name, dump(data))
 
 
 @settings(max_examples=100, deadline=None)
@@ -126,9 +75,15 @@ def test_huge_numbers_are_clean_errors(name: str, big: int) -> None:
     data = copy.deepcopy(DATA[name])
     data["clock_mhz"] = big
     data["units"][0]["name"] = "x" * (big % 500)
-    _check(_dump(data), name)
+    check_description(name, dump(data))
+
+
+def test_the_benchmark_runner_counts_outcomes() -> None:
+    counts = run_cases(30, seed=1)
+    assert sum(v for k, v in counts.items() if k != "slowest_ms") == 30
+    assert counts["refused"] > 0
 
 
 def test_valid_examples_round_trip_through_dump(tmp_path: Path) -> None:
     for name, data in DATA.items():
-        validate_arch(parse_yaml(_dump(data), name))
+        validate_arch(parse_yaml(dump(data), name))
