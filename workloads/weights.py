@@ -33,6 +33,7 @@ __all__ = [
     "TernaryMatrix",
     "WeightSource",
     "build_weights",
+    "matrix_layout",
     "parameter_shapes",
     "resolve_lower_bounds",
 ]
@@ -73,6 +74,22 @@ def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
         shapes["lm_head.weight"] = (vocab, d)
         shapes["lm_head.norm.weight"] = (d,)
     return shapes
+
+
+def matrix_layout(config: ModelConfig) -> list[tuple[int, str, int, int]]:
+    """Return every ternary matrix as ``(layer, name, rows, cols)``, in ``matrix_id`` order.
+
+    The blocks' six matrices per layer (``attn.i_proj`` ... ``mlp.down_proj``), then the
+    LM head (layer -1) unless the configuration is block-only: the order
+    :func:`build_weights` numbers them in, and the rows of a trace's matrices table.
+    """
+    d, inter = config.d, config.intermediate
+    layer = [(f"attn.{m}", d, d) for m in ATTN_MATRICES]
+    layer += [("mlp.gate_proj", 2 * inter, d), ("mlp.down_proj", d, inter)]
+    out = [(i, name, rows, cols) for i in range(config.layers) for name, rows, cols in layer]
+    if not config.block_only:
+        out.append((-1, "lm_head", config.vocab, d))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
