@@ -6,7 +6,8 @@ code 2, never a traceback. Anything else raised from this package is a bug.
 
 - :class:`ModelConfigError`: an unknown model name, a malformed or unsupported
   ``config.json``.
-- :class:`CheckpointError`: a checkpoint whose files or tensors do not match its config.
+- :class:`CheckpointError`: a checkpoint whose files or tensors do not match its config,
+  a folder without safetensors weights, or files outside the folder.
 - :class:`TraceError`: a trace that cannot be written, or one that is missing, corrupt,
   of another schema version, or breaks its schema (every problem listed, located).
 """
