@@ -11,6 +11,7 @@ caller says which of its inputs could not be written, in its own error class.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -76,13 +77,24 @@ def atomic_folder(out: Path) -> Iterator[Path]:
     whole write, tells a live write from the leftovers of a killed one. Leftovers of
     earlier interrupted writes are dealt with first (:func:`recover_folder`), so a write
     killed between its two renames is finished, never lost, and nothing hidden stays.
+    Callers that decide from whether ``out`` exists should call :func:`recover_folder`
+    before deciding.
 
     Raises:
+        FileExistsError: ``out`` was missing because a write was killed between its
+            renames, and has just been restored: the caller's decision to write there
+            was made without it (call :func:`recover_folder` first to avoid this).
         OSError: The folder cannot be created or renamed into place.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    recover_folder(out)
+    if recover_folder(out):  # the caller decided while it was missing: let it look again
+        raise FileExistsError(
+            errno.EEXIST,
+            "an earlier write killed while replacing it has just been completed there; "
+            "run again to replace it",
+            str(out),
+        )
     with _claim(out) as (tmp, old):
         try:
             os.mkdir(tmp, 0o777)  # the umask applies, as for any folder the user makes

@@ -113,6 +113,21 @@ def test_a_write_killed_between_its_renames_is_finished(tmp_path: Path) -> None:
     assert recover_folder(out) is False
 
 
+def test_a_write_that_finds_a_restored_folder_lets_its_caller_look_again(tmp_path: Path) -> None:
+    """The caller decided while the folder was missing; the restored one is not replaced."""
+    out = tmp_path / "out"
+    (tmp_path / ".out.abcdefgh.partial").mkdir()
+    (tmp_path / ".out.abcdefgh.partial" / "f").write_text("restored")
+    (tmp_path / ".out.abcdefgh.old").mkdir()
+    with pytest.raises(FileExistsError, match="run again to replace it"), atomic_folder(out) as tmp:
+        (tmp / "f").write_text("new")
+    assert (out / "f").read_text() == "restored"
+    with atomic_folder(out) as tmp:  # the caller has looked again
+        (tmp / "f").write_text("new")
+    assert (out / "f").read_text() == "new"
+    assert _hidden(tmp_path) == []
+
+
 def test_leftovers_of_dead_writes_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with atomic_folder(out) as tmp:

@@ -344,6 +344,7 @@ def _atomic_folder(out: Path) -> Iterator[Path]:
     the way is refused. On any exception the temporary folder is removed.
     """
     out = Path(out)
+    recover_folder(out)  # a trace write killed mid-swap: finished before deciding
     if out.exists():
         if not out.is_dir():
             raise TraceError(f"cannot write trace to {out}: it exists and is not a folder")

@@ -145,3 +145,16 @@ def test_a_trace_write_killed_in_its_swap_is_finished_on_read(tmp_path: Path, st
     assert _seed_of(out) == expected  # a swap killed between its renames is finished
     generate_trace("tiny", prompt_tokens=2, gen_tokens=2, seed=3, out=out)
     assert _hidden(tmp_path) == []
+
+
+def test_a_trace_write_after_a_killed_swap_replaces_the_finished_one(tmp_path: Path) -> None:
+    """The next write finishes the killed swap itself, then replaces that trace as usual."""
+    out = tmp_path / "trace"
+    generate_trace("tiny", prompt_tokens=2, gen_tokens=2, seed=1, out=out)
+    partial = tmp_path / ".trace.0123456789abcdef.partial"
+    generate_trace("tiny", prompt_tokens=2, gen_tokens=2, seed=2, out=partial)
+    os.replace(out, tmp_path / ".trace.0123456789abcdef.old")  # killed right here
+    assert not out.exists()
+    generate_trace("tiny", prompt_tokens=2, gen_tokens=2, seed=3, out=out)
+    assert _seed_of(out) == 3
+    assert _hidden(tmp_path) == []
