@@ -7,7 +7,14 @@ then renamed, so a reader never sees half a file and an interrupted write leaves
 one in place.
 """
 
-from safeio.files import atomic_file, atomic_folder, write_atomic
+from safeio.files import atomic_file, atomic_folder, recover_folder, write_atomic
 from safeio.jsonsafe import dumps, json_safe
 
-__all__ = ["atomic_file", "atomic_folder", "dumps", "json_safe", "write_atomic"]
+__all__ = [
+    "atomic_file",
+    "atomic_folder",
+    "dumps",
+    "json_safe",
+    "recover_folder",
+    "write_atomic",
+]

@@ -87,7 +87,7 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
             raise SafetensorsError(f"{path.name}: header length {length} exceeds the file")
         try:
             header = json.loads(f.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, int size
             raise SafetensorsError(f"{path.name}: header is not JSON ({exc})") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path.name}: header is not a JSON object")
@@ -114,7 +114,7 @@ def _tensor(
     if not isinstance(info, dict):
         raise SafetensorsError(f"{where}: entry is not an object")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise SafetensorsError(f"{where}: unsupported dtype {dtype!r}")
     if not isinstance(shape, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape
@@ -133,10 +133,13 @@ def _tensor(
         raise SafetensorsError(
             f"{where}: {offsets[1] - offsets[0]} bytes for shape {shape} of {dtype}"
         )
-    if count == 0 or mapped is None:
-        return Tensor(dtype, np.zeros(shape, dtype=np_dtype))
-    raw = mapped[start + offsets[0] : start + offsets[1]]
-    return Tensor(dtype, raw.view(np_dtype).reshape(shape))
+    try:  # NumPy refuses more than 64 dimensions, or sizes beyond its index range
+        if count == 0 or mapped is None:
+            return Tensor(dtype, np.zeros(shape, dtype=np_dtype))
+        raw = mapped[start + offsets[0] : start + offsets[1]]
+        return Tensor(dtype, raw.view(np_dtype).reshape(shape))
+    except ValueError as exc:
+        raise SafetensorsError(f"{where}: bad shape {shape!r} ({exc})") from None
 
 
 def write_safetensors(

@@ -16,6 +16,7 @@ so anything that reads released checkpoints can be tried without them.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,21 @@ from workloads.errors import CheckpointError, ModelConfigError
 from workloads.packing import pack_ternary
 from workloads.quant import ternarise, ternarise_bf16
 from workloads.synthetic import SyntheticSource
-from workloads.weights import ModelWeights, build_weights, parameter_shapes
+from workloads.weights import (
+    ModelWeights,
+    build_weights,
+    iter_parameter_shapes,
+    parameter_shapes,
+)
 
-__all__ = ["CheckpointSource", "is_checkpoint", "load_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CheckpointSource",
+    "check_folder",
+    "is_checkpoint",
+    "load_checkpoint",
+    "weight_files",
+    "write_checkpoint",
+]
 
 _FLOAT_DTYPES = ("BF16", "F16", "F32")
 _INDEX = "model.safetensors.index.json"
@@ -77,30 +90,125 @@ class CheckpointSource:
         return pack_ternary(w.reshape(shape)), scale
 
 
-def _tensor_files(folder: Path) -> list[Path]:
-    index = folder / _INDEX
-    if index.exists():
+def _inside(folder: Path, name: Any, listed_in: Path | None = None) -> Path:
+    """Return the real path of the plain file ``name`` of ``folder``, or refuse it.
+
+    ``name`` must be a bare file name (no folder part, no ``..``), and the file it names
+    a regular file inside the folder, links included: a checkpoint never makes the
+    loader read anything outside itself.
+    """
+    where = f"{listed_in}: shard {name!r}" if listed_in is not None else f"{folder / str(name)}"
+    plain = (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in ("/", "\\", "\0"))
+        and not Path(name).is_absolute()
+    )
+    if not plain:
+        raise CheckpointError(f"{where}: must be a plain file name inside {folder}")
+    path: Path = folder / name
+    try:
+        real = path.resolve(strict=True)
+        home = folder.resolve(strict=True)
+    except FileNotFoundError:
+        what = "listed in the index but missing" if listed_in is not None else "missing"
+        raise CheckpointError(f"{path}: {what}") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise CheckpointError(f"{path}: cannot be opened ({exc})") from None
+    if not real.is_relative_to(home):
+        raise CheckpointError(
+            f"{where}: leads outside the checkpoint folder (to {real}); a checkpoint's files "
+            f"must be inside it (copy them in, instead of linking)"
+        )
+    if not real.is_file():
+        raise CheckpointError(f"{where}: not a regular file")
+    return real
+
+
+def _found(folder: Path) -> str:
+    names = sorted(p.name for p in folder.iterdir())
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"found {shown}" if names else "the folder is empty"
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """Return the safetensors files of a checkpoint folder, checked.
+
+    The shards listed in ``model.safetensors.index.json`` if there is one, else every
+    ``*.safetensors`` file. Each must be a regular file inside the folder, named by a
+    plain file name (no absolute path, no ``..``, no link leading outside).
+
+    Raises:
+        CheckpointError: If the folder holds no safetensors weights (saying what it holds
+            instead: PyTorch ``.bin``/``.pt`` weights are not read), the index is
+            malformed, or a file is missing or outside the folder.
+    """
+    folder = Path(folder)
+    if os.path.lexists(folder / _INDEX):
+        index = _inside(folder, _INDEX)
         try:
             data = json.loads(index.read_text(encoding="utf-8"))
-            shards = sorted(set(data["weight_map"].values()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CheckpointError(f"{index}: not a valid safetensors index ({exc})") from None
-        return [folder / s for s in shards]
-    files = sorted(folder.glob("*.safetensors"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise CheckpointError(
+                f"{folder / _INDEX}: not a valid safetensors index ({exc})"
+            ) from None
+        weight_map = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise CheckpointError(
+                f"{folder / _INDEX}: not a valid safetensors index (needs a non-empty "
+                f'"weight_map" object of tensor name → shard file name)'
+            )
+        bad = [s for s in weight_map.values() if not isinstance(s, str)]
+        if bad:
+            raise CheckpointError(
+                f"{folder / _INDEX}: shard names must be strings (got {json.dumps(bad[0])})"
+            )
+        shards = sorted(set(weight_map.values()))
+        return [_inside(folder, s, folder / _INDEX) for s in shards]
+    files = sorted(p.name for p in folder.glob("*.safetensors"))
     if not files:
-        other = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt")]
-        hint = f" (found {', '.join(other)}: only safetensors is supported)" if other else ""
-        raise CheckpointError(f"{folder}: no .safetensors weights{hint}")
-    return files
+        torch_files = sorted(
+            p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth")
+        )
+        hint = (
+            f"; only safetensors is supported: {', '.join(torch_files)} (PyTorch pickle) is "
+            "not read, convert it to safetensors"
+            if torch_files
+            else "; for synthetic weights, give the config.json file itself"
+        )
+        raise CheckpointError(
+            f"{folder}: no safetensors weights ({_found(folder)}); a checkpoint folder needs "
+            f"model.safetensors or {_INDEX} with its shards{hint}"
+        )
+    return [_inside(folder, name) for name in files]
+
+
+def check_folder(folder: str | Path) -> None:
+    """Check that a checkpoint folder can be loaded before reading its configuration.
+
+    Its ``config.json`` must be a regular file inside it, and its weights safetensors
+    (:func:`weight_files`).
+
+    Raises:
+        CheckpointError: If not, saying what the folder holds and what it needs.
+    """
+    folder = Path(folder)
+    if not os.path.lexists(folder / "config.json"):
+        raise CheckpointError(
+            f"{folder}: no config.json ({_found(folder)}); a checkpoint folder needs "
+            "config.json and model.safetensors (or an index with its shards)"
+        )
+    _inside(folder, "config.json")
+    weight_files(folder)
 
 
 def _read_tensors(folder: Path) -> dict[str, Tensor]:
     tensors: dict[str, Tensor] = {}
-    for file in _tensor_files(folder):
+    for file in weight_files(folder):
         try:
             tensors.update(read_safetensors(file))
         except FileNotFoundError:
-            raise CheckpointError(f"{file}: listed in the index but missing") from None
+            raise CheckpointError(f"{file}: missing") from None
         except SafetensorsError as exc:
             raise CheckpointError(f"{folder}: {exc}") from None
         except OSError as exc:
@@ -108,9 +216,13 @@ def _read_tensors(folder: Path) -> dict[str, Tensor]:
     return tensors
 
 
+#: Problems listed before a check stops (a config far from its files is not listed whole).
+_MAX_PROBLEMS = 50
+
+
 def _check(tensors: dict[str, Tensor], config: ModelConfig, where: str) -> None:
-    problems = []
-    for name, shape in parameter_shapes(config).items():
+    problems: list[str] = []
+    for name, shape in iter_parameter_shapes(config):
         t = tensors.get(name)
         if t is None:
             problems.append(f"{name}: missing (expected shape {list(shape)})")
@@ -118,6 +230,14 @@ def _check(tensors: dict[str, Tensor], config: ModelConfig, where: str) -> None:
             problems.append(f"{name}: shape {list(t.shape)} (expected {list(shape)})")
         elif t.dtype not in _FLOAT_DTYPES:
             problems.append(f"{name}: dtype {t.dtype} (expected one of {', '.join(_FLOAT_DTYPES)})")
+        if len(problems) > _MAX_PROBLEMS:
+            break
+    if len(problems) > _MAX_PROBLEMS:
+        raise CheckpointError(
+            f"{where}: checkpoint does not match its configuration (more than "
+            f"{_MAX_PROBLEMS} problems; the first {_MAX_PROBLEMS} listed)",
+            problems[:_MAX_PROBLEMS],
+        )
     if problems:
         raise CheckpointError(
             f"{where}: checkpoint does not match its configuration "
@@ -150,6 +270,7 @@ def load_checkpoint(
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: not a checkpoint folder")
     if config is None:
+        check_folder(folder)
         config = get_config(folder)
     if config.block_only:
         raise ModelConfigError(

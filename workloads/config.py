@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -240,7 +241,7 @@ def config_from_hf(data: Any, name: str, source: str = "config.json") -> ModelCo
     if not isinstance(merged["use_lower_bound"], bool):
         problems.append("use_lower_bound: must be true or false")
     ratio = merged["hidden_ratio"]
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio < math.inf:
         problems.append(f"hidden_ratio: must be a positive number (got {json.dumps(ratio)})")
         ratio = 4
     inter = merged["intermediate_size"]
@@ -315,6 +316,8 @@ def _read_hf(path: Path) -> ModelConfig:
         raise ModelConfigError(
             f"{file}:{exc.lineno} not valid JSON: {exc.msg} (column {exc.colno})"
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
+        raise ModelConfigError(f"{file}: not valid JSON ({exc})") from None
     default = file.parent.name if file.name == "config.json" else file.stem
     name = data.get("_name_or_path") if isinstance(data, dict) else None
     label = Path(name).name if isinstance(name, str) and name else default or "hgrn_bit"

@@ -6,9 +6,10 @@ code 2, never a traceback. Anything else raised from this package is a bug.
 
 - :class:`ModelConfigError`: an unknown model name, a malformed or unsupported
   ``config.json``.
-- :class:`CheckpointError`: a checkpoint whose files or tensors do not match its config.
-- :class:`TraceError`: a trace that cannot be written, or one that is missing, corrupt
-  or of another schema version.
+- :class:`CheckpointError`: a checkpoint whose files or tensors do not match its config,
+  a folder without safetensors weights, or files outside the folder.
+- :class:`TraceError`: a trace that cannot be written, or one that is missing, corrupt,
+  of another schema version, or breaks its schema (every problem listed, located).
 """
 
 from __future__ import annotations
@@ -46,4 +47,19 @@ class CheckpointError(ModelConfigError):
 
 
 class TraceError(WorkloadError):
-    """A trace that cannot be written or read (missing, corrupt, other schema version)."""
+    """A trace that cannot be written or read (missing, corrupt, other schema version).
+
+    Args:
+        message: What is wrong (the first line).
+        problems: Further lines, one problem each, located by file, row and column
+            (``trace/ops.parquet row 17 column elements: must be >= 0 (got -4)``).
+        more: Problems found beyond those listed (the list is bounded).
+    """
+
+    def __init__(self, message: str, problems: Iterable[str] = (), more: int = 0) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        self.more = more
+        lines = [message, *(f"  {p}" for p in self.problems)]
+        if more:
+            lines.append(f"  ... and {more} more problem{'s' if more != 1 else ''}")
+        super().__init__("\n".join(lines))

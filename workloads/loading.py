@@ -1,7 +1,8 @@
 """One way in: a model name, config path, checkpoint folder or config to ready weights.
 
-:func:`load_weights` decides what ``model`` names: a checkpoint folder (``config.json``
-plus safetensors) is loaded and quantised; anything else is resolved to a configuration
+:func:`load_weights` decides what ``model`` names: a folder is a checkpoint
+(``config.json`` plus safetensors), loaded and quantised, or refused when it is not one
+(never silently replaced by synthetic weights); anything else is resolved to a configuration
 (:func:`workloads.config.get_config`) and gets deterministic synthetic weights from the
 seed. Synthetic weights of the most recent (configuration, seed) are kept, so repeated
 calls (a simulator asking for several short traces of the 2.7B model) build them once;
@@ -14,7 +15,7 @@ import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
-from workloads.checkpoint import is_checkpoint, load_checkpoint
+from workloads.checkpoint import check_folder, load_checkpoint
 from workloads.config import MlgruForm, ModelConfig, get_config
 from workloads.synthetic import synthetic_weights
 from workloads.weights import ModelWeights
@@ -72,7 +73,8 @@ def load_weights(
         ModelConfigError: For an unknown or unusable configuration.
         CheckpointError: For a checkpoint that does not match its configuration.
     """
-    if isinstance(model, str | Path) and is_checkpoint(model):
+    if isinstance(model, str | Path) and Path(model).is_dir():
+        check_folder(model)  # weights it cannot read are refused, never replaced
         config = resolve_config(model, mlgru_form, bitlinear_eps)
         return load_checkpoint(model, config)
     return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed)

@@ -2,7 +2,8 @@
 
 A trace is the only contract between :mod:`workloads` and the simulator. It is a folder
 of three files, written under a temporary name next to the target and renamed into place
-only when complete (a partly written trace never survives):
+only when complete (:func:`safeio.atomic_folder`: a partly written trace never survives,
+and a write killed while replacing a trace loses neither):
 
 ``manifest.json``
     ``{"schema_version": 1, "kind": "mmfree-trace", "package_version", "created_utc",
@@ -50,8 +51,11 @@ only when complete (a partly written trace never survives):
     (``ceil(rows·cols/5)``). ``mlp.gate_proj`` is the one ``[2I, d]`` matrix (one scale).
 
 Both Parquet files carry ``schema_version`` and ``kind`` in their key-value metadata.
-:func:`read_trace` checks them and refuses any other version with a clear
-:class:`~workloads.errors.TraceError`. A block-only configuration
+:func:`read_trace` refuses any other version with a clear
+:class:`~workloads.errors.TraceError`, and checks everything else against the schema
+declared in :mod:`workloads.trace_schema` (types, ranges, and the rules tying the
+manifest and the tables together), listing every problem by file, row and column; a
+trace that passes is safe for the simulator. A block-only configuration
 (``paper-block-d512``) has no embedding, final norm or head ops: a step is one block
 forward pass on a synthetic hidden vector.
 """
@@ -76,7 +80,8 @@ import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from safeio import atomic_folder
+from safeio import atomic_folder, recover_folder
+from workloads._trace_checks import check_trace
 from workloads.config import ModelConfig
 from workloads.cost import numerics_cost
 from workloads.errors import TraceError
@@ -85,6 +90,7 @@ from workloads.model import TernaryLM, block_inputs
 from workloads.numerics import Numerics
 from workloads.packing import BLOCK_COLS
 from workloads.recorder import OP_KINDS, OpRecorder
+from workloads.trace_schema import MATRIX_COLUMNS, OPS_COLUMNS, SCHEMA_VERSION, TRACE_KIND
 from workloads.weights import ModelWeights
 
 __all__ = [
@@ -100,44 +106,6 @@ __all__ = [
     "read_trace",
     "write_trace",
 ]
-
-#: The schema version this module writes and reads.
-SCHEMA_VERSION = 1
-_KIND = "mmfree-trace"
-
-_PHASE = pa.dictionary(pa.int8(), pa.string())
-#: Column name → Arrow type of ``ops.parquet``.
-OPS_COLUMNS: dict[str, pa.DataType] = {
-    "step": pa.int32(),
-    "phase": _PHASE,
-    "layer": pa.int16(),
-    "seq": pa.int32(),
-    "op": pa.string(),
-    "name": pa.string(),
-    "matrix": pa.int32(),
-    "rows": pa.int32(),
-    "cols": pa.int32(),
-    "elements": pa.int64(),
-    "bytes_in": pa.int64(),
-    "bytes_out": pa.int64(),
-    "acc_min": pa.int64(),
-    "acc_max": pa.int64(),
-    "act_absmax": pa.float32(),
-}
-#: Column name → Arrow type of ``matrices.parquet``.
-MATRIX_COLUMNS: dict[str, pa.DataType] = {
-    "matrix": pa.int32(),
-    "layer": pa.int16(),
-    "name": pa.string(),
-    "rows": pa.int32(),
-    "cols": pa.int32(),
-    "nonzeros": pa.int64(),
-    "zero_fraction": pa.float64(),
-    "block_cols": pa.int32(),
-    "nnz_blocks": pa.list_(pa.uint8()),
-    "bytes_2bit": pa.int64(),
-    "bytes_5trit": pa.int64(),
-}
 
 
 @dataclass(frozen=True)
@@ -184,7 +152,7 @@ def _package_version() -> str:
 
 def _metadata(table: pa.Table, part: str) -> pa.Table:
     return table.replace_schema_metadata(
-        {"schema_version": str(SCHEMA_VERSION), "kind": f"{_KIND}-{part}"}
+        {"schema_version": str(SCHEMA_VERSION), "kind": f"{TRACE_KIND}-{part}"}
     )
 
 
@@ -319,7 +287,7 @@ def build_trace(
         summary["numerics_cost"] = cost.to_dict()
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "kind": _KIND,
+        "kind": TRACE_KIND,
         "package_version": _package_version(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seed": seed,
@@ -376,6 +344,7 @@ def _atomic_folder(out: Path) -> Iterator[Path]:
     the way is refused. On any exception the temporary folder is removed.
     """
     out = Path(out)
+    recover_folder(out)  # a trace write killed mid-swap: finished before deciding
     if out.exists():
         if not out.is_dir():
             raise TraceError(f"cannot write trace to {out}: it exists and is not a folder")
@@ -514,50 +483,55 @@ class _DryRunError(Exception):
     """Abandons the temporary folder of :func:`check_output`."""
 
 
-def _read_table(folder: Path, name: str, columns: dict[str, pa.DataType]) -> pa.Table:
+def _read_table(folder: Path, name: str) -> pa.Table:
+    """Read one table; a missing, unreadable or other-version file is refused at once."""
     path = folder / name
     if not path.is_file():
         raise TraceError(f"{folder}: not a complete trace ({name} missing)")
     try:
         table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
+        table.validate(full=True)  # offsets, UTF-8: what later reads take for granted
+        table.schema.names  # noqa: B018 (decodes the column names)
+        meta = table.schema.metadata or {}
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise TraceError(f"{path}: corrupt trace file ({exc})") from None
-    meta = table.schema.metadata or {}
     version = meta.get(b"schema_version", b"?").decode(errors="replace")
     if version != str(SCHEMA_VERSION):
         raise TraceError(
             f"trace schema version {version} is not supported; this tool reads version "
             f"{SCHEMA_VERSION} ({path})"
         )
-    missing = [c for c in columns if c not in table.column_names]
-    wrong = [
-        f"{c} ({table.schema.field(c).type}, expected {t})"
-        for c, t in columns.items()
-        if c in table.column_names and not table.schema.field(c).type.equals(t)
-    ]
-    if missing or wrong:
-        problems = ([f"missing columns {', '.join(missing)}"] if missing else []) + (
-            [f"wrong types: {', '.join(wrong)}"] if wrong else []
-        )
-        raise TraceError(f"{path}: corrupt trace file ({'; '.join(problems)})")
     return table
 
 
 def read_trace(path: str | Path) -> Trace:
-    """Read and check a trace folder.
+    """Read a trace folder and check it against the schema (:mod:`workloads.trace_schema`).
+
+    A trace whose write was killed between its two renames is finished first
+    (:func:`safeio.recover_folder`).
 
     Args:
         path: The folder.
 
     Returns:
-        The trace.
+        The trace; one that passed is safe for every later stage.
 
     Raises:
-        TraceError: If the folder or a file is missing or corrupt, or the trace has
+        TraceError: If the folder or a file is missing or unreadable, the trace has
             another schema version ("trace schema version 2 is not supported; this tool
-            reads version 1").
+            reads version 1"), or anything in it breaks the schema (every problem listed,
+            by file, row and column).
     """
     folder = Path(path)
+    try:
+        return _read_checked(folder)
+    except OSError as exc:  # a folder or file that cannot even be looked at
+        raise TraceError(f"{folder}: cannot read the trace ({exc.strerror or exc})") from None
+
+
+def _read_checked(folder: Path) -> Trace:
+    if not folder.exists():
+        recover_folder(folder)
     if not folder.is_dir():
         raise TraceError(f"{folder}: no such trace folder")
     manifest_path = folder / "manifest.json"
@@ -565,19 +539,17 @@ def read_trace(path: str | Path) -> Trace:
         raise TraceError(f"{folder}: not a trace (manifest.json missing)")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, int size
         raise TraceError(f"{manifest_path}: corrupt manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != _KIND:
+    if not isinstance(manifest, dict) or manifest.get("kind") != TRACE_KIND:
         raise TraceError(f"{manifest_path}: not a trace manifest")
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise TraceError(
             f"trace schema version {version} is not supported; this tool reads version "
             f"{SCHEMA_VERSION}"
         )
-    for key in ("model", "numerics", "summary", "tokens"):
-        if key not in manifest:
-            raise TraceError(f"{manifest_path}: corrupt manifest ({key} missing)")
-    ops = _read_table(folder, "ops.parquet", OPS_COLUMNS)
-    matrices = _read_table(folder, "matrices.parquet", MATRIX_COLUMNS)
+    ops = _read_table(folder, "ops.parquet")
+    matrices = _read_table(folder, "matrices.parquet")
+    check_trace(folder, manifest, ops, matrices)
     return Trace(manifest=manifest, ops=ops.to_pandas(), matrices=matrices.to_pandas())

@@ -33,6 +33,8 @@ __all__ = [
     "TernaryMatrix",
     "WeightSource",
     "build_weights",
+    "iter_parameter_shapes",
+    "matrix_layout",
     "parameter_shapes",
     "resolve_lower_bounds",
 ]
@@ -48,31 +50,54 @@ def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
 
     Block-only configurations list only the blocks (and the lower bounds).
     """
+    return dict(iter_parameter_shapes(config))
+
+
+def iter_parameter_shapes(config: ModelConfig) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """Yield what :func:`parameter_shapes` returns, one parameter at a time.
+
+    For checks that may stop early: a configuration claiming a billion layers is not
+    listed whole.
+    """
     d, inter, vocab = config.d, config.intermediate, config.vocab
-    shapes: dict[str, tuple[int, ...]] = {}
     if not config.block_only:
-        shapes["model.embeddings.weight"] = (vocab, d)
+        yield "model.embeddings.weight", (vocab, d)
     if config.use_lower_bound:
-        shapes["model.lower_bounds"] = (config.layers, d)
+        yield "model.lower_bounds", (config.layers, d)
     for i in range(config.layers):
         p = f"model.layers.{i}."
-        shapes[p + "attn_norm.weight"] = (d,)
+        yield p + "attn_norm.weight", (d,)
         for m in ("i_proj", "f_proj", "g_proj"):
-            shapes[f"{p}attn.{m}.weight"] = (d, d)
-            shapes[f"{p}attn.{m}.norm.weight"] = (d,)
-        shapes[p + "attn.g_norm.weight"] = (d,)
-        shapes[p + "attn.o_proj.weight"] = (d, d)
-        shapes[p + "attn.o_proj.norm.weight"] = (d,)
-        shapes[p + "mlp_norm.weight"] = (d,)
-        shapes[p + "mlp.gate_proj.weight"] = (2 * inter, d)
-        shapes[p + "mlp.gate_proj.norm.weight"] = (d,)
-        shapes[p + "mlp.down_proj.weight"] = (d, inter)
-        shapes[p + "mlp.down_proj.norm.weight"] = (inter,)
+            yield f"{p}attn.{m}.weight", (d, d)
+            yield f"{p}attn.{m}.norm.weight", (d,)
+        yield p + "attn.g_norm.weight", (d,)
+        yield p + "attn.o_proj.weight", (d, d)
+        yield p + "attn.o_proj.norm.weight", (d,)
+        yield p + "mlp_norm.weight", (d,)
+        yield p + "mlp.gate_proj.weight", (2 * inter, d)
+        yield p + "mlp.gate_proj.norm.weight", (d,)
+        yield p + "mlp.down_proj.weight", (d, inter)
+        yield p + "mlp.down_proj.norm.weight", (inter,)
     if not config.block_only:
-        shapes["model.norm.weight"] = (d,)
-        shapes["lm_head.weight"] = (vocab, d)
-        shapes["lm_head.norm.weight"] = (d,)
-    return shapes
+        yield "model.norm.weight", (d,)
+        yield "lm_head.weight", (vocab, d)
+        yield "lm_head.norm.weight", (d,)
+
+
+def matrix_layout(config: ModelConfig) -> list[tuple[int, str, int, int]]:
+    """Return every ternary matrix as ``(layer, name, rows, cols)``, in ``matrix_id`` order.
+
+    The blocks' six matrices per layer (``attn.i_proj`` ... ``mlp.down_proj``), then the
+    LM head (layer -1) unless the configuration is block-only: the order
+    :func:`build_weights` numbers them in, and the rows of a trace's matrices table.
+    """
+    d, inter = config.d, config.intermediate
+    layer = [(f"attn.{m}", d, d) for m in ATTN_MATRICES]
+    layer += [("mlp.gate_proj", 2 * inter, d), ("mlp.down_proj", d, inter)]
+    out = [(i, name, rows, cols) for i in range(config.layers) for name, rows, cols in layer]
+    if not config.block_only:
+        out.append((-1, "lm_head", config.vocab, d))
+    return out
 
 
 @dataclass(frozen=True, eq=False)

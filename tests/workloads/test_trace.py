@@ -227,7 +227,7 @@ def test_missing_and_corrupt_files(tiny_trace: tuple[Trace, Path], tmp_path: Pat
     table = pq.read_table(typed / "ops.parquet")
     table = table.set_column(0, "step", table.column("step").cast(pa.int64()))
     pq.write_table(table, typed / "ops.parquet")
-    with pytest.raises(TraceError, match=r"wrong types: step \(int64, expected int32\)"):
+    with pytest.raises(TraceError, match=r"ops\.parquet column step: must be int32 \(got int64\)"):
         read_trace(typed)
 
 
