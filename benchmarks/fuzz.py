@@ -26,8 +26,13 @@ sys.path.insert(0, str(ROOT))  # the runners live beside the tests
 
 def _kinds() -> dict[str, Callable[[int, int], Counter[str]]]:
     from tests.arch import fuzzing as descriptions
+    from tests.workloads import fuzzing as workloads
 
-    return {"descriptions": descriptions.run_cases}
+    return {
+        "descriptions": descriptions.run_cases,
+        "traces": workloads.run_trace_cases,
+        "checkpoints": workloads.run_checkpoint_cases,
+    }
 
 
 def main() -> None:

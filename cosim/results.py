@@ -21,7 +21,7 @@ import yaml
 
 from cosim.errors import ResultsError
 from cosim.run_result import SimResult
-from safeio import atomic_folder, dumps
+from safeio import atomic_folder, dumps, recover_folder
 
 __all__ = ["ResultsError", "SavedResult", "load_result", "save_result"]
 
@@ -54,6 +54,7 @@ def save_result(
         ResultsError: The folder exists (without ``force``) or cannot be written.
     """
     out = Path(out)
+    recover_folder(out)  # a write killed mid-swap: its folder is back before we decide
     if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
         raise ResultsError(f"{out} exists and is not empty; use --force to replace it")
     run = {
@@ -86,6 +87,8 @@ def load_result(folder: Path) -> SavedResult:
         ResultsError: A file is missing or unreadable.
     """
     folder = Path(folder)
+    if not folder.exists():
+        recover_folder(folder)
     try:
         frame = pd.read_parquet(folder / "events.parquet")
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
