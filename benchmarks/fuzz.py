@@ -48,13 +48,13 @@ def main() -> None:
     for kind, run in _kinds().items():
         t0 = time.perf_counter()
         counts = run(args.cases, args.seed)
-        slowest = counts.pop("slowest_ms", 0)
+        slowest = counts.pop("slowest_ms", None)
         n = sum(counts.values())
         total += n
         outcomes = ", ".join(f"{k} {v}" for k, v in counts.most_common())
         print(
             f"{kind}: {n} cases in {time.perf_counter() - t0:.0f} s, 0 tracebacks, 0 hangs; "
-            f"{outcomes}; slowest answer {slowest} ms"
+            f"{outcomes}" + (f"; slowest answer {slowest} ms" if slowest is not None else "")
         )
     print(f"all: {total} cases, 0 tracebacks, 0 hangs (a traceback or a hang stops the run)")
 
