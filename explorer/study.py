@@ -634,9 +634,11 @@ def run_study(
             f"{arch.filename}: {arch.device.id} is a GPU; the explorer searches FPGA designs"
         )
     space = load_space(space_path, arch)
+    grid_size: int | float = math.inf
     if sampler == "grid":
         try:
             space.grid()  # a continuous range has no grid: say so before creating anything
+            grid_size = space.size()
         except ValueError as exc:
             raise ExplorerError(str(exc)) from None
     url = storage_url(storage)
@@ -663,10 +665,7 @@ def run_study(
     trace = ensure_trace(settings, log=console.print if progress else None)
     population = population_size or default_population(n_trials)
     meta = _metadata(settings, arch, space, population)
-    target = n_trials
-    if sampler == "grid":
-        size = space.size()
-        target = min(n_trials, int(size)) if math.isfinite(size) else n_trials
+    target = min(n_trials, int(grid_size)) if math.isfinite(grid_size) else n_trials
     study = _create_or_join(store, settings, meta, target, space if sampler == "grid" else None)
     before = trial_counts(study)
     launch = before.done + before.running + before.retried  # 0 for a fresh study
