@@ -64,7 +64,14 @@ def test_small_study_end_to_end(small_space: Path, tmp_path: Path) -> None:
             constraints = t.system_attrs["constraints"]
             assert len(constraints) == len(CONSTRAINTS) and max(constraints) <= 0
             assert set(t.user_attrs["params_by_path"]) == set(attrs["space_paths"].values())
-            assert design_of_trial(study, t).spec.model_dump(mode="json") == t.user_attrs["design"]
+            own = design_of_trial(study, t).spec.model_dump(mode="json")
+            assert own["name"] == f"u280-hbm-16core-trial{t.number}"  # the trial's own
+            assert own["description"].startswith(f"Trial {t.number} of study {study.study_name}")
+            assert {**own, "name": "", "description": ""} == {
+                **t.user_attrs["design"],
+                "name": "",
+                "description": "",
+            }
     front = pareto_front(study)
     assert not front.empty
     rows = list(front[["tokens_per_s", "avg_power_w"]].itertuples(index=False))
