@@ -17,8 +17,9 @@ one set of literal formatters in :mod:`explorer._hdl`. The formats (:data:`EXPOR
 - ``yaml``: the resolved architecture description, loadable by ``cosim simulate``
   (``<design>.yaml``).
 
-Each file starts with its provenance (study, trial, objectives, package version). Files
-are written atomically; an existing file is replaced only with ``force``.
+Each file starts with its provenance (study, trial, objectives, package version). The
+files are written as one set (the folder holds the whole old output or the whole new
+one, whenever the command is stopped); an existing file is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from arch_models.spec.units import Buffer, OffChipMemory, TernaryArray
 from arch_models.validation.base import SpecModel
 from arch_models.validation.source import Document
 from cosim import __version__
-from explorer._files import check_targets, write_atomic
+from explorer._files import write_set
 from explorer._hdl import HdlValue, hdl_identifier, sv_type, tcl_word, verilog_literal
 from explorer.errors import ExplorerError
 from explorer.records import StudyAttr, TrialRecord
@@ -58,6 +59,7 @@ __all__ = [
     "export_design",
     "hdl_parameters",
     "parse_formats",
+    "render_design",
     "trial_description",
     "trial_design_name",
 ]
@@ -342,6 +344,37 @@ def parse_formats(fmt: str | Sequence[str]) -> list[str]:
     return out
 
 
+def render_design(
+    arch: Arch, fmt: str | Sequence[str], provenance: Provenance | None = None
+) -> list[tuple[str, str]]:
+    """Render a validated design in one or more formats, in memory.
+
+    Args:
+        arch: The validated description.
+        fmt: Format name(s), see :func:`parse_formats`.
+        provenance: Where the design comes from (default: no study).
+
+    Returns:
+        ``(file name, text)`` per format, in format order.
+
+    Raises:
+        ExplorerError: Unknown format, or a value no literal can carry.
+    """
+    formats = parse_formats(fmt)
+    prov = provenance or Provenance()
+    params = hdl_parameters(arch)
+    ident = hdl_identifier(arch.spec.name)
+    rendered: list[tuple[str, str]] = []
+    for name in formats:
+        exporter = EXPORTERS[name]
+        try:
+            text = exporter.render(arch, params, prov)
+        except (TypeError, ValueError) as exc:
+            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
+        rendered.append((exporter.filename(ident), text))
+    return rendered
+
+
 def export_design(
     arch: Arch,
     fmt: str | Sequence[str],
@@ -349,10 +382,14 @@ def export_design(
     provenance: Provenance | None = None,
     force: bool = False,
 ) -> list[Path]:
-    """Write a validated design in one or more formats.
+    """Write a validated design in one or more formats, as one set.
 
-    Everything is rendered first, then every target is checked, then each file is
-    written atomically: a refused value or an existing file writes nothing.
+    Everything is rendered first, then every target is checked: a refused value or an
+    existing file writes nothing. The set is then written with
+    :func:`~explorer._files.write_set`: made aside and swapped in by one rename, so
+    ``out_dir`` holds the whole previous output or the whole new one, never part of
+    each, however the command is stopped (leftovers of interrupted runs are removed).
+    Other files in ``out_dir`` are kept; it may not hold folders.
 
     Args:
         arch: The validated description.
@@ -365,24 +402,11 @@ def export_design(
         The files written, in format order.
 
     Raises:
-        ExplorerError: Unknown format, a value no literal can carry, or files in the way.
+        ExplorerError: Unknown format, a value no literal can carry, files in the way, or
+            an output folder that holds folders or is the working folder.
     """
-    formats = parse_formats(fmt)
-    prov = provenance or Provenance()
-    params = hdl_parameters(arch)
-    ident = hdl_identifier(arch.spec.name)
-    rendered: list[tuple[Path, str]] = []
-    for name in formats:
-        exporter = EXPORTERS[name]
-        try:
-            text = exporter.render(arch, params, prov)
-        except (TypeError, ValueError) as exc:
-            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
-        rendered.append((Path(out_dir) / exporter.filename(ident), text))
-    check_targets([p for p, _ in rendered], force)
-    for path, text in rendered:
-        write_atomic(path, text)
-    return [p for p, _ in rendered]
+    rendered = render_design(arch, fmt, provenance)
+    return write_set(Path(out_dir), dict(rendered), force)
 
 
 def design_of_trial(study: Study, trial: FrozenTrial) -> Arch:
