@@ -12,7 +12,11 @@ waiting trial with the same parameters (``RetryHeartbeatStaleTrialCallback``), u
 
 SQLite runs every transaction as ``BEGIN IMMEDIATE`` (SQLAlchemy's documented recipe), so
 Optuna's read-check-write updates (claiming a waiting trial, failing a stale one) are
-atomic between processes, as ``SELECT ... FOR UPDATE`` makes them on PostgreSQL. The file
+atomic between processes, as ``SELECT ... FOR UPDATE`` makes them on PostgreSQL. What
+spans several of Optuna's calls (creating a study and its metadata, counting its trials
+and queueing the missing ones) runs under :func:`study_lock`, a lock per study between
+processes and machines: PostgreSQL's advisory lock, MySQL's ``GET_LOCK``, a file lock
+for SQLite. The file
 is put in write-ahead-log mode (``-wal`` and ``-shm`` files beside it; a local file
 system, as SQLite requires for it) with ``synchronous=NORMAL``: commits without an fsync
 each, durable up to the last checkpoint after a power loss, consistent always.
@@ -20,8 +24,11 @@ each, durable up to the last checkpoint after a power loss, consistent always.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -41,6 +48,7 @@ __all__ = [
     "redact",
     "sqlite_file",
     "storage_url",
+    "study_lock",
 ]
 
 #: Where studies go when no ``--storage`` is given (a SQLite file in the working folder).
@@ -228,3 +236,92 @@ def record_heartbeat(storage: BaseStorage, trial_id: int) -> None:
     if not isinstance(storage, _Heartbeats):
         raise TypeError(f"{type(storage).__name__} keeps no heartbeats")
     storage.record_heartbeat(trial_id)
+
+
+#: Seconds :func:`study_lock` waits for another command to release the lock.
+LOCK_TIMEOUT_S = 300.0
+
+
+@contextlib.contextmanager
+def study_lock(url: str, study_name: str, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold a lock on one study of a storage, between processes and machines.
+
+    Taken around what must not interleave between commands on one study (creating it,
+    completing its metadata, counting its trials and queueing the missing ones). It is
+    the database's own where it has one: PostgreSQL's ``pg_advisory_lock`` and MySQL's
+    ``GET_LOCK``, on a connection of their own, released when it closes (a killed
+    process releases it too); for SQLite, ``flock`` on the database's folder (the file
+    itself is not opened: closing another descriptor of it would drop SQLite's own
+    locks). Other storages get no lock.
+
+    Raises:
+        ExplorerError: The lock was not had within ``timeout_s`` seconds.
+    """
+    path = sqlite_file(url)
+    if path is not None:
+        with _folder_lock(path.parent, timeout_s, study_name):
+            yield
+        return
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    if dialect not in ("postgresql", "postgres", "mysql"):
+        yield  # in-memory SQLite and other storages: nothing to share a lock with
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    digest = hashlib.blake2b(f"mmfree-cosim:{study_name}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if dialect == "mysql":
+                name = f"cosim-{key & 0xFFFFFFFFFFFF:x}"
+                got = conn.execute(
+                    text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": int(timeout_s)}
+                ).scalar()
+                if got != 1:
+                    raise _busy(study_name, timeout_s)
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                return
+            conn.execute(text(f"SET lock_timeout = {int(timeout_s * 1000)}"))
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except Exception:
+                raise _busy(study_name, timeout_s) from None
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _busy(study_name: str, timeout_s: float) -> ExplorerError:
+    return ExplorerError(
+        f"study {study_name!r}: another command held its lock for more than {timeout_s:g} s"
+    )
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, timeout_s: float, study_name: str) -> Iterator[None]:
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _busy(study_name, timeout_s) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

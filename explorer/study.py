@@ -56,7 +56,7 @@ from explorer.objective import (
 )
 from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
-from explorer.storage import default_cache_dir, open_storage, redact, storage_url
+from explorer.storage import default_cache_dir, open_storage, redact, storage_url, study_lock
 
 if TYPE_CHECKING:
     from optuna import Study
@@ -265,56 +265,59 @@ def _create_or_join(
 ) -> Study:
     """Create the study or join the existing one; either way queue the missing trials.
 
-    A new study gets its metadata and its ``target`` waiting trials before the ready
-    marker (``explorer_format``), and a joining command waits for that marker: commands
-    started together on several machines queue the trials once. A joining command only
-    queues trials when its ``target`` is larger than the study's (the invariant counted +
-    running + waiting = target holds through kills and retries). Commands raising the
-    target at the same moment on several machines may queue too many.
+    Everything runs under the study's lock (:func:`~explorer.storage.study_lock`), so
+    commands started at once on several machines, or raising the target at once, create
+    the study once and queue exactly the missing trials: the invariant counted + running
+    + waiting = target holds through kills, retries and concurrent commands.
+
+    Creation is resumable: the metadata is written before the ready marker
+    (``explorer_format``), and a study without the marker (a creation that was stopped
+    part-way: metadata and queue incomplete, no trial run) is completed by the next
+    command with the same settings, whose values go only where none were written.
 
     Raises:
-        ExplorerError: The existing study was made with other settings, or never finished
-            being created.
+        ExplorerError: The existing study was made with other settings, or is not an
+            explorer study.
     """
     import optuna
 
     directions = [d for _, d in OBJECTIVES]
-    try:
-        study = optuna.create_study(
-            storage=storage, study_name=settings.study_name, directions=directions
-        )
-    except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=settings.study_name, storage=storage)
+    with study_lock(settings.storage_url, settings.study_name):
+        try:
+            study = optuna.create_study(
+                storage=storage, study_name=settings.study_name, directions=directions
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=settings.study_name, storage=storage)
         _check_joined(study, settings, meta)
         _top_up(study, target, grid)
-        return study
-    for key, value in meta.items():
-        study.set_user_attr(key, value)
-    _top_up(study, target, grid)
-    study.set_user_attr(StudyAttr.EXPLORER_FORMAT, STUDY_FORMAT)
+        if StudyAttr.EXPLORER_FORMAT not in study.user_attrs:
+            study.set_user_attr(StudyAttr.EXPLORER_FORMAT, STUDY_FORMAT)
     return study
 
 
 def _check_joined(study: Study, settings: StudySettings, meta: dict[str, Any]) -> None:
-    deadline = time.monotonic() + 60
-    attrs = study.user_attrs
-    while StudyAttr.EXPLORER_FORMAT not in attrs:
-        if time.monotonic() > deadline:
-            raise ExplorerError(
-                f"study {settings.study_name!r} exists but is not an explorer study "
-                "(or was never fully created); give another --study name"
-            )
-        time.sleep(0.5)
-        attrs = study.user_attrs
+    """Check an existing study's settings against ours; complete an unfinished creation."""
     if [d.name.lower() for d in study.directions] != [d for _, d in OBJECTIVES]:
         raise ExplorerError(f"study {settings.study_name!r} has other objectives")
+    attrs = study.user_attrs
+    ready = StudyAttr.EXPLORER_FORMAT in attrs
+    if not ready and any(t.state.name != "WAITING" for t in study.get_trials(deepcopy=False)):
+        raise ExplorerError(
+            f"study {settings.study_name!r} exists but is not an explorer study (it has run "
+            "trials without the explorer's metadata); give another --study name"
+        )
     for key, what in _MUST_MATCH.items():
-        if attrs.get(key) != meta[key]:
+        if (key in attrs or ready) and attrs.get(key) != meta[key]:
             raise ExplorerError(
                 f"study {settings.study_name!r} in {redact(settings.storage_url)} was created "
                 f"with a different {what}; use the original settings to resume it, or give "
                 "another --study name"
             )
+    if not ready:  # a creation stopped part-way: write what it had not written yet
+        for key, value in meta.items():
+            if key not in attrs:
+                study.set_user_attr(key, value)
 
 
 def _top_up(study: Study, target: int, space: Space | None = None) -> int:
@@ -550,7 +553,10 @@ def load_study(storage: str | Path | None, study_name: str) -> Study:
         raise ExplorerError(f"no study {study_name!r} in {redact(url)}; studies there: {have}")
     study = optuna.load_study(study_name=study_name, storage=store)
     if StudyAttr.EXPLORER_FORMAT not in study.user_attrs:
-        raise ExplorerError(f"study {study_name!r} in {redact(url)} is not an explorer study")
+        raise ExplorerError(
+            f"study {study_name!r} in {redact(url)} is not an explorer study (or its creation "
+            "was stopped: the same `cosim explore` command completes it)"
+        )
     return study
 
 
