@@ -56,6 +56,11 @@ class DashboardConfig:
         baselines: GPU baseline files (``None``: the shipped H200 baseline).
         results: ``cosim simulate --out`` folders shown as extra designs.
         refresh_s: Seconds between checks for new trials (0: never).
+        model_configs: Model configurations (``config.json`` files, checkpoint folders)
+            that timelines may replay a study's trials on, when its model is not a
+            built-in one (a study's stored model is never opened as a path).
+        allowed_hosts: Host names the page may be asked under besides ``127.0.0.1``,
+            ``localhost``, ``[::1]`` and the address served on (``--allow-host``).
     """
 
     storage: str | None = None
@@ -63,6 +68,8 @@ class DashboardConfig:
     baselines: Sequence[str | Path] | None = None
     results: Sequence[str | Path] = field(default_factory=tuple)
     refresh_s: float = 5.0
+    model_configs: Sequence[str | Path] = field(default_factory=tuple)
+    allowed_hosts: Sequence[str] = field(default_factory=tuple)
 
 
 class Dashboard:
@@ -85,7 +92,7 @@ class Dashboard:
         self.reload_baselines()
         self.saved: list[SavedDesign]
         self.saved, self.saved_notices = load_results_folders(list(config.results))
-        self.resim = Resimulator(self.catalog.storage)
+        self.resim = Resimulator(self.catalog.storage, model_files=config.model_configs)
         self._importance: dict[tuple[str, int], Importances] = {}
 
     # -- baselines --------------------------------------------------------------------

@@ -119,6 +119,7 @@ def open_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     create: bool = True,
+    read_only: bool = False,
 ) -> BaseStorage:
     """Open a study's storage for workers: the RDB storage in Optuna's caching wrapper.
 
@@ -129,7 +130,11 @@ def open_storage(
     import optuna
 
     rdb = open_rdb_storage(
-        url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, create=create
+        url,
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        create=create,
+        read_only=read_only,
     )
     return optuna.storages.get_storage(rdb)
 
@@ -140,8 +145,16 @@ def open_rdb_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     create: bool = True,
+    read_only: bool = False,
 ) -> RDBStorage:
     """Open an Optuna RDB storage (no cache: every read asks the database).
+
+    Read-only (for viewers: the dashboard, ``cosim pareto`` and ``cosim export``), the
+    storage must already be an Optuna database: a SQLite file is checked to be one (not
+    empty, an SQLite database, with Optuna's tables) and opened with SQLite's read-only
+    mode; a PostgreSQL session is read-only; no table is ever created. The database is
+    never written (SQLite may keep its shared-memory index, ``-shm``, beside a file in
+    write-ahead-log mode).
 
     Args:
         url: A URL from :func:`storage_url`.
@@ -149,13 +162,14 @@ def open_rdb_storage(
             heartbeat, for read-only use).
         grace_period: Seconds without a heartbeat after which a trial is stale.
         create: Create a missing SQLite file (and its folder); otherwise refuse.
+        read_only: Open for reading only (implies not ``create``).
 
     Returns:
         The ``optuna.storages.RDBStorage``.
 
     Raises:
-        ExplorerError: The URL is malformed, its driver is missing, or the database cannot
-            be reached.
+        ExplorerError: The URL is malformed, its driver is missing, the database cannot
+            be reached, or (read-only) it is not an Optuna storage.
     """
     import optuna
     from optuna.exceptions import ExperimentalWarning
@@ -163,14 +177,22 @@ def open_rdb_storage(
 
     shown = redact(url)
     path = sqlite_file(url)
-    if path is not None:
+    engine_kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )
+    if path is not None and read_only:
+        _check_sqlite_storage(path)
+        engine_kwargs = {"creator": _read_only_sqlite(path)}
+    elif path is not None:
         if not create and not path.is_file():
             raise ExplorerError(f"no study storage at {path} (no such file)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ExplorerError(f"cannot create {path.parent}: {exc.strerror}") from None
-    kwargs: dict[str, Any] = {}
+    elif read_only and url.startswith(("postgresql", "postgres")):
+        engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    kwargs: dict[str, Any] = {"skip_table_creation": True} if read_only else {}
     if heartbeat_interval is not None:
         callback_cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
         with warnings.catch_warnings():
@@ -184,9 +206,6 @@ def open_rdb_storage(
             grace_period=grace_period or 4 * heartbeat_interval,
             **{key: callback},
         )
-    engine_kwargs: dict[str, Any] = (
-        {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    )
     last: Exception | None = None
     for attempt in range(5):
         try:
@@ -203,9 +222,51 @@ def open_rdb_storage(
             raise ExplorerError(f"cannot open storage {shown}: {_one_line(exc)}") from None
     else:
         raise ExplorerError(f"cannot open storage {shown}: {_one_line(last)}")
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite") and not read_only:
         _immediate_transactions(storage.engine)
     return storage
+
+
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: Tables every Optuna RDB storage has.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def _check_sqlite_storage(path: Path) -> None:
+    """Refuse a file that is not an Optuna SQLite storage, without writing to it."""
+    import sqlite3
+
+    if not path.is_file():
+        raise ExplorerError(f"no study storage at {path} (no such file)")
+    if path.stat().st_size == 0:
+        raise ExplorerError(f"{path} is empty: not a study storage (nothing was written)")
+    with path.open("rb") as fh:
+        if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+            raise ExplorerError(f"{path}: file is not a database (not an SQLite file)")
+    try:
+        con = _read_only_sqlite(path)()
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise ExplorerError(f"{path}: cannot read it as a database: {exc}") from None
+    if not tables >= _OPTUNA_TABLES:
+        raise ExplorerError(f"{path} is an SQLite database without Optuna's tables")
+
+
+def _read_only_sqlite(path: Path) -> Any:
+    """Return a connection factory for SQLite's read-only mode on ``path``."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=300, check_same_thread=False)
+
+    return connect
 
 
 def default_cache_dir(url: str) -> Path:

@@ -546,7 +546,7 @@ def load_study(storage: str | Path | None, study_name: str) -> Study:
 
     _quiet()
     url = storage_url(storage)
-    store = open_storage(url, create=False)
+    store = open_storage(url, read_only=True)
     names = [s.study_name for s in optuna.get_all_study_summaries(store, include_best_trial=False)]
     if study_name not in names:
         have = ", ".join(sorted(names)) or "none"
