@@ -77,18 +77,39 @@ def test_console_script_and_module_entry() -> None:
 def test_simulate_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     arch = str(EXAMPLES / "d5005_paper_core.yaml")
     out = tmp_path / "res"
-    code = main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1", "--json",
-                 "--out", str(out)])
+    code = main(
+        [
+            "simulate",
+            arch,
+            "--model",
+            "paper-block-d512",
+            "--tokens",
+            "1",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    for key in ("tokens_per_s", "ms_per_token", "avg_power_w", "energy_per_token_j",
-                "bound_tokens_per_s", "bottleneck", "fits", "resources"):
+    for key in (
+        "tokens_per_s",
+        "ms_per_token",
+        "avg_power_w",
+        "energy_per_token_j",
+        "bound_tokens_per_s",
+        "bottleneck",
+        "fits",
+        "resources",
+    ):
         assert key in summary
     assert summary["resources"]["alm"]["available"] == 933120
     assert (out / "events.parquet").exists() and (out / "design.yaml").exists()
     # An existing folder is not replaced without --force.
-    assert main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1", "--out", str(out)])
+        == 2
+    )
     assert "use --force" in capsys.readouterr().err
 
 

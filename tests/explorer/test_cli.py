@@ -40,15 +40,20 @@ def test_explore_pareto_export(
     assert main(["pareto", *args, "--out", str(front_dir), "--format", "csv"]) == 2
     assert "already exists; use --force" in capsys.readouterr().err
     hw = tmp_path / "hw"
-    assert main(["export", *args, "--pick", "max-tokens-per-joule", "--out", str(hw)]) == 0
+    pick = ["--pick", "max-tokens-per-joule"]
+    assert main(["export", *args, *pick, "--out", str(hw), "--json"]) == 0
+    n = json.loads(capsys.readouterr().out)["trial"]
     assert len(list(hw.iterdir())) == 5
-    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw)]) == 2
+    assert main(["export", *args, "--trial", str(n), "--format", "json", "--out", str(hw)]) == 2
     assert "use --force" in capsys.readouterr().err
-    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw),
+    assert main(["export", *args, "--trial", str(n), "--format", "json", "--out", str(hw),
                  "--force", "--json"]) == 0  # fmt: skip
     written = json.loads(capsys.readouterr().out)
-    assert written["trial"] == 0 and written["files"] == [str(hw / "u280_hbm_16core_trial0.json")]
-    assert json.loads((hw / "u280_hbm_16core_trial0.json").read_text())["provenance"]["trial"] == 0
+    assert written["trial"] == n
+    assert written["files"] == [str(hw / f"u280_hbm_16core_trial{n}.json")]
+    assert (
+        json.loads((hw / f"u280_hbm_16core_trial{n}.json").read_text())["provenance"]["trial"] == n
+    )
 
 
 def test_exports_of_trials_are_named_and_described_by_the_trial(

@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 from tests.explorer._race import raise_target
 from tests.explorer.conftest import U280
 
-#: What a study's creation writes, in order: its metadata (15 attributes), its queue of
+#: What a study's creation writes, in order: its metadata (16 attributes), its queue of
 #: waiting trials, then the ready marker.
 N_TRIALS = 3
 
@@ -78,7 +78,7 @@ def test_a_creation_stopped_at_any_step_is_completed_by_the_same_command(
             _check_complete(db)
             continue
         break
-    assert stopped == 15 + N_TRIALS + 1 == n - 1  # every write of the creation was a stop
+    assert stopped == 16 + N_TRIALS + 1 == n - 1  # every write of the creation was a stop
     with pytest.raises(ExplorerError, match="created with a different seed"):
         run_study(U280, small_space, "tiny", 3, storage=db, study_name="s", progress=False)
 
@@ -122,7 +122,7 @@ def test_sigkill_during_creation_then_the_same_command(small_space: Path, tmp_pa
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert proc.stdout is not None and proc.stdout.readline() == "creating\n"
-        time.sleep(after)  # 15 attributes and 3 trials at 20 ms: about 0.4 s in all
+        time.sleep(after)  # 16 attributes and 3 trials at 20 ms: about 0.4 s in all
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         again = subprocess.run(
