@@ -4,16 +4,22 @@
 off, no static folder: the styles are inline); :func:`make_server` binds it with
 werkzeug's threaded server, port 0 meaning any free port, so the command and the browser
 tests serve it the same way.
+
+Every request's ``Host`` header is checked (:func:`host_allowed`): a page of another site
+whose name was made to resolve to this machine (DNS rebinding) sends its own name, and is
+answered 400. Accepted: ``127.0.0.1``, ``localhost`` and ``[::1]``, the address served on
+and the names given with ``--allow-host``; with the port served on.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 from dashboards.state import Dashboard, DashboardConfig
 
-__all__ = ["create_app", "make_server"]
+__all__ = ["LOOPBACK_HOSTS", "create_app", "host_allowed", "make_server", "split_host"]
 
 
 def create_app(config: DashboardConfig | None = None, board: Dashboard | None = None) -> Any:
@@ -53,7 +59,88 @@ def create_app(config: DashboardConfig | None = None, board: Dashboard | None = 
     app.layout = layout
     callbacks.register(app, board)
     app.server.config["dashboard"] = board
+    _check_hosts(app.server, board.config.allowed_hosts)
     return app
+
+
+#: Host names every dashboard answers to (with the port it serves on).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def split_host(header: str) -> tuple[str, int | None] | None:
+    """Return ``(name, port)`` of a ``Host`` header (``None`` when it is malformed).
+
+    ``[::1]:8050`` gives ``("::1", 8050)``; a header without a port gives ``None`` for it.
+    """
+    header = header.strip()
+    if header.startswith("["):
+        name, sep, rest = header[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None
+        port_text = rest[1:] if rest else None
+    else:
+        name, sep, port_text = header.partition(":")
+        if ":" in port_text or (sep and not port_text):
+            return None
+        port_text = port_text if sep else None
+    if not name or (port_text is not None and not (port_text.isascii() and port_text.isdigit())):
+        return None
+    port = int(port_text) if port_text is not None else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return name.lower(), port
+
+
+def host_allowed(
+    header: str, port: int | None, names: frozenset[str], any_address: bool = False
+) -> bool:
+    """Return whether a request's ``Host`` header names this server.
+
+    Args:
+        header: The ``Host`` header.
+        port: The port served on (``None``: not bound yet, any port).
+        names: Host names and addresses accepted (lower case).
+        any_address: Also accept any IP address (served on all interfaces): an address,
+            unlike a name, cannot be made to point elsewhere.
+    """
+    import ipaddress
+
+    parsed = split_host(header)
+    if parsed is None:
+        return False
+    name, asked = parsed
+    if port is not None and (asked or 80) != port:
+        return False
+    if name in names:
+        return True
+    if any_address:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def _check_hosts(server: Any, extra: Sequence[str]) -> None:
+    """Answer 400 to a request whose ``Host`` header does not name this server."""
+    import flask
+
+    names = LOOPBACK_HOSTS | {h.strip().strip("[]").lower() for h in extra}
+    server.config["cosim_hosts"] = (names, None, False)
+
+    def check() -> Any:
+        allowed, port, any_address = server.config["cosim_hosts"]
+        if host_allowed(flask.request.headers.get("Host", ""), port, allowed, any_address):
+            return None
+        return flask.Response(
+            "400 Bad Request: this dashboard answers only to the names it serves on "
+            "(127.0.0.1, localhost, [::1] or --allow-host)\n",
+            status=400,
+            mimetype="text/plain",
+        )
+
+    server.before_request(check)
 
 
 def make_server(app: Any, host: str = "127.0.0.1", port: int = 8050) -> Any:
@@ -68,9 +155,18 @@ def make_server(app: Any, host: str = "127.0.0.1", port: int = 8050) -> Any:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     try:
-        return werkzeug_server(host, port, app.server, threaded=True)
+        server = werkzeug_server(host, port, app.server, threaded=True)
     except (OSError, SystemExit) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or "cannot bind"
         raise DashboardError(
             f"cannot serve on {host}:{port}: {reason}; choose another --port (0: any free one)"
         ) from None
+    names, _, _ = app.server.config.get("cosim_hosts", (LOOPBACK_HOSTS, None, False))
+    bound = host.strip("[]").lower()
+    wildcard = bound in ("0.0.0.0", "::", "")
+    app.server.config["cosim_hosts"] = (
+        names | ({bound} if not wildcard else set()),
+        int(server.port),
+        wildcard,
+    )
+    return server

@@ -291,13 +291,21 @@ def on_importance(board: Dashboard, study: str | None, image_format: str) -> Any
     if not isinstance(snap, StudySnapshot) or not study:
         return html.P("No study loaded.", className="hint")
     try:
-        importances, note = board.importance(study)
+        got = board.importance(study)
     except Exception as exc:  # shown, not raised: Optuna refuses some degenerate studies
         log.warning("importance failed", exc_info=True)
         return views.notices_view(
             [Notice("warning", "Cannot compute parameter importance", " ".join(str(exc).split()))]
         )
-    return views.graph("importance", figures.importance_figure(importances, note), image_format)
+    remarks = [Notice("warning", "Optuna's remark on these importances", w) for w in got.warnings]
+    return html.Div(
+        [
+            *views.notices_view(remarks),
+            views.graph(
+                "importance", figures.importance_figure(got.values, got.note), image_format
+            ),
+        ]
+    )
 
 
 def _export(board: Dashboard, study: str | None, selected: str | None, fmt: str) -> Any:

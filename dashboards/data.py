@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_STUDY",
     "EXAMPLE_COMMAND",
     "FIGURE_COLUMNS",
+    "KEEP_STUDIES",
     "PARAM_PREFIX",
     "STATUSES",
     "Catalog",
@@ -258,8 +260,9 @@ class StudySource:
         from explorer.storage import open_rdb_storage, storage_url
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        store: RDBStorage | None = None
         try:
-            store = open_rdb_storage(storage_url(self.storage), create=False)
+            store = open_rdb_storage(storage_url(self.storage), create=False, read_only=True)
             try:
                 study_id = store.get_study_id_from_name(self.name)
             except KeyError:
@@ -271,11 +274,14 @@ class StudySource:
             study = optuna.load_study(study_name=self.name, storage=store)
             attrs = dict(store.get_study_user_attrs(study_id))
         except ExplorerError as exc:
+            _dispose(store)
             raise StudyReadError(_storage_notice(self.storage, self.name, exc)) from None
         except Exception as exc:  # a storage Optuna cannot read: say so, keep serving
+            _dispose(store)
             log.warning("cannot open study %r", self.name, exc_info=True)
             raise StudyReadError(_storage_notice(self.storage, self.name, exc)) from None
         if StudyAttr.EXPLORER_FORMAT not in attrs:
+            _dispose(store)
             raise StudyReadError(
                 Notice(
                     "error",
@@ -380,9 +386,18 @@ class StudySource:
         changed = self._problem != notice or self._snapshot is not None
         self._problem = notice
         self._snapshot = None
+        _dispose(self._store)
         self._study = self._store = self._study_id = self._reader = None
         self._state = _State()
         return changed
+
+    def close(self) -> None:
+        """Drop what was read and the storage's connections (read again when next asked)."""
+        with self._lock:
+            _dispose(self._store)
+            self._study = self._store = self._study_id = self._reader = None
+            self._state = _State()
+            self._snapshot = self._problem = None
 
     def _build(self, load_s: float) -> StudySnapshot:
         st = self._state
@@ -467,7 +482,16 @@ class StudySource:
 
 #: Seconds a storage's list of studies is reused.
 NAMES_TTL_S = 10.0
+#: Studies whose sources (their tables and connections) a catalog keeps, the least
+#: recently used dropped first.
+KEEP_STUDIES = 8
 _KEEP_FROZEN = 64
+
+
+def _dispose(store: RDBStorage | None) -> None:
+    """Close a storage's pooled connections (it is opened again when needed)."""
+    if store is not None:
+        store.engine.dispose()
 
 
 def _storage_notice(storage: str | None, name: str, exc: BaseException) -> Notice:
@@ -510,7 +534,7 @@ class Catalog:
         self.storage = storage if storage is not None else DEFAULT_STORAGE
         self.default = study if study is not None else (DEFAULT_STUDY if storage is None else None)
         self._lock = threading.Lock()
-        self._sources: dict[str, StudySource] = {}
+        self._sources: OrderedDict[str, StudySource] = OrderedDict()
         self._names: tuple[float, list[str]] | None = None
 
     def names(self) -> list[str]:
@@ -534,14 +558,18 @@ class Catalog:
         path = sqlite_file(url)
         if path is not None and not path.is_file():
             return []
+        from explorer.storage import open_rdb_storage
+
+        store: RDBStorage | None = None
         try:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            from explorer.storage import open_storage
-
-            return sorted(optuna.get_all_study_names(open_storage(url, create=False)))
+            store = open_rdb_storage(url, read_only=True)
+            return sorted(optuna.get_all_study_names(store))
         except Exception:
             log.debug("cannot list studies", exc_info=True)
             return []
+        finally:
+            _dispose(store)
 
     def initial(self) -> str:
         """Return the study to show first ('' when the storage has none to offer)."""
@@ -551,11 +579,31 @@ class Catalog:
         return names[0] if names else ""
 
     def source(self, name: str) -> StudySource:
-        """Return the source of study ``name`` (made on first use, then kept)."""
+        """Return the source of study ``name``.
+
+        The sources of the storage's studies are kept, at most :data:`KEEP_STUDIES`
+        (the least recently used closed first); a name the storage does not hold gets a
+        source of its own each time (which reads and explains the problem), never kept,
+        so names sent by a browser cannot fill the memory.
+        """
         with self._lock:
-            if name not in self._sources:
-                self._sources[name] = StudySource(self.storage, name)
-            return self._sources[name]
+            if name in self._sources:
+                self._sources.move_to_end(name)
+                return self._sources[name]
+        source = StudySource(self.storage, name)
+        if name != self.default and name not in self.names():
+            return source
+        with self._lock:
+            if name in self._sources:  # made meanwhile by another request
+                self._sources.move_to_end(name)
+                return self._sources[name]
+            self._sources[name] = source
+            dropped = []
+            while len(self._sources) > KEEP_STUDIES:
+                dropped.append(self._sources.popitem(last=False)[1])
+        for old in dropped:
+            old.close()
+        return source
 
     def no_study(self) -> Notice:
         """Return the notice for a storage with no study to show."""

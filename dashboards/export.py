@@ -1,17 +1,14 @@
 """Export from the page: a design's parameter files, made in memory for download.
 
-The files are exactly what ``cosim export`` writes (:func:`explorer.export_design`, with
-the trial's provenance): the design is validated again from its stored description, every
-format is rendered into a private temporary folder and read back. ``all`` gives a zip of
-every format.
+The files are exactly what ``cosim export`` writes (:func:`explorer.export.render_design`,
+with the trial's provenance): the design is validated again from its stored description
+and rendered in memory. ``all`` gives a zip of every format.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
 import zipfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dashboards.designs import DesignRecord
@@ -95,19 +92,17 @@ def export_record(
             did not finish with a design (failed, or refused by the validator).
         SpecError: The stored description is not a valid design.
     """
-    from explorer import export_design
-    from explorer.export import FORMATS
+    from explorer.export import FORMATS, render_design
 
     arch, prov = _arch_and_provenance(record, study, trial)
     formats = list(FORMATS) if fmt == "all" else [fmt]
-    with tempfile.TemporaryDirectory(prefix="cosim-dash-export-") as tmp:
-        paths = export_design(arch, formats, tmp, prov, force=True)
-        if fmt != "all":
-            data = Path(paths[0]).read_bytes()
-            return ExportFile(Path(paths[0]).name, data, data.decode("utf-8"))
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in paths:
-                zf.write(path, Path(path).name)
+    rendered = render_design(arch, formats, prov)
+    if fmt != "all":
+        name, text = rendered[0]
+        return ExportFile(name, text.encode("utf-8"), text)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in rendered:
+            zf.writestr(name, text)
     stem = f"{record.label.split(' (')[0].replace(' ', '_')}-{arch.spec.name}"
     return ExportFile(f"{stem}.zip", buf.getvalue(), None)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from optuna import Study
     from optuna.trial import FrozenTrial
 
-__all__ = ["Dashboard", "DashboardConfig"]
+__all__ = ["Dashboard", "DashboardConfig", "Importances", "importances"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,11 @@ class DashboardConfig:
         baselines: GPU baseline files (``None``: the shipped H200 baseline).
         results: ``cosim simulate --out`` folders shown as extra designs.
         refresh_s: Seconds between checks for new trials (0: never).
+        model_configs: Model configurations (``config.json`` files, checkpoint folders)
+            that timelines may replay a study's trials on, when its model is not a
+            built-in one (a study's stored model is never opened as a path).
+        allowed_hosts: Host names the page may be asked under besides ``127.0.0.1``,
+            ``localhost``, ``[::1]`` and the address served on (``--allow-host``).
     """
 
     storage: str | None = None
@@ -62,6 +68,8 @@ class DashboardConfig:
     baselines: Sequence[str | Path] | None = None
     results: Sequence[str | Path] = field(default_factory=tuple)
     refresh_s: float = 5.0
+    model_configs: Sequence[str | Path] = field(default_factory=tuple)
+    allowed_hosts: Sequence[str] = field(default_factory=tuple)
 
 
 class Dashboard:
@@ -84,8 +92,8 @@ class Dashboard:
         self.reload_baselines()
         self.saved: list[SavedDesign]
         self.saved, self.saved_notices = load_results_folders(list(config.results))
-        self.resim = Resimulator(self.catalog.storage)
-        self._importance: dict[tuple[str, int], tuple[dict[str, dict[str, float]], str]] = {}
+        self.resim = Resimulator(self.catalog.storage, model_files=config.model_configs)
+        self._importance: dict[tuple[str, int], Importances] = {}
 
     # -- baselines --------------------------------------------------------------------
 
@@ -181,11 +189,13 @@ class Dashboard:
 
     # -- importance -------------------------------------------------------------------
 
-    def importance(self, study: str) -> tuple[dict[str, dict[str, float]], str]:
-        """Return PED-ANOVA importances per objective and a note (cached per study version).
+    def importance(self, study: str) -> Importances:
+        """Return PED-ANOVA importances per objective (cached per study version).
 
         PED-ANOVA is Optuna's own evaluator that needs no scikit-learn (fANOVA does) and
-        stays fast on large studies.
+        stays fast on large studies. Each objective is evaluated in a study of its own
+        direction, so the importances say what makes a design good on it (fast, frugal),
+        not what makes it bad.
 
         Studies with more than :data:`IMPORTANCE_MAX_TRIALS` complete trials are
         evaluated on a fixed random subset of that many (the note says so).
@@ -193,47 +203,87 @@ class Dashboard:
         source = self.catalog.source(study)
         snap = source.snapshot()
         key = (study, snap.version)
-        if key not in self._importance:
+        with self._lock:
+            cached = self._importance.get(key)
+        if cached is None:
             optuna_study = source.study()
             n_complete = int((snap.table["state"] == "COMPLETE").sum()) if len(snap.table) else 0
             trials = source.complete_trials(IMPORTANCE_MAX_TRIALS)
             note = f"{n_complete} complete trials"
             if n_complete > len(trials):
                 note = f"a fixed random {len(trials)} of {note}"
-            self._importance = {key: (_importances(optuna_study, trials), note)}
-        return self._importance[key]
+            values, remarks = importances(optuna_study, trials)
+            cached = Importances(values=values, note=note, warnings=remarks)
+            with self._lock:
+                self._importance = {key: cached}  # one study version at a time
+        return cached
 
 
-def _objective(index: int) -> Callable[[FrozenTrial], float]:
-    def value(trial: FrozenTrial) -> float:
-        return float(trial.values[index])
+@dataclass(frozen=True)
+class Importances:
+    """Parameter importances of a study, as the page shows them.
 
-    return value
+    Attributes:
+        values: Objective name → parameter → importance (each objective's sum is 1).
+        note: Which trials they were computed on.
+        warnings: What Optuna warned while computing them (few trials, thin regimes),
+            shown beside the figure, never hidden.
+    """
+
+    values: dict[str, dict[str, float]]
+    note: str
+    warnings: tuple[str, ...] = ()
 
 
-def _importances(study: Study | None, complete: list[FrozenTrial]) -> dict[str, dict[str, float]]:
-    import warnings
+def importances(
+    study: Study | None, complete: list[FrozenTrial]
+) -> tuple[dict[str, dict[str, float]], tuple[str, ...]]:
+    """Return PED-ANOVA importances per objective, and the warnings Optuna gave.
 
+    PED-ANOVA looks at the trials in the best quantile of an objective. Given a
+    ``target`` it takes *lower* as better, whatever the study's direction, so each
+    objective gets a single-objective study of its own direction (tokens/s maximised,
+    watts minimised) and no ``target``: Optuna itself then reads the direction.
+
+    Args:
+        study: The explorer study (its directions and objective names).
+        complete: Its complete trials (parameters and values).
+
+    Returns:
+        ``{objective: {parameter: importance}}`` (objectives Optuna refuses to evaluate,
+        such as one with a single distinct value, are left out), and each distinct
+        warning Optuna raised, prefixed by the objective.
+    """
     import optuna
     from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+    from optuna.trial import create_trial
 
     if study is None or len(complete) < 2 or not any(t.params for t in complete):
-        return {}
+        return {}, ()
     names = list(study.user_attrs.get(StudyAttr.OBJECTIVES) or ["objective 0", "objective 1"])
     out: dict[str, dict[str, float]] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # experimental, and small-sample remarks
-        sub = optuna.create_study(directions=study.directions)
-        sub.add_trials(complete)
-        for i, name in enumerate(names[: len(study.directions)]):
+    remarks: list[str] = []
+    for i, (name, direction) in enumerate(zip(names, study.directions, strict=False)):
+        single = optuna.create_study(direction=direction)
+        single.add_trials(
+            [
+                create_trial(params=t.params, distributions=t.distributions, value=t.values[i])
+                for t in complete
+                if t.values is not None and len(t.values) > i
+            ]
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
-                imp = get_param_importances(
-                    sub,
-                    evaluator=PedAnovaImportanceEvaluator(),
-                    target=_objective(i),
-                )
+                imp = get_param_importances(single, evaluator=PedAnovaImportanceEvaluator())
             except (RuntimeError, ValueError) as exc:  # e.g. a single distinct value
                 log.info("no importance for %s: %s", name, exc)
-                continue
+                imp = None
+        for w in caught:
+            text = f"{name}: {' '.join(str(w.message).split())}"
+            if text not in remarks:
+                log.warning("parameter importance: %s", text)
+                remarks.append(text)
+        if imp is not None:
             out[name] = {k: float(v) for k, v in imp.items()}
-    return out
+    return out, tuple(remarks)

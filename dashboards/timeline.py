@@ -13,6 +13,7 @@ decode-window average equals the summary's ``utilisation`` figure.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,14 +168,18 @@ class Resimulator:
     Args:
         storage: The study's storage URL or SQLite file (where its trace cache lives).
         keep: How many frames to keep.
+        model_files: Model configurations given on the command line, which a study's
+            model may name (stored fields are never opened as paths).
     """
 
-    def __init__(self, storage: str | None, keep: int = 6) -> None:
+    def __init__(
+        self, storage: str | None, keep: int = 6, model_files: Sequence[str | Path] = ()
+    ) -> None:
         from explorer.replay import Replayer
 
         self.storage = storage
         self.keep = keep
-        self.replayer = Replayer.for_storage(storage, keep)
+        self.replayer = Replayer.for_storage(storage, keep, model_files)
 
     def cache_dir(self) -> Path:
         """Return the explorer's cache folder for this storage (``<db>.cache``)."""

@@ -1,24 +1,71 @@
-"""The queue of a study's trials: claiming a waiting trial, and a running trial's heartbeat.
+"""The queue of a study's trials: planning designs, claiming a trial, its heartbeat.
 
-A study's trials to run are Optuna *waiting* trials. :class:`Claimer` takes one at a time
-by changing its state from WAITING to RUNNING in the storage, a read-check-write that the
-storage makes atomic (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
-SQLite, see :mod:`explorer.storage`), so no two workers run the same trial.
-:class:`Heartbeat` records a running trial's heartbeat in a thread, which is how a trial
-whose worker died is recognised as stale.
+A study's trials to run are Optuna *waiting* trials. A trial queued by raising the target
+is a *placeholder* (no design yet); :class:`Planner` gives placeholders their designs, a
+batch at a time, and only then may workers take them. :class:`Claimer` takes one planned
+trial at a time by changing its state from WAITING to RUNNING in the storage, a
+read-check-write that the storage makes atomic (``SELECT ... FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite, see :mod:`explorer.storage`), so no two workers run the
+same trial. :class:`Heartbeat` records a running trial's heartbeat in a thread, which is
+how a trial whose worker died is recognised as stale.
+
+Planning is what makes a study reproducible whatever the number of workers and machines.
+Every trial has a *position*: its rank among the study's trials, a retry taking the
+position of the trial it retries. Positions form batches of the study's population size
+(NSGA-II's generation). A batch is planned, in position order and under the study's lock,
+only once every trial of the batches before it has finished, each design drawn by a
+sampler seeded from the study's seed and the position. So what a trial is given depends
+only on the seed, its position and the designs and results before its batch, never on
+which worker asks first or when; the simulator being deterministic, two runs of a study
+with the same settings give the same trials, with one worker or many. A worker that dies
+breaks this: its trial's retry runs later than the trial would have.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from explorer.storage import record_heartbeat
+from explorer.records import StudyAttr, SystemAttr
+from explorer.storage import record_heartbeat, study_lock
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
+    from optuna.trial import FrozenTrial
 
-__all__ = ["Claimer", "Heartbeat"]
+    from explorer.space import Space
+
+__all__ = ["Claimer", "Heartbeat", "Planner", "planned", "position_seed", "positions"]
+
+
+def planned(trial: FrozenTrial) -> bool:
+    """Return whether a trial has its design (planned, fixed by the grid, kept by a retry)."""
+    return bool(trial.params) or SystemAttr.FIXED_PARAMS in trial.system_attrs
+
+
+def positions(trials: Iterable[FrozenTrial]) -> dict[int, int]:
+    """Return every trial's position: number → rank among the trials that are not retries.
+
+    A retry (a trial whose worker died, queued again) takes its original's position.
+    """
+    out: dict[int, int] = {}
+    rank = 0
+    for t in sorted(trials, key=lambda t: t.number):
+        original = t.system_attrs.get(SystemAttr.FAILED_TRIAL)
+        if isinstance(original, int) and original in out:
+            out[t.number] = out[original]
+        else:
+            out[t.number] = rank
+            rank += 1
+    return out
+
+
+def position_seed(seed: int, position: int) -> int:
+    """Return the sampler's seed for the trial at ``position`` of a study seeded ``seed``."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
 
 
 class Heartbeat:
@@ -47,7 +94,7 @@ class Heartbeat:
 
 
 class Claimer:
-    """Takes waiting trials one at a time, atomically (WAITING → RUNNING in the storage).
+    """Takes planned waiting trials one at a time, atomically (WAITING → RUNNING).
 
     The waiting list is read once and taken from locally, re-read only when used up (a
     trial another worker took just fails to change state), so a claim costs one small
@@ -66,7 +113,7 @@ class Claimer:
         waiting = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.WAITING,)
         )
-        numbers = [t.number for t in waiting]
+        numbers = [t.number for t in waiting if planned(t)]
         k = self.spread % len(numbers) if numbers else 0
         self.numbers = numbers[k:] + numbers[:k]
 
@@ -91,3 +138,67 @@ class Claimer:
                     continue
             self._refresh()
         return None
+
+
+class Planner:
+    """Gives a study's placeholders their designs, one batch at a time (see the module).
+
+    Args:
+        space: The study's search space (bound).
+        sampler: The sampler's name (``nsga2``, ``tpe``, ``random``).
+        seed: The study's seed.
+        batch: Positions per batch (the study's population size).
+        storage_url: The storage's URL (for the study's lock).
+    """
+
+    def __init__(self, space: Space, sampler: str, seed: int, batch: int, storage_url: str) -> None:
+        self.space, self.sampler, self.seed = space, sampler, seed
+        self.batch = max(1, batch)
+        self.storage_url = storage_url
+
+    def _due(self, trials: list[FrozenTrial]) -> list[tuple[int, FrozenTrial]]:
+        """The placeholders of the next batch, by position, if every batch before is done."""
+        from optuna.trial import TrialState
+
+        pos = positions(trials)
+        waiting = [t for t in trials if t.state == TrialState.WAITING and not planned(t)]
+        if not waiting:
+            return []
+        first = min(pos[t.number] for t in waiting) // self.batch * self.batch
+        if any(not t.state.is_finished() and pos[t.number] < first for t in trials):
+            return []  # an earlier batch is still running: its results are not all in
+        due = [(pos[t.number], t) for t in waiting if pos[t.number] < first + self.batch]
+        return sorted(due, key=lambda pair: pair[0])
+
+    def plan(self, storage: BaseStorage, study_id: int, study_name: str) -> int:
+        """Plan the next batch if it is due; return how many trials were given a design.
+
+        Args:
+            storage: The study's storage (as the workers use it).
+            study_id: The study's id in it.
+            study_name: The study's name.
+        """
+        import optuna
+
+        from explorer._sampling import make_sampler
+
+        if not self._due(storage.get_all_trials(study_id, deepcopy=False)):
+            return 0
+        done = 0
+        with study_lock(self.storage_url, study_name):
+            attrs = storage.get_study_user_attrs(study_id)
+            population = int(attrs.get(StudyAttr.POPULATION_SIZE) or self.batch)
+            for position, placeholder in self._due(storage.get_all_trials(study_id)):
+                sampler = make_sampler(
+                    self.sampler,
+                    seed=position_seed(self.seed, position),
+                    space=self.space,
+                    population_size=population,
+                )
+                view = optuna.Study(study_name=study_name, storage=storage, sampler=sampler)
+                trial_id = storage.get_trial_id_from_study_id_trial_number(
+                    study_id, placeholder.number
+                )
+                self.space.suggest(optuna.Trial(view, trial_id))
+                done += 1
+        return done

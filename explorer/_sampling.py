@@ -194,9 +194,8 @@ def _span(param: Parameter) -> Callable[[Any, Any], float]:
     Ranges and numeric choices by position (choices in their listed order); other choices
     (strings, booleans, ``null``) are equal or not.
     """
-    values = param.values()
     if param.choices is not None:
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values or [])
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in param.choices)
         if not numeric or len(param.choices) < 2:
             return lambda x, y: 0.0 if x == y else 1.0
         order = sorted(param.choices, key=float)  # type: ignore[arg-type]

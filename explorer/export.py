@@ -17,8 +17,9 @@ one set of literal formatters in :mod:`explorer._hdl`. The formats (:data:`EXPOR
 - ``yaml``: the resolved architecture description, loadable by ``cosim simulate``
   (``<design>.yaml``).
 
-Each file starts with its provenance (study, trial, objectives, package version). Files
-are written atomically; an existing file is replaced only with ``force``.
+Each file starts with its provenance (study, trial, objectives, package version). The
+files are written as one set (the folder holds the whole old output or the whole new
+one, whenever the command is stopped); an existing file is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from arch_models.spec.units import Buffer, OffChipMemory, TernaryArray
 from arch_models.validation.base import SpecModel
 from arch_models.validation.source import Document
 from cosim import __version__
-from explorer._files import check_targets, write_atomic
+from explorer._files import write_set
 from explorer._hdl import HdlValue, hdl_identifier, sv_type, tcl_word, verilog_literal
 from explorer.errors import ExplorerError
 from explorer.records import StudyAttr, TrialRecord
@@ -58,6 +59,9 @@ __all__ = [
     "export_design",
     "hdl_parameters",
     "parse_formats",
+    "render_design",
+    "trial_description",
+    "trial_design_name",
 ]
 
 #: The summary figures a design's provenance carries.
@@ -340,6 +344,37 @@ def parse_formats(fmt: str | Sequence[str]) -> list[str]:
     return out
 
 
+def render_design(
+    arch: Arch, fmt: str | Sequence[str], provenance: Provenance | None = None
+) -> list[tuple[str, str]]:
+    """Render a validated design in one or more formats, in memory.
+
+    Args:
+        arch: The validated description.
+        fmt: Format name(s), see :func:`parse_formats`.
+        provenance: Where the design comes from (default: no study).
+
+    Returns:
+        ``(file name, text)`` per format, in format order.
+
+    Raises:
+        ExplorerError: Unknown format, or a value no literal can carry.
+    """
+    formats = parse_formats(fmt)
+    prov = provenance or Provenance()
+    params = hdl_parameters(arch)
+    ident = hdl_identifier(arch.spec.name)
+    rendered: list[tuple[str, str]] = []
+    for name in formats:
+        exporter = EXPORTERS[name]
+        try:
+            text = exporter.render(arch, params, prov)
+        except (TypeError, ValueError) as exc:
+            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
+        rendered.append((exporter.filename(ident), text))
+    return rendered
+
+
 def export_design(
     arch: Arch,
     fmt: str | Sequence[str],
@@ -347,10 +382,14 @@ def export_design(
     provenance: Provenance | None = None,
     force: bool = False,
 ) -> list[Path]:
-    """Write a validated design in one or more formats.
+    """Write a validated design in one or more formats, as one set.
 
-    Everything is rendered first, then every target is checked, then each file is
-    written atomically: a refused value or an existing file writes nothing.
+    Everything is rendered first, then every target is checked: a refused value or an
+    existing file writes nothing. The set is then written with
+    :func:`~explorer._files.write_set`: made aside and swapped in by one rename, so
+    ``out_dir`` holds the whole previous output or the whole new one, never part of
+    each, however the command is stopped (leftovers of interrupted runs are removed).
+    Other files in ``out_dir`` are kept; it may not hold folders.
 
     Args:
         arch: The validated description.
@@ -363,34 +402,103 @@ def export_design(
         The files written, in format order.
 
     Raises:
-        ExplorerError: Unknown format, a value no literal can carry, or files in the way.
+        ExplorerError: Unknown format, a value no literal can carry, files in the way, or
+            an output folder that holds folders or is the working folder.
     """
-    formats = parse_formats(fmt)
-    prov = provenance or Provenance()
-    params = hdl_parameters(arch)
-    ident = hdl_identifier(arch.spec.name)
-    rendered: list[tuple[Path, str]] = []
-    for name in formats:
-        exporter = EXPORTERS[name]
-        try:
-            text = exporter.render(arch, params, prov)
-        except (TypeError, ValueError) as exc:
-            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
-        rendered.append((Path(out_dir) / exporter.filename(ident), text))
-    check_targets([p for p, _ in rendered], force)
-    for path, text in rendered:
-        write_atomic(path, text)
-    return [p for p, _ in rendered]
+    rendered = render_design(arch, fmt, provenance)
+    return write_set(Path(out_dir), dict(rendered), force)
 
 
 def design_of_trial(study: Study, trial: FrozenTrial) -> Arch:
     """Return a trial's design, validated again from its stored description.
 
+    The stored description is the base design with the trial's values; its name and
+    description are the trial's own (:func:`trial_design_name`: ``<base>-trial<N>``, and
+    what the trial changed from the study's base design), so that every export of a
+    trial, its file names and its HDL package names say which design it is, and two
+    trials' exports never share a name.
+
     Raises:
         SpecError: The stored description is not a valid design.
         ExplorerError: The trial has no stored description.
     """
-    data = TrialRecord.of(trial).design
+    record = TrialRecord.of(trial)
+    data = record.design
     if not data:
         raise ExplorerError(f"trial {trial.number} of {study.study_name!r} has no design")
-    return validate_arch(Document(data, f"{study.study_name}#trial{trial.number}", {(): 1}))
+    base = study.user_attrs.get(StudyAttr.BASE_DESIGN)
+    own = {
+        **data,
+        "name": trial_design_name(str(data.get("name") or "design"), record.number),
+        "description": trial_description(
+            study.study_name, record, base if isinstance(base, dict) else None
+        ),
+    }
+    return validate_arch(Document(own, f"{study.study_name}#trial{trial.number}", {(): 1}))
+
+
+def trial_design_name(base: str, number: int) -> str:
+    """Return the name of trial ``number``'s design: ``<base>-trial<number>``.
+
+    The base name is shortened where the whole would pass a design name's 128 characters.
+    """
+    suffix = f"-trial{number}"
+    return base[: 128 - len(suffix)] + suffix
+
+
+#: Changes a trial's description lists before it says how many more there are.
+_LISTED_CHANGES = 12
+
+
+def trial_description(study: str, record: TrialRecord, base: dict[str, Any] | None) -> str:
+    """Return what a trial's design is: its study, trial, base design and what it changed.
+
+    Args:
+        study: The study's name.
+        record: The trial (its stored design, and its searched values).
+        base: The study's base description (``None`` when the study lacks it: the
+            trial's searched values are listed instead).
+    """
+    design = dict(record.design)
+    base_name = str((base or design).get("name") or "design")
+    head = f"Trial {record.number} of study {study}: {base_name}"
+    if base is None:
+        changed = [f"{path} {_shown(v)}" for path, v in sorted(record.params_by_path.items())]
+    else:
+        changed = [
+            f"{path} {_shown(new)} (base {_shown(old)})"
+            for path, old, new in _differences(base, design, ())
+        ]
+    if not changed:
+        return f"{head}, unchanged."
+    listed = changed[:_LISTED_CHANGES]
+    more = len(changed) - len(listed)
+    return f"{head} with " + ", ".join(listed) + (f" and {more} more changes." if more else ".")
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _differences(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    """Leaves where ``new`` differs from ``old``, named by unit (``wbuf.capacity_kib``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            if not path and key in ("name", "description"):
+                continue
+            out += _differences(old.get(key), new.get(key), (*path, str(key)))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            named = isinstance(a, dict) and isinstance(b, dict) and a.get("name") == b.get("name")
+            if path == ("units",) and named and a.get("name"):
+                here: tuple[str, ...] = (str(a["name"]),)
+            else:
+                here = (*path[:-1], f"{path[-1] if path else ''}[{i}]")
+            out += _differences(a, b, here)
+        return out
+    if old != new or isinstance(old, bool) != isinstance(new, bool):
+        return [(".".join(path), old, new)]
+    return []

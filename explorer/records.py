@@ -86,6 +86,12 @@ class StudyAttr:
     #: The simulator's options: ``{MAX_TRANSACTIONS: ...}``.
     SIM_OPTIONS: Final = "sim_options"
     MAX_TRANSACTIONS: Final = "max_transactions"
+    #: Whether running the study's commands again gives the same trials, and why:
+    #: ``{REPRODUCIBLE: bool, HOW: "...", UNLESS: "..."}``.
+    REPRODUCIBILITY: Final = "reproducibility"
+    REPRODUCIBLE: Final = "reproducible"
+    HOW: Final = "how"
+    UNLESS: Final = "unless"
     #: The format of this metadata (1); written last, when the study is ready.
     EXPLORER_FORMAT: Final = "explorer_format"
 

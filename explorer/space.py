@@ -33,15 +33,20 @@ every path must name an existing scalar field, and every value a parameter can t
 be valid for that field on its own (``tmac.lanes: {choices: [48]}`` is refused at its
 line: ``units[2].lanes must be a power of two (got 48)``); combinations that break
 cross-field rules are found per trial and recorded as infeasible.
+
+A range is never expanded: its number of values is counted arithmetically, and numbers
+are bounded (integers within ±2**53 and finite floats, as Optuna stores parameters as
+64-bit floats; a stepped float range of at most 2**52 values), so any file a user can
+write is a valid space or a :class:`SpecError`, at once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
@@ -58,6 +63,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_COUNT_STATES",
+    "MAX_INT",
+    "MAX_STEPS",
     "AccuracyBound",
     "Constraints",
     "Parameter",
@@ -69,9 +77,58 @@ __all__ = [
 FORMAT_VERSION = 1
 
 Scalar = StrictBool | StrictInt | StrictFloat | str | None
+T = TypeVar("T")
 
 #: Ranges with at most this many values have every value checked against the design.
 _CHECK_ALL_UP_TO = 64
+#: Largest integer magnitude in a space: Optuna stores parameter values as 64-bit floats,
+#: which hold every integer up to 2**53 exactly.
+MAX_INT = 2**53
+#: Most values a stepped float range may have: beyond 2**52 steps, neighbouring values
+#: are no longer distinct 64-bit floats.
+MAX_STEPS = 2**52
+#: Partial designs :meth:`Space.size` examines at most (conditions on many parameters can
+#: make counting exponential; the grid sampler is refused such a space).
+MAX_COUNT_STATES = 20_000
+
+
+def _bounded(value: T) -> T:
+    """Refuse an integer beyond :data:`MAX_INT` (floats are finite by the model's config)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ValueError(f"must be within ±{MAX_INT} (got {describe_value(value)})")
+    return value
+
+
+class _FloatSteps(Sequence[float]):
+    """The values ``low + i * step`` of a stepped float range, computed when asked for."""
+
+    def __init__(self, low: float, step: float, n: int) -> None:
+        self.low, self.step, self.n = low, step, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> float:  # type: ignore[override]
+        if not isinstance(i, int):
+            raise TypeError("float steps are indexed by integers")
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return float(self.low + i * self.step)
+
+    def index_of(self, value: Any) -> int | None:
+        """Return the index of ``value`` among the steps (``None`` when it is not one)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        try:
+            i = round((value - self.low) / self.step)
+        except (OverflowError, ValueError):
+            return None
+        return i if 0 <= i < self.n and self[i] == value else None
+
+    def __contains__(self, value: object) -> bool:
+        return self.index_of(value) is not None
 
 
 class Parameter(SpecModel):
@@ -97,12 +154,28 @@ class Parameter(SpecModel):
     @classmethod
     def _distinct(cls, v: list[Scalar] | None) -> list[Scalar] | None:
         if v is not None:
-            seen: list[tuple[type, Scalar]] = []
+            seen: set[tuple[type, Scalar]] = set()
             for item in v:
+                _bounded(item)
                 key = (type(item), item)
                 if key in seen:
                     raise ValueError(f"must be distinct (got {describe_value(item)} twice)")
-                seen.append(key)
+                seen.add(key)
+        return v
+
+    @field_validator("low", "high", "step")
+    @classmethod
+    def _bound(cls, v: int | float | None) -> int | float | None:
+        return _bounded(v)
+
+    @field_validator("when")
+    @classmethod
+    def _wanted(cls, v: dict[str, Scalar | list[Scalar]]) -> dict[str, Scalar | list[Scalar]]:
+        for other, wanted in v.items():
+            if isinstance(wanted, list) and not wanted:
+                raise ValueError(f"{other!r} must list at least one value (got an empty list)")
+            for item in wanted if isinstance(wanted, list) else [wanted]:
+                _bounded(item)
         return v
 
     @model_validator(mode="after")
@@ -117,15 +190,30 @@ class Parameter(SpecModel):
         assert self.low is not None and self.high is not None
         if self.high < self.low:
             raise ValueError(f"high must be >= low ({self.low}) (got {self.high})")
+        span = self.high - self.low  # exact for integers; finite floats may overflow
+        if not math.isfinite(span):
+            raise ValueError(f"high - low must be finite (got {self.low} to {self.high})")
         if self.step is not None:
             if self.step <= 0:
                 raise ValueError(f"step must be > 0 (got {self.step})")
             if self.log and not (self.kind == "int" and self.step == 1):
                 raise ValueError("log cannot be combined with a step")
-            count = (self.high - self.low) / self.step
-            if abs(count - round(count)) > 1e-9 * max(1.0, abs(count)):
-                span = self.high - self.low
-                raise ValueError(f"high - low must be a multiple of step {self.step} (got {span})")
+            if self.kind == "int":
+                if span % self.step:
+                    raise ValueError(
+                        f"high - low must be a multiple of step {self.step} (got {span})"
+                    )
+            else:
+                steps = span / self.step
+                if not steps <= MAX_STEPS:  # also catches an overflow to infinity
+                    raise ValueError(
+                        f"step {self.step:g} gives more than 2**52 values from {self.low:g} to "
+                        f"{self.high:g} (not distinct floats); use a coarser step"
+                    )
+                if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+                    raise ValueError(
+                        f"high - low must be a multiple of step {self.step} (got {span})"
+                    )
         if self.log and self.low <= 0:
             raise ValueError(f"a log range needs low > 0 (got {self.low})")
         return self
@@ -138,18 +226,62 @@ class Parameter(SpecModel):
         nums = [x for x in (self.low, self.high, self.step) if x is not None]
         return "int" if all(isinstance(x, int) for x in nums) else "float"
 
-    def values(self) -> list[Scalar] | None:
-        """Return every value the parameter can take, or ``None`` for a continuous range."""
+    def domain(self) -> Sequence[Scalar] | None:
+        """Return the values the parameter can take, computed when read (never expanded).
+
+        A ``range`` for an integer range, a lazy sequence for a stepped float range, the
+        list for choices; ``None`` for a continuous range.
+        """
         if self.choices is not None:
-            return list(self.choices)
+            return self.choices
         assert self.low is not None and self.high is not None
         if self.kind == "int":
-            step = int(self.step or 1)
-            return list(range(int(self.low), int(self.high) + 1, step))
+            return range(int(self.low), int(self.high) + 1, int(self.step or 1))
         if self.step is None:
             return None
         n = round((self.high - self.low) / self.step)
-        return [float(self.low + i * self.step) for i in range(n + 1)]
+        return _FloatSteps(float(self.low), float(self.step), n + 1)
+
+    def count(self) -> int | None:
+        """Return how many values the parameter can take (``None`` for a continuous range)."""
+        domain = self.domain()
+        return None if domain is None else len(domain)
+
+    def values(self) -> list[Scalar] | None:
+        """Return every value as a list, or ``None`` for a continuous range.
+
+        This expands the range: for anything that may be wide use :meth:`domain`,
+        :meth:`count` or :meth:`contains`.
+        """
+        domain = self.domain()
+        return None if domain is None else list(domain)
+
+    def position(self, value: Any) -> int | None:
+        """Return the index of ``value`` in :meth:`domain` (``None``: not a value of it).
+
+        Equality as in conditions: a boolean is never equal to a number.
+        """
+        domain = self.domain()
+        if domain is None:
+            return None
+        if isinstance(domain, list):
+            return next((i for i, v in enumerate(domain) if _same(v, value)), None)
+        if isinstance(domain, _FloatSteps):
+            return domain.index_of(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if isinstance(value, float) and not value.is_integer():
+            return None
+        number = int(value)
+        return domain.index(number) if number in domain else None
+
+    def contains(self, value: Any) -> bool:
+        """Return whether the parameter can take ``value`` (a continuous range: its bounds)."""
+        if self.domain() is None:
+            assert self.low is not None and self.high is not None
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            return number and self.low <= value <= self.high
+        return self.position(value) is not None
 
     def distribution(self) -> BaseDistribution:
         """Return the Optuna distribution of this parameter."""
@@ -317,7 +449,7 @@ class Space:
         if param.choices is not None:
             candidates = [((*where, "choices", i), v) for i, v in enumerate(param.choices)]
         else:
-            values = param.values()
+            values = param.domain()
             if values is not None and len(values) <= _CHECK_ALL_UP_TO:
                 candidates = [
                     (
@@ -375,15 +507,15 @@ class Space:
             out[self.paths[key]] = value
         return out
 
-    def grid(self) -> dict[str, list[Scalar]]:
-        """Return every parameter's values.
+    def grid(self) -> dict[str, Sequence[Scalar]]:
+        """Return every parameter's values (each a lazy sequence, see :meth:`Parameter.domain`).
 
         Raises:
             ValueError: A parameter is a continuous range (naming it).
         """
-        out: dict[str, list[Scalar]] = {}
+        out: dict[str, Sequence[Scalar]] = {}
         for key, param in self.parameters.items():
-            values = param.values()
+            values = param.domain()
             if values is None:
                 raise ValueError(
                     f"{self.filename}:{self.document.line_of(('parameters', key))} "
@@ -392,9 +524,16 @@ class Space:
             out[key] = values
         return out
 
-    def size(self) -> float:
-        """Return the number of distinct designs (``inf`` with a continuous range)."""
-        return _count(self.parameters, list(self.parameters), {})
+    def size(self) -> int | float:
+        """Return the number of distinct designs (``inf`` with a continuous range).
+
+        Counted, not enumerated: values that no condition names are counted together.
+
+        Raises:
+            ValueError: Conditions over many parameters would need more than
+                :data:`MAX_COUNT_STATES` partial designs to be told apart.
+        """
+        return _Counter(self).count()
 
     def designs(self) -> Iterator[dict[str, Scalar]]:
         """Yield every distinct design once: parameter key → value, conditions respected.
@@ -418,20 +557,112 @@ class Space:
         yield from walk(list(self.parameters), {})
 
 
-def _count(params: dict[str, Parameter], keys: list[str], chosen: dict[str, Scalar]) -> float:
-    """Count the distinct active-parameter combinations (conditions respected)."""
-    if not keys:
-        return 1.0
-    key, rest = keys[0], keys[1:]
-    param = params[key]
-    if not active(param, chosen):
-        return _count(params, rest, chosen)
-    values = param.values()
-    if values is None:
-        return math.inf
-    if not any(key in p.when for p in params.values()):
-        return len(values) * _count(params, rest, chosen)
-    return sum(_count(params, rest, {**chosen, key: v}) for v in values)
+class _Counter:
+    """Counts a space's distinct designs without enumerating its ranges.
+
+    Only what a later condition can tell apart matters: a parameter's values fall into
+    classes, one per set of values the conditions name (grouped by the value they equal)
+    and one for every other value. Designs are counted per class, depth first over the
+    parameters in order, memoised on the classes of earlier parameters that later
+    conditions still read.
+    """
+
+    def __init__(self, space: Space) -> None:
+        self.params = space.parameters
+        self.keys = list(self.params)
+        self.filename = space.filename
+        #: Per parameter: (class, weight) of its values; a class is the set of the
+        #: values named for it by conditions that it equals (empty: none of them).
+        self.classes: dict[str, list[tuple[frozenset[int], int]]] = {}
+        #: Per parameter: every value conditions name for it (a class holds positions here).
+        self.named: dict[str, list[Scalar]] = {}
+        #: Per parameter: the index of the last parameter whose condition reads it.
+        self.last_use: dict[str, int] = {}
+        for i, param in enumerate(self.params.values()):
+            for other, wanted in param.when.items():
+                for value in wanted if isinstance(wanted, list) else [wanted]:
+                    self.named.setdefault(other, []).append(value)
+                self.last_use[other] = i
+        #: Per parameter: its conditions as (parameter read, positions of allowed values).
+        self.requires = {
+            key: [
+                (other, self._positions(other, wanted if isinstance(wanted, list) else [wanted]))
+                for other, wanted in param.when.items()
+            ]
+            for key, param in self.params.items()
+        }
+        self.memo: dict[tuple[int, tuple[tuple[str, frozenset[int]], ...]], int | float] = {}
+
+    def _classes(self, key: str) -> list[tuple[frozenset[int], int]] | None:
+        """Return the classes of ``key``'s values with how many values each holds."""
+        if key in self.classes:
+            return self.classes[key]
+        param = self.params[key]
+        count = param.count()
+        if count is None:
+            return None
+        named = self.named.get(key, [])
+        if isinstance(param.domain(), list):  # choices: few, each classed
+            groups: dict[frozenset[int], int] = {}
+            for value in param.choices or []:
+                cls = frozenset(j for j, n in enumerate(named) if _same(value, n))
+                groups[cls] = groups.get(cls, 0) + 1
+        else:  # a range: only the named values are told apart
+            by_position: dict[int, set[int]] = {}
+            for j, n in enumerate(named):
+                pos = param.position(n)
+                if pos is not None:
+                    by_position.setdefault(pos, set()).add(j)
+            groups = {}
+            for members in by_position.values():
+                cls = frozenset(members)
+                groups[cls] = groups.get(cls, 0) + 1
+            rest = count - len(by_position)
+            if rest:
+                groups[frozenset()] = groups.get(frozenset(), 0) + rest
+        self.classes[key] = list(groups.items())
+        return self.classes[key]
+
+    def _active(self, key: str, state: Mapping[str, frozenset[int]]) -> bool:
+        return all(
+            other in state and not state[other].isdisjoint(positions)
+            for other, positions in self.requires[key]
+        )
+
+    def _positions(self, other: str, allowed: list[Scalar]) -> frozenset[int]:
+        named = self.named.get(other, [])
+        return frozenset(j for j, n in enumerate(named) if any(_same(n, a) for a in allowed))
+
+    def count(self) -> int | float:
+        return self._count(0, {})
+
+    def _count(self, i: int, state: dict[str, frozenset[int]]) -> int | float:
+        if i == len(self.keys):
+            return 1
+        kept = tuple(sorted((k, c) for k, c in state.items() if self.last_use.get(k, -1) >= i))
+        memo_key = (i, kept)
+        if memo_key in self.memo:
+            return self.memo[memo_key]
+        if len(self.memo) >= MAX_COUNT_STATES:
+            raise ValueError(
+                f"{self.filename}: the conditions between parameters are too intricate to "
+                f"count the designs (more than {MAX_COUNT_STATES} partial designs)"
+            )
+        key = self.keys[i]
+        live = dict(kept)
+        total: int | float
+        if not self._active(key, live):
+            total = self._count(i + 1, live)
+        else:
+            classes = self._classes(key)
+            if classes is None:
+                total = math.inf
+            elif key not in self.last_use:  # no later condition reads it
+                total = sum(w for _, w in classes) * self._count(i + 1, live)
+            else:
+                total = sum(w * self._count(i + 1, {**live, key: c}) for c, w in classes)
+        self.memo[memo_key] = total
+        return total
 
 
 def active(param: Parameter, chosen: Mapping[str, Scalar]) -> bool:
@@ -503,16 +734,12 @@ def _cross_checks(spec: SpaceSpec, doc: Document) -> list[Problem]:
             if keys.index(other) >= i:
                 problems.append(doc.problem(loc, "must name a parameter listed before this one"))
                 continue
-            values = spec.parameters[other].values()
             allowed = wanted if isinstance(wanted, list) else [wanted]
-            if values is not None:
-                for a in allowed:
-                    if not any(_same(a, v) for v in values):
-                        problems.append(
-                            doc.problem(
-                                loc, f"{describe_value(a)} is not a value {other!r} can take"
-                            )
-                        )
+            for a in allowed:
+                if not spec.parameters[other].contains(a):
+                    problems.append(
+                        doc.problem(loc, f"{describe_value(a)} is not a value {other!r} can take")
+                    )
     return problems
 
 

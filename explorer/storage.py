@@ -12,7 +12,11 @@ waiting trial with the same parameters (``RetryHeartbeatStaleTrialCallback``), u
 
 SQLite runs every transaction as ``BEGIN IMMEDIATE`` (SQLAlchemy's documented recipe), so
 Optuna's read-check-write updates (claiming a waiting trial, failing a stale one) are
-atomic between processes, as ``SELECT ... FOR UPDATE`` makes them on PostgreSQL. The file
+atomic between processes, as ``SELECT ... FOR UPDATE`` makes them on PostgreSQL. What
+spans several of Optuna's calls (creating a study and its metadata, counting its trials
+and queueing the missing ones) runs under :func:`study_lock`, a lock per study between
+processes and machines: PostgreSQL's advisory lock, MySQL's ``GET_LOCK``, a file lock
+for SQLite. The file
 is put in write-ahead-log mode (``-wal`` and ``-shm`` files beside it; a local file
 system, as SQLite requires for it) with ``synchronous=NORMAL``: commits without an fsync
 each, durable up to the last checkpoint after a power loss, consistent always.
@@ -20,8 +24,11 @@ each, durable up to the last checkpoint after a power loss, consistent always.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -41,6 +48,7 @@ __all__ = [
     "redact",
     "sqlite_file",
     "storage_url",
+    "study_lock",
 ]
 
 #: Where studies go when no ``--storage`` is given (a SQLite file in the working folder).
@@ -111,6 +119,7 @@ def open_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     create: bool = True,
+    read_only: bool = False,
 ) -> BaseStorage:
     """Open a study's storage for workers: the RDB storage in Optuna's caching wrapper.
 
@@ -121,7 +130,11 @@ def open_storage(
     import optuna
 
     rdb = open_rdb_storage(
-        url, heartbeat_interval=heartbeat_interval, grace_period=grace_period, create=create
+        url,
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        create=create,
+        read_only=read_only,
     )
     return optuna.storages.get_storage(rdb)
 
@@ -132,8 +145,16 @@ def open_rdb_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     create: bool = True,
+    read_only: bool = False,
 ) -> RDBStorage:
     """Open an Optuna RDB storage (no cache: every read asks the database).
+
+    Read-only (for viewers: the dashboard, ``cosim pareto`` and ``cosim export``), the
+    storage must already be an Optuna database: a SQLite file is checked to be one (not
+    empty, an SQLite database, with Optuna's tables) and opened with SQLite's read-only
+    mode; a PostgreSQL session is read-only; no table is ever created. The database is
+    never written (SQLite may keep its shared-memory index, ``-shm``, beside a file in
+    write-ahead-log mode).
 
     Args:
         url: A URL from :func:`storage_url`.
@@ -141,13 +162,14 @@ def open_rdb_storage(
             heartbeat, for read-only use).
         grace_period: Seconds without a heartbeat after which a trial is stale.
         create: Create a missing SQLite file (and its folder); otherwise refuse.
+        read_only: Open for reading only (implies not ``create``).
 
     Returns:
         The ``optuna.storages.RDBStorage``.
 
     Raises:
-        ExplorerError: The URL is malformed, its driver is missing, or the database cannot
-            be reached.
+        ExplorerError: The URL is malformed, its driver is missing, the database cannot
+            be reached, or (read-only) it is not an Optuna storage.
     """
     import optuna
     from optuna.exceptions import ExperimentalWarning
@@ -155,14 +177,22 @@ def open_rdb_storage(
 
     shown = redact(url)
     path = sqlite_file(url)
-    if path is not None:
+    engine_kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )
+    if path is not None and read_only:
+        _check_sqlite_storage(path)
+        engine_kwargs = {"creator": _read_only_sqlite(path)}
+    elif path is not None:
         if not create and not path.is_file():
             raise ExplorerError(f"no study storage at {path} (no such file)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ExplorerError(f"cannot create {path.parent}: {exc.strerror}") from None
-    kwargs: dict[str, Any] = {}
+    elif read_only and url.startswith(("postgresql", "postgres")):
+        engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    kwargs: dict[str, Any] = {"skip_table_creation": True} if read_only else {}
     if heartbeat_interval is not None:
         callback_cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
         with warnings.catch_warnings():
@@ -176,9 +206,6 @@ def open_rdb_storage(
             grace_period=grace_period or 4 * heartbeat_interval,
             **{key: callback},
         )
-    engine_kwargs: dict[str, Any] = (
-        {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    )
     last: Exception | None = None
     for attempt in range(5):
         try:
@@ -195,9 +222,51 @@ def open_rdb_storage(
             raise ExplorerError(f"cannot open storage {shown}: {_one_line(exc)}") from None
     else:
         raise ExplorerError(f"cannot open storage {shown}: {_one_line(last)}")
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite") and not read_only:
         _immediate_transactions(storage.engine)
     return storage
+
+
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: Tables every Optuna RDB storage has.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def _check_sqlite_storage(path: Path) -> None:
+    """Refuse a file that is not an Optuna SQLite storage, without writing to it."""
+    import sqlite3
+
+    if not path.is_file():
+        raise ExplorerError(f"no study storage at {path} (no such file)")
+    if path.stat().st_size == 0:
+        raise ExplorerError(f"{path} is empty: not a study storage (nothing was written)")
+    with path.open("rb") as fh:
+        if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+            raise ExplorerError(f"{path}: file is not a database (not an SQLite file)")
+    try:
+        con = _read_only_sqlite(path)()
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise ExplorerError(f"{path}: cannot read it as a database: {exc}") from None
+    if not tables >= _OPTUNA_TABLES:
+        raise ExplorerError(f"{path} is an SQLite database without Optuna's tables")
+
+
+def _read_only_sqlite(path: Path) -> Any:
+    """Return a connection factory for SQLite's read-only mode on ``path``."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=300, check_same_thread=False)
+
+    return connect
 
 
 def default_cache_dir(url: str) -> Path:
@@ -228,3 +297,92 @@ def record_heartbeat(storage: BaseStorage, trial_id: int) -> None:
     if not isinstance(storage, _Heartbeats):
         raise TypeError(f"{type(storage).__name__} keeps no heartbeats")
     storage.record_heartbeat(trial_id)
+
+
+#: Seconds :func:`study_lock` waits for another command to release the lock.
+LOCK_TIMEOUT_S = 300.0
+
+
+@contextlib.contextmanager
+def study_lock(url: str, study_name: str, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold a lock on one study of a storage, between processes and machines.
+
+    Taken around what must not interleave between commands on one study (creating it,
+    completing its metadata, counting its trials and queueing the missing ones). It is
+    the database's own where it has one: PostgreSQL's ``pg_advisory_lock`` and MySQL's
+    ``GET_LOCK``, on a connection of their own, released when it closes (a killed
+    process releases it too); for SQLite, ``flock`` on the database's folder (the file
+    itself is not opened: closing another descriptor of it would drop SQLite's own
+    locks). Other storages get no lock.
+
+    Raises:
+        ExplorerError: The lock was not had within ``timeout_s`` seconds.
+    """
+    path = sqlite_file(url)
+    if path is not None:
+        with _folder_lock(path.parent, timeout_s, study_name):
+            yield
+        return
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    if dialect not in ("postgresql", "postgres", "mysql"):
+        yield  # in-memory SQLite and other storages: nothing to share a lock with
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    digest = hashlib.blake2b(f"mmfree-cosim:{study_name}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if dialect == "mysql":
+                name = f"cosim-{key & 0xFFFFFFFFFFFF:x}"
+                got = conn.execute(
+                    text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": int(timeout_s)}
+                ).scalar()
+                if got != 1:
+                    raise _busy(study_name, timeout_s)
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                return
+            conn.execute(text(f"SET lock_timeout = {int(timeout_s * 1000)}"))
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except Exception:
+                raise _busy(study_name, timeout_s) from None
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _busy(study_name: str, timeout_s: float) -> ExplorerError:
+    return ExplorerError(
+        f"study {study_name!r}: another command held its lock for more than {timeout_s:g} s"
+    )
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, timeout_s: float, study_name: str) -> Iterator[None]:
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _busy(study_name, timeout_s) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -8,9 +8,11 @@
 3. create the study in the storage, or join it when it exists (the same command on other
    machines with the same storage URL joins it; its settings must match);
 4. top up the study's *waiting trials* (Optuna's own queue) so that finished, running and
-   waiting trials add up to ``n_trials``;
-5. run ``workers`` worker processes (one runs in this process). Each worker claims one
-   waiting trial at a time (an atomic state change in the storage, so no trial is run
+   waiting trials add up to ``n_trials``, under the study's lock (exact when several
+   commands raise the target at once);
+5. run ``workers`` worker processes (one runs in this process). Waiting trials get their
+   designs a batch at a time (:class:`~explorer._queue.Planner`); each worker claims one
+   planned trial at a time (an atomic state change in the storage, so no trial is run
    twice), runs the objective (:class:`~explorer.objective.Evaluator`) with its trial's
    heartbeat on, and tells the result. A worker leaves when no trial is waiting or
    running; a trial whose worker was killed goes stale and is re-queued with the same
@@ -19,9 +21,9 @@
 
 A trial *counts* once it is finished (complete, pruned or failed) unless it was re-queued
 as a retry; :func:`trial_counts` gives the tallies. Sampling is Optuna's (NSGA-II by
-default; TPE, random or grid by name); the sampler's seed is the study's seed for the
-first worker of a fresh study, and derived from it otherwise, so one worker reproduces a
-study exactly and parallel workers do not draw the same designs.
+default; TPE, random or grid by name). Every design is drawn by a sampler seeded from the
+study's seed and the trial's position, from the results of the batches before it, so the
+same commands give the same study with one worker or many (see :mod:`explorer._queue`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from arch_models.spec import Arch, load_arch
 from cosim import __version__
 from cosim.fpga import SimOptions
 from explorer._files import safe_name
-from explorer._queue import Claimer, Heartbeat
+from explorer._queue import Claimer, Heartbeat, Planner
 from explorer._sampling import SAMPLERS, make_sampler
 from explorer.errors import ExplorerError
 from explorer.objective import (
@@ -56,7 +58,7 @@ from explorer.objective import (
 )
 from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
-from explorer.storage import default_cache_dir, open_storage, redact, storage_url
+from explorer.storage import default_cache_dir, open_storage, redact, storage_url, study_lock
 
 if TYPE_CHECKING:
     from optuna import Study
@@ -241,6 +243,31 @@ def _metadata(settings: StudySettings, arch: Arch, space: Space, population: int
             StudyAttr.GEN_TOKENS: settings.gen_tokens,
         },
         StudyAttr.SIM_OPTIONS: {StudyAttr.MAX_TRANSACTIONS: settings.max_transactions},
+        StudyAttr.REPRODUCIBILITY: _reproducibility(settings.sampler, population),
+    }
+
+
+def _reproducibility(sampler: str, population: int) -> dict[str, Any]:
+    """What makes a study's runs reproducible (stored with it, shown by the README)."""
+    if sampler == "grid":
+        how = (
+            "every design of the grid is queued with its parameters fixed, in order; the "
+            "simulator is deterministic"
+        )
+    else:
+        how = (
+            f"designs are planned {population} positions at a time, each batch once every "
+            "trial before it has finished, each design drawn with a seed made from the "
+            "study's seed and its position; the simulator is deterministic. The same "
+            "commands give the same trials with any number of workers and machines"
+        )
+    return {
+        StudyAttr.REPRODUCIBLE: True,
+        StudyAttr.HOW: how,
+        StudyAttr.UNLESS: (
+            "a worker dies or misses its heartbeat: its trial is retried later than it "
+            "would have run, so later designs may differ"
+        ),
     }
 
 
@@ -265,56 +292,59 @@ def _create_or_join(
 ) -> Study:
     """Create the study or join the existing one; either way queue the missing trials.
 
-    A new study gets its metadata and its ``target`` waiting trials before the ready
-    marker (``explorer_format``), and a joining command waits for that marker: commands
-    started together on several machines queue the trials once. A joining command only
-    queues trials when its ``target`` is larger than the study's (the invariant counted +
-    running + waiting = target holds through kills and retries). Commands raising the
-    target at the same moment on several machines may queue too many.
+    Everything runs under the study's lock (:func:`~explorer.storage.study_lock`), so
+    commands started at once on several machines, or raising the target at once, create
+    the study once and queue exactly the missing trials: the invariant counted + running
+    + waiting = target holds through kills, retries and concurrent commands.
+
+    Creation is resumable: the metadata is written before the ready marker
+    (``explorer_format``), and a study without the marker (a creation that was stopped
+    part-way: metadata and queue incomplete, no trial run) is completed by the next
+    command with the same settings, whose values go only where none were written.
 
     Raises:
-        ExplorerError: The existing study was made with other settings, or never finished
-            being created.
+        ExplorerError: The existing study was made with other settings, or is not an
+            explorer study.
     """
     import optuna
 
     directions = [d for _, d in OBJECTIVES]
-    try:
-        study = optuna.create_study(
-            storage=storage, study_name=settings.study_name, directions=directions
-        )
-    except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=settings.study_name, storage=storage)
+    with study_lock(settings.storage_url, settings.study_name):
+        try:
+            study = optuna.create_study(
+                storage=storage, study_name=settings.study_name, directions=directions
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=settings.study_name, storage=storage)
         _check_joined(study, settings, meta)
         _top_up(study, target, grid)
-        return study
-    for key, value in meta.items():
-        study.set_user_attr(key, value)
-    _top_up(study, target, grid)
-    study.set_user_attr(StudyAttr.EXPLORER_FORMAT, STUDY_FORMAT)
+        if StudyAttr.EXPLORER_FORMAT not in study.user_attrs:
+            study.set_user_attr(StudyAttr.EXPLORER_FORMAT, STUDY_FORMAT)
     return study
 
 
 def _check_joined(study: Study, settings: StudySettings, meta: dict[str, Any]) -> None:
-    deadline = time.monotonic() + 60
-    attrs = study.user_attrs
-    while StudyAttr.EXPLORER_FORMAT not in attrs:
-        if time.monotonic() > deadline:
-            raise ExplorerError(
-                f"study {settings.study_name!r} exists but is not an explorer study "
-                "(or was never fully created); give another --study name"
-            )
-        time.sleep(0.5)
-        attrs = study.user_attrs
+    """Check an existing study's settings against ours; complete an unfinished creation."""
     if [d.name.lower() for d in study.directions] != [d for _, d in OBJECTIVES]:
         raise ExplorerError(f"study {settings.study_name!r} has other objectives")
+    attrs = study.user_attrs
+    ready = StudyAttr.EXPLORER_FORMAT in attrs
+    if not ready and any(t.state.name != "WAITING" for t in study.get_trials(deepcopy=False)):
+        raise ExplorerError(
+            f"study {settings.study_name!r} exists but is not an explorer study (it has run "
+            "trials without the explorer's metadata); give another --study name"
+        )
     for key, what in _MUST_MATCH.items():
-        if attrs.get(key) != meta[key]:
+        if (key in attrs or ready) and attrs.get(key) != meta[key]:
             raise ExplorerError(
                 f"study {settings.study_name!r} in {redact(settings.storage_url)} was created "
                 f"with a different {what}; use the original settings to resume it, or give "
                 "another --study name"
             )
+    if not ready:  # a creation stopped part-way: write what it had not written yet
+        for key, value in meta.items():
+            if key not in attrs:
+                study.set_user_attr(key, value)
 
 
 def _top_up(study: Study, target: int, space: Space | None = None) -> int:
@@ -435,11 +465,12 @@ def _work(
     storage: BaseStorage,
     evaluator: Evaluator,
     interval: int,
+    planner: Planner,
     on_trial: Callable[[], None] | None = None,
     poll_s: float = 1.0,
     spread: int = 0,
 ) -> None:
-    """A worker's loop: claim, run, tell, until nothing is waiting or running."""
+    """A worker's loop: claim, run, tell (planning batches as they fall due), until done."""
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
@@ -449,10 +480,16 @@ def _work(
         fail_stale_trials(study)
         trial_id = claimer.claim()
         if trial_id is None:
-            running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
-            if not running:
+            if planner.plan(storage, study_id, study.study_name):
+                continue
+            pending = storage.get_all_trials(
+                study_id, deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)
+            )
+            if not pending:
                 return
-            time.sleep(poll_s)  # a running trial may still go stale and come back
+            # a running trial may go stale and come back, or finish its batch and let the
+            # next one be planned
+            time.sleep(poll_s)
             continue
         _run_one(study, storage, evaluator, trial_id, interval)
         if on_trial is not None:
@@ -479,10 +516,12 @@ def _open_worker(
     index: int,
     launch: int,
     loaded: tuple[Arch, Space, Trace] | None = None,
-) -> tuple[Study, BaseStorage, Evaluator]:
-    """Open the storage and study with this worker's sampler, and build its objective.
+) -> tuple[Study, BaseStorage, Evaluator, Planner]:
+    """Open the storage and study with this worker's sampler, build its objective and planner.
 
-    ``loaded`` passes the design, space and trace when this process has them already.
+    ``loaded`` passes the design, space and trace when this process has them already. The
+    worker's own sampler only completes a design a planner was stopped in the middle of;
+    designs come from the :class:`~explorer._queue.Planner`.
     """
     import optuna
 
@@ -505,7 +544,8 @@ def _open_worker(
         population_size=population,
     )
     study = optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
-    return study, storage, _evaluator(settings, arch, space, trace)
+    planner = Planner(space, settings.sampler, settings.seed, population, settings.storage_url)
+    return study, storage, _evaluator(settings, arch, space, trace), planner
 
 
 def _worker_main(settings: StudySettings, index: int, launch: int) -> None:
@@ -515,9 +555,9 @@ def _worker_main(settings: StudySettings, index: int, launch: int) -> None:
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, on_term)
-    study, storage, evaluator = _open_worker(settings, index, launch)
+    study, storage, evaluator, planner = _open_worker(settings, index, launch)
     try:
-        _work(study, storage, evaluator, settings.heartbeat_interval, spread=index)
+        _work(study, storage, evaluator, settings.heartbeat_interval, planner, spread=index)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
@@ -543,14 +583,17 @@ def load_study(storage: str | Path | None, study_name: str) -> Study:
 
     _quiet()
     url = storage_url(storage)
-    store = open_storage(url, create=False)
+    store = open_storage(url, read_only=True)
     names = [s.study_name for s in optuna.get_all_study_summaries(store, include_best_trial=False)]
     if study_name not in names:
         have = ", ".join(sorted(names)) or "none"
         raise ExplorerError(f"no study {study_name!r} in {redact(url)}; studies there: {have}")
     study = optuna.load_study(study_name=study_name, storage=store)
     if StudyAttr.EXPLORER_FORMAT not in study.user_attrs:
-        raise ExplorerError(f"study {study_name!r} in {redact(url)} is not an explorer study")
+        raise ExplorerError(
+            f"study {study_name!r} in {redact(url)} is not an explorer study (or its creation "
+            "was stopped: the same `cosim explore` command completes it)"
+        )
     return study
 
 
@@ -634,9 +677,11 @@ def run_study(
             f"{arch.filename}: {arch.device.id} is a GPU; the explorer searches FPGA designs"
         )
     space = load_space(space_path, arch)
+    grid_size: int | float = math.inf
     if sampler == "grid":
         try:
             space.grid()  # a continuous range has no grid: say so before creating anything
+            grid_size = space.size()
         except ValueError as exc:
             raise ExplorerError(str(exc)) from None
     url = storage_url(storage)
@@ -663,10 +708,7 @@ def run_study(
     trace = ensure_trace(settings, log=console.print if progress else None)
     population = population_size or default_population(n_trials)
     meta = _metadata(settings, arch, space, population)
-    target = n_trials
-    if sampler == "grid":
-        size = space.size()
-        target = min(n_trials, int(size)) if math.isfinite(size) else n_trials
+    target = min(n_trials, int(grid_size)) if math.isfinite(grid_size) else n_trials
     study = _create_or_join(store, settings, meta, target, space if sampler == "grid" else None)
     before = trial_counts(study)
     launch = before.done + before.running + before.retried  # 0 for a fresh study
@@ -676,12 +718,15 @@ def run_study(
     with _Progress(console, progress, study, target) as show:
         show(study)
         if workers == 1:
-            study_w, store_w, evaluator = _open_worker(settings, 0, launch, (arch, space, trace))
+            study_w, store_w, evaluator, planner = _open_worker(
+                settings, 0, launch, (arch, space, trace)
+            )
             _work(
                 study_w,
                 store_w,
                 evaluator,
                 heartbeat_interval,
+                planner,
                 on_trial=(lambda: show(study)) if progress else None,
             )
         else:

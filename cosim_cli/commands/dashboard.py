@@ -5,7 +5,11 @@
 default and prints its URL. With no arguments it shows the example study
 (``out/example_study.db``, study ``example``; ``scripts/demo.sh`` makes it) and the
 shipped H200 baseline; a storage, study, baseline or results folder that cannot be read
-is reported in the page, not here. See :mod:`dashboards`.
+is reported in the page, not here. The storage is opened read-only (a file that is not
+an Optuna database is refused, never rewritten); a study's stored fields are never
+opened as paths (timelines replay built-in models, or the configurations given with
+``--model-config``); the page answers only to ``127.0.0.1``, ``localhost``, ``[::1]``, the
+address served on and ``--allow-host`` names. See :mod:`dashboards`.
 """
 
 from __future__ import annotations
@@ -48,8 +52,23 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="`cosim simulate --out` folders to show as designs too",
     )
+    p.add_argument(
+        "--model-config",
+        nargs="+",
+        action="extend",
+        type=Path,
+        metavar="FILE",
+        help="model config.json files or checkpoints that timelines may replay on",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050; 0: any free)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the page may be opened under (besides localhost and the address)",
+    )
     p.add_argument(
         "--refresh",
         type=float,
@@ -78,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             baselines=args.baseline,
             results=args.results or (),
             refresh_s=args.refresh,
+            model_configs=args.model_config or (),
+            allowed_hosts=args.allow_host,
         )
     )
     t0 = time.perf_counter()

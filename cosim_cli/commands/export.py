@@ -5,7 +5,10 @@ takes one trial's design (validated again from its stored description), by numbe
 rule over the Pareto front (``max-tokens-per-s``, ``min-power``, ``max-tokens-per-joule``,
 ``knee``), and writes it as a SystemVerilog package (``sv``), a Verilog header (``vh``),
 Vivado/Quartus Tcl generics (``tcl``), JSON (``json``) and the resolved architecture YAML
-(``yaml``); ``--format all`` writes every one. See :mod:`explorer.export`.
+(``yaml``); ``--format all`` writes every one. The files are named after the trial's
+design (``<design>-trial<N>``) and written as one set: ``--out`` holds the whole previous
+output or the whole new one however the command is stopped (its other files are kept; it
+may not hold folders). See :mod:`explorer.export`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def register(sub: Any) -> None:
         metavar="F[,F]",
         help=f"{', '.join(FORMATS)} or all (default all)",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output folder (no sub-folders)"
+    )
     p.add_argument("--force", action="store_true", help="replace existing files")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=run)

@@ -132,19 +132,35 @@ def test_export_downloads_each_format(board: Dashboard) -> None:
     import base64
 
     text = base64.b64decode(data["content"]).decode()
-    assert data["filename"] == "u280_hbm_16core_pkg.sv" and message.startswith("downloaded")
+    ident = f"u280_hbm_16core_trial{trial}"
+    assert data["filename"] == f"{ident}_pkg.sv" and message.startswith("downloaded")
     assert f"// study: {STUDY}, trial {trial} (feasible)" in text and "endpackage" in text
+    assert f"package {ident}_pkg;" in text
+    other = _trials(board, "feasible")[1]
+    downloads = {
+        callbacks.on_export(board, STUDY, f"trial:{n}", fmt)[0]["filename"]
+        for n in (trial, other)
+        for fmt in ("sv", "vh", "tcl", "json", "yaml", "all")
+    }
+    assert len(downloads) == 12  # two trials' downloads never share a name
     data, _ = callbacks.on_export(board, STUDY, f"trial:{trial}", "all")
     names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data["content"]))).namelist()
     assert sorted(names) == sorted(
         [
-            "u280_hbm_16core_pkg.sv",
-            "u280_hbm_16core_params.vh",
-            "u280_hbm_16core_generics.tcl",
-            "u280_hbm_16core.json",
-            "u280_hbm_16core.yaml",
+            f"{ident}_pkg.sv",
+            f"{ident}_params.vh",
+            f"{ident}_generics.tcl",
+            f"{ident}.json",
+            f"{ident}.yaml",
         ]
     )
+    import yaml
+
+    content = callbacks.on_export(board, STUDY, f"trial:{trial}", "yaml")[0]["content"]
+    described = yaml.safe_load(base64.b64decode(content))
+    assert described["name"] == f"u280-hbm-16core-trial{trial}"
+    assert described["description"].startswith(f"Trial {trial} of study {STUDY}: u280-hbm-16core")
+    assert "256 KiB URAM" not in described["description"]  # the base design's prose
     title, preview = callbacks.on_export_preview(board, STUDY, f"trial:{trial}", "yaml")
     assert title == f"Export trial {trial} (feasible) of {STUDY}" and "units:" in preview
     assert callbacks.on_export(board, STUDY, None, "sv") == (
@@ -192,7 +208,10 @@ def test_timeline_matches_the_summary(board: Dashboard) -> None:
 def test_study_view_and_importance(board: Dashboard) -> None:
     body = str(callbacks.on_study(board, STUDY, "png"))
     assert "progress" in body and "hypervolume" in body and "grid" in body
-    fig = callbacks.on_importance(board, STUDY, "png").figure
+    shown = callbacks.on_importance(board, STUDY, "png")
+    fig = next(
+        c for c in shown.children if getattr(c, "id", None) == views.graph("importance", {}).id
+    ).figure
     assert {t.name for t in fig.data} == {"tokens_per_s", "avg_power_w"}
     assert "PED-ANOVA" in fig.layout.title.text
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,15 +40,72 @@ def test_explore_pareto_export(
     assert main(["pareto", *args, "--out", str(front_dir), "--format", "csv"]) == 2
     assert "already exists; use --force" in capsys.readouterr().err
     hw = tmp_path / "hw"
-    assert main(["export", *args, "--pick", "max-tokens-per-joule", "--out", str(hw)]) == 0
+    pick = ["--pick", "max-tokens-per-joule"]
+    assert main(["export", *args, *pick, "--out", str(hw), "--json"]) == 0
+    n = json.loads(capsys.readouterr().out)["trial"]
     assert len(list(hw.iterdir())) == 5
-    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw)]) == 2
+    assert main(["export", *args, "--trial", str(n), "--format", "json", "--out", str(hw)]) == 2
     assert "use --force" in capsys.readouterr().err
-    assert main(["export", *args, "--trial", "0", "--format", "json", "--out", str(hw),
+    assert main(["export", *args, "--trial", str(n), "--format", "json", "--out", str(hw),
                  "--force", "--json"]) == 0  # fmt: skip
     written = json.loads(capsys.readouterr().out)
-    assert written["trial"] == 0 and written["files"] == [str(hw / "u280_hbm_16core.json")]
-    assert json.loads((hw / "u280_hbm_16core.json").read_text())["provenance"]["trial"] == 0
+    assert written["trial"] == n
+    assert written["files"] == [str(hw / f"u280_hbm_16core_trial{n}.json")]
+    assert (
+        json.loads((hw / f"u280_hbm_16core_trial{n}.json").read_text())["provenance"]["trial"] == n
+    )
+
+
+def test_exports_of_trials_are_named_and_described_by_the_trial(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two trials exported into one folder: each set named and described as its own design."""
+    import yaml
+
+    from arch_models.spec import load_arch
+    from explorer import load_study
+
+    study = load_study(study_db, STUDY)
+    base = load_arch(U280).spec
+    hw = tmp_path / "hw"
+    args = ["--storage", str(study_db), "--study", STUDY, "--out", str(hw), "--json"]
+    files: dict[int, list[str]] = {}
+    for number in (0, 1):
+        assert main(["export", *args, "--trial", str(number)]) == 0
+        files[number] = json.loads(capsys.readouterr().out)["files"]
+    assert not set(files[0]) & set(files[1])  # nothing of trial 0 replaced by trial 1
+    assert len(list(hw.iterdir())) == 10
+    for number in (0, 1):
+        trial = study.trials[number]
+        name = f"u280-hbm-16core-trial{number}"
+        ident = f"u280_hbm_16core_trial{number}"
+        assert sorted(Path(f).name for f in files[number]) == sorted(
+            f"{ident}{end}" for end in ("_pkg.sv", "_params.vh", "_generics.tcl", ".json", ".yaml")
+        )
+        described = yaml.safe_load((hw / f"{ident}.yaml").read_text())
+        assert described["name"] == name
+        text = described["description"]
+        assert base.description.split(";")[0] not in text  # not the base's prose
+        assert text.startswith(f"Trial {number} of study {STUDY}: u280-hbm-16core with ")
+        params = trial.user_attrs["params_by_path"]
+        keys = {v: k for k, v in study.user_attrs["space_paths"].items()}
+        base_data = base.model_dump(mode="json")
+        for path, value in params.items():
+            changed = value != _value_at(base_data, path)
+            assert (f"{keys[path]} {json.dumps(value)} (base " in text) == changed, (path, text)
+        exported = json.loads((hw / f"{ident}.json").read_text())
+        assert exported["design"] == name and exported["description"]["description"] == text
+        assert exported["parameters"]["DESIGN_NAME"] == name
+        assert f"package {ident}_pkg;" in (hw / f"{ident}_pkg.sv").read_text()
+        assert f"design: {name} on alveo-u280" in (hw / f"{ident}_params.vh").read_text()
+
+
+def _value_at(data: Any, path: str) -> Any:
+    from arch_models.spec.evolve import parse_path
+
+    for part in parse_path(path):
+        data = data[part]
+    return data
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")

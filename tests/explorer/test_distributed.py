@@ -208,3 +208,24 @@ def test_kill_everything_and_resume(pg_url: str, small_space: Path, tmp_path: Pa
     assert again.returncode == 0, again.stderr
     study = _check_exact(pg_url, 16)
     assert trial_counts(study).retried == before.running
+
+
+def test_commands_raising_the_target_at_once_run_exactly_the_target(
+    pg_url: str, small_space: Path, tmp_path: Path
+) -> None:
+    """Three commands raise an 8-trial study to 20 at once: exactly 20 trials count."""
+    first = subprocess.run(
+        _command(pg_url, small_space, tmp_path, 8, 1, quick=True),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    cmd = _command(pg_url, small_space, tmp_path, 20, 1, quick=True)
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    study = _check_exact(pg_url, 20)
+    assert len(study.trials) == 20
