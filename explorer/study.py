@@ -488,8 +488,9 @@ def _work(
             if not pending:
                 return
             # a running trial may go stale and come back, or finish its batch and let the
-            # next one be planned
-            time.sleep(poll_s)
+            # next one be planned (looked for more often: the workers are idle meanwhile)
+            batch_due = any(t.state == TrialState.WAITING for t in pending)
+            time.sleep(min(poll_s, 0.2) if batch_due else poll_s)
             continue
         _run_one(study, storage, evaluator, trial_id, interval)
         if on_trial is not None:
