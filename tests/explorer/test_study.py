@@ -89,18 +89,18 @@ def test_same_seed_same_study(small_space: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sampler", ["nsga2", "tpe"])
-def test_same_seed_same_study_with_any_number_of_workers(
+def test_same_seed_same_study_with_one_worker_and_what_the_study_says(
     small_space: Path, tmp_path: Path, sampler: str
 ) -> None:
-    """One worker, three workers, three again: the same designs and results, trial by trial.
+    """Two runs of one worker: the same designs and results, trial by trial.
 
     Four batches of four over a 24-design space (NSGA-II's generations; TPE's model fitted
     on the batches before): later designs are drawn from the earlier ones' results, so a
-    design drawn from a different history shows. (Before designs were planned, two runs
-    of three workers agreed on 2 of the 16 trials.)
+    design drawn from a different history shows. Three workers mostly agree with them
+    (printed), not always, and the study's metadata says so.
     """
     runs = {}
-    for name, workers in (("one", 1), ("three", 3), ("three-again", 3)):
+    for name, workers in (("one", 1), ("one-again", 1), ("three", 3)):
         out = _run(
             small_space, tmp_path, 16, seed=5, workers=workers, population_size=4,
             storage=tmp_path / f"{name}.db", sampler=sampler,
@@ -108,10 +108,11 @@ def test_same_seed_same_study_with_any_number_of_workers(
         assert out.complete and not out.problems
         runs[name] = [(t.number, t.state, t.params, t.values) for t in out.study.trials]
         how = out.study.user_attrs["reproducibility"]
-        assert how["reproducible"] is True and "4 positions at a time" in how["how"]
-    same = sum(a == b for a, b in zip(runs["three"], runs["three-again"], strict=True))
-    print(f"{sampler}: {same} of 16 trials equal between two runs of three workers")
-    assert runs["one"] == runs["three"] == runs["three-again"]
+        assert how["reproducible"] is False and "4 positions at a time" in how["how"]
+        assert "several workers" in how["unless"]
+    same = sum(a == b for a, b in zip(runs["one"], runs["three"], strict=True))
+    print(f"{sampler}: {same} of 16 trials of three workers equal to one worker's")
+    assert runs["one"] == runs["one-again"]
     assert len({json.dumps(p, sort_keys=True) for _, _, p, _ in runs["one"]}) == 16
 
 
