@@ -18,12 +18,15 @@ for the previous one, whose output it needs).
 Each core's DMA process streams the weight chunks of its matvecs, in execution order, into
 the weight buffer's slots ahead of use, across op and step boundaries (weights do not
 depend on data), so a memory-bound design shows the array stalled on empty slots and a
-compute-bound one shows the DMA back-pressured by full slots.
+compute-bound one shows the DMA back-pressured by full slots. A fill's requests leave when
+its slot is freed (the memory model times them, :meth:`OffChipModel.fill`), so the access
+latency is hidden as far as the previous fill's transfer covers it.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +81,8 @@ class Core:
         executors: Op kind → the unit that runs it (elementwise and norm ops).
         slots: The weight buffer's slots (two when double buffered).
         ready: Landed weight chunks, in order of use.
+        freed: When each free slot became free, oldest first (the DMA's requests for a
+            fill leave then).
     """
 
     index: int
@@ -90,6 +95,7 @@ class Core:
     ready: simpy.Store
     plans: dict[int, MatvecPlan] = field(default_factory=dict)
     started: dict[tuple[int, int], simpy.Event] = field(default_factory=dict)
+    freed: deque[float] = field(default_factory=deque)
 
 
 def _executors(units: list[UnitModel[Any]]) -> dict[str, UnitModel[Any]]:
@@ -163,6 +169,7 @@ class FpgaSystem:
                     executors=_executors(units),
                     slots=slots,
                     ready=simpy.Store(self.ctx.env),
+                    freed=deque([0.0] * int(slots.level)),
                 )
             )
 
@@ -314,19 +321,26 @@ class FpgaSystem:
                 # array to have started this matvec.
                 yield self._started(core, (step.index, seq))
             yield core.slots.get(1)
+            free_at = core.freed.popleft()
             landed = self.ctx.env.event()
             first = chunk.nbytes // max(1, chunk.fills)
             if double and chunk.fills > 1:
-                yield from self.mem.transfer(
-                    core.index, first, op.kind, op.name, step.index, step.phase
+                yield from self.mem.fill(
+                    core.index, first, free_at, op.kind, op.name, step.index, step.phase
                 )
                 yield core.ready.put((chunk, landed))
-                yield from self.mem.transfer(
-                    core.index, chunk.nbytes - first, op.kind, op.name, step.index, step.phase
+                yield from self.mem.fill(
+                    core.index,
+                    chunk.nbytes - first,
+                    None,
+                    op.kind,
+                    op.name,
+                    step.index,
+                    step.phase,
                 )
             else:
-                yield from self.mem.transfer(
-                    core.index, chunk.nbytes, op.kind, op.name, step.index, step.phase
+                yield from self.mem.fill(
+                    core.index, chunk.nbytes, free_at, op.kind, op.name, step.index, step.phase
                 )
                 yield core.ready.put((chunk, landed))
             landed.succeed()
@@ -354,7 +368,7 @@ class FpgaSystem:
         plan = core.plans[op.matrix]
         if not plan.chunks:
             return
-        yield env.timeout(tmac.cycles_to_ns(tmac.import_cycles(op.cols)))
+        yield env.timeout(tmac.cycles_to_ns(tmac.lead_cycles(op.cols)))
         self._started(core, (step.index, seq)).succeed()
         resident = self.onchip.weights_resident
         for chunk in plan.chunks:
@@ -373,6 +387,7 @@ class FpgaSystem:
             else:
                 yield env.timeout(busy)
             if not resident:
+                core.freed.append(env.now)
                 yield core.slots.put(1)
             stall = (start - waited) + (env.now - start - busy)
             tmac.record(
