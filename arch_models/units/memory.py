@@ -40,6 +40,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import simpy
 
 from arch_models.catalog.models import Device
@@ -50,8 +52,6 @@ __all__ = ["OffChipModel"]
 
 _LE_PER_CHANNEL = 2000
 _FF_PER_CHANNEL = 3000
-#: Writer segments kept per core to find when a beat was taken (the FIFO's credits).
-_SEGMENTS = 16
 
 
 @dataclass
@@ -59,25 +59,30 @@ class _Stream:
     """One core's weight stream so far.
 
     Attributes:
-        mem_end: When memory delivered the last beat requested so far (ns).
-        beats: Beats taken into the weight buffer so far.
-        segments: Recent fills as (first beat, end beat, start ns, end ns) of the writer.
+        mem_end: When the last fill's last beat landed (no FIFO), ns.
+        last_request: When the last beat was requested (with a FIFO), ns.
+        last_slot: When the last beat's memory transfer slot began, ns.
+        last_take: When the buffer took the last beat, ns.
+        takes: When the buffer took each of the last FIFO-depth beats (oldest first).
+        delivered: When each of the last ``max_outstanding`` beats arrived.
     """
 
     mem_end: float = -math.inf
-    beats: int = 0
-    segments: deque[tuple[int, int, float, float]] = field(
-        default_factory=lambda: deque(maxlen=_SEGMENTS)
-    )
+    last_request: float = -math.inf
+    last_slot: float = -math.inf
+    last_take: float = -math.inf
+    takes: deque[float] = field(default_factory=deque)
+    delivered: deque[float] = field(default_factory=deque)
 
-    def taken_at(self, beat: int) -> float:
-        """Return when beat number ``beat`` was taken into the buffer (0 before any)."""
-        if beat < 0 or not self.segments:
-            return 0.0
-        for j0, j1, t0, t1 in reversed(self.segments):
-            if j0 <= beat < j1:
-                return t0 + (t1 - t0) * (beat + 1 - j0) / (j1 - j0)
-        return self.segments[0][2]
+
+def _lagged(history: deque[float], lag: int, n: int) -> npt.NDArray[np.float64]:
+    """Return, for the next ``n <= lag`` beats, the time beat ``j - lag`` was recorded."""
+    out = np.full(n, -np.inf)
+    have = len(history)
+    first = lag - have  # beats of the block whose lagged beat predates the history
+    if first < n:
+        out[max(first, 0) :] = list(history)[max(-first, 0) : max(-first, 0) + n - max(first, 0)]
+    return out
 
 
 class OffChipModel(UnitModel[OffChipMemory]):
@@ -165,6 +170,85 @@ class OffChipModel(UnitModel[OffChipMemory]):
             return math.inf
         return s.beat_bytes / (s.path_beat_interval_cycles * self.ctx.ns_per_cycle)
 
+    def _direct_fill(self, stream: _Stream, moved: int, free_at: float | None, now: float) -> float:
+        """Return when a fill lands without a stream FIFO (requested once its half is free)."""
+        taker = self._taker_bytes_per_ns()
+        pace = max(
+            1.0 / min(self.group_bytes_per_ns(), self._memory_side_bytes_per_ns()),
+            1.0 / taker if taker < math.inf else 0.0,
+        )
+        if free_at is None:  # the stream goes on: its requests are long out
+            first = max(stream.mem_end, now)
+        else:
+            first = max(free_at + self.spec.latency_ns, stream.mem_end, now)
+        stream.mem_end = first + moved * pace
+        return stream.mem_end
+
+    def _beat_fill(self, stream: _Stream, beats: int, free_at: float | None) -> float:
+        """Return when a fill lands, following the RTL's beats, block by block.
+
+        Beat ``j`` is requested a cycle after the previous request (``path_beat_interval_cycles``
+        without a FIFO), after beat ``j - max_outstanding`` arrived, and after beat
+        ``j - path_fifo_beats`` left the FIFO (its credit) or, without a FIFO, once the
+        fill's half is free; its transfer slot starts ``latency_ns`` later, or one beat's
+        transfer after the previous slot; it arrives in the slot's last cycle and is
+        taken into the buffer then (through a FIFO: once the half is free, at most one a
+        ``path_beat_interval_cycles``, or a cycle). A block of beats no longer than the
+        lag depends only on earlier blocks, so each block is a few cumulative maxima.
+        """
+        s = self.spec
+        cyc = self.ctx.ns_per_cycle
+        width = math.inf if s.path_bits_per_cycle is None else s.path_bits_per_cycle / 8 / cyc
+        xfer = s.beat_bytes / min(self.group_bytes_per_ns(), width)
+        interval = (s.path_beat_interval_cycles or 1) * cyc
+        fifo = s.path_fifo_beats
+        mo = s.max_outstanding or 0
+        lag = min(x for x in (fifo, mo, beats) if x)
+        half = -math.inf if free_at is None else free_at
+        if stream.last_request == -math.inf:  # the DMA starts with the run
+            stream.last_request = -(interval if not fifo else cyc)
+        done = 0
+        while done < beats:
+            n = min(lag, beats - done)
+            i = np.arange(n, dtype=np.float64)
+            if fifo:
+                base = _lagged(stream.takes, fifo, n) + cyc
+                gap = cyc
+            else:
+                base = np.full(n, half)
+                gap = interval
+            if mo:
+                base = np.maximum(base, _lagged(stream.delivered, mo, n) + cyc)
+            req = np.maximum(
+                np.maximum.accumulate(base - gap * i) + gap * i,
+                stream.last_request + gap * (i + 1),
+            )
+            slot = np.maximum(
+                np.maximum.accumulate(req + s.latency_ns - xfer * i) + xfer * i,
+                stream.last_slot + xfer * (i + 1),
+            )
+            arrive = slot + xfer - cyc
+            if fifo:
+                took = np.maximum(
+                    np.maximum.accumulate(np.maximum(arrive, half) - interval * i) + interval * i,
+                    stream.last_take + interval * (i + 1),
+                )
+            else:
+                took = arrive
+            stream.last_request, stream.last_slot = float(req[-1]), float(slot[-1])
+            stream.last_take = float(took[-1])
+            if fifo:
+                stream.takes.extend(took.tolist())
+                while len(stream.takes) > fifo:
+                    stream.takes.popleft()
+            if mo:
+                stream.delivered.extend(arrive.tolist())
+                while len(stream.delivered) > mo:
+                    stream.delivered.popleft()
+            done += n
+        stream.mem_end = stream.last_take + cyc
+        return stream.mem_end
+
     def fill(
         self,
         core: int,
@@ -201,37 +285,10 @@ class OffChipModel(UnitModel[OffChipMemory]):
         with self.ports[core].request() as port:
             yield port
             now = self.env.now
-            fifo = s.path_fifo_beats
-            # ns per byte: memory into the path; the buffer taking beats; the slower of both
-            mem_ns = 1.0 / min(self.group_bytes_per_ns(), self._memory_side_bytes_per_ns())
-            taker = self._taker_bytes_per_ns()
-            if taker < math.inf:
-                take_ns = 1.0 / taker
-            else:  # with a FIFO the buffer takes at most a beat a cycle
-                take_ns = self.ctx.ns_per_cycle / s.beat_bytes if fifo else 0.0
-            pace = max(mem_ns, take_ns)
-            latency = s.latency_ns
-            if free_at is None:  # the stream goes on: its requests are long out
-                first = max(stream.mem_end, now)
-                take_from = now
-            elif fifo:  # requests wait for FIFO room, not for the half
-                requested = stream.taken_at(stream.beats - fifo)
-                first = max(requested + latency, stream.mem_end)
-                take_from = max(now, free_at)
-            else:  # a fill is requested once its half is free
-                first = max(free_at + latency, stream.mem_end, now)
-                take_from = max(now, free_at)
-            end = max(take_from + moved * take_ns, first + moved * pace)
-            mem_end = first + moved * mem_ns if fifo else end
-            ahead = fifo * s.beat_bytes
-            if fifo and free_at is not None and moved > ahead:
-                # beats beyond the FIFO's were requested only as the buffer took its beats
-                refill = take_from + latency + (moved - ahead) * pace
-                end = max(end, refill)
-                mem_end = max(mem_end, refill)
-            stream.segments.append((stream.beats, stream.beats + beats, max(take_from, first), end))
-            stream.beats += beats
-            stream.mem_end = mem_end
+            if s.path_fifo_beats or s.path_beat_interval_cycles:
+                end = max(now, self._beat_fill(stream, beats, free_at))
+            else:
+                end = self._direct_fill(stream, moved, free_at, now)
             busy = end - now
             yield self.env.timeout(busy)
             self.bytes_moved += moved
