@@ -315,18 +315,20 @@ class FpgaSystem:
         assert self.mem is not None
         double = core.slots.capacity > 1
         for step, seq, op, i, chunk in self._matvec_sequence(core):
+            held = -math.inf
             if i > 0 and chunk.fills > 1:
                 # A merged transfer stands for many buffer fills; the hardware can run
                 # ahead of the array by the buffer's slots only, so it waits for the
-                # array to have started this matvec.
+                # array to have started this matvec (and requests nothing before).
                 yield self._started(core, (step.index, seq))
+                held = self.ctx.env.now
             yield core.slots.get(1)
             free_at = core.freed.popleft()
             landed = self.ctx.env.event()
             first = chunk.nbytes // max(1, chunk.fills)
             if double and chunk.fills > 1:
                 yield from self.mem.fill(
-                    core.index, first, free_at, op.kind, op.name, step.index, step.phase
+                    core.index, first, free_at, op.kind, op.name, step.index, step.phase, held
                 )
                 yield core.ready.put((chunk, landed))
                 yield from self.mem.fill(
@@ -340,7 +342,14 @@ class FpgaSystem:
                 )
             else:
                 yield from self.mem.fill(
-                    core.index, chunk.nbytes, free_at, op.kind, op.name, step.index, step.phase
+                    core.index,
+                    chunk.nbytes,
+                    free_at,
+                    op.kind,
+                    op.name,
+                    step.index,
+                    step.phase,
+                    held,
                 )
                 yield core.ready.put((chunk, landed))
             landed.succeed()

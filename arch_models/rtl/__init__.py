@@ -10,9 +10,11 @@ schedule is the one the engine models (:mod:`arch_models.units.ternary`). Verila
 builds and runs its test bench (:mod:`arch_models.rtl.sim`); ``cosim.rtl_check``
 compares its cycles with the engine's.
 
-The sources stay within what Verilator 5.006 (``--lint-only -Wall``), Icarus 11 and
-Yosys 0.23's ``read_verilog -sv`` accept: no ``string``-typed parameters (untyped ones
-carry ``WEIGHT_PACKING``), no ``return``, no casts to a parameter's width.
+The synthesizable sources stay within what Verilator 5.006 (``--lint-only -Wall``),
+Yosys 0.23's ``read_verilog -sv`` and Icarus 11 accept: no ``string``-typed parameters
+(untyped ones carry ``WEIGHT_PACKING``), no ``return``, no casts to a parameter's width,
+no loops over unpacked arrays in ``always_ff``. The test bench (queues, ``$fscanf``)
+needs Verilator.
 """
 
 from arch_models.rtl.params import RtlParams, RtlUnsupportedError

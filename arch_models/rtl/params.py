@@ -36,7 +36,7 @@ class RtlParams:
         lanes: Inputs per adder tree.
         rows_parallel: Trees per array.
         count: Arrays per core (the core has ``rows_parallel × count`` trees).
-        tree_depth: Registers of each tree (>= log2(lanes), >= 1).
+        tree_depth: Registers of each tree (>= log2(lanes), >= 1; 0: ``log2(lanes)``).
         pipeline_stages: Registers between the buffer read and the trees.
         weight_packing: ``2bit`` or ``5trit``.
         accumulator_bits: Width of every tree node and accumulator.
@@ -60,7 +60,7 @@ class RtlParams:
     lanes: int = 4
     rows_parallel: int = 1
     count: int = 1
-    tree_depth: int = 2
+    tree_depth: int = 0
     pipeline_stages: int = 2
     weight_packing: str = "2bit"
     accumulator_bits: int = 24
@@ -81,6 +81,8 @@ class RtlParams:
     max_cols: int = 512
 
     def __post_init__(self) -> None:
+        if self.tree_depth == 0 and _pow2(self.lanes):
+            object.__setattr__(self, "tree_depth", max(1, self.lanes.bit_length() - 1))
         problems = []
         if not _pow2(self.lanes) or not _pow2(self.tile_cols) or self.tile_cols < self.lanes:
             problems.append(

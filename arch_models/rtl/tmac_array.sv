@@ -189,15 +189,21 @@ module tmac_array #(
   // ---------------------------------------------------------------- pipeline
   logic [2*P*LANES-1:0] codes_p;
   logic [LANES*ACT_BITS-1:0] acts_p;
-  logic [1:0] ctl[FILL+1];  // {last, valid} per stage; [0] is the issuing step
-  assign ctl[0] = {end_group, issue};
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      for (int k = 1; k <= FILL; k++) ctl[k] <= 2'b00;
-    end else begin
-      for (int k = 1; k <= FILL; k++) ctl[k] <= ctl[k-1];
+  // {last, valid} of the step in each stage, stage FILL in the top bits
+  logic [2*FILL-1:0] ctl;
+  generate
+    if (FILL > 1) begin : g_ctl
+      always_ff @(posedge clk) begin
+        if (!rst_n) ctl <= '0;
+        else ctl <= {ctl[2*FILL-3:0], end_group, issue};
+      end
+    end else begin : g_ctl1
+      always_ff @(posedge clk) begin
+        if (!rst_n) ctl <= '0;
+        else ctl <= {end_group, issue};
+      end
     end
-  end
+  endgenerate
 
   generate
     if (PIPELINE_STAGES > 0) begin : g_stages
@@ -222,8 +228,8 @@ module tmac_array #(
   // ---------------------------------------------------------------- trees and reducers
   logic out_valid, out_last;
   logic [ACC_BITS-1:0] folded[P];
-  assign out_valid = ctl[FILL][0];
-  assign out_last = ctl[FILL][1];
+  assign out_valid = ctl[2*FILL-2];
+  assign out_last = ctl[2*FILL-1];
 
   generate
     for (genvar r = 0; r < P; r++) begin : g_row

@@ -179,8 +179,7 @@ module tmac_core #(
   logic [31:0] ibeat;
   assign ibeat = state == IDLE ? 32'd0 : icnt;
   always_ff @(posedge clk) begin
-    if (!rst_n) act_flat <= '0;
-    else if (act_take && ibeat < IMP_MAX) act_flat[ibeat*ACT_PATH_BITS+:ACT_PATH_BITS] <= act_data;
+    if (act_take && ibeat < IMP_MAX) act_flat[ibeat*ACT_PATH_BITS+:ACT_PATH_BITS] <= act_data;
   end
 
   // export: beat e holds the results' bits [e*OUT_PATH_BITS, ...)

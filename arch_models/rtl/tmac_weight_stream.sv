@@ -177,7 +177,7 @@ module tmac_weight_stream #(
 
 `ifndef SYNTHESIS
   // A beat the writer cannot take is lost: a design error, never a timing effect.
-  always_ff @(posedge clk) begin
+  always @(posedge clk) begin
     if (rst_n && !HAS_FIFO && mem_rsp_valid && !wr_go) begin
       $display("TMAC_ERROR weight beat arrived with no free half");
       $finish;

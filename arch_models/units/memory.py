@@ -184,6 +184,13 @@ class OffChipModel(UnitModel[OffChipMemory]):
         stream.mem_end = first + moved * pace
         return stream.mem_end
 
+    def _beat_ns(self) -> float:
+        """Return one beat's transfer time (the channel's or the path width's)."""
+        s = self.spec
+        cyc = self.ctx.ns_per_cycle
+        width = math.inf if s.path_bits_per_cycle is None else s.path_bits_per_cycle / 8 / cyc
+        return s.beat_bytes / min(self.group_bytes_per_ns(), width)
+
     def _beat_fill(self, stream: _Stream, beats: int, free_at: float | None) -> float:
         """Return when a fill lands, following the RTL's beats, block by block.
 
@@ -198,8 +205,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         """
         s = self.spec
         cyc = self.ctx.ns_per_cycle
-        width = math.inf if s.path_bits_per_cycle is None else s.path_bits_per_cycle / 8 / cyc
-        xfer = s.beat_bytes / min(self.group_bytes_per_ns(), width)
+        xfer = self._beat_ns()
         interval = (s.path_beat_interval_cycles or 1) * cyc
         fifo = s.path_fifo_beats
         mo = s.max_outstanding or 0
@@ -208,6 +214,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if stream.last_request == -math.inf:  # the DMA starts with the run
             stream.last_request = -(interval if not fifo else cyc)
         done = 0
+        prev: npt.NDArray[np.float64] | None = None
         while done < beats:
             n = min(lag, beats - done)
             i = np.arange(n, dtype=np.float64)
@@ -235,6 +242,17 @@ class OffChipModel(UnitModel[OffChipMemory]):
                 )
             else:
                 took = arrive
+            block = np.stack([req, slot, arrive, took])
+            left = (beats - done - n) // lag
+            if prev is not None and n == lag and left and min(req[0], took[0]) > half:
+                step = block - prev
+                period = float(step[0, 0])
+                if np.allclose(step, period, rtol=0.0, atol=1e-6 * max(1.0, abs(period))):
+                    # periodic from here on: the remaining whole blocks repeat this one
+                    block = block + left * period
+                    req, slot, arrive, took = block
+                    done += left * lag
+            prev = block
             stream.last_request, stream.last_slot = float(req[-1]), float(slot[-1])
             stream.last_take = float(took[-1])
             if fifo:
@@ -258,6 +276,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         name: str,
         step: int,
         phase: str,
+        held: float = -math.inf,
     ) -> Generator[Any, Any, float]:
         """Stream one weight-buffer fill into ``core``; returns the stall (queueing) ns.
 
@@ -270,6 +289,8 @@ class OffChipModel(UnitModel[OffChipMemory]):
             name: Op name.
             step: Step index.
             phase: Step phase.
+            held: The DMA was held until then (a merged transfer waits for its matvec to
+                start): if the stream had stopped before, nothing was requested earlier.
         """
         if nbytes <= 0:
             return 0.0
@@ -286,8 +307,17 @@ class OffChipModel(UnitModel[OffChipMemory]):
             yield port
             now = self.env.now
             if s.path_fifo_beats or s.path_beat_interval_cycles:
+                if now > asked:  # the port carried another transfer: no slot before its end
+                    stream.last_slot = max(stream.last_slot, now - self._beat_ns())
+                if held > stream.last_slot + self._beat_ns():
+                    gap = self.ctx.ns_per_cycle * (
+                        1 if s.path_fifo_beats else (s.path_beat_interval_cycles or 1)
+                    )
+                    stream.last_request = max(stream.last_request, held - gap)
                 end = max(now, self._beat_fill(stream, beats, free_at))
             else:
+                if held > stream.mem_end and free_at is not None:
+                    free_at = max(free_at, held)
                 end = self._direct_fill(stream, moved, free_at, now)
             busy = end - now
             yield self.env.timeout(busy)
