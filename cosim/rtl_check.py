@@ -23,7 +23,7 @@ import numpy.typing as npt
 from arch_models.rtl import MemoryTiming, RtlParams, RtlUnsupportedError, run
 from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve
-from arch_models.spec.units import CoreLayout, OffChipMemory
+from arch_models.spec.units import CoreLayout, OffChipMemory, TernaryArray
 from arch_models.workload import MatrixInfo, Op, Step, Workload
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
@@ -179,10 +179,11 @@ def compare(
     """
     timed = bench_arch(arch, timing)
     shapes = [np.asarray(w).shape for w, _ in ops]
+    lanes = max(a.lanes for a in timed.spec.units_of(TernaryArray))
     params = RtlParams.of_arch(
         timed,
         max_rows=_round_up(max(r for r, _ in shapes), 64),
-        max_cols=_round_up(max(c for _, c in shapes), 64),
+        max_cols=_round_up(max(c for _, c in shapes), max(64, lanes)),
     )
     model = model_cycles(timed, [w for w, _ in ops], max_transactions=max_transactions)
     rtl = run(params, ops, timing, cache=cache)

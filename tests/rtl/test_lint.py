@@ -97,3 +97,38 @@ def test_yosys_elaborates() -> None:
         ["yosys", "-q", "-p", script], capture_output=True, text=True, check=False, timeout=300
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
+@pytest.mark.parametrize("example", ["d5005_paper_core.yaml", "u280_hbm.yaml"])
+def test_core_parameters_are_the_exported_packages(example: str) -> None:
+    # tmac_core's parameters are the parameter package's (cosim export --format sv):
+    # <array>_<FIELD> for the array's fields, the weight buffer's derived half, the
+    # memory path's fields and the dispatch overhead.
+    from explorer.export import hdl_parameters
+
+    arch = load_arch(EXAMPLES / example)
+    pkg = {p.name: p.value for p in hdl_parameters(arch)}
+    core = _example(example).hdl()
+    array_fields = (
+        "LANES",
+        "ROWS_PARALLEL",
+        "COUNT",
+        "TREE_DEPTH",
+        "PIPELINE_STAGES",
+        "WEIGHT_PACKING",
+        "ACCUMULATOR_BITS",
+        "ACCUMULATOR_OVERFLOW",
+        "ACTIVATION_BITS",
+        "TILE_COLS",
+        "HANDOFF_BUBBLE_CYCLES",
+        "START_LATENCY_CYCLES",
+    )
+    for name in array_fields:
+        assert core[name] == pkg[f"TMAC_{name}"], name
+    assert core["TILE_CAPACITY_BYTES"] == pkg["WBUF_TILE_CAPACITY_BYTES"]
+    mem = "DDR" if "DDR_CHANNELS" in pkg else "HBM"
+    assert core["PATH_FIFO_BEATS"] == pkg[f"{mem}_PATH_FIFO_BEATS"]
+    assert core["MAX_OUTSTANDING"] == pkg.get(f"{mem}_MAX_OUTSTANDING", 0)
+    beat = pkg.get(f"{mem}_REQUEST_BYTES", pkg[f"{mem}_BURST_BYTES"])
+    assert core["BEAT_BITS"] == 8 * beat
+    assert core["OP_OVERHEAD_CYCLES"] == pkg["CTRL_OP_OVERHEAD_CYCLES"]
