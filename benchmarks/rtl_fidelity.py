@@ -12,6 +12,11 @@ every buffer fill its own transfer (``exact``) and with the engine's default mer
 a matvec's fills into at most 4 transfers (``merged``). Printed: every case, then mean
 and worst |error| of each. Targets (issue): mean <= 2%, worst <= 5%.
 
+Measured (seed 0, 32 designs x 5 timings = 160 cases, 18 s with the builds cached, about
+4 min without): exact mean 0.11%, worst 2.60%; merged mean 0.14%, worst 2.47%. Every
+deterministic case is exact (merged: within 0.44%); the errors are the random stalls,
+which the engine prices at their mean (``efficiency``).
+
 Run: ``.venv/bin/python benchmarks/rtl_fidelity.py [--configs 32] [--seed 0]
 [--show-cases]``
 """

@@ -267,6 +267,93 @@ class OffChipModel(UnitModel[OffChipMemory]):
         stream.mem_end = stream.last_take + cyc
         return stream.mem_end
 
+    def moved_bytes(self, nbytes: int) -> int:
+        """Return the bytes a transfer of ``nbytes`` moves (whole bursts)."""
+        burst = self.spec.burst_bytes
+        return -(-nbytes // burst) * burst
+
+    def stream_of(self, core: int) -> _Stream:
+        """Return ``core``'s weight-stream state."""
+        return self._streams.setdefault(core, _Stream())
+
+    def land(
+        self,
+        core: int,
+        nbytes: int,
+        free_at: float | None,
+        now: float,
+        held: float = -math.inf,
+        after_other: bool = False,
+    ) -> float:
+        """Book one weight-buffer fill on ``core``'s stream; return when it has landed.
+
+        No simulated time passes: :meth:`fill` waits for it, and the engine books the
+        fills of a merged transfer one after the other (see ``cosim.fpga``).
+
+        Args:
+            core: The core (its channels its own).
+            nbytes: The fill's bytes.
+            free_at: When its half became free (``None``: the stream goes on).
+            now: When the DMA gets to it.
+            held: The DMA was held until then (see :meth:`fill`).
+            after_other: The port carried another transfer until ``now``.
+        """
+        s = self.spec
+        stream = self.stream_of(core)
+        moved = self.moved_bytes(nbytes)
+        if s.path_fifo_beats or s.path_beat_interval_cycles:
+            beat_ns = self._beat_ns()
+            if after_other:  # no slot before the other transfer's end
+                stream.last_slot = max(stream.last_slot, now - beat_ns)
+            if held > stream.last_slot + beat_ns:
+                gap = self.ctx.ns_per_cycle * (
+                    1 if s.path_fifo_beats else (s.path_beat_interval_cycles or 1)
+                )
+                stream.last_request = max(stream.last_request, held - gap)
+            beats = -(-moved // s.beat_bytes)
+            return max(now, self._beat_fill(stream, beats, free_at))
+        if held > stream.mem_end and free_at is not None:
+            free_at = max(free_at, held)
+        return self._direct_fill(stream, moved, free_at, now)
+
+    def shift_stream(self, core: int, dt: float) -> None:
+        """Move ``core``'s stream state ``dt`` ns later (a periodic run fast-forwarded)."""
+        st = self.stream_of(core)
+        st.mem_end += dt
+        st.last_request += dt
+        st.last_slot += dt
+        st.last_take += dt
+        st.takes = deque(t + dt for t in st.takes)
+        st.delivered = deque(t + dt for t in st.delivered)
+
+    def book(
+        self,
+        core: int,
+        start: float,
+        end: float,
+        moved: int,
+        op: str,
+        name: str,
+        step: int,
+        phase: str,
+        stall: float = 0.0,
+    ) -> None:
+        """Record a weight transfer the engine booked with :meth:`land` (its bytes and time)."""
+        self.bytes_moved += moved
+        self._last_end[core] = end
+        self.record(
+            "offchip",
+            op,
+            name,
+            step,
+            phase,
+            t_ns=start,
+            nbytes=moved,
+            energy_pj=moved * self.pj_per_byte,
+            busy_ns=end - start,
+            stall_ns=stall,
+        )
+
     def fill(
         self,
         core: int,
@@ -297,28 +384,12 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if self.groups < self.cores:  # shared channels: queued transfers
             stall: float = yield from self.transfer(core, nbytes, op, name, step, phase)
             return stall
-        s = self.spec
-        burst = s.burst_bytes
-        moved = -(-nbytes // burst) * burst
-        beats = -(-moved // s.beat_bytes)
+        moved = self.moved_bytes(nbytes)
         asked = self.env.now
-        stream = self._streams.setdefault(core, _Stream())
         with self.ports[core].request() as port:
             yield port
             now = self.env.now
-            if s.path_fifo_beats or s.path_beat_interval_cycles:
-                if now > asked:  # the port carried another transfer: no slot before its end
-                    stream.last_slot = max(stream.last_slot, now - self._beat_ns())
-                if held > stream.last_slot + self._beat_ns():
-                    gap = self.ctx.ns_per_cycle * (
-                        1 if s.path_fifo_beats else (s.path_beat_interval_cycles or 1)
-                    )
-                    stream.last_request = max(stream.last_request, held - gap)
-                end = max(now, self._beat_fill(stream, beats, free_at))
-            else:
-                if held > stream.mem_end and free_at is not None:
-                    free_at = max(free_at, held)
-                end = self._direct_fill(stream, moved, free_at, now)
+            end = self.land(core, nbytes, free_at, now, held, after_other=now > asked)
             busy = end - now
             yield self.env.timeout(busy)
             self.bytes_moved += moved

@@ -16,9 +16,11 @@ weights are there in time.
 To keep the event count bounded, a matvec's chunks after the first are merged into at
 most ``max_transactions - 1`` transactions (sums of bytes, cycles and adds; ``fills``
 counts the buffer fills merged). The engine keeps the pipeline at buffer-fill grain
-inside a merged transaction: compute starts when its first fill has landed and ends no
-earlier than one fill's compute after its last byte landed, which is exact for uniform
-fills (dense arrays) and within one fill's time per transaction under zero skipping.
+inside a merged transaction: on a core with channels of its own and a double-buffered
+weight buffer it books the fills one by one (each requested when the array frees its
+half, each computed once landed, a fill's share of the cycles each), which is the
+unmerged schedule for uniform fills (dense arrays); elsewhere compute starts when the
+first fill has landed and ends no earlier than one fill's compute after the last byte.
 
 Energy: one ``ternary_add_pj_per_op`` per weight that reaches an adder (all weights, or
 only nonzeros with zero skipping), one ``accumulate_pj_per_op`` per tree per cycle, and a
