@@ -6,9 +6,10 @@ path's width and request window), each core's ternary-array
 busy time (its chunks' cycles), and each core's vector and norm busy time. The step can
 be no shorter than the largest of these (they may at best overlap perfectly); the
 largest names the *binding* bound. One allowance: the weight DMA may land the first
-decode step's first chunks (up to the buffer's slots) before decode starts, so the decode
-window as a whole may undercut the sum of its steps' floors by that transfer time
-(``prefetch_ns``), no more.
+decode step's first chunks (up to the buffer's slots, and a stream FIFO's beats beyond
+them) before decode starts, so the decode window as a whole may undercut the sum of its
+steps' floors by that transfer time (``prefetch_ns``), no more. The memory path's every
+limit (width, requests in flight, FIFO credits, beat interval) is in its bandwidth.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class Bounds:
         vector_ns: Vector and norm unit busy time (slowest core).
         dram_bytes: Off-chip bytes per step (all cores).
         prefetch_ns: Time of the weight fills the DMA may run ahead of a step (buffer
-            slots × one fill), which a step may start with already done.
+            slots × one fill, plus a stream FIFO's beats), which a step may start with
+            already done.
     """
 
     memory_ns: float
@@ -117,10 +119,11 @@ def _prefetch_ns(system: FpgaSystem) -> float:
     """Transfer time of the weight chunks the DMA may land before decode starts.
 
     Weights do not depend on data, so each core's DMA runs ahead of its array by the
-    weight buffer's slots, across step boundaries: up to that many of the first decode
-    step's chunks may be in before the step starts. Decode steps follow one another
-    without a gap, so only the first one's head start shortens the decode window: by at
-    most the slowest channel group's (or core path's) time for those bytes.
+    weight buffer's slots, and by a stream FIFO's beats beyond them, across step
+    boundaries: that much of the first decode step's weights may be in before the step
+    starts. Decode steps follow one another without a gap, so only the first one's head
+    start shortens the decode window: by at most the slowest channel group's (or core
+    path's) time for those bytes.
     """
     mem = system.mem
     wl = system.workload
@@ -128,17 +131,25 @@ def _prefetch_ns(system: FpgaSystem) -> float:
         return 0.0
     rows_split = system.arch.spec.layout.split == "rows"
     first = wl.decode_steps[0]
+    fifo_bytes = mem.spec.path_fifo_beats * mem.spec.beat_bytes
     ahead = [0] * len(system.cores)
     for c, core in enumerate(system.cores):
         left = int(core.slots.capacity)
+        extra = fifo_bytes
         for op in first.ops:
-            if left <= 0:
+            if left <= 0 and extra <= 0:
                 break
             if not op.is_matvec or not (rows_split or system.op_core(op) == c):
                 continue
-            for chunk in core.plans[op.matrix].chunks[:left]:
-                ahead[c] += chunk.nbytes
-                left -= 1
+            for chunk in core.plans[op.matrix].chunks:
+                if left > 0:
+                    ahead[c] += chunk.nbytes
+                    left -= 1
+                elif extra > 0:
+                    ahead[c] += min(extra, chunk.nbytes)
+                    extra -= chunk.nbytes
+                else:
+                    break
     group_bytes: dict[int, int] = {}
     for c, b in enumerate(ahead):
         group_bytes[mem.group_of(c)] = group_bytes.get(mem.group_of(c), 0) + b

@@ -18,16 +18,21 @@ for the previous one, whose output it needs).
 Each core's DMA process streams the weight chunks of its matvecs, in execution order, into
 the weight buffer's slots ahead of use, across op and step boundaries (weights do not
 depend on data), so a memory-bound design shows the array stalled on empty slots and a
-compute-bound one shows the DMA back-pressured by full slots.
+compute-bound one shows the DMA back-pressured by full slots. A fill's requests leave when
+its slot is freed (the memory model times them, :meth:`OffChipModel.fill`), so the access
+latency is hidden as far as the previous fill's transfer covers it.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import simpy
 
 from arch_models.spec.arch import Arch
@@ -48,6 +53,22 @@ from arch_models.workload import ELEMENTWISE_OPS, Op, Step, Workload
 from cosim.run_result import OnChip
 
 __all__ = ["FpgaSystem", "SimOptions"]
+
+
+def _periodic(
+    arrive: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], j: int, span: int
+) -> bool:
+    """Return whether the last ``span`` fills up to ``j`` repeat over two, shifted alike."""
+    if j < span - 1:
+        return False
+    shift = arrive[j] - arrive[j - 2]
+    tol = 1e-6 * max(1.0, abs(float(shift)))
+    for x in (arrive, ends):
+        d = x[j - span + 3 : j + 1] - x[j - span + 1 : j - 1]
+        if np.abs(d - shift).max() > tol:
+            return False
+    return True
+
 
 #: Bytes per recurrent-state element (16-bit fixed point).
 STATE_BYTES = 2
@@ -78,6 +99,13 @@ class Core:
         executors: Op kind → the unit that runs it (elementwise and norm ops).
         slots: The weight buffer's slots (two when double buffered).
         ready: Landed weight chunks, in order of use.
+        freed: When each free slot became free, oldest first (the DMA's requests for a
+            fill leave then).
+        free_floor: The next slot taken is truly free no earlier than this (the other
+            half after a merged transfer's fills).
+        chain: Per matvec being streamed, what the DMA knows of its chunks so far:
+            ``(landed, compute ns)`` of a single fill, or ``(nan, predicted end)`` of a
+            merged transfer.
     """
 
     index: int
@@ -90,6 +118,9 @@ class Core:
     ready: simpy.Store
     plans: dict[int, MatvecPlan] = field(default_factory=dict)
     started: dict[tuple[int, int], simpy.Event] = field(default_factory=dict)
+    freed: deque[float] = field(default_factory=deque)
+    free_floor: float = -math.inf
+    chain: dict[tuple[int, int], list[tuple[float, float]]] = field(default_factory=dict)
 
 
 def _executors(units: list[UnitModel[Any]]) -> dict[str, UnitModel[Any]]:
@@ -163,6 +194,7 @@ class FpgaSystem:
                     executors=_executors(units),
                     slots=slots,
                     ready=simpy.Store(self.ctx.env),
+                    freed=deque([0.0] * int(slots.level)),
                 )
             )
 
@@ -303,33 +335,62 @@ class FpgaSystem:
 
         A merged transfer (several buffer fills, see :mod:`arch_models.units.ternary`)
         announces itself when its first buffer fill has landed, so the array can start
-        while the rest streams in; its ``landed`` event fires when all of it is in.
+        while the rest streams in; its ``landed`` event fires when all of it is in. On a
+        core with channels of its own and a double-buffered weight buffer its fills are
+        booked one by one (:meth:`_merged_fills`), as if unmerged.
         """
         assert self.mem is not None
         double = core.slots.capacity > 1
+        own = self.mem.groups >= self.mem.cores
         for step, seq, op, i, chunk in self._matvec_sequence(core):
+            key = (step.index, seq)
+            if i == 0:
+                core.chain[key] = []
+            held = -math.inf
             if i > 0 and chunk.fills > 1:
                 # A merged transfer stands for many buffer fills; the hardware can run
                 # ahead of the array by the buffer's slots only, so it waits for the
-                # array to have started this matvec.
-                yield self._started(core, (step.index, seq))
-            yield core.slots.get(1)
+                # array to have started this matvec (and requests nothing before).
+                yield self._started(core, key)
+                held = self.ctx.env.now
             landed = self.ctx.env.event()
-            first = chunk.nbytes // max(1, chunk.fills)
-            if double and chunk.fills > 1:
-                yield from self.mem.transfer(
-                    core.index, first, op.kind, op.name, step.index, step.phase
-                )
-                yield core.ready.put((chunk, landed))
-                yield from self.mem.transfer(
-                    core.index, chunk.nbytes - first, op.kind, op.name, step.index, step.phase
-                )
+            if double and own and chunk.fills > 1:
+                yield from self._merged_fills(core, op, step, key, chunk, held, landed)
             else:
-                yield from self.mem.transfer(
-                    core.index, chunk.nbytes, op.kind, op.name, step.index, step.phase
-                )
-                yield core.ready.put((chunk, landed))
+                yield core.slots.get(1)
+                free_at = max(core.freed.popleft(), core.free_floor)
+                core.free_floor = -math.inf
+                first = chunk.nbytes // max(1, chunk.fills)
+                if double and chunk.fills > 1:
+                    yield from self.mem.fill(
+                        core.index, first, free_at, op.kind, op.name, step.index, step.phase, held
+                    )
+                    yield core.ready.put((chunk, landed, None))
+                    yield from self.mem.fill(
+                        core.index,
+                        chunk.nbytes - first,
+                        None,
+                        op.kind,
+                        op.name,
+                        step.index,
+                        step.phase,
+                    )
+                else:
+                    yield from self.mem.fill(
+                        core.index,
+                        chunk.nbytes,
+                        free_at,
+                        op.kind,
+                        op.name,
+                        step.index,
+                        step.phase,
+                        held,
+                    )
+                    yield core.ready.put((chunk, landed, None))
+                core.chain[key].append((self.ctx.env.now, core.tmac.cycles_to_ns(chunk.cycles)))
             landed.succeed()
+            if i == len(core.plans[op.matrix].chunks) - 1:
+                del core.chain[key]
             if core.wbuf is not None:
                 core.wbuf.record(
                     "buffer",
@@ -340,6 +401,94 @@ class FpgaSystem:
                     nbytes=chunk.nbytes,
                     energy_pj=chunk.nbytes * core.wbuf.pj_per_byte,
                 )
+
+    def _predicted_end(self, core: Core, key: tuple[int, int], started: float) -> float:
+        """Return when the array will finish the chunks of matvec ``key`` streamed so far."""
+        end = started
+        for landed, value in core.chain[key]:
+            end = value if math.isnan(landed) else max(landed, end) + value
+        return end
+
+    def _merged_fills(
+        self,
+        core: Core,
+        op: Op,
+        step: Step,
+        key: tuple[int, int],
+        chunk: Chunk,
+        held: float,
+        landed: simpy.Event,
+    ) -> Generator[Any, Any, None]:
+        """Book a merged transfer's buffer fills one by one, as the unmerged schedule would.
+
+        Fill ``j`` goes to the half the array frees when it ends fill ``j - 2`` (the first
+        two: the slot taken, and the half of the chunk before); the array takes fill
+        ``j`` when it has landed and fill ``j - 1`` is done, a fill's share of the
+        chunk's cycles each. The memory books each fill (:meth:`OffChipModel.land`);
+        once arrivals and ends repeat over two fills, the rest is extrapolated.
+        """
+        assert self.mem is not None
+        env = self.ctx.env
+        mem = self.mem
+        fills = chunk.fills
+        per = core.tmac.cycles_to_ns(chunk.cycles) / fills
+        yield core.slots.get(1)
+        first_free = max(core.freed.popleft(), core.free_floor)
+        core.free_floor = -math.inf
+        asked = env.now
+        with mem.ports[core.index].request() as port:
+            yield port
+            now = env.now
+            before = self._predicted_end(core, key, held)
+            arrive = np.empty(fills)
+            ends = np.empty(fills)
+            size, extra = divmod(chunk.nbytes, fills)
+            spec = mem.spec
+            # the stream's memory reaches this many fills back (FIFO credits, requests
+            # in flight): a run is periodic only once that far back repeats too
+            back = (spec.path_fifo_beats + (spec.max_outstanding or 0)) * spec.beat_bytes
+            span = 6 + 2 * -(-back // max(1, size))
+            moved = 0
+            j = 0
+            while j < fills:
+                nbytes = size + (extra if j == fills - 1 else 0)
+                moved += mem.moved_bytes(nbytes)
+                if j == 0:  # its requests left when its half was free, not when the
+                    free_at = at = first_free  # DMA (held for this prediction) got here
+                else:
+                    free_at = before if j == 1 else float(ends[j - 2])
+                    at = max(free_at, float(arrive[j - 1]))
+                arrive[j] = mem.land(
+                    core.index, nbytes, free_at, at, after_other=j == 0 and now > asked
+                )
+                ends[j] = max(arrive[j], ends[j - 1] if j else before) + per
+                pairs = (fills - 2 - j) // 2
+                if pairs > 0 and _periodic(arrive, ends, j, span):
+                    shift = float(arrive[j] - arrive[j - 2])
+                    k = np.arange(1, 2 * pairs + 1)
+                    src = j - 1 + (k - 1) % 2
+                    arrive[j + 1 : j + 1 + 2 * pairs] = arrive[src] + (k + 1) // 2 * shift
+                    ends[j + 1 : j + 1 + 2 * pairs] = ends[src] + (k + 1) // 2 * shift
+                    mem.shift_stream(core.index, pairs * shift)
+                    moved += 2 * pairs * mem.moved_bytes(size)
+                    j += 2 * pairs
+                j += 1
+            yield env.timeout(max(0.0, float(arrive[0]) - now))
+            yield core.ready.put((chunk, landed, arrive))
+            yield env.timeout(max(0.0, float(arrive[-1]) - env.now))
+        mem.book(
+            core.index,
+            now,
+            env.now,
+            moved,
+            op.kind,
+            op.name,
+            step.index,
+            step.phase,
+            stall=now - asked,
+        )
+        core.free_floor = float(ends[-2])
+        core.chain[key].append((math.nan, float(ends[-1])))
 
     def _compute_matvec(
         self, core: Core, op: Op, step: Step, seq: int
@@ -354,17 +503,22 @@ class FpgaSystem:
         plan = core.plans[op.matrix]
         if not plan.chunks:
             return
-        yield env.timeout(tmac.cycles_to_ns(tmac.import_cycles(op.cols)))
+        yield env.timeout(tmac.cycles_to_ns(tmac.lead_cycles(op.cols)))
         self._started(core, (step.index, seq)).succeed()
         resident = self.onchip.weights_resident
         for chunk in plan.chunks:
             waited = env.now
             landed = None
+            arrivals = None
             if not resident:
-                _, landed = yield core.ready.get()
+                _, landed, arrivals = yield core.ready.get()
             start = env.now
             busy = tmac.cycles_to_ns(chunk.cycles)
-            if chunk.fills > 1 and landed is not None:
+            if arrivals is not None:  # fills booked one by one: each computed once landed
+                per = busy / chunk.fills
+                after = per * np.arange(chunk.fills, 0, -1)
+                yield env.timeout(max(busy, float((arrivals + after).max()) - start))
+            elif chunk.fills > 1 and landed is not None:
                 last = busy / chunk.fills
                 yield env.timeout(busy - last)
                 if not landed.triggered:
@@ -373,6 +527,7 @@ class FpgaSystem:
             else:
                 yield env.timeout(busy)
             if not resident:
+                core.freed.append(env.now)
                 yield core.slots.put(1)
             stall = (start - waited) + (env.now - start - busy)
             tmac.record(

@@ -110,9 +110,17 @@ class TernaryArray(UnitBase):
         zero_skipping: Skip zero weights (timing then follows the nonzero structure).
         weight_packing: ``2bit`` (4 weights a byte) or ``5trit`` (5 weights a byte).
         accumulator_bits: Width of each row's accumulator.
+        accumulator_overflow: What an adder-tree node or accumulator does when a sum leaves
+            ``accumulator_bits``: ``wrap`` (two's complement) or ``saturate`` (clamp), as
+            the functional model's ``Numerics.acc_overflow`` (whose default is ``wrap``).
         activation_bits: Width of the quantised activations.
         tile_cols: Columns of one weight tile (what a weight buffer holds at a time).
         count: Arrays of this kind per core.
+        handoff_bubble_cycles: Cycles the array idles after each row group's last step
+            while its accumulators hand their sums off (0: the next group starts at once).
+            The buffer fill that ends with the group is released after them.
+        start_latency_cycles: Fixed cycles between the end of a matvec's activation import
+            and its first step (command decode, first buffer read); 0: none.
     """
 
     kind: Literal["ternary_array"]
@@ -123,9 +131,12 @@ class TernaryArray(UnitBase):
     zero_skipping: bool = False
     weight_packing: Literal["2bit", "5trit"] = "2bit"
     accumulator_bits: Annotated[int, Field(ge=8, le=64)] = 24
+    accumulator_overflow: Literal["wrap", "saturate"] = "wrap"
     activation_bits: Annotated[int, Field(ge=2, le=16)] = 8
     tile_cols: Annotated[int, Field(ge=1, le=1 << 20)] = 64
     count: Annotated[int, Field(ge=1, le=4096)] = 1
+    handoff_bubble_cycles: Annotated[int, Field(ge=0, le=1 << 16)] = 0
+    start_latency_cycles: Annotated[int, Field(ge=0, le=1 << 20)] = 0
 
     _lanes_pow2 = field_validator("lanes", "tile_cols")(_power_of_two)
 
@@ -278,6 +289,14 @@ class OffChipMemory(UnitBase):
             path when requests are limited by ``max_outstanding`` (default: the access
             latency ``latency_ns`` in core cycles; smaller when a shell-side prefetch FIFO
             serves the core).
+        path_fifo_beats: Depth, in beats (one request's bytes, :attr:`beat_bytes`), of the
+            stream FIFO between memory and a core's weight buffer: weight requests run
+            ahead of free buffer space by up to this many beats (requests in flight plus
+            beats waiting count against it). 0: no FIFO, a buffer fill is requested only
+            once its half is free.
+        path_beat_interval_cycles: Fewest core cycles between two beats the weight path
+            takes (requests without a FIFO; beats taken from it with one); ``None``: no
+            limit beyond the path's width.
     """
 
     kind: Literal["ddr4", "hbm"]
@@ -290,8 +309,15 @@ class OffChipMemory(UnitBase):
     max_outstanding: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
     request_bytes: Annotated[int, Field(ge=1, le=1 << 20)] | None = None
     path_latency_cycles: Annotated[int, Field(ge=0, le=1 << 20)] | None = None
+    path_fifo_beats: Annotated[int, Field(ge=0, le=1 << 20)] = 0
+    path_beat_interval_cycles: Annotated[int, Field(ge=1, le=1 << 16)] | None = None
 
     _burst_pow2 = field_validator("burst_bytes")(_power_of_two)
+
+    @property
+    def beat_bytes(self) -> int:
+        """Return the bytes of one request (``request_bytes``, else one burst)."""
+        return self.request_bytes or self.burst_bytes
 
     @property
     def peak_gb_per_s(self) -> float:

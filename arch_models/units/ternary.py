@@ -5,16 +5,22 @@ Timing (transaction level). A core's share of a matrix is cut into tiles of
 A tile takes ``ceil(tile_width / lanes)`` cycles, or with zero skipping
 ``max(1, max over the P rows of ceil(nonzeros in the row's tile / lanes))`` cycles: the trees
 run in lockstep, so the row with most nonzeros sets the pace (from the trace's nonzeros
-per row per 64-column block). Tiles are grouped into *chunks* of one weight-buffer half
-(what one DMA transfer fills); a matvec costs an activation import, the chunks, the
-adder-tree pipeline fill (``adder_tree_depth + pipeline_stages``) and an export.
+per row per 64-column block). The last tile of each row group also carries the
+``handoff_bubble_cycles`` the array idles while its accumulators hand off. Tiles are
+grouped into *chunks* of one weight-buffer half (what one DMA transfer fills); a matvec
+costs an activation import, ``start_latency_cycles``, the chunks, the adder-tree
+pipeline fill (``adder_tree_depth + pipeline_stages``) and an export. This is the
+schedule of the project's own RTL (:mod:`arch_models.rtl`), cycle for cycle where the
+weights are there in time.
 
 To keep the event count bounded, a matvec's chunks after the first are merged into at
 most ``max_transactions - 1`` transactions (sums of bytes, cycles and adds; ``fills``
 counts the buffer fills merged). The engine keeps the pipeline at buffer-fill grain
-inside a merged transaction: compute starts when its first fill has landed and ends no
-earlier than one fill's compute after its last byte landed, which is exact for uniform
-fills (dense arrays) and within one fill's time per transaction under zero skipping.
+inside a merged transaction: on a core with channels of its own and a double-buffered
+weight buffer it books the fills one by one (each requested when the array frees its
+half, each computed once landed, a fill's share of the cycles each), which is the
+unmerged schedule for uniform fills (dense arrays); elsewhere compute starts when the
+first fill has landed and ends no earlier than one fill's compute after the last byte.
 
 Energy: one ``ternary_add_pj_per_op`` per weight that reaches an adder (all weights, or
 only nonzeros with zero skipping), one ``accumulate_pj_per_op`` per tree per cycle, and a
@@ -113,6 +119,9 @@ def _tile_cycles(
     else:
         cycles = np.broadcast_to(-(-widths // spec.lanes), (n_groups, n_ct))
         adds = np.outer(group_rows, widths)
+    if spec.handoff_bubble_cycles:
+        cycles = np.array(cycles, dtype=np.int64)
+        cycles[:, -1] += spec.handoff_bubble_cycles
     nbytes = np.ceil(np.outer(group_rows, widths) * spec.bits_per_weight / 8).astype(np.int64)
     return cycles.ravel(), nbytes.ravel(), adds.ravel()
 
@@ -219,6 +228,10 @@ class TernaryArrayModel(UnitModel[TernaryArray]):
     def import_cycles(self, cols: int) -> int:
         """Return cycles to bring a ``cols``-long activation vector into the array."""
         return math.ceil(cols * self.spec.activation_bits / self.act_path_bits)
+
+    def lead_cycles(self, cols: int) -> int:
+        """Return cycles from a matvec's start to its first possible step (import, start)."""
+        return self.import_cycles(cols) + self.spec.start_latency_cycles
 
     def export_cycles(self, rows: int) -> int:
         """Return cycles to write ``rows`` results out of the accumulators."""

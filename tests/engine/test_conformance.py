@@ -55,6 +55,10 @@ CHEAPER = {
     "core_layout.sync_cycles": (U280, "layout.sync_cycles", [256, 32, 0]),
     "buffer.double_buffered": (U280, "wbuf.double_buffered", [False, True]),
     "ternary_array.zero_skipping": (U280, "tmac.zero_skipping", [False, True]),
+    "ternary_array.handoff_bubble_cycles": (U280, "tmac.handoff_bubble_cycles", [16, 2, 0]),
+    "ternary_array.start_latency_cycles": (U280, "tmac.start_latency_cycles", [64, 4, 0]),
+    "ddr4.path_beat_interval_cycles": (D5005, "ddr.path_beat_interval_cycles", [8, 4, 1]),
+    "ddr4.max_outstanding": (D5005, "ddr.max_outstanding", [1, 4, None]),
 }
 
 
