@@ -26,10 +26,12 @@ sys.path.insert(0, str(ROOT))  # the runners live beside the tests
 
 def _kinds() -> dict[str, Callable[[int, int], Counter[str]]]:
     from tests.arch import fuzzing as descriptions
+    from tests.explorer.test_space_fuzz import run_space_cases
     from tests.workloads import fuzzing as workloads
 
     return {
         "descriptions": descriptions.run_cases,
+        "search spaces": run_space_cases,
         "traces": workloads.run_trace_cases,
         "checkpoints": workloads.run_checkpoint_cases,
     }

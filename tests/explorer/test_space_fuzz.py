@@ -14,6 +14,7 @@ import contextlib
 import math
 import re
 import time
+from collections import Counter
 from typing import Any
 
 import optuna
@@ -143,7 +144,7 @@ def spaces(draw: st.DrawFn) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def _exercise(text: str) -> None:
+def _exercise(text: str) -> str:
     """Validate, then use the space as a study would; only clean errors may come out."""
     try:
         space = validate_space(parse_yaml(text, "fuzz.yaml"), ARCH)
@@ -152,7 +153,7 @@ def _exercise(text: str) -> None:
         for line in str(exc).splitlines():
             assert PROBLEM_LINE.match(line), line
         event("refused")
-        return
+        return "refused"
     event("valid")
     size = space.size()
     assert size == math.inf or (isinstance(size, int) and size >= 1)
@@ -175,6 +176,7 @@ def _exercise(text: str) -> None:
             trial = study.ask()
             space.suggest(trial)
             study.tell(trial, [1.0, 1.0])
+    return "valid"
 
 
 @settings(
@@ -261,3 +263,32 @@ def test_counting_conditions_is_bounded() -> None:
     with pytest.raises(ValueError, match="too intricate to count"):
         space.size()
     assert time.perf_counter() - t0 < BOUND_S
+
+
+def run_space_cases(n: int, seed: int = 0) -> Counter[str]:
+    """Run ``n`` hostile space files (seeded, for ``benchmarks/fuzz.py``); count outcomes.
+
+    A traceback, or a case slower than :data:`BOUND_S`, propagates with its case.
+    """
+    from hypothesis import seed as hseed
+
+    counts: Counter[str] = Counter()
+    slowest = [0.0]
+
+    @hseed(seed)
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(spaces())
+    def case(text: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            counts[_exercise(text)] += 1
+        except ExplorerError:
+            counts["ExplorerError"] += 1
+        took = time.perf_counter() - t0
+        assert took < BOUND_S, f"{took:.1f} s for:\n{text}"
+        slowest[0] = max(slowest[0], took)
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    case()
+    counts["slowest_ms"] = round(slowest[0] * 1000)
+    return counts
