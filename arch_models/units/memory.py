@@ -436,20 +436,8 @@ class OffChipModel(UnitModel[OffChipMemory]):
             else:  # the core's own channels
                 start = self.env.now
                 yield self.env.timeout(channel_ns + path_ns)
-            self.bytes_moved += moved
-            self._last_end[core] = self.env.now
-        self.record(
-            "offchip",
-            op,
-            name,
-            step,
-            phase,
-            t_ns=start,
-            nbytes=moved,
-            energy_pj=moved * self.pj_per_byte,
-            busy_ns=channel_ns + path_ns,
-            stall_ns=start - asked,
-        )
+            end = self.env.now
+        self.book(core, start, end, moved, op, name, step, phase, stall=start - asked)
         return start - asked
 
     @classmethod

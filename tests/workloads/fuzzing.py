@@ -17,19 +17,17 @@ failure to its smallest mutation list.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import random
 import shutil
-import signal
 import struct
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -37,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.arch.fuzzing import time_limit
 from workloads.checkpoint import write_checkpoint
 from workloads.config import get_config
 from workloads.errors import TraceError, WorkloadError
@@ -691,25 +690,6 @@ def _checkpoint_mutation(folder: Path, c: Chooser) -> str:
 # ------------------------------------------------------------------------------- cases
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` (from the main thread only, else just time it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _case(
     kind: str,
     c: Chooser,
@@ -728,7 +708,7 @@ def _case(
         mutations = [mutate(folder, c) for _ in range(c.integer(1, 3))]
         started = time.perf_counter()
         try:
-            with _deadline(CASE_SECONDS):
+            with time_limit(CASE_SECONDS):
                 read(folder)
             outcome = "valid"
         except expected as exc:
