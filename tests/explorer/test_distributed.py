@@ -27,9 +27,9 @@ from tests.explorer.conftest import D5005, U280
 QUICK = (D5005, EXAMPLES / "d5005_space.yaml", "paper-block-d512")
 
 
-#: Decode tokens of the kill tests' trials: enough that a trial outlasts a look at the
-#: study (tens of ms), so the test finds a worker mid-trial however fast the machine is.
-KILL_TOKENS = 48
+#: Decode tokens of the kill tests' trials: enough that a trial (about half a second)
+#: outlasts a look at the study, so the test finds a worker mid-trial on a loaded machine.
+KILL_TOKENS = 160
 
 
 def _command(
@@ -64,21 +64,6 @@ def _check_exact(url: str, target: int) -> Any:
         if t.number not in retried:
             assert t.user_attrs["status"] in ("feasible", "infeasible"), t.user_attrs["reason"]
     return study
-
-
-def _wait_for(url: str, done: int, timeout: float = 120) -> Any:
-    """Wait until ``done`` trials count and one is running; return that running trial."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            trials = load_study(url, "s").get_trials(deepcopy=False)
-        except Exception:
-            trials = []  # not created yet
-        running = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
-        if trial_counts(trials).done >= done and running:
-            return running[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no running trial after {done} done within {timeout} s")
 
 
 def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Path) -> None:
@@ -175,18 +160,26 @@ def _freeze_when_running(url: str, pgid: int, done: int, timeout: float = 120) -
 
     The workers are frozen before the study is read, so what is read is what a kill would
     cut: no trial can finish between the look and the kill. When the look finds no running
-    trial that names its worker (the workers were between two trials), they are let go
-    again and looked at anew. Returns the running trials that name their worker.
+    trial that names its worker (the workers were between two trials, or waiting for the
+    next batch to be planned), they are let go again and looked at anew. Returns the
+    running trials that name their worker.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _wait_for(url, done, timeout=deadline - time.monotonic())
+        try:
+            trials = load_study(url, "s").get_trials(deepcopy=False)
+        except Exception:
+            trials = []  # not created yet
+        if trial_counts(trials).done < done:
+            time.sleep(0.1)
+            continue
         os.killpg(pgid, signal.SIGSTOP)
         trials = load_study(url, "s").get_trials(deepcopy=False)
         running = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
         if running:
             return running
         os.killpg(pgid, signal.SIGCONT)
+        time.sleep(0.05)
     raise AssertionError(f"never froze the run with a trial running within {timeout} s")
 
 
