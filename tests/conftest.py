@@ -27,3 +27,37 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> lis
 
     monkeypatch.setattr(module, name, recording)
     return results
+
+
+class Interrupter:
+    """Raises KeyboardInterrupt (Ctrl-C) at the ``stop_at``-th call of the wrapped functions.
+
+    ``arm(n)`` starts counting anew and stops at call ``n`` (0: never).
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.stop_at = 0
+
+    def arm(self, n: int) -> None:
+        """Count from zero again; interrupt at call ``n`` (0: never)."""
+        self.calls, self.stop_at = 0, n
+
+    def wrap(self, fn: Any) -> Any:
+        """Return ``fn`` counted, interrupted at the armed call."""
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == self.stop_at:
+                raise KeyboardInterrupt
+            return fn(*args, **kwargs)
+
+        return step
+
+
+def interrupt_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, names: list[str]) -> Interrupter:
+    """Wrap ``owner.<name>`` for each name, counted together; return the interrupter."""
+    interrupter = Interrupter()
+    for name in names:
+        monkeypatch.setattr(owner, name, interrupter.wrap(getattr(owner, name)))
+    return interrupter

@@ -22,7 +22,7 @@ import pytest
 from explorer import ExplorerError, run_study, trial_counts
 from explorer.storage import storage_url
 from explorer.study import STUDY_FORMAT
-from tests.conftest import ROOT
+from tests.conftest import ROOT, interrupt_calls
 from tests.explorer._race import raise_target
 from tests.explorer.conftest import U280
 
@@ -50,29 +50,16 @@ def test_a_creation_stopped_at_any_step_is_completed_by_the_same_command(
     small_space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C before the n-th write of the creation, for every n; then the same command."""
-    calls = [0]
-    stop_at = [0]
-
-    def counted(fn: Any) -> Any:
-        def step(*args: Any, **kwargs: Any) -> Any:
-            calls[0] += 1
-            if calls[0] == stop_at[0]:
-                raise KeyboardInterrupt
-            return fn(*args, **kwargs)
-
-        return step
-
-    for name in ("set_user_attr", "add_trial"):
-        monkeypatch.setattr(optuna.Study, name, counted(getattr(optuna.Study, name)))
+    stop = interrupt_calls(monkeypatch, optuna.Study, ["set_user_attr", "add_trial"])
     stopped = 0
     for n in range(1, 40):
         db = tmp_path / f"s{n}.db"
-        calls[0], stop_at[0] = 0, n
+        stop.arm(n)
         try:
             _run(small_space, db)
         except KeyboardInterrupt:
             stopped += 1
-            stop_at[0] = 0  # the same command again, not stopped
+            stop.arm(0)  # the same command again, not stopped
             again = _run(small_space, db)
             assert again.complete and again.ran == N_TRIALS
             _check_complete(db)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import optuna
 import pytest
@@ -26,7 +25,7 @@ from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve
 from explorer import ExplorerError
 from explorer.export import Provenance, export_design
-from tests.conftest import ROOT
+from tests.conftest import ROOT, interrupt_calls
 from tests.explorer.conftest import U280
 
 
@@ -153,25 +152,12 @@ def test_a_failure_at_any_step_leaves_one_whole_set(
     (out / "notes.txt").write_text("mine")  # another file of the folder: always kept
     complete = {s: {**f, "notes.txt": b"mine"} for s, f in complete.items()}
     steps = ["_write_new", "_carry", "_fsync_dir", "_exchange"]
-    calls = [0]
-    stop_at = [0]
-
-    def counted(fn: Any) -> Any:
-        def step(*args: Any, **kwargs: Any) -> Any:
-            calls[0] += 1
-            if calls[0] == stop_at[0]:
-                raise KeyboardInterrupt
-            return fn(*args, **kwargs)
-
-        return step
-
-    for name in steps:
-        monkeypatch.setattr(files_module, name, counted(getattr(files_module, name)))
+    stop = interrupt_calls(monkeypatch, files_module, steps)
     held, n = "a", 0
     outcomes: list[bool] = []
     while True:
         n += 1
-        calls[0], stop_at[0] = 0, n
+        stop.arm(n)
         want = "b" if held == "a" else "a"
         if _run(_export(url, want, out), expect=-1) == 130:  # interrupted (Ctrl-C)
             now = _which(out, complete)  # the whole old set, or the whole new one
