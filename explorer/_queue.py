@@ -40,8 +40,17 @@ __all__ = ["Claimer", "Heartbeat", "Planner", "planned", "position_seed", "posit
 
 
 def planned(trial: FrozenTrial) -> bool:
-    """Return whether a trial has its design (planned, fixed by the grid, kept by a retry)."""
-    return bool(trial.params) or SystemAttr.FIXED_PARAMS in trial.system_attrs
+    """Return whether a trial has its whole design (planned, fixed by the grid, a retry's).
+
+    Parameters alone do not say so: the planner writes them one at a time, and a worker
+    that took a trial half-planned would complete its design with its own sampler (and the
+    planner would then write to a trial already run). The planner's marker comes last;
+    a grid's fixed parameters and a retry's copied ones are written with the trial.
+    """
+    attrs = trial.system_attrs
+    if SystemAttr.PLANNED in attrs or SystemAttr.FIXED_PARAMS in attrs:
+        return True
+    return bool(trial.params) and SystemAttr.FAILED_TRIAL in attrs
 
 
 def positions(trials: Iterable[FrozenTrial]) -> dict[int, int]:
@@ -200,5 +209,6 @@ class Planner:
                     study_id, placeholder.number
                 )
                 self.space.suggest(optuna.Trial(view, trial_id))
+                storage.set_trial_system_attr(trial_id, SystemAttr.PLANNED, True)
                 done += 1
         return done

@@ -126,6 +126,9 @@ class SystemAttr:
     FAILED_TRIAL: Final = "failed_trial"
     #: Parameters fixed by ``enqueue_trial`` (Optuna's).
     FIXED_PARAMS: Final = "fixed_params"
+    #: Written by the planner once the trial's whole design is in the storage: until then
+    #: a trial with some parameters is still being planned and no worker may take it.
+    PLANNED: Final = "explorer:planned"
     #: The constraint values (``<= 0`` satisfied, in the order of ``constraint_names``),
     #: the list NSGA-II and TPE read.
     CONSTRAINTS: Final = "constraints"

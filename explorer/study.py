@@ -525,9 +525,10 @@ def _open_worker(
 ) -> tuple[Study, BaseStorage, Evaluator, Planner]:
     """Open the storage and study with this worker's sampler, build its objective and planner.
 
-    ``loaded`` passes the design, space and trace when this process has them already. The
-    worker's own sampler only completes a design a planner was stopped in the middle of;
-    designs come from the :class:`~explorer._queue.Planner`.
+    ``loaded`` passes the design, space and trace when this process has them already.
+    Designs come from the :class:`~explorer._queue.Planner` (a design a planner was stopped
+    in the middle of is planned again, the parameters already written kept); the worker's
+    own sampler draws nothing in a normal run.
     """
     import optuna
 

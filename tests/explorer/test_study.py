@@ -313,3 +313,34 @@ def test_bad_requests(small_space: Path, tmp_path: Path) -> None:
         _run(small_space, tmp_path, 2, sampler="cmaes")
     with pytest.raises(ExplorerError, match="cannot open storage"):
         _run(small_space, tmp_path, 2, storage="nosuchdriver://x/y")
+
+
+def test_a_half_planned_trial_is_not_taken_and_is_planned_again(
+    small_space: Path, tmp_path: Path
+) -> None:
+    """A trial with some of its parameters written is still being planned.
+
+    No worker may take it (it would complete the design with its own sampler while the
+    planner writes to it: a trial run twice, or a planner writing to a finished trial);
+    a planner stopped part-way leaves it to the next planner, which keeps what was written.
+    """
+    from explorer._queue import Claimer, Planner
+    from explorer.space import load_space
+
+    space = load_space(small_space, load_arch(U280))
+    url = storage_url(tmp_path / "half.db")
+    storage = open_storage(url, heartbeat_interval=60, grace_period=120)
+    study = optuna.create_study(storage=storage, study_name="half", directions=["maximize"] * 2)
+    study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING))
+    study_id = storage.get_study_id_from_name("half")
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, 0)
+    first, choices = next((k, p.choices) for k, p in space.parameters.items() if p.choices)
+    assert choices is not None
+    optuna.Trial(study, trial_id).suggest_categorical(first, choices)  # stopped after one
+    written = storage.get_trial(trial_id).params[first]
+
+    assert Claimer(storage, study_id).claim() is None
+    assert Planner(space, "random", 5, 4, url).plan(storage, study_id, "half") == 1
+    trial = storage.get_trial(trial_id)
+    assert trial.params[first] == written and len(trial.params) == len(space.parameters)
+    assert Claimer(storage, study_id).claim() == trial_id
