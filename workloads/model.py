@@ -43,7 +43,7 @@ import numpy.typing as npt
 from workloads import approx
 from workloads.config import ModelConfig
 from workloads.errors import WorkloadError
-from workloads.matvec import packed_product
+from workloads.matvec import Accumulation, packed_product
 from workloads.numerics import Numerics
 from workloads.quant import quantise_activations
 from workloads.recorder import OpRecorder, Phase, StaticOp
@@ -110,10 +110,20 @@ class TernaryLM:
     Args:
         weights: Packed weights (synthetic or loaded).
         numerics: The arithmetic to run with (default :class:`Numerics()`).
+        on_matvec: Called after every ternary product with the matrix, the quantised
+            activations (``[n, cols]`` integers) and the accumulators
+            (:class:`~workloads.matvec.Accumulation`): what a hardware twin is checked
+            against (the RTL's bit-exact and cycle checks take their matvecs from it).
     """
 
-    def __init__(self, weights: ModelWeights, numerics: Numerics | None = None) -> None:
+    def __init__(
+        self,
+        weights: ModelWeights,
+        numerics: Numerics | None = None,
+        on_matvec: Callable[[TernaryMatrix, Array, Accumulation], None] | None = None,
+    ) -> None:
         self.weights = weights
+        self.on_matvec = on_matvec
         self.config: ModelConfig = weights.config
         self.numerics = numerics if numerics is not None else Numerics()
         fmt = self.numerics.elementwise
@@ -203,6 +213,8 @@ class TernaryLM:
                 )
             rec.op(quant, aq.absmax)
         acc = packed_product(m.packed, m.cols, aq.q, nm.act_bits, nm.acc_bits, nm.acc_overflow)
+        if self.on_matvec is not None:
+            self.on_matvec(m, aq.q, acc)
         denom = aq.scale.astype(np.float64)[:, None] * m.scale
         y = self._cast(acc.fitted.astype(np.float64) / denom)
         if rec is not None:

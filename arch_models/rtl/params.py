@@ -53,6 +53,7 @@ class RtlParams:
         act_path_bits: Import width.
         out_path_bits: Export width.
         op_overhead_cycles: Dispatch cycles before each matvec.
+        zero_skip: 1 when the array skips zero weights (the HDL's ``ZERO_SKIP``), else 0.
         max_rows: Rows the result store holds.
         max_cols: Columns the activation store holds.
     """
@@ -77,6 +78,7 @@ class RtlParams:
     act_path_bits: int = 32
     out_path_bits: int = 24
     op_overhead_cycles: int = 0
+    zero_skip: int = 0
     max_rows: int = 512
     max_cols: int = 512
 
@@ -100,6 +102,14 @@ class RtlParams:
         if self.beat_bits % 8 or not _pow2(self.beat_bits // 8):
             problems.append(
                 f"a beat must be a power-of-two number of bytes (got {self.beat_bits} bits)"
+            )
+        if self.zero_skip not in (0, 1):
+            problems.append(f"zero_skip must be 0 or 1 (got {self.zero_skip})")
+        if self.zero_skip and self.accumulator_overflow == "saturate":
+            problems.append(
+                "zero skipping with a saturating accumulator: skipping zeros sums the terms "
+                "in another order than the functional model's column tree, and saturation "
+                "depends on the order (a wrapping accumulator does not)"
             )
         if self.accumulator_bits < self.activation_bits:
             problems.append("accumulator_bits must be >= activation_bits")
@@ -164,7 +174,8 @@ class RtlParams:
 
         Raises:
             RtlUnsupportedError: The description has what the RTL does not build (no array, a
-                single-buffered weight buffer, zero skipping, several memory blocks).
+                single-buffered weight buffer, several memory blocks, zero skipping with a
+                saturating accumulator).
         """
         spec = arch.spec
         arrays = spec.units_of(TernaryArray)
@@ -172,8 +183,6 @@ class RtlParams:
         if len(arrays) != 1 or len(mems) != 1:
             raise RtlUnsupportedError("the RTL builds one ternary_array fed by one off-chip memory")
         a, mem = arrays[0], mems[0]
-        if a.zero_skipping:
-            raise RtlUnsupportedError(f"{a.name}: the RTL does not skip zero weights")
         buffers = spec.units_of(Buffer)
         wbuf = next((b for b in buffers if b.holds == "weights"), None)
         abuf = next((b for b in buffers if b.holds == "activations"), None)
@@ -202,6 +211,7 @@ class RtlParams:
             act_path_bits=abuf.width_bits * abuf.ports if abuf else a.lanes * a.activation_bits,
             out_path_bits=abuf.width_bits * abuf.ports if abuf else a.accumulator_bits,
             op_overhead_cycles=controls[0].op_overhead_cycles if controls else 0,
+            zero_skip=int(a.zero_skipping),
             max_rows=max_rows,
             max_cols=max_cols,
         )

@@ -11,6 +11,13 @@
 // when its last step has issued. After a row group's last step the array idles
 // HANDOFF_BUBBLE cycles (0: none), and the half it finished is released after them.
 // Results leave PIPELINE_STAGES + TREE_DEPTH cycles after their group's last step.
+//
+// With ZERO_SKIP a tile is read whole in its first step (the same bytes, in the same
+// order) and every tree takes, each step, the next LANES nonzero weights of its own row
+// with their activations, so a tile takes max(1, max over rows of ceil(nonzeros / LANES))
+// steps. The sums are then formed in another order than the functional model's column
+// tree, which only a wrapping (modular) accumulator makes immaterial: the RTL refuses
+// ZERO_SKIP with SATURATE (arch_models.rtl.params).
 module tmac_array #(
     parameter int LANES = 4,
     parameter int ROWS = 1,
@@ -25,7 +32,8 @@ module tmac_array #(
     parameter int HANDOFF_BUBBLE = 0,
     parameter int MAX_ROWS = 512,
     parameter int MAX_COLS = 512,
-    parameter int WIN_BYTES = 1
+    parameter int WIN_BYTES = 1,
+    parameter int ZERO_SKIP = 0
 ) (
     input  logic                         clk,
     input  logic                         rst_n,
@@ -75,7 +83,8 @@ module tmac_array #(
   assign gr = g == n_groups - 32'd1 ? gr_last : P;
   assign nsteps = t == n_ct - 32'd1 ? steps_last : STEPS_FULL;
   assign issue = run && !issued_all && half_full[rh] && bubble == 32'd0;
-  assign end_tile = s == nsteps - 32'd1;
+  logic zs_last;  // zero skipping: no nonzero weight of the tile is left after this step
+  assign end_tile = ZERO_SKIP != 0 ? zs_last : s == nsteps - 32'd1;
   assign end_group = end_tile && t == n_ct - 32'd1;
   assign end_mv = end_group && g == n_groups - 32'd1;
   assign end_fill = end_tile && (ft == TILES_PER_FILL - 1 || end_mv);
@@ -84,6 +93,10 @@ module tmac_array #(
   always_comb begin
     rb_n = rb + tot / TPB;
     ro_n = tot % TPB;
+    if (ZERO_SKIP != 0) begin  // the tile was read whole: past its bytes at its end
+      rb_n = end_tile ? rb + (gr * (nsteps << LOG_L) + TPB - 1) / TPB : rb;
+      ro_n = 32'd0;
+    end
     if (end_tile && ro_n != 32'd0) begin
       rb_n = rb_n + 32'd1;
       ro_n = 32'd0;
@@ -186,9 +199,75 @@ module tmac_array #(
   assign col0 = (t << LOG_TC) + (s << LOG_L);
   assign acts_c = acts[col0*ACT_BITS+:LANES*ACT_BITS];
 
+  // ---------------------------------------------------------------- zero skipping
+  // A = P rows of activations into the trees with zero skipping (each row its own), else 1.
+  localparam int AR = ZERO_SKIP != 0 ? P : 1;
+  logic [2*P*LANES-1:0] codes_in;
+  logic [AR*LANES*ACT_BITS-1:0] acts_in;
+  generate
+    if (ZERO_SKIP != 0) begin : g_zs
+      localparam int TC = TILE_COLS;
+      logic [2*P*TC-1:0] tile_src, cur, nxt, held;
+      logic [2*P*LANES-1:0] zs_codes;
+      logic [P*LANES*ACT_BITS-1:0] zs_acts;
+      logic [31:0] width, colt;
+      logic left;
+      assign width = nsteps << LOG_L;
+      assign colt = t << LOG_TC;
+      // the tile's codes by (row, column), from the step-ordered bytes of its first step
+      always_comb begin
+        for (int r = 0; r < P; r++) begin
+          for (int c = 0; c < TC; c++) begin
+            if (r < gr && c < width)
+              tile_src[(r*TC+c)*2+:2] = all_codes[((((c>>LOG_L)*gr+r)<<LOG_L)+(c&(LANES-1)))*2+:2];
+            else tile_src[(r*TC+c)*2+:2] = 2'b00;
+          end
+        end
+      end
+      assign cur = s == 32'd0 ? tile_src : held;
+      // every row: its next LANES nonzero weights, lowest columns first
+      always_comb begin
+        int n;
+        nxt = cur;
+        zs_codes = '0;
+        zs_acts = '0;
+        left = 1'b0;
+        for (int r = 0; r < P; r++) begin
+          n = 0;
+          for (int c = 0; c < TC; c++) begin
+            if (cur[(r*TC+c)*2+:2] != 2'b00) begin
+              if (n < LANES) begin
+                zs_codes[(r*LANES+n)*2+:2] = cur[(r*TC+c)*2+:2];
+                zs_acts[(r*LANES+n)*ACT_BITS+:ACT_BITS] = acts[(colt+c)*ACT_BITS+:ACT_BITS];
+                nxt[(r*TC+c)*2+:2] = 2'b00;
+              end else begin
+                left = 1'b1;
+              end
+              n = n + 1;
+            end
+          end
+        end
+      end
+      always_ff @(posedge clk) begin
+        if (issue) held <= nxt;
+      end
+      assign zs_last = !left;
+      assign codes_in = zs_codes;
+      assign acts_in = zs_acts;
+      // verilator lint_off UNUSEDSIGNAL
+      logic unused_dense;
+      assign unused_dense = ^{codes_c, acts_c};
+      // verilator lint_on UNUSEDSIGNAL
+    end else begin : g_dense
+      assign zs_last = 1'b0;
+      assign codes_in = codes_c;
+      assign acts_in = acts_c;
+    end
+  endgenerate
+
   // ---------------------------------------------------------------- pipeline
   logic [2*P*LANES-1:0] codes_p;
-  logic [LANES*ACT_BITS-1:0] acts_p;
+  logic [AR*LANES*ACT_BITS-1:0] acts_p;
   // {last, valid} of the step in each stage, stage FILL in the top bits
   logic [2*FILL-1:0] ctl;
   generate
@@ -208,10 +287,10 @@ module tmac_array #(
   generate
     if (PIPELINE_STAGES > 0) begin : g_stages
       logic [2*P*LANES-1:0] cs[PIPELINE_STAGES];
-      logic [LANES*ACT_BITS-1:0] as[PIPELINE_STAGES];
+      logic [AR*LANES*ACT_BITS-1:0] as[PIPELINE_STAGES];
       always_ff @(posedge clk) begin
-        cs[0] <= codes_c;
-        as[0] <= acts_c;
+        cs[0] <= codes_in;
+        as[0] <= acts_in;
         for (int k = 1; k < PIPELINE_STAGES; k++) begin
           cs[k] <= cs[k-1];
           as[k] <= as[k-1];
@@ -220,8 +299,8 @@ module tmac_array #(
       assign codes_p = cs[PIPELINE_STAGES-1];
       assign acts_p = as[PIPELINE_STAGES-1];
     end else begin : g_nostages
-      assign codes_p = codes_c;
-      assign acts_p = acts_c;
+      assign codes_p = codes_in;
+      assign acts_p = acts_in;
     end
   endgenerate
 
@@ -243,7 +322,7 @@ module tmac_array #(
       ) tree (
           .clk(clk),
           .codes(codes_p[r*2*LANES+:2*LANES]),
-          .acts(acts_p),
+          .acts(acts_p[(ZERO_SKIP != 0 ? r : 0)*LANES*ACT_BITS+:LANES*ACT_BITS]),
           .sum(sum)
       );
       tmac_reducer #(

@@ -4,7 +4,8 @@
 // ACCUMULATOR_OVERFLOW, ACTIVATION_BITS, TILE_COLS, HANDOFF_BUBBLE_CYCLES,
 // START_LATENCY_CYCLES), the weight buffer's half (TILE_CAPACITY_BYTES), the memory path
 // (BEAT_BITS, PATH_FIFO_BEATS, PATH_BEAT_INTERVAL_CYCLES, MAX_OUTSTANDING), the activation
-// paths (ACT_PATH_BITS in, OUT_PATH_BITS out) and dispatch (OP_OVERHEAD_CYCLES).
+// paths (ACT_PATH_BITS in, OUT_PATH_BITS out), dispatch (OP_OVERHEAD_CYCLES) and zero
+// skipping (ZERO_SKIP: the array's zero_skipping).
 //
 // Each matvec command runs: OP_OVERHEAD_CYCLES of dispatch; the activation import
 // (ceil(cols * ACTIVATION_BITS / ACT_PATH_BITS) beats); START_LATENCY_CYCLES; the steps,
@@ -33,6 +34,7 @@ module tmac_core #(
     parameter int ACT_PATH_BITS = 32,
     parameter int OUT_PATH_BITS = 24,
     parameter int OP_OVERHEAD_CYCLES = 0,
+    parameter int ZERO_SKIP = 0,
     parameter int MAX_ROWS = 512,
     parameter int MAX_COLS = 512,
     parameter int ADDR_BITS = 32,
@@ -78,7 +80,8 @@ module tmac_core #(
   localparam int TILES_PER_FILL = TPF_Q > 0 ? TPF_Q : 1;
   localparam int BB = BEAT_BITS / 8;
   localparam int HALF_BEATS = (TILES_PER_FILL * FULL_TILE + BB - 1) / BB;
-  localparam int WIN_BYTES = (P * LANES + 2 * TPB - 2) / TPB;
+  // a step's codes from any code offset; with zero skipping a whole tile (from a byte)
+  localparam int WIN_BYTES = ZERO_SKIP != 0 ? FULL_TILE : (P * LANES + 2 * TPB - 2) / TPB;
   localparam int FILL = PIPELINE_STAGES + TREE_DEPTH;
   localparam int IMP_MAX = (MAX_COLS * ACTIVATION_BITS + ACT_PATH_BITS - 1) / ACT_PATH_BITS;
   localparam int EXP_MAX = (MAX_ROWS * ACCUMULATOR_BITS + OUT_PATH_BITS - 1) / OUT_PATH_BITS;
@@ -255,7 +258,8 @@ module tmac_core #(
       .HANDOFF_BUBBLE(HANDOFF_BUBBLE_CYCLES),
       .MAX_ROWS(MAX_ROWS),
       .MAX_COLS(MAX_COLS),
-      .WIN_BYTES(WIN_BYTES)
+      .WIN_BYTES(WIN_BYTES),
+      .ZERO_SKIP(ZERO_SKIP)
   ) array (
       .clk(clk),
       .rst_n(rst_n),

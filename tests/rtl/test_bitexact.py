@@ -5,7 +5,8 @@ i/f/g/o projections, the fused gate/up, the down projection and the LM head; the
 weights the model streams and the token's quantised activations, recorded from its
 ``packed_product`` calls), and the expected outputs are the model's own accumulators for
 the same ``Numerics``: exact at 24 bits, wrapping at 10 bits, saturating at 10 and 11
-bits (every adder-tree node clamped, as ``workloads.matvec.adder_tree`` does). The bench
+bits (every adder-tree node clamped, as ``workloads.matvec.adder_tree`` does), and with zero
+skipping (the nonzero weights summed in another order, exact or wrapping). The bench
 checks every export beat against files Python wrote from those results.
 """
 
@@ -21,17 +22,19 @@ from workloads.matvec import adder_tree
 pytestmark = [needs_verilator, pytest.mark.rtl]
 
 CASES = {
-    # (accumulator bits, overflow, packing, lanes, rows_parallel, count, tile_cols)
-    "2bit-exact": (24, "wrap", "2bit", 16, 4, 1, 64),
-    "2bit-wrap10": (10, "wrap", "2bit", 4, 2, 2, 16),
-    "5trit-saturate10": (10, "saturate", "5trit", 8, 3, 1, 32),
-    "5trit-saturate11": (11, "saturate", "5trit", 32, 2, 1, 64),
+    # (accumulator bits, overflow, packing, lanes, rows_parallel, count, tile_cols, zero skip)
+    "2bit-exact": (24, "wrap", "2bit", 16, 4, 1, 64, 0),
+    "2bit-wrap10": (10, "wrap", "2bit", 4, 2, 2, 16, 0),
+    "5trit-saturate10": (10, "saturate", "5trit", 8, 3, 1, 32, 0),
+    "5trit-saturate11": (11, "saturate", "5trit", 32, 2, 1, 64, 0),
+    "2bit-zero-skip-wrap10": (10, "wrap", "2bit", 8, 2, 2, 64, 1),
+    "5trit-zero-skip-exact": (24, "wrap", "5trit", 4, 3, 1, 64, 1),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rtl_matches_the_functional_model(name: str) -> None:
-    acc, overflow, packing, lanes, rp, count, tc = CASES[name]
+    acc, overflow, packing, lanes, rp, count, tc, zero_skip = CASES[name]
     matvecs = tiny_matvecs(acc, overflow)
     assert len(matvecs) == 13  # 6 BitLinears x 2 layers + the LM head
     params = RtlParams(
@@ -47,6 +50,7 @@ def test_rtl_matches_the_functional_model(name: str) -> None:
         act_path_bits=64,
         out_path_bits=48,
         op_overhead_cycles=2,
+        zero_skip=zero_skip,
         max_rows=512,
         max_cols=256,
     )

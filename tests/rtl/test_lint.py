@@ -1,6 +1,6 @@
 """The RTL lints clean under verilator -Wall, and Yosys 0.23 elaborates it, for several
 parameter sets: the defaults, both weight packings and overflow modes, one lane and no
-pipeline, a wide array with every path option, and the example designs' cores."""
+pipeline, a wide array with every path option, zero skipping, and the example designs' cores."""
 
 from __future__ import annotations
 
@@ -47,6 +47,20 @@ PARAM_SETS = {
         max_rows=256,
         max_cols=1024,
     ),
+    "zero-skip": RtlParams(
+        lanes=8,
+        rows_parallel=2,
+        count=2,
+        zero_skip=1,
+        handoff_bubble_cycles=1,
+        tile_capacity_bytes=256,
+        beat_bits=64,
+        max_rows=128,
+        max_cols=256,
+    ),
+    "zero-skip-5trit": RtlParams(
+        lanes=4, weight_packing="5trit", zero_skip=1, pipeline_stages=0, max_cols=128
+    ),
 }
 
 
@@ -80,6 +94,8 @@ def test_refuses_what_it_does_not_build() -> None:
         RtlParams(lanes=64, tile_cols=32)
     with pytest.raises(RtlUnsupportedError, match="beat"):
         RtlParams(beat_bits=24)
+    with pytest.raises(RtlUnsupportedError, match="zero skipping with a saturating"):
+        RtlParams(zero_skip=1, accumulator_overflow="saturate")
 
 
 @needs_yosys
