@@ -12,6 +12,7 @@ shapes through the engine; :func:`compare` runs the same sequence through the RT
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +21,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from arch_models.rtl import MemoryTiming, RtlParams, RtlUnsupportedError, run
+from arch_models.rtl import MemoryTiming, RtlEvents, RtlParams, RtlUnsupportedError, run
 from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import evolve
-from arch_models.spec.units import CoreLayout, OffChipMemory, TernaryArray
+from arch_models.spec.units import Buffer, CoreLayout, OffChipMemory, TernaryArray
+from arch_models.units.ternary import plan_matvec
 from arch_models.workload import MatrixInfo, Op, Step, Workload
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
 
-__all__ = ["Agreement", "bench_arch", "compare", "model_cycles", "random_ops"]
+__all__ = [
+    "Agreement",
+    "bench_arch",
+    "compare",
+    "model_cycles",
+    "model_events",
+    "random_ops",
+]
 
 #: Columns per block of the nonzero counts (as traces store them).
 _BLOCK_COLS = 64
@@ -42,11 +51,16 @@ class Agreement:
         rtl_cycles: The RTL bench's count.
         model_cycles: The engine's (a float: its clock is continuous).
         rtl_op_end_cycles: When each matvec ended in the RTL.
+        rtl_events: What the RTL did that the energy model charges.
+        model_events: The same events as the engine's plan charges them
+            (:func:`model_events`; ``mem_beats`` as whole beats of each buffer fill).
     """
 
     rtl_cycles: int
     model_cycles: float
     rtl_op_end_cycles: tuple[int, ...]
+    rtl_events: RtlEvents | None = None
+    model_events: RtlEvents | None = None
 
     @property
     def error(self) -> float:
@@ -140,6 +154,34 @@ def model_cycles(
     return result.ms_per_token * 1e6 * arch.spec.clock_mhz / 1000.0
 
 
+def model_events(
+    arch: Arch, matrices: Sequence[npt.ArrayLike], *, max_transactions: int | None = None
+) -> RtlEvents:
+    """Return the events the energy model charges for a sequence of matvecs on one core.
+
+    They come from the engine's own plan of each matvec
+    (:func:`arch_models.units.ternary.plan_matvec`, as the engine builds it): weights
+    that reach an adder, array steps, hand-off bubbles, weight-buffer bytes, and the
+    memory beats of each buffer fill (a fill's bytes in whole beats, as streamed).
+    """
+    array = arch.spec.units_of(TernaryArray)[0]
+    mem = arch.spec.units_of(OffChipMemory)[0]
+    wbuf = next((b for b in arch.spec.units_of(Buffer) if b.holds == "weights"), None)
+    full_tile = math.ceil(
+        array.rows_parallel * array.count * array.tile_cols * array.bits_per_weight / 8
+    )
+    chunk = wbuf.tile_capacity_bytes if wbuf else full_tile
+    adds = steps = bubbles = nbytes = beats = 0
+    for k, w in enumerate(matrices):
+        m = _matrix_info(k, np.asarray(w))
+        plan = plan_matvec(array, m, 0, m.rows, chunk, max_transactions or 1 << 30)
+        for c in plan.chunks:
+            adds, steps, bubbles = adds + c.adds, steps + c.steps, bubbles + c.bubbles
+            nbytes += c.nbytes
+            beats += c.fills * -(-c.nbytes // (c.fills * mem.beat_bytes))
+    return RtlEvents(adds=adds, steps=steps, bubbles=bubbles, wbuf_bytes=nbytes, mem_beats=beats)
+
+
 def random_ops(
     shapes: Sequence[tuple[int, int]], seed: int = 0, zero_fraction: float = 1 / 3
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
@@ -187,7 +229,13 @@ def compare(
     )
     model = model_cycles(timed, [w for w, _ in ops], max_transactions=max_transactions)
     rtl = run(params, ops, timing, cache=cache)
-    return Agreement(rtl_cycles=rtl.cycles, model_cycles=model, rtl_op_end_cycles=rtl.op_end_cycles)
+    return Agreement(
+        rtl_cycles=rtl.cycles,
+        model_cycles=model,
+        rtl_op_end_cycles=rtl.op_end_cycles,
+        rtl_events=rtl.events,
+        model_events=model_events(timed, [w for w, _ in ops]),
+    )
 
 
 def _round_up(n: int, to: int) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "RTL_DIR",
     "SOURCES",
     "MemoryTiming",
+    "RtlEvents",
     "RtlRun",
     "RtlToolError",
     "build",
@@ -98,6 +99,28 @@ class RtlRun:
     op_end_cycles: tuple[int, ...]
     results: tuple[npt.NDArray[np.int64], ...]
     mismatches: int | None
+    events: RtlEvents
+
+
+@dataclass(frozen=True)
+class RtlEvents:
+    """What the RTL did that the energy model charges, counted from the array's signals.
+
+    Attributes:
+        adds: Weights that reached an adder (all weights; with zero skipping the
+            nonzeros): the energy model's ``ternary_add_pj_per_op`` events.
+        steps: Array steps issued (every tree active): ``accumulate_pj_per_op`` events
+            per tree.
+        bubbles: Hand-off bubble cycles (trees idle).
+        wbuf_bytes: Weight-buffer bytes the array read (each tile once).
+        mem_beats: Memory beats delivered to the weight stream.
+    """
+
+    adds: int
+    steps: int
+    bubbles: int
+    wbuf_bytes: int
+    mem_beats: int
 
 
 def _verilator() -> str:
@@ -269,6 +292,13 @@ def run(
                 f"the RTL bench did not finish:\n{out.stdout[-3000:]}{out.stderr[-2000:]}"
             )
         ends = tuple(int(m.group(2)) for m in re.finditer(r"TMAC_OP (\d+) (\d+)", out.stdout))
+        ev = re.search(
+            r"TMAC_EVENTS adds=(\d+) steps=(\d+) bubbles=(\d+) wbuf_bytes=(\d+) mem_beats=(\d+)",
+            out.stdout,
+        )
+        if ev is None:
+            raise RtlToolError(f"the RTL bench printed no event counts:\n{out.stdout[-3000:]}")
+        events = RtlEvents(*(int(g) for g in ev.groups()))
         words = [int(line, 16) for line in (folder / "out.hex").read_text().split()]
         results = []
         pos = 0
@@ -286,6 +316,7 @@ def run(
             op_end_cycles=ends,
             results=tuple(results),
             mismatches=int(done.group(3)) if expected is not None else None,
+            events=events,
         )
     finally:
         if not keep:

@@ -8,8 +8,11 @@
 // transfer slot s = max(c + L, previous slot + K), and each slot is lost (s += K) with
 // probability +stall_ppm= / 1e6 from a seeded xorshift32 (+latency=L, +interval=K,
 // +seed=). Cycle 0 is the first after reset; the DMA and the first matvec start in it.
-// Prints "TMAC_OP <i> <end cycle>" per matvec and "TMAC_DONE cycles=<n> beats=<b>
-// mismatches=<m>", and writes every export beat to out.hex.
+// Prints "TMAC_OP <i> <end cycle>" per matvec, "TMAC_EVENTS adds=<a> steps=<s>
+// bubbles=<b> wbuf_bytes=<w> mem_beats=<m>" (what the energy model charges: weights that
+// reached an adder, array steps, hand-off bubble cycles, weight-buffer bytes read, memory
+// beats delivered; counted from the array's own signals) and "TMAC_DONE cycles=<n>
+// beats=<b> mismatches=<m>", and writes every export beat to out.hex.
 // The bench keeps its own bookkeeping in blocking assignments, deliberately.
 // verilator lint_off BLKSEQ
 module tmac_tb #(
@@ -167,6 +170,19 @@ module tmac_tb #(
 
   // ---------------------------------------------------------------- the clocked bench
   int edges = 0, cyc = 0, fi = 0, ci = 0, ai = 0, oi = 0, ops_done = 0, mismatches = 0;
+  longint ev_adds = 0, ev_steps = 0, ev_bubbles = 0, ev_wbuf = 0, ev_beats = 0;
+  localparam int P = ROWS_PARALLEL * COUNT;
+  // verilator lint_off WIDTH
+  localparam int TPB = WEIGHT_PACKING == "5trit" ? 5 : 4;
+  // verilator lint_on WIDTH
+
+  // weights of the step issuing now that reach an adder (with zero skipping: the nonzeros)
+  function automatic longint step_adds();
+    longint n = 0;
+    if (ZERO_SKIP == 0) return longint'(dut.array.gr) * longint'(LANES);
+    for (int k = 0; k < P * LANES; k++) if (dut.array.codes_in[2*k+:2] != 2'b00) n = n + 1;
+    return n;
+  endfunction
   longint next_slot = 0;
   longint due_q[$];
   int addr_q[$];
@@ -196,6 +212,16 @@ module tmac_tb #(
         addr_q.push_back(int'(mem_req_addr));
         next_slot = s + interval;
       end
+      if (dut.array.issue) begin
+        ev_steps = ev_steps + 1;
+        ev_adds = ev_adds + step_adds();
+        if (dut.array.end_tile)
+          ev_wbuf = ev_wbuf + (longint'(dut.array.gr) * longint'(dut.array.nsteps) * longint'(LANES)
+                               + longint'(TPB) - 1) / longint'(TPB);
+      end else if (dut.array.bubble != 32'd0) begin
+        ev_bubbles = ev_bubbles + 1;
+      end
+      if (mem_rsp_valid) ev_beats = ev_beats + 1;
       if (mem_rsp_valid) begin
         void'(due_q.pop_front());
         void'(addr_q.pop_front());
@@ -216,6 +242,8 @@ module tmac_tb #(
           ops_done = ops_done + 1;
           if (ops_done == op_rows.size()) begin
             if (expect_q.size() != 0 && oi != expect_q.size()) mismatches = mismatches + 1;
+            $display("TMAC_EVENTS adds=%0d steps=%0d bubbles=%0d wbuf_bytes=%0d mem_beats=%0d",
+                     ev_adds, ev_steps, ev_bubbles, ev_wbuf, ev_beats);
             $display("TMAC_DONE cycles=%0d beats=%0d mismatches=%0d", cyc + 1, oi, mismatches);
             $fclose(fd_out);
             $finish;

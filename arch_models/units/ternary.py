@@ -23,8 +23,10 @@ unmerged schedule for uniform fills (dense arrays); elsewhere compute starts whe
 first fill has landed and ends no earlier than one fill's compute after the last byte.
 
 Energy: one ``ternary_add_pj_per_op`` per weight that reaches an adder (all weights, or
-only nonzeros with zero skipping), one ``accumulate_pj_per_op`` per tree per cycle, and a
-weight-buffer read per weight byte.
+only nonzeros with zero skipping), one ``accumulate_pj_per_op`` per tree per step (cycles
+less hand-off bubbles, in which the trees idle), and a weight-buffer read per weight byte.
+These are the events the RTL twin's bench counts from its own signals
+(:class:`arch_models.rtl.RtlEvents`); the per-event energies are sourced estimates.
 
 Resources per array (LE = LUT6-equivalents): select/negate ``lanes × a`` LE, adder tree
 ``Σ_k (lanes / 2^k)(a + k)`` LE, accumulator ``acc`` LE, decode ``lanes`` LE (2-bit) or
@@ -58,6 +60,7 @@ class Chunk:
         adds: Weights that reach an adder (ternary add/subtract operations).
         tiles: Tiles in it.
         fills: Weight-buffer fills merged into this transfer (1 unless merged).
+        bubbles: Hand-off bubble cycles among ``cycles`` (the trees idle in them).
     """
 
     nbytes: int
@@ -65,6 +68,12 @@ class Chunk:
     adds: int
     tiles: int
     fills: int = 1
+    bubbles: int = 0
+
+    @property
+    def steps(self) -> int:
+        """Return the cycles in which the trees compute (``cycles`` less the bubbles)."""
+        return self.cycles - self.bubbles
 
 
 @dataclass(frozen=True)
@@ -96,11 +105,21 @@ class MatvecPlan:
         """Return the ternary add/subtract operations."""
         return sum(c.adds for c in self.chunks)
 
+    @property
+    def steps(self) -> int:
+        """Return the array steps (cycles less hand-off bubbles)."""
+        return sum(c.steps for c in self.chunks)
+
 
 def _tile_cycles(
     spec: TernaryArray, m: MatrixInfo, lo: int, hi: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Return per-tile cycles, bytes and adds in visiting order (row groups × column tiles)."""
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    """Return per-tile cycles, bytes, adds and bubble cycles in visiting order.
+
+    Tiles are visited row group by row group, column tile by column tile.
+    """
     p = spec.rows_parallel * spec.count
     rows = hi - lo
     n_groups = -(-rows // p)
@@ -119,11 +138,11 @@ def _tile_cycles(
     else:
         cycles = np.broadcast_to(-(-widths // spec.lanes), (n_groups, n_ct))
         adds = np.outer(group_rows, widths)
-    if spec.handoff_bubble_cycles:
-        cycles = np.array(cycles, dtype=np.int64)
-        cycles[:, -1] += spec.handoff_bubble_cycles
+    bubbles = np.zeros((n_groups, n_ct), dtype=np.int64)
+    bubbles[:, -1] = spec.handoff_bubble_cycles
+    cycles = np.asarray(cycles, dtype=np.int64) + bubbles
     nbytes = np.ceil(np.outer(group_rows, widths) * spec.bits_per_weight / 8).astype(np.int64)
-    return cycles.ravel(), nbytes.ravel(), adds.ravel()
+    return cycles.ravel(), nbytes.ravel(), adds.ravel(), bubbles.ravel()
 
 
 def plan_matvec(
@@ -149,7 +168,7 @@ def plan_matvec(
     """
     if hi <= lo:
         return MatvecPlan(0, m.cols, ())
-    cycles, nbytes, adds = _tile_cycles(spec, m, lo, hi)
+    cycles, nbytes, adds, bubbles = _tile_cycles(spec, m, lo, hi)
     full_tile = max(
         1, math.ceil(spec.rows_parallel * spec.count * spec.tile_cols * spec.bits_per_weight / 8)
     )
@@ -158,6 +177,7 @@ def plan_matvec(
     c_cycles = np.add.reduceat(cycles, starts)
     c_bytes = np.add.reduceat(nbytes, starts)
     c_adds = np.add.reduceat(adds, starts)
+    c_bubbles = np.add.reduceat(bubbles, starts)
     c_tiles = np.diff(np.append(starts, cycles.size))
     n = c_cycles.size
     c_fills = np.ones(n, dtype=np.int64)
@@ -167,11 +187,14 @@ def plan_matvec(
         c_cycles = np.add.reduceat(c_cycles, bounds)
         c_bytes = np.add.reduceat(c_bytes, bounds)
         c_adds = np.add.reduceat(c_adds, bounds)
+        c_bubbles = np.add.reduceat(c_bubbles, bounds)
         c_tiles = np.add.reduceat(c_tiles, bounds)
         c_fills = np.add.reduceat(c_fills, bounds)
     chunks = tuple(
-        Chunk(int(b), int(c), int(a), int(t), int(f))
-        for b, c, a, t, f in zip(c_bytes, c_cycles, c_adds, c_tiles, c_fills, strict=True)
+        Chunk(int(b), int(c), int(a), int(t), int(f), int(u))
+        for b, c, a, t, f, u in zip(
+            c_bytes, c_cycles, c_adds, c_tiles, c_fills, c_bubbles, strict=True
+        )
     )
     return MatvecPlan(hi - lo, m.cols, chunks)
 
@@ -242,7 +265,7 @@ class TernaryArrayModel(UnitModel[TernaryArray]):
         trees = self.spec.rows_parallel * self.spec.count
         return (
             chunk.adds * self.pj_add
-            + chunk.cycles * trees * self.pj_acc
+            + chunk.steps * trees * self.pj_acc
             + chunk.nbytes * self.pj_weight_read
         )
 

@@ -47,6 +47,9 @@ def test_bubble_adds_its_cycles_once_per_row_group(skip: bool) -> None:
     more = plan_matvec(bubbly, m, 0, 30, 64, 1 << 30)
     assert more.cycles - plain.cycles == 5 * 8
     assert more.nbytes == plain.nbytes
+    # the trees idle in the bubbles: the accumulate energy is charged per step
+    assert more.steps == plain.steps == plain.cycles
+    assert sum(c.bubbles for c in more.chunks) == 5 * 8
 
 
 def _system(changes: dict[str, object]) -> FpgaSystem:

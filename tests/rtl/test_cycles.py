@@ -5,7 +5,8 @@ start latency and 5-trit weights; one skipping zero weights), each under four me
 a beat every cycle at latency 1, latency 20, a beat every third cycle, and random stalls
 (a slot lost with probability 0.2). With deterministic memory the engine's count is the
 RTL's (within 0.5%); with random stalls, within 2% (the engine prices the stalls as their
-mean).
+mean). The events the energy model charges (weights into adders, array steps, bubbles,
+weight-buffer bytes, memory beats) equal the ones the bench counts in the RTL.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def test_engine_predicts_rtl_cycles(design: str, timing: str) -> None:
     limit = 0.02 if t.stall_probability else 0.005
     assert abs(agreement.error) <= limit, agreement
     assert len(agreement.rtl_op_end_cycles) == 3
+    # what the energy model charges is what the RTL did, event for event
+    assert agreement.rtl_events == agreement.model_events
 
 
 def test_single_matvec() -> None:
