@@ -1,21 +1,20 @@
-"""The engine against the RTL twin: cycles of the same matvecs under the same memory.
+"""The engine against the RTL twin: cycles and energy events of the same matvecs.
 
 ``--configs`` single-core designs are drawn (seeded) around a small base design: lanes,
-rows in parallel, arrays, tile width, weight packing, pipeline stages, weight-buffer half,
-memory beat width, stream FIFO depth, beat interval, requests in flight, hand-off bubble,
-start latency, dispatch overhead and activation-path width. Each runs a sequence of three
-matvecs (random ternary weights, int8 activations) on the RTL (``arch_models.rtl``,
-Verilator; one build per design) under every memory timing of :data:`TIMINGS` (a beat
-every cycle, long latency, a beat every few cycles, random back-pressure), and through
-the engine with the description set to the same memory (``cosim.rtl_check``), both with
-every buffer fill its own transfer (``exact``) and with the engine's default merging of
-a matvec's fills into at most 4 transfers (``merged``). Printed: every case, then mean
-and worst |error| of each. Targets (issue): mean <= 2%, worst <= 5%.
-
-Measured (seed 0, 32 designs x 5 timings = 160 cases, 18 s with the builds cached, about
-4 min without): exact mean 0.11%, worst 2.60%; merged mean 0.14%, worst 2.47%. Every
-deterministic case is exact (merged: within 0.44%); the errors are the random stalls,
-which the engine prices at their mean (``efficiency``).
+rows in parallel, arrays, tile width, weight packing, zero skipping, pipeline stages,
+weight-buffer half, memory beat width, stream FIFO depth, beat interval, requests in
+flight, hand-off bubble, start latency, dispatch overhead and activation-path width.
+Each runs three matvecs taken from a real decode step of the tiny model (its weights and
+the token's quantised activations, :func:`workloads.matvec_record.decode_matvecs`;
+which three is drawn per design) on the RTL (``arch_models.rtl``, Verilator; one build
+per design) under every memory timing of :data:`TIMINGS` (a beat every cycle, long
+latency, a beat every few cycles, random back-pressure), and through the engine with the
+description set to the same memory (``cosim.rtl_check``), both with every buffer fill
+its own transfer (``exact``) and with the engine's default merging of a matvec's fills
+into at most 4 transfers (``merged``). Printed: every case (``--show-cases``), the mean
+and worst |error| of each, and whether the events the energy model charges (weights
+into adders, array steps, hand-off bubbles, weight-buffer bytes, memory beats) equal the
+ones the RTL bench counts. Targets (issue): mean <= 2%, worst <= 5%.
 
 Run: ``.venv/bin/python benchmarks/rtl_fidelity.py [--configs 32] [--seed 0]
 [--show-cases]``
@@ -34,7 +33,8 @@ from arch_models.spec.arch import Arch, validate_arch
 from arch_models.spec.evolve import evolve
 from arch_models.validation.errors import SpecError
 from arch_models.validation.source import Document
-from cosim.rtl_check import bench_arch, model_cycles, random_ops
+from cosim.rtl_check import bench_arch, model_cycles, model_events
+from workloads.matvec_record import MatvecRecord, decode_matvecs
 
 BASE: dict[str, Any] = {
     "version": 1,
@@ -74,7 +74,8 @@ TIMINGS = {
     "beat/4cyc L16": MemoryTiming(latency_cycles=16, beat_interval_cycles=4),
     "stalls 25% L12": MemoryTiming(latency_cycles=12, stall_probability=0.25, seed=7),
 }
-SHAPES = [(96, 256), (64, 128), (128, 192)]
+#: Matvecs per design (drawn from the tiny model's decode step).
+OPS_PER_DESIGN = 3
 
 
 def _draw(rng: random.Random) -> dict[str, Any]:
@@ -83,7 +84,9 @@ def _draw(rng: random.Random) -> dict[str, Any]:
     packing = rng.choice(["2bit", "5trit"])
     rp = rng.choice([1, 2, 3, 4, 8])
     count = rng.choice([1, 1, 1, 2])
-    tile = rng.choice([c for c in (16, 32, 64, 128) if c >= lanes])
+    skip = rng.random() < 0.3
+    # zero skipping times tiles from the trace's nonzeros per 64 columns
+    tile = rng.choice([c for c in ((64, 128) if skip else (16, 32, 64, 128)) if c >= lanes])
     per_byte = 5 if packing == "5trit" else 4
     tile_bytes = -(-rp * count * tile // per_byte)
     half = tile_bytes * rng.choice([1, 2, 3, 4, 6])
@@ -94,6 +97,7 @@ def _draw(rng: random.Random) -> dict[str, Any]:
         "tmac.count": count,
         "tmac.tile_cols": tile,
         "tmac.weight_packing": packing,
+        "tmac.zero_skipping": skip,
         "tmac.pipeline_stages": rng.choice([0, 1, 2, 3]),
         "tmac.handoff_bubble_cycles": rng.choice([0, 0, 1, 2, 4]),
         "tmac.start_latency_cycles": rng.choice([0, 0, 3]),
@@ -131,13 +135,16 @@ def _label(changes: dict[str, Any]) -> str:
         f"beat{c['hbm.request_bytes']}B",
     ]
     for key, tag in (
+        ("tmac.zero_skipping", "zs"),
         ("hbm.path_fifo_beats", "fifo"),
         ("hbm.path_beat_interval_cycles", "int"),
         ("hbm.max_outstanding", "mo"),
         ("tmac.handoff_bubble_cycles", "bub"),
         ("tmac.start_latency_cycles", "stl"),
     ):
-        if c.get(key):
+        if c.get(key) is True:
+            parts.append(tag)
+        elif c.get(key):
             parts.append(f"{tag}{c[key]}")
     return " ".join(parts)
 
@@ -149,26 +156,41 @@ def main() -> None:
     parser.add_argument("--show-cases", action="store_true")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    ops = random_ops(SHAPES, seed=args.seed)
+    matvecs = decode_matvecs("tiny", seed=args.seed)
+    rng = random.Random(args.seed)
     rows: list[tuple[str, str, int, float, float]] = []
-    for k, (changes, arch) in enumerate(_designs(args.configs, args.seed)):
+    events_equal: list[bool] = []
+    done = 0
+    # designs the RTL cannot run (weights the engine would keep resident) are replaced
+    for k, (changes, arch) in enumerate(_designs(3 * args.configs, args.seed)):
+        if done == args.configs:
+            break
         label = _label(changes)
+        chosen: list[MatvecRecord] = rng.sample(list(matvecs), OPS_PER_DESIGN)
+        ops = [(m.weights, m.acts) for m in chosen]
+        ws = [w for w, _ in ops]
         params: RtlParams | None = None
         for tname, timing in TIMINGS.items():
             timed = bench_arch(arch, timing)
             try:
-                params = params or RtlParams.of_arch(timed, max_rows=128, max_cols=256)
-                exact = model_cycles(timed, [w for w, _ in ops])
-                merged = model_cycles(timed, [w for w, _ in ops], max_transactions=4)
+                params = params or RtlParams.of_arch(timed, max_rows=512, max_cols=256)
+                exact = model_cycles(timed, ws)
+                merged = model_cycles(timed, ws, max_transactions=4)
             except RtlUnsupportedError as exc:
                 print(f"skipped {label}: {exc}")
                 break
-            rtl = run(params, ops, timing).cycles
-            rows.append((label, tname, rtl, exact, merged))
+            rtl = run(params, ops, timing)
+            rows.append((label, tname, rtl.cycles, exact, merged))
+            done += tname == next(iter(TIMINGS))
+            if tname == next(iter(TIMINGS)):
+                expected = model_events(timed, ws)
+                events_equal.append(rtl.events == expected)
+                if rtl.events != expected:
+                    print(f"events differ for {label}: rtl {rtl.events}, model {expected}")
             if args.show_cases:
-                e, m = (exact - rtl) / rtl, (merged - rtl) / rtl
+                e, m = (exact - rtl.cycles) / rtl.cycles, (merged - rtl.cycles) / rtl.cycles
                 print(
-                    f"{k:3d} {label:70s} {tname:15s} rtl {rtl:7d}  exact {exact:9.1f} "
+                    f"{k:3d} {label:70s} {tname:15s} rtl {rtl.cycles:7d}  exact {exact:9.1f} "
                     f"({e:+.2%})  merged {merged:9.1f} ({m:+.2%})",
                     flush=True,
                 )
@@ -190,6 +212,10 @@ def main() -> None:
         )
     worst = max(rows, key=lambda r: abs(r[3] - r[2]) / r[2])
     print(f"worst (exact): {worst[0]} under {worst[1]}: rtl {worst[2]}, engine {worst[3]:.1f}")
+    print(
+        f"energy events (adds, steps, bubbles, weight-buffer bytes, memory beats) equal to "
+        f"the RTL's: {sum(events_equal)} of {len(events_equal)} designs"
+    )
 
 
 if __name__ == "__main__":

@@ -101,10 +101,10 @@ class Evaluation:
 def design_numerics(arch: Arch) -> Numerics:
     """Return the functional model's :class:`~workloads.numerics.Numerics` of a design.
 
-    Activation and accumulator widths come from the first ternary array (accumulators
-    wrap, as two's-complement adders do); the elementwise format ``fixed<W>.<F>`` and the
-    sigmoid/SiLU approximation from the first vector unit (float32 and exact functions when
-    the design has none).
+    Activation and accumulator widths and the accumulator's overflow (``wrap`` or
+    ``saturate``, as the RTL twin builds it) come from the first ternary array; the
+    elementwise format ``fixed<W>.<F>`` and the sigmoid/SiLU approximation from the first
+    vector unit (float32 and exact functions when the design has none).
     """
     from workloads.numerics import ElementFormat, FunctionApprox, Numerics
 
@@ -112,7 +112,12 @@ def design_numerics(arch: Arch) -> Numerics:
     vectors = arch.spec.units_of(VectorUnit)
     kwargs: dict[str, Any] = {}
     if arrays:
-        kwargs.update(act_bits=arrays[0].activation_bits, acc_bits=arrays[0].accumulator_bits)
+        a = arrays[0]
+        kwargs.update(
+            act_bits=a.activation_bits,
+            acc_bits=a.accumulator_bits,
+            acc_overflow=a.accumulator_overflow,
+        )
     if vectors:
         v = vectors[0]
         approx = (

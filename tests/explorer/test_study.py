@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 import explorer.objective as objective_module
 from arch_models.spec import load_arch
+from arch_models.spec.evolve import evolve
 from cosim.errors import SimulationError
 from explorer import ExplorerError, pareto_front, pick_trial, run_study, trial_counts
 from explorer.export import design_of_trial
@@ -177,6 +178,9 @@ def test_accuracy_bound(tmp_path: Path) -> None:
         "fixed16.10",
         "pwl:16@8",
     )
+    assert numerics["acc_overflow"] == "wrap"
+    saturating = evolve(load_arch(U280), {"tmac.accumulator_overflow": "saturate"})
+    assert design_numerics(saturating).acc_overflow == "saturate"  # judged as built
     space = _write(
         tmp_path,
         "version: 1\nname: acc\nconstraints:\n"
