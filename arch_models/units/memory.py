@@ -12,10 +12,12 @@ after the channel is released: the channel is free for others, the core still wa
 A core's port is a ``Resource`` too: its transfers (weights, an embedding row, spills)
 take turns, so a core never draws more than its own path.
 
-Weight-buffer fills (:meth:`OffChipModel.fill`, cores with channels of their own) follow
+Weight-buffer fills (:meth:`OffChipModel.fill`, cores with channels of their own) whose
+path has a stream FIFO, a beat interval or a request window (``max_outstanding``) follow
 the requests as the RTL issues them (:mod:`arch_models.rtl`), in beats of one request
-(:attr:`~arch_models.spec.units.OffChipMemory.beat_bytes`): without a stream FIFO a fill
-is requested when its buffer half is freed, and its first beat arrives ``latency_ns``
+(:attr:`~arch_models.spec.units.OffChipMemory.beat_bytes`), each answered a round trip
+later (``path_latency_cycles`` when given, else ``latency_ns``): without a stream FIFO a
+fill is requested when its buffer half is freed, and its first beat arrives a round trip
 later or right after the previous fill's last, whichever is later; with a FIFO of
 ``path_fifo_beats`` the requests run ahead of the buffer by that many beats (so after a
 pause the FIFO's beats are there at once and the latency is paid only beyond them). The
@@ -155,12 +157,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if window == math.inf:
             return path
         req = s.beat_bytes
-        latency_ns = (
-            s.latency_ns
-            if s.path_latency_cycles is None
-            else s.path_latency_cycles * self.ctx.ns_per_cycle
-        )
-        per_req_ns = latency_ns + req / min(path, self.group_bytes_per_ns())
+        per_req_ns = self._round_trip_ns() + req / min(path, self.group_bytes_per_ns())
         return min(path, window * req / per_req_ns)
 
     def _taker_bytes_per_ns(self) -> float:
@@ -180,9 +177,20 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if free_at is None:  # the stream goes on: its requests are long out
             first = max(stream.mem_end, now)
         else:
-            first = max(free_at + self.spec.latency_ns, stream.mem_end, now)
+            first = max(free_at + self._round_trip_ns(), stream.mem_end, now)
         stream.mem_end = first + moved * pace
         return stream.mem_end
+
+    def _round_trip_ns(self) -> float:
+        """Return a read request's round trip as the core sees it.
+
+        ``path_latency_cycles`` when given (a shell-side prefetch FIFO serves the core),
+        else the access latency ``latency_ns``.
+        """
+        s = self.spec
+        if s.path_latency_cycles is None:
+            return s.latency_ns
+        return s.path_latency_cycles * self.ctx.ns_per_cycle
 
     def _beat_ns(self) -> float:
         """Return one beat's transfer time (the channel's or the path width's)."""
@@ -197,7 +205,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         Beat ``j`` is requested a cycle after the previous request (``path_beat_interval_cycles``
         without a FIFO), after beat ``j - max_outstanding`` arrived, and after beat
         ``j - path_fifo_beats`` left the FIFO (its credit) or, without a FIFO, once the
-        fill's half is free; its transfer slot starts ``latency_ns`` later, or one beat's
+        fill's half is free; its transfer slot starts a round trip later, or one beat's
         transfer after the previous slot; it arrives in the slot's last cycle and is
         taken into the buffer then (through a FIFO: once the half is free, at most one a
         ``path_beat_interval_cycles``, or a cycle). A block of beats no longer than the
@@ -210,6 +218,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
         fifo = s.path_fifo_beats
         mo = s.max_outstanding or 0
         lag = min(x for x in (fifo, mo, beats) if x)
+        latency = self._round_trip_ns()
         half = -math.inf if free_at is None else free_at
         if stream.last_request == -math.inf:  # the DMA starts with the run
             stream.last_request = -(interval if not fifo else cyc)
@@ -231,7 +240,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
                 stream.last_request + gap * (i + 1),
             )
             slot = np.maximum(
-                np.maximum.accumulate(req + s.latency_ns - xfer * i) + xfer * i,
+                np.maximum.accumulate(req + latency - xfer * i) + xfer * i,
                 stream.last_slot + xfer * (i + 1),
             )
             arrive = slot + xfer - cyc
@@ -301,10 +310,16 @@ class OffChipModel(UnitModel[OffChipMemory]):
         s = self.spec
         stream = self.stream_of(core)
         moved = self.moved_bytes(nbytes)
-        if s.path_fifo_beats or s.path_beat_interval_cycles:
+        if s.path_fifo_beats or s.path_beat_interval_cycles or s.max_outstanding:
             beat_ns = self._beat_ns()
             if after_other:  # no slot before the other transfer's end
                 stream.last_slot = max(stream.last_slot, now - beat_ns)
+                if s.max_outstanding:
+                    # its requests held the request window until their data came
+                    cyc = self.ctx.ns_per_cycle
+                    stream.delivered.extend([now - cyc] * s.max_outstanding)
+                    while len(stream.delivered) > s.max_outstanding:
+                        stream.delivered.popleft()
             if held > stream.last_slot + beat_ns:
                 gap = self.ctx.ns_per_cycle * (
                     1 if s.path_fifo_beats else (s.path_beat_interval_cycles or 1)
