@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from arch_models.catalog import Device
 from arch_models.rtl import RTL_DIR, SOURCES, RtlParams
 from arch_models.spec.arch import Arch
 from explorer.errors import ExplorerError
@@ -184,8 +185,8 @@ _QUARTUS_FAMILIES = {
 }
 
 
-def _is_amd(arch: Arch) -> bool:
-    return arch.device.vendor.strip().lower() in ("amd", "xilinx", "amd/xilinx")
+def _is_amd(device: Device) -> bool:
+    return device.vendor.strip().lower() in ("amd", "xilinx", "amd/xilinx")
 
 
 def _xilinx_family(family: str) -> str | None:
@@ -200,7 +201,7 @@ def _xilinx_family(family: str) -> str | None:
     return None
 
 
-def yosys_flow(arch: Arch, top: str) -> tuple[str, str]:
+def yosys_flow(device: Device, top: str) -> tuple[str, str]:
     """Return the Yosys synthesis command for the design's device, and why that one.
 
     UltraScale+ parts get ``synth_xilinx -family xcup``, UltraScale ``xcu``, 7-series
@@ -208,15 +209,15 @@ def yosys_flow(arch: Arch, top: str) -> tuple[str, str]:
     into 6-input LUTs (``synth -lut 6``), which counts LUTs and flip-flops but no device
     primitives.
     """
-    family = _xilinx_family(arch.device.family) if _is_amd(arch) else None
+    family = _xilinx_family(device.family) if _is_amd(device) else None
     if family is not None:
         return (
             f"synth_xilinx -flatten -family {family} -top {top}",
-            f"{arch.device.family}: Yosys's synth_xilinx for the family {family}",
+            f"{device.family}: Yosys's synth_xilinx for the family {family}",
         )
     return (
         f"synth -flatten -lut 6 -top {top}",
-        f"Yosys has no synthesis flow for {arch.device.family}: a generic one into "
+        f"Yosys has no synthesis flow for {device.family}: a generic one into "
         "6-input LUTs and flip-flops",
     )
 
@@ -234,7 +235,7 @@ _AMD_ORDERING = (
 _AMD_7SERIES = re.compile(r"^(?P<dev>XC7[A-Z0-9]+)-(?P<speed>\d)(?P<pkg>[A-Z]+\d+)(?P<temp>[CEI])$")
 
 
-def vivado_part(arch: Arch) -> str | None:
+def vivado_part(device: Device) -> str | None:
     """Return the device's part as Vivado's ``-part`` names it (``None``: not an AMD part).
 
     The catalog holds ordering codes; UltraScale(+) codes become
@@ -242,9 +243,9 @@ def vivado_part(arch: Arch) -> str | None:
     ``<device><package>-<speed>``, in lower case but for the low-power ``L``. A code of
     another form is passed as written, in lower case.
     """
-    if not _is_amd(arch):
+    if not _is_amd(device):
         return None
-    code = arch.device.part_number.strip().upper()
+    code = device.part_number.strip().upper()
     m7 = _AMD_7SERIES.match(code)
     if m7:
         return f"{m7['dev'].lower()}{m7['pkg'].lower()}-{m7['speed']}"
@@ -311,7 +312,7 @@ def _file_list(names: BundleNames) -> str:
 
 
 def _yosys(names: BundleNames, arch: Arch, head: Sequence[str]) -> str:
-    flow, why = yosys_flow(arch, names.top)
+    flow, why = yosys_flow(arch.device, names.top)
     reads = "".join(f"read_verilog -sv -DSYNTHESIS {name}\n" for name in names.sources)
     return (
         _comment("#", [*head, "", f"Synthesise {names.top} with Yosys, in this folder:",
@@ -325,7 +326,7 @@ def _tcl_list(names: Sequence[str]) -> str:
 
 
 def _vivado(names: BundleNames, arch: Arch, head: Sequence[str]) -> str:
-    part = vivado_part(arch)
+    part = vivado_part(arch.device)
     if part is not None:
         choose = (
             f"# {arch.device.part_number} (catalog: {arch.device.id}) as Vivado names it;\n"
@@ -353,7 +354,7 @@ def _vivado(names: BundleNames, arch: Arch, head: Sequence[str]) -> str:
 
 def _quartus(names: BundleNames, arch: Arch, head: Sequence[str]) -> str:
     family = _QUARTUS_FAMILIES.get(arch.device.family.lower())
-    if family is not None and not _is_amd(arch):
+    if family is not None and not _is_amd(arch.device):
         device = (
             f'set_global_assignment -name FAMILY "{family}"\n'
             f"set_global_assignment -name DEVICE {arch.device.part_number}\n"
@@ -385,7 +386,7 @@ def _quartus(names: BundleNames, arch: Arch, head: Sequence[str]) -> str:
 
 
 def _readme(names: BundleNames, arch: Arch, core: RtlParams, head: Sequence[str]) -> str:
-    flow, why = yosys_flow(arch, names.top)
+    flow, why = yosys_flow(arch.device, names.top)
     rows = "".join(f"| `{k}` | `{v}` |\n" for k, v in core.hdl().items())
     listed = "".join(f"- `{n}`\n" for n in names.sources)
     store_bits = core.max_rows * core.accumulator_bits + core.max_cols * core.activation_bits
