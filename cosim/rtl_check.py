@@ -439,7 +439,6 @@ def check_design(
     """
     if not sequences or not timings:
         raise RtlUnsupportedError("give at least one sequence and one memory timing")
-    version = verilator_version()  # before anything slow: is Verilator there?
     shapes = [np.asarray(w).shape for ops in sequences for w, _ in ops]
     lanes = max(a.lanes for a in arch.spec.units_of(TernaryArray))
     first = bench_arch(arch, next(iter(timings.values())))
@@ -453,6 +452,7 @@ def check_design(
         raise RtlUnsupportedError(
             f"{arch.spec.name}: the RTL twin does not build this design: {exc}"
         ) from None
+    version = verilator_version()  # before anything slow: is Verilator there?
     total = len(sequences) * len(timings)
     if on_progress is not None:
         on_progress("build", 0, 1)
