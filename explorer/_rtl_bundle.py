@@ -426,7 +426,7 @@ def render_bundle(
     Raises:
         ExplorerError: ``tmac_core.sv``'s header cannot be read, or lacks a parameter.
     """
-    files = [
+    return [
         (names.top_file, _top(names, core, head)),
         (names.package_file, package),
         *((name, (RTL_DIR / name).read_text()) for name in SOURCES),
@@ -436,4 +436,3 @@ def render_bundle(
         (names.quartus_script, _quartus(names, arch, head)),
         (names.readme, _readme(names, arch, core, head)),
     ]
-    return files
