@@ -2,12 +2,15 @@
 
 Every package owns its error classes for input the user can fix; this module, at the top
 of the house, gathers them so the CLI prints them (exit code 2) instead of a traceback.
-Anything else is a bug and keeps its traceback.
+The RTL twin's are here too: a design it cannot build, and its tools (Verilator) missing
+or failing, whose message says what to install or what the tool said. Anything else is a
+bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 from arch_models.energy import MissingCoefficientError
+from arch_models.rtl import RtlToolError, RtlUnsupportedError
 from arch_models.validation.errors import SpecError
 from cosim.errors import ResultsError, SimulationError
 from dashboards.errors import DashboardError
@@ -34,6 +37,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     BaselineError,
     ExplorerError,
     DashboardError,
+    RtlUnsupportedError,
+    RtlToolError,
 )
 
 

@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "explore",
     "pareto",
     "export",
+    "rtlcheck",
     "dashboard",
 )
 

@@ -2,7 +2,8 @@
 
 The files are exactly what ``cosim export`` writes (:func:`explorer.export.render_design`,
 with the trial's provenance): the design is validated again from its stored description
-and rendered in memory. ``all`` gives a zip of every format.
+and rendered in memory. ``all`` gives a zip of every format (the RTL bundle skipped for a
+design the RTL twin does not build), and so does ``rtl``, a bundle of several files.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def export_record(
     study: Study | None = None,
     trial: FrozenTrial | None = None,
 ) -> ExportFile:
-    """Render a design in one format (or ``all`` as a zip).
+    """Render a design in one format (``all``, or a bundle such as ``rtl``, as a zip).
 
     Args:
         record: The design.
@@ -92,12 +93,11 @@ def export_record(
             did not finish with a design (failed, or refused by the validator).
         SpecError: The stored description is not a valid design.
     """
-    from explorer.export import FORMATS, render_design
+    from explorer.export import render_design
 
     arch, prov = _arch_and_provenance(record, study, trial)
-    formats = list(FORMATS) if fmt == "all" else [fmt]
-    rendered = render_design(arch, formats, prov)
-    if fmt != "all":
+    rendered = render_design(arch, fmt, prov)
+    if fmt != "all" and len(rendered) == 1:
         name, text = rendered[0]
         return ExportFile(name, text.encode("utf-8"), text)
     buf = io.BytesIO()
@@ -105,4 +105,4 @@ def export_record(
         for name, text in rendered:
             zf.writestr(name, text)
     stem = f"{record.label.split(' (')[0].replace(' ', '_')}-{arch.spec.name}"
-    return ExportFile(f"{stem}.zip", buf.getvalue(), None)
+    return ExportFile(f"{stem}{'' if fmt == 'all' else '-' + fmt}.zip", buf.getvalue(), None)

@@ -6,7 +6,8 @@ variant replayed through the simulator (:mod:`explorer.objective`). Workers take
 study's queued trials (:mod:`explorer.study`); its attributes are read back as records
 (:mod:`explorer.records`, where the storage contract is), as one table
 (:mod:`explorer.table`), as the front (:mod:`explorer.pareto`), as a trial's replay
-(:mod:`explorer.replay`) and as HDL parameters (:mod:`explorer.export`).
+(:mod:`explorer.replay`) and as HDL parameters and the RTL bundle that synthesises
+it (:mod:`explorer.export`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,12 @@ Python        Verilog literal     SV type
 ``"5trit"``   ``"5trit"``         ``string``
 ============  ==================  ===============
 
-:func:`tcl_word` quotes a literal as one Tcl word; :func:`parse_verilog_literal` is the exact
-inverse of :func:`verilog_literal`, so files can be read back and compared.
+:func:`sv_param_type` is the type a package or module declares such a parameter with:
+:func:`sv_type`'s, except that a string is declared untyped (``localparam NAME = "5trit"``,
+as ``tmac_core`` declares ``WEIGHT_PACKING``), since Yosys 0.23 and Icarus 11 reject
+``string`` parameters. :func:`tcl_word` quotes a literal as one Tcl word;
+:func:`parse_verilog_literal` is the exact inverse of :func:`verilog_literal`, so files can
+be read back and compared.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "HdlValue",
     "hdl_identifier",
     "parse_verilog_literal",
+    "sv_param_type",
     "sv_type",
     "tcl_word",
     "verilog_literal",
@@ -74,6 +79,17 @@ def sv_type(value: object) -> str:
     if isinstance(v, float):
         return "real"
     return "string"
+
+
+def sv_param_type(value: object) -> str:
+    """Return the type to declare a parameter holding ``value`` with ('' for a string).
+
+    Raises:
+        TypeError: For an unsupported type.
+        ValueError: For an integer beyond 64 bits or a non-finite float.
+    """
+    kind = sv_type(value)
+    return "" if kind == "string" else kind
 
 
 def verilog_literal(value: object) -> str:

@@ -15,15 +15,30 @@ one set of literal formatters in :mod:`explorer._hdl`. The formats (:data:`EXPOR
 - ``json``: the parameters, their source fields and the resolved description
   (``<design>.json``);
 - ``yaml``: the resolved architecture description, loadable by ``cosim simulate``
-  (``<design>.yaml``).
+  (``<design>.yaml``);
+- ``rtl``: the RTL bundle (:mod:`explorer._rtl_bundle`): the package, a top
+  ``<design>_top`` that instantiates the RTL twin's ``tmac_core`` with the package's
+  values, copies of the RTL sources, a file list and Yosys, Vivado and Quartus scripts
+  (``yosys -s <design>_synth.ys`` synthesises it).
+
+Where the RTL twin builds the design (:meth:`arch_models.rtl.RtlParams.of_arch`), the
+parameters include every ``tmac_core`` parameter under its HDL name (``LANES``,
+``BEAT_BITS``, ``ACT_PATH_BITS``...), read from that one mapping, so the package is what
+the RTL is parameterised by. ``max_rows`` and ``max_cols`` size the core's result and
+activation stores (the largest matvec it takes). Asked for by name, ``rtl`` refuses a
+design the RTL cannot build, saying why; within ``all`` it is skipped, and the reason is
+returned with the files (:class:`ExportSet`).
 
 Each file starts with its provenance (study, trial, objectives, package version). The
 files are written as one set (the folder holds the whole old output or the whole new
-one, whenever the command is stopped); an existing file is replaced only with ``force``.
+one, whenever the command is stopped); an existing file is replaced only with ``force``,
+except the RTL sources, which are the same for every design: where the folder holds them
+already, unchanged, they are kept (so several designs' bundles can share a folder).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -33,13 +48,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from arch_models.rtl import SOURCES, RtlParams, RtlUnsupportedError
 from arch_models.spec.arch import Arch, validate_arch
 from arch_models.spec.units import Buffer, OffChipMemory, TernaryArray
 from arch_models.validation.base import SpecModel
 from arch_models.validation.source import Document
 from cosim import __version__
 from explorer._files import write_set
-from explorer._hdl import HdlValue, hdl_identifier, sv_type, tcl_word, verilog_literal
+from explorer._hdl import HdlValue, hdl_identifier, sv_param_type, tcl_word, verilog_literal
+from explorer._rtl_bundle import BundleNames, render_bundle
 from explorer.errors import ExplorerError
 from explorer.records import StudyAttr, TrialRecord
 from safeio import json_safe
@@ -52,20 +69,34 @@ __all__ = [
     "EXPORTERS",
     "FORMATS",
     "OBJECTIVE_FIGURES",
+    "RTL_FORMAT",
+    "ExportSet",
+    "Exported",
     "Exporter",
     "HdlParam",
     "Provenance",
+    "core_parameters",
     "design_of_trial",
     "export_design",
+    "export_set",
     "hdl_parameters",
     "parse_formats",
     "render_design",
+    "render_set",
     "trial_description",
     "trial_design_name",
 ]
 
 #: The summary figures a design's provenance carries.
 OBJECTIVE_FIGURES = ("tokens_per_s", "avg_power_w", "energy_per_token_j")
+
+#: The RTL bundle's format name.
+RTL_FORMAT = "rtl"
+#: The source of the parameters that are ``tmac_core``'s.
+_CORE_SOURCE = "tmac_core parameter (RtlParams.of_arch)"
+#: Default rows and columns of the largest matvec the exported core takes.
+_MAX_ROWS = RtlParams().max_rows
+_MAX_COLS = RtlParams().max_cols
 
 #: Derived figures exported per block kind (property names).
 _DERIVED: dict[type, tuple[str, ...]] = {
@@ -103,6 +134,7 @@ class Provenance:
         status: The trial's status (``feasible`` or ``infeasible``).
         model: The model it was simulated on.
         params_by_path: The searched parameters of the trial.
+        source: The description file it was exported from ('' for a study's trial).
     """
 
     study: str = ""
@@ -112,6 +144,7 @@ class Provenance:
     status: str = ""
     model: str = ""
     params_by_path: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
 
     @classmethod
     def of_trial(cls, study: Study, trial: FrozenTrial) -> Provenance:
@@ -133,6 +166,8 @@ class Provenance:
             f"design: {arch.spec.name} on {arch.device.id} ({arch.device.part_number}), "
             f"clock {arch.spec.clock_mhz:g} MHz",
         ]
+        if self.source:
+            out.append(f"description: {self.source}")
         if self.study:
             out.append(f"study: {self.study}, trial {self.trial} ({self.status or 'unknown'})")
         if self.model:
@@ -159,13 +194,38 @@ def _printable(text: str) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", " ".join(text.split()))
 
 
-def hdl_parameters(arch: Arch) -> list[HdlParam]:
+def core_parameters(
+    arch: Arch, *, max_rows: int = _MAX_ROWS, max_cols: int = _MAX_COLS
+) -> RtlParams:
+    """Return the RTL twin's ``tmac_core`` parameters for one core of ``arch``.
+
+    Args:
+        arch: The validated description.
+        max_rows: Rows of the largest matvec the core takes (its result store).
+        max_cols: Columns of the largest matvec (its activation store).
+
+    Raises:
+        RtlUnsupportedError: The RTL does not build this design (the message says why).
+    """
+    return RtlParams.of_arch(arch, max_rows=max_rows, max_cols=max_cols)
+
+
+def hdl_parameters(
+    arch: Arch, *, max_rows: int = _MAX_ROWS, max_cols: int = _MAX_COLS
+) -> list[HdlParam]:
     """Flatten a validated description into HDL parameters, in description order.
 
     Top level: ``DESIGN_NAME``, ``DEVICE_PART``, ``DEVICE_PART_NUMBER``, ``CLOCK_MHZ``,
     ``CLOCK_HZ``, ``CORES``; then ``<UNIT>_<FIELD>`` for every field of every block
     (nested fields joined by ``_``; unset optional fields left out) and its derived
-    figures. Names are unique.
+    figures; then, where the RTL twin builds the design, every ``tmac_core`` parameter
+    under its HDL name (:func:`core_parameters`: ``LANES``, ``BEAT_BITS``...). Names are
+    unique.
+
+    Args:
+        arch: The validated description.
+        max_rows: Rows of the largest matvec the RTL core takes (``MAX_ROWS``).
+        max_cols: Columns of the largest matvec (``MAX_COLS``).
 
     Raises:
         ExplorerError: Two parameters would share a name.
@@ -196,6 +256,12 @@ def hdl_parameters(arch: Arch) -> list[HdlParam]:
                 add(f"{prefix}_{fname.upper()}", getattr(unit, fname), f"units[{i}].{fname}")
         for prop in _DERIVED.get(type(unit), ()):
             add(f"{prefix}_{prop.upper()}", getattr(unit, prop), f"units[{i}].{prop} (derived)")
+    try:
+        core = core_parameters(arch, max_rows=max_rows, max_cols=max_cols)
+    except RtlUnsupportedError:
+        core = None
+    for name, value in core.hdl().items() if core is not None else ():
+        out.append(HdlParam(name, value, _CORE_SOURCE))
     seen: dict[str, str] = {}
     for p in out:
         if p.name in seen:
@@ -213,16 +279,17 @@ def _comment(prefix: str, lines: Sequence[str]) -> str:
 
 def _render_sv(arch: Arch, params: list[HdlParam], prov: Provenance) -> str:
     pkg = hdl_identifier(arch.spec.name, "_pkg")
-    width_t = max(len(sv_type(p.value)) for p in params)
+    width_t = max(len(sv_param_type(p.value)) for p in params)
     width_n = max(len(p.name) for p in params)
     body = "".join(
-        f"  localparam {sv_type(p.value):<{width_t}} {p.name:<{width_n}} = "
+        f"  localparam {sv_param_type(p.value):<{width_t}} {p.name:<{width_n}} = "
         f"{verilog_literal(p.value)};  // {_printable(p.source)}\n"
         for p in params
     )
     return (
         _comment("//", prov.lines(arch)) + f"\npackage {pkg};\n"
         "  // A design uses some of these; Verilator -Wall would flag the others as unused.\n"
+        "  // Strings are untyped (Yosys 0.23 and Icarus 11 refuse string parameters).\n"
         "  /* verilator lint_off UNUSEDPARAM */\n"
         f"{body}"
         "  /* verilator lint_on UNUSEDPARAM */\n"
@@ -287,6 +354,26 @@ def _render_yaml(arch: Arch, params: list[HdlParam], prov: Provenance) -> str:
     return _comment("#", [*prov.lines(arch), "The resolved architecture description."]) + body
 
 
+def _core_of(arch: Arch, params: list[HdlParam]) -> RtlParams:
+    """The ``tmac_core`` parameters that ``params`` carries (as :func:`hdl_parameters` put them)."""
+    by_name = {p.name: p.value for p in params if p.source == _CORE_SOURCE}
+    fields = [f.name for f in dataclasses.fields(RtlParams)]
+    if not by_name or any(f.upper() not in by_name for f in fields):
+        raise ExplorerError(f"{arch.spec.name}: the RTL twin does not build this design")
+    return RtlParams(**{f: by_name[f.upper()] for f in fields})  # type: ignore[arg-type]
+
+
+def _render_top(arch: Arch, params: list[HdlParam], prov: Provenance) -> str:
+    return _render_rtl(arch, params, prov)[0][1]
+
+
+def _render_rtl(arch: Arch, params: list[HdlParam], prov: Provenance) -> list[tuple[str, str]]:
+    names = BundleNames(hdl_identifier(arch.spec.name))
+    core = _core_of(arch, params)
+    package = _render_sv(arch, params, prov)
+    return render_bundle(arch, names, core, package, prov.lines(arch))
+
+
 @dataclass(frozen=True)
 class Exporter:
     """One output format.
@@ -294,14 +381,19 @@ class Exporter:
     Attributes:
         name: The ``--format`` name.
         description: What it writes.
-        filename: Design identifier → file name.
-        render: ``(arch, parameters, provenance) → text``.
+        filename: Design identifier → file name (a bundle's: its main file's).
+        render: ``(arch, parameters, provenance) → text`` (a bundle's: its main file's).
+        files: A bundle's ``(arch, parameters, provenance) → [(file name, text)]``, its
+            main file first (``None``: the format is the one file above).
+        shared: Files of the bundle that are the same for every design.
     """
 
     name: str
     description: str
     filename: Callable[[str], str]
     render: Callable[[Arch, list[HdlParam], Provenance], str]
+    files: Callable[[Arch, list[HdlParam], Provenance], list[tuple[str, str]]] | None = None
+    shared: frozenset[str] = frozenset()
 
 
 #: The exporters, by ``--format`` name.
@@ -315,6 +407,14 @@ EXPORTERS: dict[str, Exporter] = {
         ),
         Exporter("json", "JSON parameters and description", lambda d: f"{d}.json", _render_json),
         Exporter("yaml", "resolved architecture description", lambda d: f"{d}.yaml", _render_yaml),
+        Exporter(
+            RTL_FORMAT,
+            "RTL bundle: package, top, RTL sources, file list, Yosys/Vivado/Quartus scripts",
+            lambda d: BundleNames(d).top_file,
+            _render_top,
+            files=_render_rtl,
+            shared=frozenset(SOURCES),
+        ),
     )
 }
 #: Format names, in order.
@@ -344,8 +444,102 @@ def parse_formats(fmt: str | Sequence[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class ExportSet:
+    """A design rendered in one or more formats, in memory.
+
+    Attributes:
+        files: ``(file name, text)`` per file, in format order (a file two formats share,
+            such as the package of ``sv`` and ``rtl``, once).
+        skipped: ``(format, why)`` per format ``all`` left out (``rtl`` for a design the
+            RTL twin does not build).
+        shared: Names of files that are the same for every design (the RTL sources).
+    """
+
+    files: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    shared: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What :func:`export_set` wrote.
+
+    Attributes:
+        paths: The set's files, in format order (kept unchanged RTL sources included).
+        skipped: ``(format, why)`` per format ``all`` left out.
+    """
+
+    paths: tuple[Path, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def _named(fmt: str | Sequence[str], name: str) -> bool:
+    """Whether ``fmt`` names the format ``name`` itself (not only through ``all``)."""
+    names = fmt.split(",") if isinstance(fmt, str) else list(fmt)
+    return any(raw.strip().lower() == name for raw in names)
+
+
+def render_set(
+    arch: Arch,
+    fmt: str | Sequence[str],
+    provenance: Provenance | None = None,
+    *,
+    max_rows: int = _MAX_ROWS,
+    max_cols: int = _MAX_COLS,
+) -> ExportSet:
+    """Render a validated design in one or more formats, in memory.
+
+    Args:
+        arch: The validated description.
+        fmt: Format name(s), see :func:`parse_formats`.
+        provenance: Where the design comes from (default: no study).
+        max_rows: Rows of the largest matvec the RTL core takes (``MAX_ROWS``).
+        max_cols: Columns of the largest matvec (``MAX_COLS``).
+
+    Raises:
+        ExplorerError: Unknown format, a value no literal can carry, or ``rtl`` named for
+            a design the RTL twin does not build (saying why).
+    """
+    formats = parse_formats(fmt)
+    prov = provenance or Provenance()
+    skipped: list[tuple[str, str]] = []
+    if RTL_FORMAT in formats:
+        try:
+            core_parameters(arch, max_rows=max_rows, max_cols=max_cols)
+        except RtlUnsupportedError as exc:
+            why = f"the RTL twin does not build this design: {exc}"
+            if _named(fmt, RTL_FORMAT):
+                raise ExplorerError(f"cannot export {arch.spec.name} as rtl: {why}") from None
+            formats.remove(RTL_FORMAT)
+            skipped.append((RTL_FORMAT, why))
+    params = hdl_parameters(arch, max_rows=max_rows, max_cols=max_cols)
+    ident = hdl_identifier(arch.spec.name)
+    rendered: dict[str, str] = {}
+    shared: set[str] = set()
+    for name in formats:
+        exporter = EXPORTERS[name]
+        try:
+            if exporter.files is not None:
+                files = exporter.files(arch, params, prov)
+            else:
+                files = [(exporter.filename(ident), exporter.render(arch, params, prov))]
+        except (TypeError, ValueError) as exc:
+            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
+        for fname, text in files:
+            if rendered.setdefault(fname, text) != text:
+                raise ExplorerError(f"{fname}: two formats would write it differently")
+        shared |= exporter.shared
+    return ExportSet(tuple(rendered.items()), tuple(skipped), frozenset(shared))
+
+
 def render_design(
-    arch: Arch, fmt: str | Sequence[str], provenance: Provenance | None = None
+    arch: Arch,
+    fmt: str | Sequence[str],
+    provenance: Provenance | None = None,
+    *,
+    max_rows: int = _MAX_ROWS,
+    max_cols: int = _MAX_COLS,
 ) -> list[tuple[str, str]]:
     """Render a validated design in one or more formats, in memory.
 
@@ -353,26 +547,74 @@ def render_design(
         arch: The validated description.
         fmt: Format name(s), see :func:`parse_formats`.
         provenance: Where the design comes from (default: no study).
+        max_rows: Rows of the largest matvec the RTL core takes (``MAX_ROWS``).
+        max_cols: Columns of the largest matvec (``MAX_COLS``).
 
     Returns:
-        ``(file name, text)`` per format, in format order.
+        ``(file name, text)`` per file, in format order (see :func:`render_set`, which
+        also says which formats ``all`` skipped).
 
     Raises:
-        ExplorerError: Unknown format, or a value no literal can carry.
+        ExplorerError: Unknown format, a value no literal can carry, or ``rtl`` named for
+            a design the RTL twin does not build.
     """
-    formats = parse_formats(fmt)
-    prov = provenance or Provenance()
-    params = hdl_parameters(arch)
-    ident = hdl_identifier(arch.spec.name)
-    rendered: list[tuple[str, str]] = []
-    for name in formats:
-        exporter = EXPORTERS[name]
-        try:
-            text = exporter.render(arch, params, prov)
-        except (TypeError, ValueError) as exc:
-            raise ExplorerError(f"cannot export {arch.spec.name} as {name}: {exc}") from None
-        rendered.append((exporter.filename(ident), text))
-    return rendered
+    return list(render_set(arch, fmt, provenance, max_rows=max_rows, max_cols=max_cols).files)
+
+
+def export_set(
+    arch: Arch,
+    fmt: str | Sequence[str],
+    out_dir: str | Path,
+    provenance: Provenance | None = None,
+    force: bool = False,
+    *,
+    max_rows: int = _MAX_ROWS,
+    max_cols: int = _MAX_COLS,
+) -> Exported:
+    """Write a validated design in one or more formats, as one set.
+
+    Everything is rendered first, then every target is checked: a refused value or an
+    existing file writes nothing. The set is then written with
+    :func:`~explorer._files.write_set`: made aside and swapped in by one rename, so
+    ``out_dir`` holds the whole previous output or the whole new one, never part of
+    each, however the command is stopped (leftovers of interrupted runs are removed).
+    Other files in ``out_dir`` are kept; it may not hold folders. RTL sources the folder
+    already holds, unchanged, are kept as they are (they are the same for every design).
+
+    Args:
+        arch: The validated description.
+        fmt: Format name(s), see :func:`parse_formats`.
+        out_dir: The folder (created when missing).
+        provenance: Where the design comes from (default: no study).
+        force: Replace existing files.
+        max_rows: Rows of the largest matvec the RTL core takes (``MAX_ROWS``).
+        max_cols: Columns of the largest matvec (``MAX_COLS``).
+
+    Returns:
+        The set's files, and the formats ``all`` skipped with the reason.
+
+    Raises:
+        ExplorerError: Unknown format, a value no literal can carry, ``rtl`` named for a
+            design the RTL twin does not build, files in the way, or an output folder
+            that holds folders or is the working folder.
+    """
+    rendered = render_set(arch, fmt, provenance, max_rows=max_rows, max_cols=max_cols)
+    folder = Path(out_dir)
+    files = dict(rendered.files)
+    if not force:
+        for name in rendered.shared & set(files):
+            path = folder / name
+            if path.is_file() and not path.is_symlink() and _same(path, files[name]):
+                del files[name]  # carried over as it is
+    write_set(folder, files, force)
+    return Exported(tuple(folder / n for n, _ in rendered.files), rendered.skipped)
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 def export_design(
@@ -381,15 +623,11 @@ def export_design(
     out_dir: str | Path,
     provenance: Provenance | None = None,
     force: bool = False,
+    *,
+    max_rows: int = _MAX_ROWS,
+    max_cols: int = _MAX_COLS,
 ) -> list[Path]:
-    """Write a validated design in one or more formats, as one set.
-
-    Everything is rendered first, then every target is checked: a refused value or an
-    existing file writes nothing. The set is then written with
-    :func:`~explorer._files.write_set`: made aside and swapped in by one rename, so
-    ``out_dir`` holds the whole previous output or the whole new one, never part of
-    each, however the command is stopped (leftovers of interrupted runs are removed).
-    Other files in ``out_dir`` are kept; it may not hold folders.
+    """Write a validated design in one or more formats, as one set (see :func:`export_set`).
 
     Args:
         arch: The validated description.
@@ -397,16 +635,21 @@ def export_design(
         out_dir: The folder (created when missing).
         provenance: Where the design comes from (default: no study).
         force: Replace existing files.
+        max_rows: Rows of the largest matvec the RTL core takes (``MAX_ROWS``).
+        max_cols: Columns of the largest matvec (``MAX_COLS``).
 
     Returns:
         The files written, in format order.
 
     Raises:
-        ExplorerError: Unknown format, a value no literal can carry, files in the way, or
-            an output folder that holds folders or is the working folder.
+        ExplorerError: Unknown format, a value no literal can carry, ``rtl`` named for a
+            design the RTL twin does not build, files in the way, or an output folder
+            that holds folders or is the working folder.
     """
-    rendered = render_design(arch, fmt, provenance)
-    return write_set(Path(out_dir), dict(rendered), force)
+    written = export_set(
+        arch, fmt, out_dir, provenance, force, max_rows=max_rows, max_cols=max_cols
+    )
+    return list(written.paths)
 
 
 def design_of_trial(study: Study, trial: FrozenTrial) -> Arch:

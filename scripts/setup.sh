@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=()
-# explorer: postgresql (distributed-study tests), verilator (lint of exported HDL; the RTL
-# twin's lint, bit-exact and cycle tests), yosys (elaborates the RTL twin), tcl (tclsh
-# reads exported Tcl back); chromium: kaleido renders PNG plots of fronts with it, and the
+# explorer: postgresql (distributed-study tests), verilator (lint of exported HDL and RTL
+# bundles; the RTL twin's lint, bit-exact and cycle tests; cosim rtlcheck), yosys
+# (elaborates the RTL twin, synthesises an exported bundle), tcl (tclsh reads exported Tcl
+# back); chromium: kaleido renders PNG plots of fronts with it, and the
 # dashboard's browser tests drive it through Playwright.
 DEBIAN_PACKAGES+=(postgresql verilator yosys tcl chromium)
 

@@ -145,6 +145,10 @@ def test_export_downloads_each_format(board: Dashboard) -> None:
     assert len(downloads) == 12  # two trials' downloads never share a name
     data, _ = callbacks.on_export(board, STUDY, f"trial:{trial}", "all")
     names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data["content"]))).namelist()
+    from arch_models.rtl import SOURCES
+
+    bundle = [f"{ident}_{n}" for n in ("top.sv", "files.f", "synth.ys", "vivado.tcl")]
+    bundle += [f"{ident}_quartus.tcl", f"{ident}_README.md", *SOURCES]
     assert sorted(names) == sorted(
         [
             f"{ident}_pkg.sv",
@@ -152,7 +156,13 @@ def test_export_downloads_each_format(board: Dashboard) -> None:
             f"{ident}_generics.tcl",
             f"{ident}.json",
             f"{ident}.yaml",
+            *bundle,
         ]
+    )
+    data, _ = callbacks.on_export(board, STUDY, f"trial:{trial}", "rtl")
+    rtl = zipfile.ZipFile(io.BytesIO(base64.b64decode(data["content"]))).namelist()
+    assert data["filename"].endswith("-rtl.zip") and sorted(rtl) == sorted(
+        [f"{ident}_pkg.sv", *bundle]
     )
     import yaml
 

@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 
 from arch_models.spec import load_arch
-from explorer._hdl import parse_verilog_literal
+from explorer._hdl import hdl_identifier, parse_verilog_literal
 from explorer.errors import ExplorerError
-from explorer.export import FORMATS, Provenance, export_design, hdl_parameters, parse_formats
+from explorer.export import (
+    EXPORTERS,
+    FORMATS,
+    Provenance,
+    export_design,
+    hdl_parameters,
+    parse_formats,
+)
 from tests.explorer.conftest import D5005, U280
 
 PROV = Provenance(
@@ -36,13 +43,14 @@ needs_tclsh = pytest.mark.skipif(
 @pytest.fixture(params=[U280, D5005], ids=["u280", "d5005"])
 def exported(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[str, Path]]:
     arch = load_arch(request.param)
-    paths = export_design(arch, "all", tmp_path / "out", PROV)
-    return request.param, {p.suffix.lstrip("."): p for p in paths}
+    paths = {p.name: p for p in export_design(arch, "all", tmp_path / "out", PROV)}
+    ident = hdl_identifier(arch.spec.name)
+    return request.param, {f: paths[e.filename(ident)] for f, e in EXPORTERS.items()}
 
 
 def test_every_format_written_with_provenance(exported: tuple[Path, dict[str, Path]]) -> None:
     _, files = exported
-    assert sorted(files) == sorted(["sv", "vh", "tcl", "json", "yaml"])
+    assert sorted(files) == sorted(["sv", "vh", "tcl", "json", "yaml", "rtl"])
     for path in files.values():
         text = path.read_text()
         if path.suffix != ".json":

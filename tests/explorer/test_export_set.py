@@ -88,7 +88,7 @@ def sets(tmp_path: Path) -> tuple[str, dict[str, dict[str, bytes]]]:
         _run(_export(url, study, tmp_path / f"ref-{study}"))
         complete[study] = _snapshot(tmp_path / f"ref-{study}")
     assert complete["a"].keys() == complete["b"].keys() and complete["a"] != complete["b"]
-    assert len(complete["a"]) == 5
+    assert len(complete["a"]) == 5 + 13  # the parameter files, the RTL bundle
     return url, complete
 
 
@@ -166,7 +166,9 @@ def test_a_failure_at_any_step_leaves_one_whole_set(
             continue
         assert _which(out, complete) == want  # every step passed: the new set
         break
-    assert n == 10 and outcomes == [False] * 8 + [True]  # the swap was the 8th step
+    # the steps: a write per file of the set, a link for notes.txt, two syncs, the swap
+    files = len(complete["a"]) - 1
+    assert n == files + 5 and outcomes == [False] * (files + 3) + [True]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hw")]
 
 

@@ -123,7 +123,7 @@ def test_core_parameters_are_the_exported_packages(example: str) -> None:
     from explorer.export import hdl_parameters
 
     arch = load_arch(EXAMPLES / example)
-    pkg = {p.name: p.value for p in hdl_parameters(arch)}
+    pkg = {p.name: p.value for p in hdl_parameters(arch, max_rows=256, max_cols=512)}
     core = _example(example).hdl()
     array_fields = (
         "LANES",
@@ -148,3 +148,5 @@ def test_core_parameters_are_the_exported_packages(example: str) -> None:
     beat = pkg.get(f"{mem}_REQUEST_BYTES", pkg[f"{mem}_BURST_BYTES"])
     assert core["BEAT_BITS"] == 8 * beat
     assert core["OP_OVERHEAD_CYCLES"] == pkg["CTRL_OP_OVERHEAD_CYCLES"]
+    # and the package carries every one of them under its HDL name, read from RtlParams
+    assert {name: pkg[name] for name in core} == core
