@@ -22,12 +22,14 @@ eager only, 64 tokens) has quiet figures too: its quiet ms/token against the bas
 (reproducibility) and the model's error on it, priced at rep6's own quiet host speed;
 ``rep0``-``rep5`` (older harness, plain medians only) show how far the plain median moves.
 
-Run: ``.venv/bin/python benchmarks/gpu_fidelity.py``
+Run: ``.venv/bin/python benchmarks/gpu_fidelity.py [--record]`` (``--record`` writes the
+errors into the fidelity ladder, :mod:`arch_models.fidelity`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, median
@@ -92,14 +94,43 @@ def main() -> None:
         quiet = f"{c.quiet_steps}/{len(c.tagged_ms)}" if c.tagged_ms else "-"
         print(
             f"{c.model:<5} {c.impl:<11} {c.launch:<6} {c.batch:>5} {ms:8.3f} {of:<6} "
-            f"{s['ms_per_token']:8.3f} {e_ms:+7.1%} {c.decode_ms_per_token:8.3f} "
+            f"{s.ms_per_token:8.3f} {e_ms:+7.1%} {c.decode_ms_per_token:8.3f} "
             f"{e_plain:+7.1%} {quiet:>5} {watts or float('nan'):7.1f} "
-            f"{s['avg_power_w']:7.1f} {e_w:+7.1%}"
+            f"{s.avg_power_w:7.1f} {e_w:+7.1%}"
         )
     for launch in ("graph", "eager"):
         _summary(launch, rows[launch])
     _summary("all", rows["graph"] + rows["eager"])
     _repeats(arch, baseline, opcost)
+    if "--record" in sys.argv[1:]:
+        _record(baseline, rows["graph"] + rows["eager"])
+
+
+def _record(baseline: Baseline, rows: list[tuple[float, ...]]) -> None:
+    """Write the model's errors into the fidelity ladder (``--record``)."""
+    import datetime
+
+    from arch_models.fidelity import FIDELITY_FILE, record_rung
+    from cosim import __version__
+
+    ms = [abs(r[0]) for r in rows]
+    watts = [abs(r[1]) for r in rows if r[1] == r[1]]
+    record_rung(
+        "gpu_model",
+        {
+            "cases": len(rows),
+            "mean_abs_error": mean(ms),
+            "worst_abs_error": max(ms),
+            "power_mean_abs_error": mean(watts) if watts else None,
+            "power_worst_abs_error": max(watts) if watts else None,
+            "baseline": str(default_baseline_path().relative_to(ROOT)),
+            "device": baseline.runs[0].environment.gpu_name if baseline.runs else None,
+            "command": "benchmarks/gpu_fidelity.py",
+            "date": datetime.date.today().isoformat(),
+            "versions": {"package": __version__},
+        },
+    )
+    print(f"recorded in {FIDELITY_FILE}")
 
 
 def _at_reference(baseline: Baseline, reference: float) -> Baseline:
@@ -135,7 +166,7 @@ def _repeats(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> No
             )
             e = (s.ms_per_token - q) / q
             errs.append(abs(e))
-            line += f"  quiet {q:7.2f}  pred {s['ms_per_token']:7.2f} {e:+7.1%}"
+            line += f"  quiet {q:7.2f}  pred {s.ms_per_token:7.2f} {e:+7.1%}"
             if b is not None and b.decode_quiet_ms_per_token:
                 d = q / b.decode_quiet_ms_per_token - 1
                 agree.append(abs(d))

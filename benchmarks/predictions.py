@@ -12,6 +12,7 @@ functional model to make each trace).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from arch_models.spec import load_arch
@@ -39,6 +40,8 @@ def main() -> None:
         f"bound {1000 / s['bound_tokens_per_s']:.2f} ms ({s['binding_bound']}); "  # type: ignore[operator]
         f"{s['avg_power_w']:.2f} W"
     )
+    if "--record" in sys.argv[1:]:
+        _record(s, err)
     print()
     print(
         f"{'design':<24} {'model':<6} {'tok/s':>10} {'W':>7} {'J/token':>9} "
@@ -57,9 +60,34 @@ def main() -> None:
             tps, w = TEREFFIC
             print(
                 f"{'TerEffic (published)':<24} {model:<6} {tps:10.3f} {w:7.2f} "
-                f"{w / tps:9.4f}   ratio ours/theirs: {s['tokens_per_s'] / tps:.2f}x tok/s, "  # type: ignore[operator]
-                f"{s['avg_power_w'] / w:.2f}x W"
-            )  # type: ignore[operator]
+                f"{w / tps:9.4f}   ratio ours/theirs: {float(s['tokens_per_s']) / tps:.2f}x "  # type: ignore[arg-type]
+                f"tok/s, {float(s['avg_power_w']) / w:.2f}x W"  # type: ignore[arg-type]
+            )
+
+
+def _record(summary: dict[str, object], err: float) -> None:
+    """Write the paper calibration into the fidelity ladder (``--record``)."""
+    import datetime
+
+    from arch_models.fidelity import FIDELITY_FILE, record_rung
+    from cosim import __version__
+
+    record_rung(
+        "paper",
+        {
+            "error": err,
+            "mean_abs_error": abs(err),
+            "cases": 1,
+            "simulated_ms": summary["ms_per_token"],
+            "paper_ms": PAPER_MS,
+            "source": "Zhu et al., arXiv 2406.02528 (one block, d = 512, 60 MHz)",
+            "fitted_constant": False,
+            "command": "benchmarks/predictions.py",
+            "date": datetime.date.today().isoformat(),
+            "versions": {"package": __version__},
+        },
+    )
+    print(f"  recorded in {FIDELITY_FILE}")
 
 
 if __name__ == "__main__":

@@ -154,6 +154,11 @@ def main() -> None:
     parser.add_argument("--configs", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show-cases", action="store_true")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the figures into the fidelity ladder (arch_models/fidelity.json)",
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     matvecs = decode_matvecs("tiny", seed=args.seed)
@@ -188,10 +193,10 @@ def main() -> None:
                 if rtl.events != expected:
                     print(f"events differ for {label}: rtl {rtl.events}, model {expected}")
             if args.show_cases:
-                e, m = (exact - rtl.cycles) / rtl.cycles, (merged - rtl.cycles) / rtl.cycles
+                ec, mc = (exact - rtl.cycles) / rtl.cycles, (merged - rtl.cycles) / rtl.cycles
                 print(
                     f"{k:3d} {label:70s} {tname:15s} rtl {rtl.cycles:7d}  exact {exact:9.1f} "
-                    f"({e:+.2%})  merged {merged:9.1f} ({m:+.2%})",
+                    f"({ec:+.2%})  merged {merged:9.1f} ({mc:+.2%})",
                     flush=True,
                 )
     configs = len({r[0] for r in rows})
@@ -216,6 +221,57 @@ def main() -> None:
         f"energy events (adds, steps, bubbles, weight-buffer bytes, memory beats) equal to "
         f"the RTL's: {sum(events_equal)} of {len(events_equal)} designs"
     )
+    if args.record:
+        _record(args, rows, events_equal)
+
+
+def _record(
+    args: argparse.Namespace,
+    rows: list[tuple[str, str, int, float, float]],
+    events_equal: list[bool],
+) -> None:
+    """Write the measured figures into the fidelity ladder."""
+    import datetime
+
+    from arch_models.fidelity import FIDELITY_FILE, record_rung
+    from arch_models.rtl.sim import verilator_version
+    from cosim import __version__
+
+    command = f"benchmarks/rtl_fidelity.py --configs {args.configs} --seed {args.seed}"
+    common = {
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+        "versions": {"package": __version__, "verilator": verilator_version()},
+    }
+    exact = [abs(r[3] - r[2]) / r[2] for r in rows]
+    merged = [abs(r[4] - r[2]) / r[2] for r in rows]
+    deterministic = [abs(r[4] - r[2]) / r[2] for r in rows if not r[1].startswith("stalls")]
+    record_rung(
+        "rtl_cycles",
+        {
+            "designs": len(events_equal),
+            "timings": list(TIMINGS),
+            "cases": len(rows),
+            "mean_abs_error": sum(merged) / len(merged),
+            "worst_abs_error": max(merged),
+            "worst_deterministic_abs_error": max(deterministic, default=0.0),
+            "mean_abs_error_unmerged": sum(exact) / len(exact),
+            "worst_abs_error_unmerged": max(exact),
+            "matrices": "three of the tiny model's decode matvecs per design",
+            **common,
+        },
+    )
+    record_rung(
+        "rtl_energy_events",
+        {
+            "designs": len(events_equal),
+            "designs_equal": sum(events_equal),
+            "events": ["adds", "steps", "bubbles", "wbuf_bytes", "mem_beats"],
+            "note": "event counts only: the energies per event are sourced estimates",
+            **common,
+        },
+    )
+    print(f"recorded in {FIDELITY_FILE}")
 
 
 if __name__ == "__main__":

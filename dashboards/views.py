@@ -322,6 +322,35 @@ def numerics_view(record: DesignRecord) -> Any:
     )
 
 
+def fidelity_view(record: DesignRecord) -> Any:
+    """Return which of the design's figures are checked against what, and by how much.
+
+    The rungs of the fidelity ladder (:mod:`arch_models.fidelity`) that concern the
+    design: the paper calibration, the RTL twin's cycles and energy events, Yosys
+    resources; each says what it measured, with the command, or why it does not cover
+    this design. Everything else is the model's estimate.
+    """
+    from arch_models.fidelity import fidelity_of
+    from arch_models.spec.arch import validate_arch
+    from arch_models.validation.errors import SpecError
+    from arch_models.validation.source import Document
+
+    try:
+        arch = validate_arch(Document(data=record.design, filename=f"{record.label}.yaml"))
+    except (SpecError, ValueError, TypeError) as exc:
+        return html.P(f"the stored description does not validate: {exc}", className="reason")
+    items = [
+        html.Li(rung.describe(), className="checked" if rung.applies else "unchecked")
+        for rung in fidelity_of(arch)
+    ]
+    note = html.P(
+        "Figures not listed as checked (power, per-event energies, bandwidth efficiencies) "
+        "are the model's estimates from sourced coefficients.",
+        className="hint",
+    )
+    return html.Div([html.Ul(items, id="detail-fidelity"), note])
+
+
 def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
     """Return the Design tab for a design (or a prompt to pick one)."""
     if record is None:
@@ -364,6 +393,7 @@ def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
             ],
             className="row",
         ),
+        html.Div([html.H4("What is checked (fidelity ladder)"), fidelity_view(record)]),
         html.Details(
             [
                 html.Summary("Resolved architecture description (YAML)"),

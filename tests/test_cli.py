@@ -104,6 +104,10 @@ def test_simulate_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     ):
         assert key in summary
     assert summary["resources"]["alm"]["available"] == 933120
+    rungs = {r["rung"]: r for r in summary["fidelity"]}
+    assert set(rungs) == {"paper", "rtl_cycles", "rtl_energy_events", "yosys_resources"}
+    assert rungs["rtl_cycles"]["applies"] is True and "command" in rungs["rtl_cycles"]
+    assert rungs["paper"]["fitted_constant"] is False
     assert (out / "events.parquet").exists() and (out / "design.yaml").exists()
     # An existing folder is not replaced without --force.
     assert (
@@ -116,7 +120,8 @@ def test_simulate_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_simulate_table_and_bad_model(capsys: pytest.CaptureFixture[str]) -> None:
     arch = str(EXAMPLES / "d5005_paper_core.yaml")
     assert main(["simulate", arch, "--model", "paper-block-d512", "--tokens", "1"]) == 0
-    assert "ms/token" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "ms/token" in text and "checked: the unit models' timing on the paper" in text
     assert main(["simulate", arch, "--model", "no-such-model"]) == 2
     err = capsys.readouterr().err
     assert "no-such-model" in err and "Traceback" not in err

@@ -3,8 +3,10 @@
 Without ``--trace`` the functional model runs ``--prompt-tokens`` + ``--tokens`` tokens to
 make the trace first. Prints a summary table (or, with ``--json``, one JSON object whose
 keys include ``tokens_per_s``, ``ms_per_token``, ``avg_power_w``, ``energy_per_token_j``,
-``bound_tokens_per_s``, ``bottleneck``, ``fits`` and ``resources``); ``--out`` saves the
-per-event frame, summary and provenance (see :mod:`cosim.results`).
+``bound_tokens_per_s``, ``bottleneck``, ``fits``, ``resources`` and ``fidelity``: the
+rungs of the fidelity ladder that concern the design, which figures are checked against
+what and by how much, see :mod:`arch_models.fidelity`); ``--out`` saves the per-event
+frame, summary and provenance (see :mod:`cosim.results`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arch_models.fidelity import Rung, fidelity_of
 from arch_models.spec import load_arch
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
@@ -140,10 +143,13 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             extra={"trace": str(args.trace) if args.trace else None},
         )
+    rungs = fidelity_of(arch)
     if args.json:
-        print(json.dumps(json_safe(result.to_json()), indent=2))
+        summary = {**result.to_json(), "fidelity": [r.to_json() for r in rungs]}
+        print(json.dumps(json_safe(summary), indent=2))
     else:
         out.print(_table(result))
+        out.print(_fidelity_lines(rungs))
         for problem in result.fpga.fit_problems if result.fpga else ():
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
@@ -171,7 +177,9 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     except (KeyError, ValueError) as exc:
         raise CliInputError(str(exc)) from None
     summary = result.to_json()
+    rungs = fidelity_of(arch)
     if args.json:
+        summary = {**summary, "fidelity": [r.to_json() for r in rungs]}
         print(json.dumps(json_safe(summary), indent=2))
         return 0
     out = stdout_console()
@@ -193,7 +201,12 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     ):
         t.add_row(fig, val)
     out.print(t)
+    out.print(_fidelity_lines(rungs))
     return 0
+
+
+def _fidelity_lines(rungs: tuple[Rung, ...]) -> str:
+    return "\n".join(r.describe() for r in rungs)
 
 
 def _table(result: SimResult) -> Table:

@@ -97,6 +97,8 @@ def test_detail_of_a_trial_and_of_nothing(board: Dashboard) -> None:
     text = str(callbacks.on_detail(board, STUDY, f"trial:{trial}", "png"))
     assert f"trial {trial}" in text and "kind: ternary_array" in text
     assert "accuracy cost" in text and "not measured" in text
+    # the fidelity ladder: what is checked against what (the RTL twin builds these designs)
+    assert "What is checked" in text and "vs this project's RTL (Verilator)" in text
     assert "Click a point" in str(callbacks.on_detail(board, STUDY, None, "png"))
     assert "There is no trial 999" in str(callbacks.on_detail(board, STUDY, "trial:999", "png"))
     failed = _trials(board, "failed")[0]
