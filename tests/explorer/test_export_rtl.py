@@ -245,10 +245,11 @@ def test_a_design_the_rtl_does_not_build(
     assert printed["trial"] is None and printed["design"] == "h200-sxm"
     zero_skipping = load_arch(U280).spec.model_dump(mode="json")
     zero_skipping["units"][2]["zero_skipping"] = True
+    zero_skipping["units"][2]["accumulator_overflow"] = "saturate"
     from arch_models.spec import Document, validate_arch
 
     arch = validate_arch(Document(zero_skipping, "zs.yaml", {(): 1}))
-    with pytest.raises(ExplorerError, match="tmac: the RTL does not skip zero weights"):
+    with pytest.raises(ExplorerError, match="zero skipping with a saturating accumulator"):
         export_design(arch, "sv,rtl", tmp_path / "zs")
     assert "rtl" in dict(export_set(arch, "all", tmp_path / "zs").skipped)
 
