@@ -78,11 +78,12 @@ def test_a_design_the_rtl_does_not_build(
 ) -> None:
     design = yaml.safe_load((EXAMPLES / "u280_hbm.yaml").read_text())
     design["units"][2]["zero_skipping"] = True
+    design["units"][2]["accumulator_overflow"] = "saturate"
     path = tmp_path / "zs.yaml"
     path.write_text(yaml.safe_dump(design))
     assert main(["rtlcheck", str(path), "--configs", "1"]) == 2
     err = capsys.readouterr().err
-    assert "the RTL twin does not build this design: tmac: the RTL does not skip zero" in err
+    assert "the RTL twin does not build this design: zero skipping with a saturating" in err
 
 
 def test_without_verilator(
