@@ -37,15 +37,26 @@ module tmac_adder_tree #(
   logic [ACC_BITS-1:0] leaf[LANES];
   logic [ACC_BITS-1:0] root;
 
+  // Every node is held at ACC_BITS, but where its subtree's sum cannot reach the
+  // accumulator's range (ACT_BITS + 1 + levels below it < ACC_BITS) it is added at that
+  // width and sign-extended: fitting such a sum changes nothing, so the narrow adder
+  // computes exactly what the wide one would (and Yosys merges the extension's registers).
   generate
     for (genvar j = 0; j < LANES; j++) begin : g_leaf
       logic [ACT_BITS-1:0] x;
-      logic [LW-1:0] xe;
       logic [1:0] c;
       assign x = acts[j*ACT_BITS+:ACT_BITS];
-      assign xe = {{(LW - ACT_BITS) {x[ACT_BITS-1]}}, x};
       assign c = codes[2*j+:2];
-      assign leaf[j] = !c[0] ? '0 : fit(c[1] ? -xe : xe);
+      if (ACT_BITS + 1 < ACC_BITS) begin : g_narrow
+        logic [ACT_BITS:0] xn, t;
+        assign xn = {x[ACT_BITS-1], x};
+        assign t = c[1] ? -xn : xn;
+        assign leaf[j] = !c[0] ? '0 : {{(ACC_BITS - ACT_BITS - 1) {t[ACT_BITS]}}, t};
+      end else begin : g_wide
+        logic [LW-1:0] xe;
+        assign xe = {{(LW - ACT_BITS) {x[ACT_BITS-1]}}, x};
+        assign leaf[j] = !c[0] ? '0 : fit(c[1] ? -xe : xe);
+      end
     end
 
     if (LANES > 1) begin : g_tree
@@ -60,7 +71,20 @@ module tmac_adder_tree #(
           assign a = node[2*i];
           assign b = node[2*i+1];
         end
-        always_ff @(posedge clk) node[i] <= fit(widen(a) + widen(b));
+        // the node's depth in the tree and the width its subtree's sum needs
+        localparam int D = $clog2(i + 1) - 1;
+        localparam int WN = ACT_BITS + 1 + LEVELS - D;
+        if (WN < ACC_BITS) begin : g_narrow
+          logic [WN-1:0] sn;
+          assign sn = {a[WN-2], a[WN-2:0]} + {b[WN-2], b[WN-2:0]};
+          always_ff @(posedge clk) node[i] <= {{(ACC_BITS - WN) {sn[WN-1]}}, sn};
+          // verilator lint_off UNUSEDSIGNAL
+          logic unused_hi;
+          assign unused_hi = ^{a[ACC_BITS-1:WN-1], b[ACC_BITS-1:WN-1]};
+          // verilator lint_on UNUSEDSIGNAL
+        end else begin : g_wide
+          always_ff @(posedge clk) node[i] <= fit(widen(a) + widen(b));
+        end
       end
       assign root = node[1];
     end else begin : g_single

@@ -63,8 +63,13 @@ module tmac_array #(
   // ---------------------------------------------------------------- shape
   logic [31:0] n_ct, steps_last, n_groups, gr_last;
   logic [31:0] c_ct, c_groups;
+  // shapes are SHAPE_BITS (16) wide: divide on 17 bits, not 32 (a divider by a constant)
+  localparam logic [31:0] P32 = P;
+  localparam logic [16:0] P17 = P32[16:0];
+  logic [16:0] q_groups;
   assign c_ct = (cols + TILE_COLS - 1) >> LOG_TC;
-  assign c_groups = (rows + P - 1) / P;
+  assign q_groups = (rows[16:0] + P17 - 17'd1) / P17;
+  assign c_groups = {15'd0, q_groups};
   always_ff @(posedge clk) begin
     if (start) begin
       n_ct <= c_ct;
@@ -77,7 +82,7 @@ module tmac_array #(
   // ---------------------------------------------------------------- sequencer
   logic [31:0] g, t, s, ft, rb, ro, bubble;
   logic rh, pend_rel, pend_half, issued_all;
-  logic [31:0] gr, nsteps, ntr, tot, rb_n, ro_n;
+  logic [31:0] gr, nsteps, ntr, rb_n, ro_n;
   logic issue, end_tile, end_group, end_mv, end_fill, rel_now, rel_bub;
 
   assign gr = g == n_groups - 32'd1 ? gr_last : P;
@@ -89,12 +94,25 @@ module tmac_array #(
   assign end_mv = end_group && g == n_groups - 32'd1;
   assign end_fill = end_tile && (ft == TILES_PER_FILL - 1 || end_mv);
   assign ntr = gr << LOG_L;
-  assign tot = ro + ntr;
+  // the code offset's arithmetic on the few bits it needs (a step's codes plus a byte's;
+  // a tile's codes with zero skipping), so that / and % by 5 (5-trit) stay small
+  localparam int TW = $clog2(P * LANES + TPB) + 1;
+  localparam int ZW = $clog2(P * TILE_COLS + TPB) + 1;
+  localparam logic [31:0] TPB32 = TPB;
+  localparam logic [TW-1:0] TPB_T = TPB32[TW-1:0];
+  localparam logic [ZW-1:0] TPB_Z = TPB32[ZW-1:0];
+  logic [TW-1:0] tot_w, adv_w, off_w;
+  logic [ZW-1:0] tile_codes, tile_bytes;
+  assign tot_w = ro[TW-1:0] + ntr[TW-1:0];
+  assign adv_w = tot_w / TPB_T;
+  assign off_w = tot_w % TPB_T;
+  assign tile_codes = gr[ZW-1:0] * (nsteps[ZW-1:0] << LOG_L);
+  assign tile_bytes = (tile_codes + TPB_Z - 1) / TPB_Z;
   always_comb begin
-    rb_n = rb + tot / TPB;
-    ro_n = tot % TPB;
+    rb_n = rb + {{(32 - TW) {1'b0}}, adv_w};
+    ro_n = {{(32 - TW) {1'b0}}, off_w};
     if (ZERO_SKIP != 0) begin  // the tile was read whole: past its bytes at its end
-      rb_n = end_tile ? rb + (gr * (nsteps << LOG_L) + TPB - 1) / TPB : rb;
+      rb_n = end_tile ? rb + {{(32 - ZW) {1'b0}}, tile_bytes} : rb;
       ro_n = 32'd0;
     end
     if (end_tile && ro_n != 32'd0) begin
@@ -163,17 +181,26 @@ module tmac_array #(
   end
 
   // ---------------------------------------------------------------- decode
-  function automatic logic [9:0] dec5(input logic [7:0] b);
-    logic [7:0] v, m;
-    logic [9:0] o;
-    v = b;
-    o = '0;
-    for (int k = 0; k < 5; k++) begin
-      m = v % 8'd3;
-      o[2*k+:2] = m == 8'd0 ? 2'b11 : (m == 8'd2 ? 2'b01 : 2'b00);
-      v = v / 8'd3;
+  // 5-trit decode as a 256-entry table built at elaboration (byte = sum of (w_k + 1) 3^k):
+  // a ROM of 8 inputs per output bit, not a chain of dividers
+  function automatic logic [2559:0] dec5_table();
+    logic [2559:0] tab;
+    int v, m;
+    tab = '0;
+    for (int b = 0; b < 256; b++) begin
+      v = b;
+      for (int k = 0; k < 5; k++) begin
+        m = v % 3;
+        tab[b*10+2*k+:2] = m == 0 ? 2'b11 : (m == 2 ? 2'b01 : 2'b00);
+        v = v / 3;
+      end
     end
-    dec5 = o;
+    dec5_table = tab;
+  endfunction
+  localparam logic [2559:0] DEC5 = dec5_table();
+
+  function automatic logic [9:0] dec5(input logic [7:0] b);
+    dec5 = DEC5[{2'b00, b}*10+:10];
   endfunction
 
   logic [2*NCODES-1:0] all_codes, aligned;
@@ -356,6 +383,6 @@ module tmac_array #(
 
   // verilator lint_off UNUSEDSIGNAL
   logic unused;
-  assign unused = ^{aligned, ro[31]};
+  assign unused = ^{aligned, ro[31], ntr, gr, nsteps};
   // verilator lint_on UNUSEDSIGNAL
 endmodule
