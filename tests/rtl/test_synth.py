@@ -1,0 +1,72 @@
+"""Yosys synthesis of ``tmac_core``: the counts read from ``stat -json`` and the errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arch_models.catalog import catalog
+from arch_models.rtl import RtlParams, RtlToolError
+from arch_models.rtl import synth as synth_module
+from arch_models.rtl.synth import SynthCounts, synthesize, yosys_family
+from tests.rtl.conftest import needs_yosys
+
+
+def test_cells_are_sorted_into_resource_kinds() -> None:
+    cells = {
+        "LUT1": 1,
+        "LUT2": 2,
+        "LUT6": 6,
+        "INV": 3,
+        "RAM64M8": 2,
+        "RAM32M16": 1,
+        "SRLC32E": 4,
+        "FDRE": 10,
+        "FDSE": 1,
+        "CARRY4": 5,
+        "CARRY8": 1,
+        "MUXF7": 2,
+        "MUXF8": 1,
+        "RAMB18E2": 1,
+        "RAMB36E2": 2,
+        "URAM288": 1,
+        "DSP48E2": 3,
+        "BUFG": 1,
+        "XORCY": 7,
+    }
+    c = SynthCounts.from_cells(cells, "xcup", 1.0, "Yosys 0.23")
+    assert c.lut_by_inputs == (1, 2, 0, 0, 0, 6)
+    assert (c.inverters, c.lutram_luts, c.srl_luts) == (3, 24, 4)
+    assert c.logic_luts == 12 and c.lut == 12 + 24 + 4
+    assert c.lut_sites_min == 6 + 3 + 24 + 4  # six small LUTs share three sites
+    assert (c.ff, c.carry, c.muxf) == (11, 6, 3)
+    assert (c.bram_36k, c.uram, c.dsp) == (2.5, 1, 3)
+    assert c.other == (("XORCY", 7),)  # nothing is dropped silently
+
+
+def test_family_of_each_catalog_part() -> None:
+    families = {d.id: yosys_family(d) for d in catalog().values() if d.kind == "fpga"}
+    assert families["alveo-u280"] == "xcup" and families["alveo-u250"] == "xcup"
+    assert families["arty-a7-100t"] == "xc7"
+    assert families["intel-d5005"] == "xcup"  # the LUT6 proxy (no Stratix 10 in Yosys 0.23)
+
+
+def test_missing_yosys_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth_module.shutil, "which", lambda _name: None)
+    with pytest.raises(RtlToolError, match="apt-get install yosys"):
+        synthesize(RtlParams())
+
+
+def test_unknown_family_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"'family' must be in \(xcup, xcu, xc7\) \(got 'xc9'\)"):
+        synthesize(RtlParams(), "xc9")
+
+
+@needs_yosys
+def test_a_failed_run_reports_the_log_tail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(
+        synth_module, "_script", lambda *_args: "read_verilog -sv /nonexistent/tmac.sv\n"
+    )
+    with pytest.raises(RtlToolError, match=r"(?s)synth_xilinx failed.*nonexistent"):
+        synthesize(RtlParams(), cache=tmp_path)
