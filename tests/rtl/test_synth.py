@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_family_of_each_catalog_part() -> None:
 
 
 def test_missing_yosys_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth_module.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     with pytest.raises(RtlToolError, match="apt-get install yosys"):
         synthesize(RtlParams())
 
