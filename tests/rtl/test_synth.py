@@ -1,4 +1,5 @@
-"""Yosys synthesis of ``tmac_core``: the counts read from ``stat -json`` and the errors."""
+"""Yosys synthesis of ``tmac_core``: the counts read from ``stat -json``, the errors, and
+the resource model's estimate of the same core against one real synthesis."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import pytest
 from arch_models.catalog import catalog
 from arch_models.rtl import RtlParams, RtlToolError
 from arch_models.rtl import synth as synth_module
+from arch_models.rtl.estimate import core_estimate
 from arch_models.rtl.synth import SynthCounts, synthesize, yosys_family
-from tests.rtl.conftest import needs_yosys
+from tests.rtl.conftest import bench_design, needs_yosys
+
+#: A small core: 4 lanes x 2 trees, stores of one row group and 16 columns.
+SMALL_ROWS, SMALL_COLS = 2, 16
 
 
 def test_cells_are_sorted_into_resource_kinds() -> None:
@@ -71,3 +76,24 @@ def test_a_failed_run_reports_the_log_tail(monkeypatch: pytest.MonkeyPatch, tmp_
     )
     with pytest.raises(RtlToolError, match=r"(?s)synth_xilinx failed.*nonexistent"):
         synthesize(RtlParams(), cache=tmp_path)
+
+
+@needs_yosys
+def test_small_core_synthesises_near_the_model(tmp_path: Path) -> None:
+    arch = bench_design()
+    params = RtlParams.of_arch(arch, max_rows=SMALL_ROWS, max_cols=SMALL_COLS)
+    counts = synthesize(params, yosys_family(arch.device), cache=tmp_path, timeout_s=600)
+    assert counts.family == "xcup" and counts.yosys.startswith("Yosys")
+    assert counts.other == ()
+    # the weight buffer is distributed RAM (read asynchronously); no block RAM, no URAM
+    assert counts.lutram_luts > 0 and counts.bram_36k == 0 and counts.uram == 0
+    assert 0 < counts.ff < counts.lut and counts.carry > 0
+    estimate = core_estimate(arch, max_rows=SMALL_ROWS, max_cols=SMALL_COLS)
+    # tolerances: the held-out worst errors of benchmarks/rtl_fidelity.py (LUT 13.6%,
+    # FF 4.3%) with a little room; this core is within 2% of both
+    assert estimate.lut == pytest.approx(counts.lut, rel=0.15)
+    assert estimate.ff == pytest.approx(counts.ff, rel=0.10)
+    assert estimate.dsp == counts.dsp  # index products, counted exactly
+    assert estimate.bram_36k == counts.bram_36k and estimate.uram == counts.uram
+    # a second call reads the cache
+    assert synthesize(params, "xcup", cache=tmp_path) == counts
