@@ -29,8 +29,10 @@ model's prices (``--fit`` runs the least squares and prints them, to paste into
 ``arch_models/units/logic.py``); the other half is held out and reported. Target
 (issue): held-out LUT and FF mean |error| <= 10%.
 
-Measured (seed 0, 32 designs, 16 held out): LUT mean |error| 4.6%, worst 13.6%; FF mean
-1.5%, worst 4.3%; DSPs equal on all 32; no block RAM in either. Synthesis took 25-445 s
+Measured (seed 0, 32 designs, 16 held out): LUT mean |error| 6.5%, worst 14.6%; FF mean
+1.5%, worst 4.3%; DSPs equal on all 32; no block RAM in either. Twelve more designs
+(``--resource-configs 12 --resource-seed 1``, all priced with the seed-0 fit): LUT mean
+6.0%, worst 11.9%; FF mean 1.5%, worst 4.3%. Synthesis took 25-445 s
 a design (2-bit designs about a minute whatever their size, 5-trit ones 1.5-6 minutes,
 growing with lanes x trees: the decode) on two shared, loaded cores: 64 minutes of Yosys,
 32 minutes with ``--jobs 2``; cached, a rerun takes a second.

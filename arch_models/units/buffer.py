@@ -80,9 +80,9 @@ def register_store_logic(
     A write places a word at bit ``index × word_bits`` of the store. For a power-of-two
     word the offset's low bits are known zero and the write is a word decode; otherwise
     ``index × word_bits`` is an index product and each port is a shifter of the word and
-    of its mask over the whole store (a stage per offset bit not known zero, one more
-    that clears an offset past the end). Each bit then chooses between its old value and
-    the ports. A read returns ``read_bits`` at bit
+    of its mask into the store (a stage per offset bit not known zero, each as wide as the
+    bits the word may have reached, and one that clears an offset past the end). Each bit
+    then chooses between its old value and the ports. A read returns ``read_bits`` at bit
     ``index × read_bits``: a shifter with a stage per index bit not known zero (a 32-bit
     index; past the store it reads undefined bits, which the synthesis does not prune).
 
@@ -100,8 +100,14 @@ def register_store_logic(
         adder_bits=_INDEX_BITS * write_ports,
     )
     if word_bits & (word_bits - 1):
-        stages = max(0, clog2(bits) - _aligned_bits(word_bits)) + 1
-        out += Logic(mux_inputs=2 * 2 * write_ports * bits * stages, multipliers=write_ports)
+        # stage i moves the word by 2**(aligned + i) bits: its 2:1 muxes span the bits the
+        # word may reach so far; the last stage clears an offset past the end
+        aligned = _aligned_bits(word_bits)
+        reach, muxes = 0, bits
+        for i in range(max(0, clog2(bits) - aligned)):
+            reach += 1 << (aligned + i)
+            muxes += min(bits, word_bits + reach)
+        out += Logic(mux_inputs=2 * 2 * write_ports * muxes, multipliers=write_ports)
     return out
 
 

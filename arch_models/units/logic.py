@@ -141,11 +141,11 @@ class LogicCosts:
 #: DSPs per index product are the datasheets' (UG574, UG579), not fitted.
 LOGIC_COSTS = LogicCosts(
     le_per_adder_bit=1.0,
-    le_per_saturate_bit=1.8836,
-    le_per_mux_input=0.3032,
-    le_per_decoder=1254.3766,
-    le_per_divider=8007.4896,
-    le_per_sequencer=483.7009,
+    le_per_saturate_bit=2.0795,
+    le_per_mux_input=0.3151,
+    le_per_decoder=1229.66,
+    le_per_divider=8247.7318,
+    le_per_sequencer=433.7591,
     le_per_lutram_bit=1 / 64,
     le_per_srl_bit=1.0,
     ff_per_register_bit=0.9907,

@@ -89,9 +89,9 @@ def test_small_core_synthesises_near_the_model(tmp_path: Path) -> None:
     assert counts.lutram_luts > 0 and counts.bram_36k == 0 and counts.uram == 0
     assert 0 < counts.ff < counts.lut and counts.carry > 0
     estimate = core_estimate(arch, max_rows=SMALL_ROWS, max_cols=SMALL_COLS)
-    # tolerances: the held-out worst errors of benchmarks/rtl_fidelity.py (LUT 13.6%,
-    # FF 4.3%) with a little room; this core is within 2% of both
-    assert estimate.lut == pytest.approx(counts.lut, rel=0.15)
+    # tolerances: the held-out worst errors of benchmarks/rtl_fidelity.py (LUT 14.6%,
+    # FF 4.3%) with a little room
+    assert estimate.lut == pytest.approx(counts.lut, rel=0.16)
     assert estimate.ff == pytest.approx(counts.ff, rel=0.10)
     assert estimate.dsp == counts.dsp  # index products, counted exactly
     assert estimate.bram_36k == counts.bram_36k and estimate.uram == counts.uram
