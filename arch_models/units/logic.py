@@ -1,14 +1,16 @@
 """Soft logic as counted structure, and the fitted cost of each kind of structure.
 
 A unit's LUTs and flip-flops are estimated in two steps. Its model counts the structures
-its RTL builds (:class:`Logic`: adder bits, ternary select bits, mux inputs, register
-bits, ...), then :data:`LOGIC_COSTS` prices each kind of structure in LUT6-equivalents
+its RTL builds (:class:`Logic`: adder bits, mux inputs, decoders, register bits, ...),
+then :data:`LOGIC_COSTS` prices each kind of structure in LUT6-equivalents
 (LE) or flip-flops. The prices are fitted, not guessed: least squares of Yosys 0.23
 ``synth_xilinx`` counts of this project's RTL twin (``tmac_core``) on a training half of
 drawn configurations (``benchmarks/rtl_fidelity.py --fit``), and checked on the other
 half (``benchmarks/rtl_fidelity.py``). Adder bits, distributed RAM and shift registers are
 priced from the datasheet instead (UG574: a carry-chain bit takes the LUT beside it; a LUT
-holds 64 bits of RAM or a 32-deep shift register), as are the DSPs of an index product.
+holds 64 bits of RAM or a 32-deep shift register), as are the DSPs of an index product. A
+ternary leaf is counted as what it is, a negation (adder bits) and a three-way select
+(mux inputs), so its price per bit is ``le_per_adder_bit + 3 × le_per_mux_input``.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class LogicCosts:
         le_per_adder_bit: LE per adder bit (UG574: the LUT beside its carry-chain bit).
         le_per_saturate_bit: LE per clamped bit (overflow test and clamp mux).
         le_per_mux_input: LE per mux data input (a LUT6 is a 4:1 mux: 0.25 at best).
-        le_per_decoder: LE per 5-trit byte decoder (ten 8-input functions).
+        le_per_decoder: LE per 5-trit byte decoder (the RTL's loop of ``% 3`` and ``/ 3``
+            becomes carry-chain dividers; as a 243-entry table it would take about 40).
         le_per_divider: LE per 32-bit division by a constant (an array divider).
         le_per_sequencer: LE per control block.
         le_per_lutram_bit: LE per distributed-RAM bit (UG574: 64 bits a LUT).
