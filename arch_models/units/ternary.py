@@ -319,7 +319,7 @@ def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
         mux_inputs=6 * red_levels * acc,
         register_bits=red_levels * (acc + 1),
     )
-    # decode: 2-bit codes pass through; 5-trit bytes go through a table each; then a
+    # decode: 2-bit codes pass through; each 5-trit byte goes through a decoder; then a
     # shift aligns the step's codes (by the code offset, < 4 for 2-bit; for 5-trit a
     # remainder the synthesis cannot bound, so a full shifter) and rows past the group's
     # last are masked
