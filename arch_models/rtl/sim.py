@@ -50,6 +50,7 @@ SOURCES = (
     "tmac_weight_buffer.sv",
     "tmac_act_store.sv",
     "tmac_result_store.sv",
+    "tmac_dec5.sv",
     "tmac_adder_tree.sv",
     "tmac_reducer.sv",
     "tmac_array.sv",

@@ -1,5 +1,5 @@
 // tmac_array: the ternary matrix-vector array of one core: the step sequencer, weight
-// decode, ROWS adder trees of LANES lanes, their reducers and the result store.
+// decode, ROWS adder trees of LANES lanes and their reducers.
 //
 // A matvec of `rows` x `cols` (cols a multiple of LANES) is cut into row groups of ROWS
 // rows and column tiles of TILE_COLS columns, visited group by group; a tile takes
@@ -10,14 +10,22 @@
 // fill holds TILES_PER_FILL tiles (fewer at the end of a matvec); the half is released
 // when its last step has issued. After a row group's last step the array idles
 // HANDOFF_BUBBLE cycles (0: none), and the half it finished is released after them.
-// Results leave PIPELINE_STAGES + TREE_DEPTH cycles after their group's last step.
+// A row group's results leave (res_valid, one word for the core's result store)
+// PIPELINE_STAGES + TREE_DEPTH cycles after the group's last step.
+//
+// The weight buffer and the activation store read synchronously (the word addressed in
+// one cycle arrives in the next): the array addresses them with its position in the next
+// cycle (rd_half, rd_byte; act_rd counts RD_ACTS activations), which the sequencer knows
+// a cycle ahead, so a step sees its weights and activations in its own cycle as a
+// combinational read would give them, and the schedule is that of one.
 //
 // With ZERO_SKIP a tile is read whole in its first step (the same bytes, in the same
 // order) and every tree takes, each step, the next LANES nonzero weights of its own row
 // with their activations, so a tile takes max(1, max over rows of ceil(nonzeros / LANES))
 // steps. The sums are then formed in another order than the functional model's column
 // tree, which only a wrapping (modular) accumulator makes immaterial: the RTL refuses
-// ZERO_SKIP with SATURATE (arch_models.rtl.params).
+// ZERO_SKIP with SATURATE (arch_models.rtl.params). Zero skipping reads a tile's
+// activations at once (RD_ACTS = TILE_COLS) and holds the tile's codes in registers.
 module tmac_array #(
     parameter int LANES = 4,
     parameter int ROWS = 1,
@@ -93,9 +101,16 @@ module tmac_array #(
   assign end_fill = end_tile && (ft == TILES_PER_FILL - 1 || end_mv);
   assign ntr = gr << LOG_L;
   assign tot = ro + ntr;
+  // a step's codes from the code offset ro (< TPB): whole bytes tq and codes tr further
+  localparam int TOT_W = $clog2(P * LANES + TPB) + 1;
+  localparam logic [TOT_W-1:0] TPB_W = TPB[TOT_W-1:0];
+  logic [TOT_W-1:0] tot_s, tq, tr;
+  assign tot_s = tot[TOT_W-1:0];
+  assign tq = tot_s / TPB_W;
+  assign tr = tot_s % TPB_W;
   always_comb begin
-    rb_n = rb + tot / TPB;
-    ro_n = tot % TPB;
+    rb_n = rb + {{(32 - TOT_W) {1'b0}}, tq};
+    ro_n = {{(32 - TOT_W) {1'b0}}, tr};
     if (ZERO_SKIP != 0) begin  // the tile was read whole: past its bytes at its end
       rb_n = end_tile ? rb + (gr * (nsteps << LOG_L) + TPB - 1) / TPB : rb;
       ro_n = 32'd0;
@@ -183,32 +198,26 @@ module tmac_array #(
   end
 
   // ---------------------------------------------------------------- decode
-  function automatic logic [9:0] dec5(input logic [7:0] b);
-    logic [7:0] v, m;
-    logic [9:0] o;
-    v = b;
-    o = '0;
-    for (int k = 0; k < 5; k++) begin
-      m = v % 8'd3;
-      o[2*k+:2] = m == 8'd0 ? 2'b11 : (m == 8'd2 ? 2'b01 : 2'b00);
-      v = v / 8'd3;
-    end
-    dec5 = o;
-  endfunction
-
   logic [2*NCODES-1:0] all_codes, aligned;
   logic [2*P*LANES-1:0] codes_c;
   logic [LANES*ACT_BITS-1:0] acts_c;
   generate
     for (genvar i = 0; i < WIN_BYTES; i++) begin : g_byte
       if (FIVE_TRIT) begin : g_5trit
-        assign all_codes[i*10+:10] = dec5(rd_window[i*8+:8]);
+        logic [7:0] b;
+        logic [9:0] c;
+        assign b = rd_window[i*8+:8];
+        tmac_dec5 dec (
+            .byte_in(b),
+            .codes(c)
+        );
+        assign all_codes[i*10+:10] = c;
       end else begin : g_2bit
         assign all_codes[i*8+:8] = rd_window[i*8+:8];
       end
     end
   endgenerate
-  assign aligned = all_codes >> {ro[30:0], 1'b0};
+  assign aligned = all_codes >> {ro[2:0], 1'b0};  // ro < TPB
   always_comb begin
     for (int r = 0; r < P; r++) begin
       if (r < gr) codes_c[r*2*LANES+:2*LANES] = aligned[r*2*LANES+:2*LANES];
@@ -368,6 +377,6 @@ module tmac_array #(
 
   // verilator lint_off UNUSEDSIGNAL
   logic unused;
-  assign unused = ^{aligned, ro[31]};
+  assign unused = ^{aligned, ro[31:3], tot[31:TOT_W]};
   // verilator lint_on UNUSEDSIGNAL
 endmodule

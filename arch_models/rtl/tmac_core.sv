@@ -13,6 +13,13 @@
 // cycles); the export of the results (ceil(rows * ACCUMULATOR_BITS / OUT_PATH_BITS)
 // beats, row 0 in the low bits). The weight DMA runs ahead of the array independently,
 // across matvecs, one descriptor per buffer fill.
+//
+// Storage: the weight buffer (2 halves of HALF_BEATS beats), the activation store
+// (MAX_COLS activations) and the result store (MAX_ROWS results, one word per row group)
+// are RAMs with registered reads (tmac_ram), which synthesis maps to block or LUT RAM.
+// Their reads are issued a cycle ahead: the array's from the sequencer's next position,
+// the export's from its next beat, each with the write of the same cycle bypassed to it;
+// so the schedule above is the one a combinational read would give.
 module tmac_core #(
     parameter int LANES = 4,
     parameter int ROWS_PARALLEL = 1,

@@ -77,24 +77,26 @@ module tmac_result_store #(
   logic [NB*GB-1:0] bank_q;
   logic [NB-1:0] valid_q;
   generate
-    for (genvar b = 0; b < NB; b++) begin : g_bank
+    for (genvar j = 0; j < NB; j++) begin : g_bank
       logic [31:0] row, word;
       logic [GB-1:0] q;
-      assign row = (pw_n >> LOG_NB) + ((pw_n & (NB - 1)) > b ? 32'd1 : 32'd0);
-      assign word = (row << LOG_NB) + b;
-      always_ff @(posedge clk) valid_q[b] <= word < count_n;
+      logic we;
+      assign we = wr_en && count < GROUPS && (count & (NB - 1)) == j;
+      assign row = (pw_n >> LOG_NB) + ((pw_n & (NB - 1)) > j ? 32'd1 : 32'd0);
+      assign word = (row << LOG_NB) + j;
+      always_ff @(posedge clk) valid_q[j] <= word < count_n;
       tmac_ram #(
           .WIDTH(GB),
           .DEPTH(BANK_DEPTH)
       ) ram (
           .clk(clk),
-          .wr_en(wr_en && count < GROUPS && (count & (NB - 1)) == b),
+          .wr_en(we),
           .wr_addr(count >> LOG_NB),
           .wr_data(wr_data),
           .rd_addr(row),
           .rd_data(q)
       );
-      assign bank_q[b*GB+:GB] = valid_q[b] ? q : '0;
+      assign bank_q[j*GB+:GB] = valid_q[j] ? q : '0;
     end
   endgenerate
 

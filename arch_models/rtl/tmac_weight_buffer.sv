@@ -35,23 +35,25 @@ module tmac_weight_buffer #(
   assign wr_word = (wr_half ? HALF_BEATS : 32'd0) + wr_beat;
   assign rd_word0 = (rd_half ? HALF_BEATS : 32'd0) + (rd_byte >> BB_LOG);
 
-  // bank b holds words b, b + NB, ...: it reads the window's word in its bank, the one
+  // bank j holds words j, j + NB, ...: it reads the window's word in its bank, the one
   // at or after the window's first word
   logic [NB*BEAT_BITS-1:0] bank_q;
   generate
-    for (genvar b = 0; b < NB; b++) begin : g_bank
+    for (genvar j = 0; j < NB; j++) begin : g_bank
       logic [31:0] row;
-      assign row = (rd_word0 >> LOG_NB) + ((rd_word0 & (NB - 1)) > b ? 32'd1 : 32'd0);
+      logic we;
+      assign we = wr_en && wr_beat < HALF_BEATS && (wr_word & (NB - 1)) == j;
+      assign row = (rd_word0 >> LOG_NB) + ((rd_word0 & (NB - 1)) > j ? 32'd1 : 32'd0);
       tmac_ram #(
           .WIDTH(BEAT_BITS),
           .DEPTH(BANK_DEPTH)
       ) ram (
           .clk(clk),
-          .wr_en(wr_en && wr_beat < HALF_BEATS && (wr_word & (NB - 1)) == b),
+          .wr_en(we),
           .wr_addr(wr_word >> LOG_NB),
           .wr_data(wr_data),
           .rd_addr(row),
-          .rd_data(bank_q[b*BEAT_BITS+:BEAT_BITS])
+          .rd_data(bank_q[j*BEAT_BITS+:BEAT_BITS])
       );
     end
   endgenerate
@@ -59,18 +61,30 @@ module tmac_weight_buffer #(
   // the window's first byte within the banks' words, registered with the read; the
   // banks' words twice over hold the window's NW words in order from there
   localparam int OFF_BITS = LOG_NB + BB_LOG > 0 ? LOG_NB + BB_LOG : 1;
+  localparam int TW = 2 * NB * BEAT_BITS;
   logic [31:0] off;
   logic [OFF_BITS-1:0] off_q;
   assign off = ((rd_word0 & (NB - 1)) << BB_LOG) | (rd_byte & (BB - 1));
   always_ff @(posedge clk) off_q <= off[OFF_BITS-1:0];
 
-  logic [2*NB*BEAT_BITS-1:0] twice, shifted;
-  assign twice = {bank_q, bank_q};
-  assign shifted = twice >> {off_q, 3'b000};
-  assign rd_window = shifted[WIN_BYTES*8-1:0];
+  // the window, shifted down by off_q bytes: one stage per bit of off_q (stage k's input
+  // in st[(k+1)*TW +: TW]), the largest first, each keeping only the bytes the window can
+  // still come from
+  logic [(OFF_BITS+1)*TW-1:0] st  /* verilator split_var */;
+  assign st[OFF_BITS*TW+:TW] = {bank_q, bank_q};
+  generate
+    for (genvar k = 0; k < OFF_BITS; k++) begin : g_shift
+      localparam int KEEP = (WIN_BYTES + (1 << k) - 1) * 8;
+      assign st[k*TW+:KEEP] = off_q[k] ? st[(k+1)*TW+(1<<k)*8+:KEEP] : st[(k+1)*TW+:KEEP];
+      if (KEEP < TW) begin : g_pad
+        assign st[k*TW+KEEP+:TW-KEEP] = '0;
+      end
+    end
+  endgenerate
+  assign rd_window = st[WIN_BYTES*8-1:0];
 
   // verilator lint_off UNUSEDSIGNAL
   logic unused;
-  assign unused = ^{shifted, off};
+  assign unused = ^{st, off};
   // verilator lint_on UNUSEDSIGNAL
 endmodule
