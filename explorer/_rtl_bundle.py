@@ -389,7 +389,11 @@ def _readme(names: BundleNames, arch: Arch, core: RtlParams, head: Sequence[str]
     flow, why = yosys_flow(arch.device, names.top)
     rows = "".join(f"| `{k}` | `{v}` |\n" for k, v in core.hdl().items())
     listed = "".join(f"- `{n}`\n" for n in names.sources)
-    store_bits = core.max_rows * core.accumulator_bits + core.max_cols * core.activation_bits
+    store_bits = (
+        2 * core.half_beats * core.beat_bits
+        + core.max_rows * core.accumulator_bits
+        + core.max_cols * core.activation_bits
+    )
     return (
         f"# {arch.spec.name}: RTL bundle\n\n"
         + "".join(f"{line}  \n" for line in head)
@@ -404,10 +408,11 @@ def _readme(names: BundleNames, arch: Arch, core: RtlParams, head: Sequence[str]
         f"(`{names.package_file}`, which holds every parameter of the design). The files, "
         f"in elaboration order (`{names.file_list}`):\n\n{listed}\n"
         f"`{CORE}`'s parameters for this design:\n\n| parameter | value |\n|---|---|\n{rows}\n"
-        "Size: the weight buffer is read a window at any byte, combinationally, so synthesis "
-        f"maps its two halves ({2 * core.half_beats} words of {core.beat_bits} bits) to LUT "
-        "RAM or flip-flops, not block RAM; the result and activation stores (`MAX_ROWS`, "
-        f"`MAX_COLS`) are {store_bits:,} flip-flops. Large designs take long to synthesise.\n"
+        "Storage: the weight buffer (two halves of "
+        f"{core.half_beats} words of {core.beat_bits} bits), the activation store "
+        "(`MAX_COLS` activations) and the result store (`MAX_ROWS` results) are RAMs with "
+        f"registered reads, {store_bits:,} bits in all: `synth_xilinx` maps them to block "
+        "or LUT RAM; the generic flow, which has no RAM cells, to flip-flops.\n"
     )
 
 

@@ -15,6 +15,14 @@ Yosys 0.23's ``read_verilog -sv`` and Icarus 11 accept: no ``string``-typed para
 (untyped ones carry ``WEIGHT_PACKING``), no ``return``, no casts to a parameter's width,
 no loops over unpacked arrays in ``always_ff``. The test bench (queues, ``$fscanf``)
 needs Verilator.
+
+Storage: the weight buffer, the activation store and the result store are RAMs with a
+registered read (``tmac_ram``: one write port, one read port, a write to the word being
+read bypassed to it), banked where one read spans several words (a step's weight window,
+an export beat), so that synthesis maps them to block or LUT RAM. Their reads are
+addressed a cycle ahead (the sequencer's next position, the export's next beat), which
+keeps every cycle of the schedule. Zero skipping reads a tile's activations as one word
+and holds the tile's weight codes in registers.
 """
 
 from arch_models.rtl.params import RtlParams, RtlUnsupportedError

@@ -45,8 +45,12 @@ RTL_DIR = Path(__file__).resolve().parent
 #: The synthesizable sources, leaves first.
 SOURCES = (
     "tmac_fifo.sv",
+    "tmac_ram.sv",
     "tmac_weight_stream.sv",
     "tmac_weight_buffer.sv",
+    "tmac_act_store.sv",
+    "tmac_result_store.sv",
+    "tmac_dec5.sv",
     "tmac_adder_tree.sv",
     "tmac_reducer.sv",
     "tmac_array.sv",

@@ -1,5 +1,5 @@
 // tmac_array: the ternary matrix-vector array of one core: the step sequencer, weight
-// decode, ROWS adder trees of LANES lanes, their reducers and the result store.
+// decode, ROWS adder trees of LANES lanes and their reducers.
 //
 // A matvec of `rows` x `cols` (cols a multiple of LANES) is cut into row groups of ROWS
 // rows and column tiles of TILE_COLS columns, visited group by group; a tile takes
@@ -10,14 +10,22 @@
 // fill holds TILES_PER_FILL tiles (fewer at the end of a matvec); the half is released
 // when its last step has issued. After a row group's last step the array idles
 // HANDOFF_BUBBLE cycles (0: none), and the half it finished is released after them.
-// Results leave PIPELINE_STAGES + TREE_DEPTH cycles after their group's last step.
+// A row group's results leave (res_valid, one word for the core's result store)
+// PIPELINE_STAGES + TREE_DEPTH cycles after the group's last step.
+//
+// The weight buffer and the activation store read synchronously (the word addressed in
+// one cycle arrives in the next): the array addresses them with its position in the next
+// cycle (rd_half, rd_byte; act_rd counts RD_ACTS activations), which the sequencer knows
+// a cycle ahead, so a step sees its weights and activations in its own cycle as a
+// combinational read would give them, and the schedule is that of one.
 //
 // With ZERO_SKIP a tile is read whole in its first step (the same bytes, in the same
 // order) and every tree takes, each step, the next LANES nonzero weights of its own row
 // with their activations, so a tile takes max(1, max over rows of ceil(nonzeros / LANES))
 // steps. The sums are then formed in another order than the functional model's column
 // tree, which only a wrapping (modular) accumulator makes immaterial: the RTL refuses
-// ZERO_SKIP with SATURATE (arch_models.rtl.params).
+// ZERO_SKIP with SATURATE (arch_models.rtl.params). Zero skipping reads a tile's
+// activations at once (RD_ACTS = TILE_COLS) and holds the tile's codes in registers.
 module tmac_array #(
     parameter int LANES = 4,
     parameter int ROWS = 1,
@@ -30,10 +38,11 @@ module tmac_array #(
     parameter int TILE_COLS = 64,
     parameter int TILES_PER_FILL = 8,
     parameter int HANDOFF_BUBBLE = 0,
-    parameter int MAX_ROWS = 512,
     parameter int MAX_COLS = 512,
     parameter int WIN_BYTES = 1,
-    parameter int ZERO_SKIP = 0
+    parameter int ZERO_SKIP = 0,
+    // activations a read gives: a step's (LANES), with zero skipping a tile's
+    parameter int RD_ACTS = ZERO_SKIP != 0 ? TILE_COLS : LANES
 ) (
     input  logic                         clk,
     input  logic                         rst_n,
@@ -47,9 +56,11 @@ module tmac_array #(
     output logic                         rd_half,
     output logic [31:0]                  rd_byte,
     input  logic [WIN_BYTES*8-1:0]       rd_window,
-    input  logic [MAX_COLS*ACT_BITS-1:0] acts,
+    output logic [31:0]                  act_rd,     // the activations' read (next cycle)
+    input  logic [RD_ACTS*ACT_BITS-1:0]  act_word,
     output logic                         steps_done,
-    output logic [MAX_ROWS*ACC_BITS-1:0] results
+    output logic                         res_valid,  // a row group's results
+    output logic [ROWS*ACC_BITS-1:0]     res_data
 );
   localparam int TPB = FIVE_TRIT ? 5 : 4;  // weights per byte
   localparam int NCODES = WIN_BYTES * TPB;
@@ -124,49 +135,66 @@ module tmac_array #(
       ro_n = 32'd0;
     end
   end
+  // the position the sequencer has in the next cycle: the weight-buffer and activation
+  // reads are registered, so they are addressed a cycle ahead from it
+  logic rh_nx;
+  logic [31:0] rb_nx, t_nx, s_nx;
+  always_comb begin
+    rh_nx = rh;
+    rb_nx = rb;
+    t_nx = t;
+    s_nx = s;
+    if (!rst_n) begin
+      rh_nx = 1'b0;
+      rb_nx = 32'd0;
+      t_nx = 32'd0;
+      s_nx = 32'd0;
+    end else if (start) begin
+      t_nx = 32'd0;
+      s_nx = 32'd0;
+    end else if (issue) begin
+      rb_nx = rb_n;
+      if (end_fill) rh_nx = !rh;
+      if (end_tile) begin
+        s_nx = 32'd0;
+        t_nx = end_group ? 32'd0 : t + 32'd1;
+      end else begin
+        s_nx = s + 32'd1;
+      end
+    end
+  end
   assign rel_now = issue && end_fill && !(end_group && HANDOFF_BUBBLE > 0);
   assign rel_bub = pend_rel && bubble == 32'd1;
   assign rel_en = rel_now || rel_bub;
   assign rel_half = rel_now ? rh : pend_half;
-  assign rd_half = rh;
-  assign rd_byte = rb;
+  assign rd_half = rh_nx;
+  assign rd_byte = rb_nx;
+  assign act_rd = ZERO_SKIP != 0 ? t_nx : (t_nx << (LOG_TC - LOG_L)) + s_nx;
   assign steps_done = issued_all && bubble == 32'd0;
 
   always_ff @(posedge clk) begin
+    rh <= rh_nx;
+    rb <= rb_nx;
+    t <= t_nx;
+    s <= s_nx;
     if (!rst_n) begin
-      rh <= 1'b0;
       bubble <= 32'd0;
       pend_rel <= 1'b0;
       pend_half <= 1'b0;
       issued_all <= 1'b1;
       g <= 32'd0;
-      t <= 32'd0;
-      s <= 32'd0;
       ft <= 32'd0;
-      rb <= 32'd0;
       ro <= 32'd0;
     end else if (start) begin
       issued_all <= 1'b0;
       g <= 32'd0;
-      t <= 32'd0;
-      s <= 32'd0;
     end else begin
       if (issue) begin
-        rb <= rb_n;
         ro <= ro_n;
         if (end_tile) begin
-          s <= 32'd0;
-          if (end_group) begin
-            t <= 32'd0;
-            g <= g + 32'd1;
-          end else begin
-            t <= t + 32'd1;
-          end
+          if (end_group) g <= g + 32'd1;
           ft <= end_fill ? 32'd0 : ft + 32'd1;
-        end else begin
-          s <= s + 32'd1;
         end
-        if (end_fill) rh <= !rh;
         if (end_mv) issued_all <= 1'b1;
         if (end_group && HANDOFF_BUBBLE > 0) bubble <= HANDOFF_BUBBLE;
         if (end_fill && end_group && HANDOFF_BUBBLE > 0) begin
@@ -181,51 +209,33 @@ module tmac_array #(
   end
 
   // ---------------------------------------------------------------- decode
-  // 5-trit decode as a 256-entry table built at elaboration (byte = sum of (w_k + 1) 3^k):
-  // a ROM of 8 inputs per output bit, not a chain of dividers
-  // (entries padded to 16 bits, so that the byte selects one by wiring, not a product)
-  function automatic logic [4095:0] dec5_table();
-    logic [4095:0] tab;
-    int v, m;
-    tab = '0;
-    for (int b = 0; b < 256; b++) begin
-      v = b;
-      for (int k = 0; k < 5; k++) begin
-        m = v % 3;
-        tab[b*16+2*k+:2] = m == 0 ? 2'b11 : (m == 2 ? 2'b01 : 2'b00);
-        v = v / 3;
-      end
-    end
-    dec5_table = tab;
-  endfunction
-  localparam logic [4095:0] DEC5 = dec5_table();
-
-  function automatic logic [9:0] dec5(input logic [7:0] b);
-    dec5 = DEC5[{b, 4'b0000}+:10];
-  endfunction
-
   logic [2*NCODES-1:0] all_codes, aligned;
   logic [2*P*LANES-1:0] codes_c;
   logic [LANES*ACT_BITS-1:0] acts_c;
-  logic [31:0] col0;
   generate
     for (genvar i = 0; i < WIN_BYTES; i++) begin : g_byte
       if (FIVE_TRIT) begin : g_5trit
-        assign all_codes[i*10+:10] = dec5(rd_window[i*8+:8]);
+        logic [7:0] b;
+        logic [9:0] c;
+        assign b = rd_window[i*8+:8];
+        tmac_dec5 dec (
+            .byte_in(b),
+            .codes(c)
+        );
+        assign all_codes[i*10+:10] = c;
       end else begin : g_2bit
         assign all_codes[i*8+:8] = rd_window[i*8+:8];
       end
     end
   endgenerate
-  assign aligned = all_codes >> {ro[30:0], 1'b0};
+  assign aligned = all_codes >> {ro[2:0], 1'b0};  // ro < TPB
   always_comb begin
     for (int r = 0; r < P; r++) begin
       if (r < gr) codes_c[r*2*LANES+:2*LANES] = aligned[r*2*LANES+:2*LANES];
       else codes_c[r*2*LANES+:2*LANES] = '0;
     end
   end
-  assign col0 = (t << LOG_TC) + (s << LOG_L);
-  assign acts_c = acts[col0*ACT_BITS+:LANES*ACT_BITS];
+  assign acts_c = act_word[LANES*ACT_BITS-1:0];
 
   // ---------------------------------------------------------------- zero skipping
   // A = P rows of activations into the trees with zero skipping (each row its own), else 1.
@@ -238,10 +248,9 @@ module tmac_array #(
       logic [2*P*TC-1:0] tile_src, cur, nxt, held;
       logic [2*P*LANES-1:0] zs_codes;
       logic [P*LANES*ACT_BITS-1:0] zs_acts;
-      logic [31:0] width, colt;
+      logic [31:0] width;
       logic left;
       assign width = nsteps << LOG_L;
-      assign colt = t << LOG_TC;
       // the tile's codes by (row, column), from the step-ordered bytes of its first step
       always_comb begin
         for (int r = 0; r < P; r++) begin
@@ -266,7 +275,7 @@ module tmac_array #(
             if (cur[(r*TC+c)*2+:2] != 2'b00) begin
               if (n < LANES) begin
                 zs_codes[(r*LANES+n)*2+:2] = cur[(r*TC+c)*2+:2];
-                zs_acts[(r*LANES+n)*ACT_BITS+:ACT_BITS] = acts[(colt+c)*ACT_BITS+:ACT_BITS];
+                zs_acts[(r*LANES+n)*ACT_BITS+:ACT_BITS] = act_word[c*ACT_BITS+:ACT_BITS];
                 nxt[(r*TC+c)*2+:2] = 2'b00;
               end else begin
                 left = 1'b1;
@@ -368,22 +377,17 @@ module tmac_array #(
     end
   endgenerate
 
-  // ---------------------------------------------------------------- result store
-  logic [31:0] gout;
-  always_ff @(posedge clk) begin
-    if (!rst_n || start) begin
-      gout <= 32'd0;
-      for (int r = 0; r < MAX_ROWS; r++) results[r*ACC_BITS+:ACC_BITS] <= '0;
-    end else if (out_valid && out_last) begin
-      gout <= gout + 32'd1;
-      for (int r = 0; r < P; r++) begin
-        if (gout * P + r < MAX_ROWS) results[(gout*P+r)*ACC_BITS+:ACC_BITS] <= folded[r];
-      end
+  // ---------------------------------------------------------------- results
+  // a row group's roots leave as one word (row 0 in the low bits) for the result store
+  assign res_valid = out_valid && out_last;
+  generate
+    for (genvar r = 0; r < P; r++) begin : g_res
+      assign res_data[r*ACC_BITS+:ACC_BITS] = folded[r];
     end
-  end
+  endgenerate
 
   // verilator lint_off UNUSEDSIGNAL
   logic unused;
-  assign unused = ^{aligned, ro[31], ntr, gr, nsteps};
+  assign unused = ^{aligned, ro[31:TW], ntr, gr, nsteps};
   // verilator lint_on UNUSEDSIGNAL
 endmodule

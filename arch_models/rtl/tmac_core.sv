@@ -13,6 +13,13 @@
 // cycles); the export of the results (ceil(rows * ACCUMULATOR_BITS / OUT_PATH_BITS)
 // beats, row 0 in the low bits). The weight DMA runs ahead of the array independently,
 // across matvecs, one descriptor per buffer fill.
+//
+// Storage: the weight buffer (2 halves of HALF_BEATS beats), the activation store
+// (MAX_COLS activations) and the result store (MAX_ROWS results, one word per row group)
+// are RAMs with registered reads (tmac_ram), which synthesis maps to block or LUT RAM.
+// Their reads are issued a cycle ahead: the array's from the sequencer's next position,
+// the export's from its next beat, each with the write of the same cycle bypassed to it;
+// so the schedule above is the one a combinational read would give.
 module tmac_core #(
     parameter int LANES = 4,
     parameter int ROWS_PARALLEL = 1,
@@ -83,8 +90,8 @@ module tmac_core #(
   // a step's codes from any code offset; with zero skipping a whole tile (from a byte)
   localparam int WIN_BYTES = ZERO_SKIP != 0 ? FULL_TILE : (P * LANES + 2 * TPB - 2) / TPB;
   localparam int FILL = PIPELINE_STAGES + TREE_DEPTH;
-  localparam int IMP_MAX = (MAX_COLS * ACTIVATION_BITS + ACT_PATH_BITS - 1) / ACT_PATH_BITS;
-  localparam int EXP_MAX = (MAX_ROWS * ACCUMULATOR_BITS + OUT_PATH_BITS - 1) / OUT_PATH_BITS;
+  // activations the array reads at once: a step's, with zero skipping a tile's
+  localparam int RD_ACTS = ZERO_SKIP != 0 ? TILE_COLS : LANES;
 
   typedef enum logic [2:0] {
     IDLE,
@@ -99,9 +106,6 @@ module tmac_core #(
   logic [31:0] nimp, nexp, cnt, icnt, ecnt, dcnt;
   logic [31:0] rows_in, cols_in, nimp_in;
   logic accept, act_take, out_take, steps_done, run;
-  logic [IMP_MAX*ACT_PATH_BITS-1:0] act_flat;
-  logic [EXP_MAX*OUT_PATH_BITS-1:0] res_flat;
-  logic [MAX_ROWS*ACCUMULATOR_BITS-1:0] results;
 
   assign rows_in = {{(32 - SHAPE_BITS) {1'b0}}, cmd_rows};
   assign cols_in = {{(32 - SHAPE_BITS) {1'b0}}, cmd_cols};
@@ -178,22 +182,43 @@ module tmac_core #(
     end
   end
 
-  // activation register file: import beat i holds activations' bits [i*ACT_PATH_BITS, ...)
-  logic [31:0] ibeat;
+  // ---------------------------------------------------------------- activations, results
+  logic [31:0] ibeat, act_rd;
+  logic [RD_ACTS*ACTIVATION_BITS-1:0] act_word;
+  logic res_valid;
+  logic [P*ACCUMULATOR_BITS-1:0] res_data;
   assign ibeat = state == IDLE ? 32'd0 : icnt;
-  always_ff @(posedge clk) begin
-    if (act_take && ibeat < IMP_MAX) act_flat[ibeat*ACT_PATH_BITS+:ACT_PATH_BITS] <= act_data;
-  end
+
+  tmac_act_store #(
+      .ACT_BITS(ACTIVATION_BITS),
+      .IN_BITS(ACT_PATH_BITS),
+      .RD_ACTS(RD_ACTS),
+      .COLS_STEP(LANES),
+      .MAX_COLS(MAX_COLS)
+  ) acts (
+      .clk(clk),
+      .in_valid(act_take),
+      .in_first(ibeat == 32'd0),
+      .in_data(act_data),
+      .rd_addr(act_rd),
+      .rd_data(act_word)
+  );
 
   // export: beat e holds the results' bits [e*OUT_PATH_BITS, ...)
-  generate
-    if (EXP_MAX * OUT_PATH_BITS > MAX_ROWS * ACCUMULATOR_BITS) begin : g_pad
-      assign res_flat = {{(EXP_MAX * OUT_PATH_BITS - MAX_ROWS * ACCUMULATOR_BITS) {1'b0}}, results};
-    end else begin : g_nopad
-      assign res_flat = results;
-    end
-  endgenerate
-  assign out_data = res_flat[ecnt*OUT_PATH_BITS+:OUT_PATH_BITS];
+  tmac_result_store #(
+      .GROUP_BITS(P * ACCUMULATOR_BITS),
+      .GROUPS((MAX_ROWS + P - 1) / P),
+      .OUT_BITS(OUT_PATH_BITS)
+  ) results (
+      .clk(clk),
+      .rst_n(rst_n),
+      .clear(accept),
+      .wr_en(res_valid),
+      .wr_data(res_data),
+      .rd_restart(accept),
+      .rd_next(out_take),
+      .rd_data(out_data)
+  );
 
   // ---------------------------------------------------------------- weight path
   logic wr_en, wr_half, rel_en, rel_half, rd_half;
@@ -256,10 +281,10 @@ module tmac_core #(
       .TILE_COLS(TILE_COLS),
       .TILES_PER_FILL(TILES_PER_FILL),
       .HANDOFF_BUBBLE(HANDOFF_BUBBLE_CYCLES),
-      .MAX_ROWS(MAX_ROWS),
       .MAX_COLS(MAX_COLS),
       .WIN_BYTES(WIN_BYTES),
-      .ZERO_SKIP(ZERO_SKIP)
+      .ZERO_SKIP(ZERO_SKIP),
+      .RD_ACTS(RD_ACTS)
   ) array (
       .clk(clk),
       .rst_n(rst_n),
@@ -273,13 +298,10 @@ module tmac_core #(
       .rd_half(rd_half),
       .rd_byte(rd_byte),
       .rd_window(rd_window),
-      .acts(act_flat[MAX_COLS*ACTIVATION_BITS-1:0]),
+      .act_rd(act_rd),
+      .act_word(act_word),
       .steps_done(steps_done),
-      .results(results)
+      .res_valid(res_valid),
+      .res_data(res_data)
   );
-
-  // verilator lint_off UNUSEDSIGNAL
-  logic unused;
-  assign unused = ^act_flat;
-  // verilator lint_on UNUSEDSIGNAL
 endmodule
