@@ -8,7 +8,8 @@ description's fields (:class:`RtlParams`). It computes what the functional model
 bit for bit (every adder-tree node wrapped or saturated to the accumulator), and its
 schedule is the one the engine models (:mod:`arch_models.units.ternary`). Verilator
 builds and runs its test bench (:mod:`arch_models.rtl.sim`); ``cosim.rtl_check``
-compares its cycles with the engine's.
+compares its cycles with the engine's. Yosys synthesises it (:mod:`arch_models.rtl.synth`)
+and :mod:`arch_models.rtl.estimate` gives the resource model's figures for the same core.
 
 The synthesizable sources stay within what Verilator 5.006 (``--lint-only -Wall``),
 Yosys 0.23's ``read_verilog -sv`` and Icarus 11 accept: no ``string``-typed parameters
@@ -25,6 +26,7 @@ keeps every cycle of the schedule. Zero skipping reads a tile's activations as o
 and holds the tile's weight codes in registers.
 """
 
+from arch_models.rtl.estimate import CoreEstimate, core_estimate
 from arch_models.rtl.params import RtlParams, RtlUnsupportedError
 from arch_models.rtl.sim import (
     RTL_DIR,
@@ -45,23 +47,29 @@ from arch_models.rtl.stream import (
     to_beats,
     weight_stream,
 )
+from arch_models.rtl.synth import SynthCounts, synthesize, yosys_family
 
 __all__ = [
     "RTL_DIR",
     "SOURCES",
+    "CoreEstimate",
     "MemoryTiming",
     "RtlEvents",
     "RtlParams",
     "RtlRun",
     "RtlToolError",
     "RtlUnsupportedError",
+    "SynthCounts",
     "WeightStream",
     "build",
+    "core_estimate",
     "from_beats",
     "lint",
     "pack_2bit",
     "pack_5trit",
     "run",
+    "synthesize",
     "to_beats",
     "weight_stream",
+    "yosys_family",
 ]

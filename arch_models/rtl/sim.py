@@ -35,6 +35,7 @@ __all__ = [
     "RtlRun",
     "RtlToolError",
     "build",
+    "cache_root",
     "lint",
     "run",
     "verilator_version",
@@ -172,7 +173,8 @@ def lint(params: RtlParams, top: str = "tmac_core") -> None:
         raise RtlToolError(f"verilator lint failed for {params}:\n{out.stderr}")
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """Return the folder of cached builds (``$MMFREE_RTL_CACHE``, else the user cache)."""
     env = os.environ.get("MMFREE_RTL_CACHE")
     if env:
         return Path(env)
@@ -199,7 +201,7 @@ def build(params: RtlParams, cache: Path | None = None) -> Path:
         digest.update((RTL_DIR / name).read_bytes())
     digest.update(repr(sorted(params.hdl().items())).encode())
     digest.update(verilator_version().encode())
-    root = cache or _cache_root()
+    root = cache or cache_root()
     target = root / digest.hexdigest()[:24]
     binary = target / "Vtmac_tb"
     if binary.exists():

@@ -5,9 +5,10 @@ its block: *timing* (cycles for a piece of work, and SimPy processes that spend 
 *energy* (picojoules per event from the device's sourced coefficients) and *resources*
 (LUT/ALM, FF, BRAM/M20K/URAM, DSP as a function of its parameters).
 
-Resource estimates are counted in generic logic elements (LE: one LUT6-equivalent: one
-adder bit, one 2:1 mux or conditional-negate bit) and converted to the device's own logic
-cells by :func:`logic_cells` with the catalog's ``le_per_lut`` / ``le_per_alm``.
+Resource estimates are counted in generic logic elements (LE: LUT6-equivalents; what each
+kind of structure costs, fitted to Yosys's synthesis of the RTL twin, is in
+:mod:`arch_models.units.logic`) and converted to the device's own logic cells by
+:func:`logic_cells` with the catalog's ``le_per_lut`` / ``le_per_alm``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,9 @@ occupied until the core has drained it), which is what utilisation reports.
 
 Resources: the memory controllers are hard blocks on these devices; the per-channel soft
 interface (AXI/Avalon adapter and DMA) is estimated at 2,000 LE and 3,000 FF per channel
-used (an estimate, stated as such in the summary).
+used (an estimate, stated as such in the summary). A core's weight DMA as the RTL twin
+builds it (request and writer sequencer, fill-size queue, the optional stream FIFO, both
+in distributed RAM) is :func:`stream_logic`.
 """
 
 from __future__ import annotations
@@ -49,11 +51,49 @@ import simpy
 from arch_models.catalog.models import Device
 from arch_models.spec.units import OffChipMemory
 from arch_models.units.base import BuildContext, Resources, UnitModel, logic_cells
+from arch_models.units.logic import Logic, clog2
 
-__all__ = ["OffChipModel"]
+__all__ = ["OffChipModel", "stream_logic"]
 
 _LE_PER_CHANNEL = 2000
 _FF_PER_CHANNEL = 3000
+#: Width of the RTL's counters, and of a fill descriptor.
+_INDEX_BITS = 32
+_DESC_BITS = 16
+#: Fill descriptors queued beyond the stream FIFO's (the RTL's ``FIFO_BEATS + 3``).
+_QUEUE_EXTRA = 3
+
+
+def _fifo_logic(depth: int, width: int) -> Logic:
+    """Return a fall-through FIFO in distributed RAM (pointers, count, bypass mux)."""
+    pointer = max(1, clog2(depth))
+    return Logic(
+        lutram_bits=-(-depth // 32) * 32 * width,
+        mux_inputs=2 * width,
+        adder_bits=2 * _INDEX_BITS + 2 * pointer,
+        register_bits=_INDEX_BITS + 2 * pointer,
+    )
+
+
+def stream_logic(
+    beat_bits: int, fifo_beats: int, beat_interval_cycles: int, max_outstanding: int
+) -> Logic:
+    """Return one core's weight DMA as the RTL twin builds it.
+
+    Args:
+        beat_bits: Bits of a beat.
+        fifo_beats: Stream FIFO depth (0: none).
+        beat_interval_cycles: Fewest cycles between beats (pacing counters when above 1).
+        max_outstanding: Requests in flight (a cap's comparator when above 0).
+    """
+    out = Logic(sequencers=1) + _fifo_logic(fifo_beats + _QUEUE_EXTRA, _DESC_BITS)
+    if fifo_beats:
+        out += _fifo_logic(fifo_beats, beat_bits)
+    if beat_interval_cycles > 1:
+        out += Logic(adder_bits=2 * _INDEX_BITS, register_bits=2 * _INDEX_BITS)
+    if max_outstanding:
+        out += Logic(adder_bits=_INDEX_BITS)
+    return out
 
 
 @dataclass

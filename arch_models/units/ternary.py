@@ -28,10 +28,13 @@ less hand-off bubbles, in which the trees idle), and a weight-buffer read per we
 These are the events the RTL twin's bench counts from its own signals
 (:class:`arch_models.rtl.RtlEvents`); the per-event energies are sourced estimates.
 
-Resources per array (LE = LUT6-equivalents): select/negate ``lanes × a`` LE, adder tree
-``Σ_k (lanes / 2^k)(a + k)`` LE, accumulator ``acc`` LE, decode ``lanes`` LE (2-bit) or
-``4 × lanes`` LE (5-trit: a byte-to-5-trit table of 10 output bits per 5 weights, two LUT6
-per bit), per tree; flip-flops on every tree level, the inputs and the accumulator.
+Resources: the structure the RTL twin builds (:func:`array_logic`), priced by the fitted
+:data:`~arch_models.units.logic.LOGIC_COSTS`. Per tree: ``lanes`` leaves and ``lanes - 1``
+adder nodes, every one as wide as the accumulator (the RTL fits every node to it, as the
+functional model does), a register per node and per extra tree level, and a reducer with
+one partial sum per level of the tree across the steps; per core: the decode (5-trit byte
+tables) and the shift that aligns a step's codes, the pipeline registers (shift registers
+from three stages) and the step sequencer.
 """
 
 from __future__ import annotations
@@ -45,9 +48,24 @@ import numpy.typing as npt
 from arch_models.catalog.models import Device
 from arch_models.spec.units import Buffer, TernaryArray
 from arch_models.units.base import BuildContext, Resources, UnitModel, logic_cells
+from arch_models.units.logic import LOGIC_COSTS, Logic, clog2
 from arch_models.workload import MatrixInfo
 
-__all__ = ["Chunk", "MatvecPlan", "TernaryArrayModel", "plan_matvec"]
+__all__ = [
+    "DESIGN_MAX_COLS",
+    "Chunk",
+    "MatvecPlan",
+    "TernaryArrayModel",
+    "array_logic",
+    "plan_matvec",
+    "window_bytes",
+]
+
+#: Columns a design's reducers are built for: the power of two above the widest matvec of
+#: the built-in models (2.7B: the down projection's 6,912 columns).
+DESIGN_MAX_COLS = 8192
+#: Width of the RTL's counters and shape registers.
+_INDEX_BITS = 32
 
 
 @dataclass(frozen=True)
@@ -271,15 +289,83 @@ class TernaryArrayModel(UnitModel[TernaryArray]):
 
     @classmethod
     def resources(cls, spec: TernaryArray, device: Device) -> Resources:
-        """Adder trees, select/negate, decode and accumulators (see module docstring)."""
-        a, lanes = spec.activation_bits, spec.lanes
-        depth = spec.tree_depth
-        tree_le = sum((lanes / 2**k) * (a + k) for k in range(1, depth + 1))
-        select_le = lanes * a
-        decode_le = lanes if spec.weight_packing == "2bit" else 4 * lanes
-        per_tree_le = tree_le + select_le + decode_le + spec.accumulator_bits
-        per_tree_ff = tree_le + lanes * (a + 2) + spec.accumulator_bits
-        trees = spec.rows_parallel * spec.count
-        out = logic_cells(device, trees * per_tree_le)
-        out["ff"] = trees * per_tree_ff
+        """Trees, reducers, decode, pipeline and sequencer (see the module docstring)."""
+        logic = array_logic(spec)
+        out = logic_cells(device, LOGIC_COSTS.le(logic))
+        out["ff"] = LOGIC_COSTS.ff(logic)
+        out["dsp"] = LOGIC_COSTS.dsp(logic)
         return out
+
+
+def window_bytes(spec: TernaryArray) -> int:
+    """Return the weight-buffer bytes one step reads (every tree's codes, any alignment)."""
+    per_byte = 5 if spec.weight_packing == "5trit" else 4
+    return (spec.rows_parallel * spec.count * spec.lanes + 2 * per_byte - 2) // per_byte
+
+
+def _delay(bits: int, stages: int) -> Logic:
+    """Return a delay of ``stages`` registers on ``bits`` bits (a shift register from 3)."""
+    if stages >= 3:
+        return Logic(srl_bits=bits * -(-stages // 32))
+    return Logic(register_bits=bits * stages)
+
+
+def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
+    """Return the structure of one core's arrays, as the RTL twin builds them.
+
+    Args:
+        spec: The array.
+        max_cols: The widest matvec it takes (sets the reducers' levels).
+    """
+    lanes, acc, act = spec.lanes, spec.accumulator_bits, spec.activation_bits
+    trees = spec.rows_parallel * spec.count
+    sat = spec.accumulator_overflow == "saturate"
+    levels = clog2(lanes)
+    extra = spec.tree_depth - levels
+    # one tree: leaves (the activation negated on acc + 1 bits, then zero, it or its
+    # negation), nodes of acc + 1 bits fitted to acc (a saturating node's clamp folds into
+    # its adder's LUTs), a register per node; the root register and the extra levels form
+    # one delay chain
+    nodes = lanes - 1
+    tree = Logic(
+        adder_bits=lanes * (acc + 1) + nodes * (acc + 1),
+        mux_inputs=3 * lanes * acc,
+        register_bits=max(0, nodes - 1) * acc,
+    )
+    tree += _delay(acc, extra + (1 if nodes else 0))
+    # one reducer: a partial sum per level across the steps; placing a step's sum carries
+    # through the occupied levels, the last step folds them
+    red_levels = clog2(max(1, max_cols // lanes)) + 1
+    reducer = Logic(
+        adder_bits=(2 * red_levels - 1) * (acc + 1),
+        saturate_bits=(2 * red_levels - 1) * acc if sat else 0,
+        mux_inputs=6 * red_levels * acc,
+        register_bits=red_levels * (acc + 1),
+    )
+    # decode: 2-bit codes pass through; each 5-trit byte goes through a decoder; then a
+    # shift aligns the step's codes (by the code offset, < 4 for 2-bit; for 5-trit a
+    # remainder the synthesis cannot bound, so a full shifter) and rows past the group's
+    # last are masked
+    codes = 2 * trees * lanes
+    window = window_bytes(spec)
+    if spec.weight_packing == "5trit":
+        all_codes = 2 * 5 * window
+        decode = Logic(decoders=window, mux_inputs=2 * all_codes * clog2(all_codes))
+    else:
+        decode = Logic(mux_inputs=4 * codes)
+    decode += Logic(mux_inputs=2 * codes, adder_bits=trees * _INDEX_BITS)
+    # pipeline: codes and activations per stage, control bits (valid, last) per fill
+    # cycle; the codes' chain becomes shift registers only from four stages (measured)
+    stages = spec.pipeline_stages
+    pipeline = _delay(lanes * act, stages) + Logic(register_bits=2 * (stages + spec.tree_depth))
+    pipeline += _delay(codes, stages) if stages >= 4 else Logic(register_bits=codes * stages)
+    # step sequencer: its counters; unless the rows per group are a power of two, a
+    # division of the (16-bit) rows by them and two index products (the last group's rows,
+    # a group's first row); for 5-trit a division by five of the 32-bit code offset
+    p_pow2 = trees & (trees - 1) == 0
+    sequencer = Logic(
+        sequencers=1,
+        dividers=(0 if p_pow2 else 0.25) + (1 if spec.weight_packing == "5trit" else 0),
+        multipliers=0 if p_pow2 else 2,
+    )
+    return (tree + reducer).times(trees) + decode + pipeline + sequencer

@@ -35,7 +35,7 @@ name: dash
 constraints: {power_cap_w: 30}
 parameters:
   layout.cores: {choices: [4, 16]}
-  tmac.lanes: {choices: [32, 64]}
+  tmac.lanes: {choices: [8, 64]}
   tmac.rows_parallel: {choices: [16, 256]}
   wbuf.capacity_kib: {choices: [256, 64]}
 """
@@ -54,7 +54,7 @@ def _make_study(folder: Path) -> Path:
     def flaky(arch: Any, *args: Any, **kwargs: Any) -> Any:
         spec = arch.spec
         if (
-            spec.unit("tmac").lanes == 32
+            spec.unit("tmac").lanes == 8
             and spec.layout.cores == 4
             and spec.unit("wbuf").capacity_kib == 256
         ):
