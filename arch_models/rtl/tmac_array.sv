@@ -183,24 +183,25 @@ module tmac_array #(
   // ---------------------------------------------------------------- decode
   // 5-trit decode as a 256-entry table built at elaboration (byte = sum of (w_k + 1) 3^k):
   // a ROM of 8 inputs per output bit, not a chain of dividers
-  function automatic logic [2559:0] dec5_table();
-    logic [2559:0] tab;
+  // (entries padded to 16 bits, so that the byte selects one by wiring, not a product)
+  function automatic logic [4095:0] dec5_table();
+    logic [4095:0] tab;
     int v, m;
     tab = '0;
     for (int b = 0; b < 256; b++) begin
       v = b;
       for (int k = 0; k < 5; k++) begin
         m = v % 3;
-        tab[b*10+2*k+:2] = m == 0 ? 2'b11 : (m == 2 ? 2'b01 : 2'b00);
+        tab[b*16+2*k+:2] = m == 0 ? 2'b11 : (m == 2 ? 2'b01 : 2'b00);
         v = v / 3;
       end
     end
     dec5_table = tab;
   endfunction
-  localparam logic [2559:0] DEC5 = dec5_table();
+  localparam logic [4095:0] DEC5 = dec5_table();
 
   function automatic logic [9:0] dec5(input logic [7:0] b);
-    dec5 = DEC5[{2'b00, b}*10+:10];
+    dec5 = DEC5[{b, 4'b0000}+:10];
   endfunction
 
   logic [2*NCODES-1:0] all_codes, aligned;
