@@ -87,8 +87,8 @@ class LogicCosts:
         le_per_adder_bit: LE per adder bit (UG574: the LUT beside its carry-chain bit).
         le_per_saturate_bit: LE per clamped bit (overflow test and clamp mux).
         le_per_mux_input: LE per mux data input (a LUT6 is a 4:1 mux: 0.25 at best).
-        le_per_decoder: LE per 5-trit byte decoder (the RTL's loop of ``% 3`` and ``/ 3``
-            becomes carry-chain dividers; as a 243-entry table it would take about 40).
+        le_per_decoder: LE per 5-trit byte decoder (a 256-entry table: ten functions of
+            the byte's eight bits).
         le_per_divider: LE per 32-bit division by a constant (an array divider).
         le_per_sequencer: LE per control block.
         le_per_lutram_bit: LE per distributed-RAM bit (UG574: 64 bits a LUT).
@@ -144,15 +144,15 @@ class LogicCosts:
 #: DSPs per index product are the datasheets' (UG574, UG579), not fitted.
 LOGIC_COSTS = LogicCosts(
     le_per_adder_bit=1.0,
-    le_per_saturate_bit=2.0795,
-    le_per_mux_input=0.3151,
-    le_per_decoder=1229.66,
-    le_per_divider=8247.7318,
-    le_per_sequencer=433.7591,
+    le_per_saturate_bit=2.6914,
+    le_per_mux_input=0.3357,
+    le_per_decoder=146.8872,
+    le_per_divider=1232.2026,
+    le_per_sequencer=337.2318,
     le_per_lutram_bit=1 / 64,
     le_per_srl_bit=1.0,
-    ff_per_register_bit=0.9907,
-    ff_per_sequencer=255.7889,
+    ff_per_register_bit=0.9362,
+    ff_per_sequencer=250.5326,
     dsp_per_multiplier=2.0,
     source=(
         "fitted to Yosys 0.23 synth_xilinx -family xcup of tmac_core on the 16 training "

@@ -30,8 +30,9 @@ These are the events the RTL twin's bench counts from its own signals
 
 Resources: the structure the RTL twin builds (:func:`array_logic`), priced by the fitted
 :data:`~arch_models.units.logic.LOGIC_COSTS`. Per tree: ``lanes`` leaves and ``lanes - 1``
-adder nodes, every one as wide as the accumulator (the RTL fits every node to it, as the
-functional model does), a register per node and per extra tree level, and a reducer with
+adder nodes, each as wide as its subtree's sum needs (``activation_bits + 1`` plus the
+levels below it) up to the accumulator, where it is fitted as the functional model does,
+a register per node and per extra tree level, and a reducer with
 one partial sum per level of the tree across the steps; per core: the decode (5-trit byte
 tables) and the shift that aligns a step's codes, the pipeline registers (shift registers
 from three stages) and the step sequencer.
@@ -327,10 +328,20 @@ def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
     # its adder's LUTs), a register per node; the root register and the extra levels form
     # one delay chain
     nodes = lanes - 1
+    # a leaf negates the activation on act + 1 bits (acc + 1 when those would not fit);
+    # a node at depth d adds two subtree sums on act + 1 + (levels - d) bits, or acc + 1
+    # fitted to acc where the sum could reach the accumulator's range; registered at that
+    # width (its sign extension to acc merges)
+    leaf_w = act + 1 if act + 1 < acc else acc + 1
+    node_adder = node_regs = 0
+    for d in range(levels):
+        width = act + 1 + levels - d
+        node_adder += 2**d * (width if width < acc else acc + 1)
+        node_regs += (2**d if d else 0) * min(width, acc)
     tree = Logic(
-        adder_bits=lanes * (acc + 1) + nodes * (acc + 1),
-        mux_inputs=3 * lanes * acc,
-        register_bits=max(0, nodes - 1) * acc,
+        adder_bits=lanes * leaf_w + node_adder,
+        mux_inputs=3 * lanes * min(leaf_w, acc),
+        register_bits=node_regs,
     )
     tree += _delay(acc, extra + (1 if nodes else 0))
     # one reducer: a partial sum per level across the steps; placing a step's sum carries
@@ -342,15 +353,13 @@ def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
         mux_inputs=6 * red_levels * acc,
         register_bits=red_levels * (acc + 1),
     )
-    # decode: 2-bit codes pass through; each 5-trit byte goes through a decoder; then a
-    # shift aligns the step's codes (by the code offset, < 4 for 2-bit; for 5-trit a
-    # remainder the synthesis cannot bound, so a full shifter) and rows past the group's
-    # last are masked
+    # decode: 2-bit codes pass through; each 5-trit byte goes through a decoder (a table:
+    # ten functions of its eight bits); then a shift aligns the step's codes (by the code
+    # offset, < 4 or < 5) and rows past the group's last are masked
     codes = 2 * trees * lanes
     window = window_bytes(spec)
     if spec.weight_packing == "5trit":
-        all_codes = 2 * 5 * window
-        decode = Logic(decoders=window, mux_inputs=2 * all_codes * clog2(all_codes))
+        decode = Logic(decoders=window, mux_inputs=5 * codes)
     else:
         decode = Logic(mux_inputs=4 * codes)
     decode += Logic(mux_inputs=2 * codes, adder_bits=trees * _INDEX_BITS)
@@ -360,12 +369,15 @@ def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
     pipeline = _delay(lanes * act, stages) + Logic(register_bits=2 * (stages + spec.tree_depth))
     pipeline += _delay(codes, stages) if stages >= 4 else Logic(register_bits=codes * stages)
     # step sequencer: its counters; unless the rows per group are a power of two, a
-    # division of the (16-bit) rows by them and two index products (the last group's rows,
-    # a group's first row); for 5-trit a division by five of the 32-bit code offset
+    # division of the (17-bit) rows by them and two index products (the last group's rows,
+    # a group's first row); for 5-trit a division by five of the code offset, on the bits
+    # a step's codes need
     p_pow2 = trees & (trees - 1) == 0
+    offset_bits = clog2(trees * lanes + 5) + 1
     sequencer = Logic(
         sequencers=1,
-        dividers=(0 if p_pow2 else 0.25) + (1 if spec.weight_packing == "5trit" else 0),
+        dividers=(0 if p_pow2 else (17 / 32) ** 2)
+        + ((offset_bits / 32) ** 2 if spec.weight_packing == "5trit" else 0),
         multipliers=0 if p_pow2 else 2,
     )
     return (tree + reducer).times(trees) + decode + pipeline + sequencer
