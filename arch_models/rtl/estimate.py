@@ -9,8 +9,9 @@ counted by its unit's own code (:func:`~arch_models.units.ternary.array_logic`,
 :func:`~arch_models.units.memory.stream_logic`,
 :func:`~arch_models.units.control.dispatch_logic`) and priced by the same fitted
 :data:`~arch_models.units.logic.LOGIC_COSTS` the design estimate uses. The stores are
-counted as the RTL builds them (distributed RAM and registers); the design prices its
-buffers as block RAM (:attr:`CoreEstimate.design_memory`), which the RTL does not infer.
+counted as the RTL builds them (RAMs with registered reads, mapped to distributed or
+block RAM as Yosys's cost model chooses); the design prices its buffers at the capacity
+its description states (:attr:`CoreEstimate.design_memory`), for comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from dataclasses import dataclass
 from arch_models.rtl.params import RtlParams
 from arch_models.spec.arch import Arch
 from arch_models.spec.units import Buffer, TernaryArray
-from arch_models.units.buffer import BufferModel, register_store_logic, weight_buffer_logic
+from arch_models.units.buffer import (
+    BufferModel,
+    act_store_logic,
+    result_store_logic,
+    weight_buffer_logic,
+)
 from arch_models.units.control import dispatch_logic
 from arch_models.units.logic import LOGIC_COSTS, Logic, LogicCosts
 from arch_models.units.memory import stream_logic
@@ -37,7 +43,7 @@ class CoreEstimate:
         lut: LUT6-equivalents (logic, distributed RAM and shift registers).
         ff: Flip-flops.
         dsp: DSP slices.
-        bram_36k: Block RAM (36 Kb) the RTL's stores take (none: it infers none).
+        bram_36k: Block RAM (36 Kb equivalents) the RTL's stores map to.
         uram: UltraRAM the RTL's stores take (none).
         logic: Counted structure per block (``array``, ``weight_buffer``, ...).
         design_memory: What the design's own buffers (weights, activations) are priced
@@ -62,23 +68,20 @@ def core_logic(arch: Arch, params: RtlParams) -> dict[str, Logic]:
     """
     spec = arch.spec.units_of(TernaryArray)[0]
     p = params
-    import_beats = -(-p.max_cols * p.activation_bits // p.act_path_bits)
+    # with zero skipping a step reads a whole tile of weights and of activations
+    window = p.full_tile_bytes if p.zero_skip else window_bytes(spec)
+    read_acts = p.tile_cols if p.zero_skip else p.lanes
     return {
         "array": array_logic(spec, max_cols=p.max_cols),
-        "weight_buffer": weight_buffer_logic(p.half_beats, p.beat_bits, window_bytes(spec)),
+        "weight_buffer": weight_buffer_logic(p.half_beats, p.beat_bits, window),
         "weight_stream": stream_logic(
             p.beat_bits, p.path_fifo_beats, p.path_beat_interval_cycles, p.max_outstanding
         ),
-        "activation_store": register_store_logic(
-            import_beats,
-            p.act_path_bits,
-            read_bits=p.lanes * p.activation_bits,
+        "activation_store": act_store_logic(
+            p.max_cols, p.activation_bits, p.act_path_bits, read_acts, p.lanes
         ),
-        "result_store": register_store_logic(
-            p.max_rows,
-            p.accumulator_bits,
-            write_ports=p.trees,
-            read_bits=p.out_path_bits,
+        "result_store": result_store_logic(
+            -(-p.max_rows // p.trees), p.trees * p.accumulator_bits, p.out_path_bits
         ),
         "dispatch": dispatch_logic(
             p.act_path_bits, p.out_path_bits, p.activation_bits, p.accumulator_bits
@@ -114,7 +117,7 @@ def core_estimate(
         lut=costs.le(total),
         ff=costs.ff(total),
         dsp=costs.dsp(total),
-        bram_36k=0.0,
+        bram_36k=costs.bram_36k(total),
         uram=0.0,
         logic=blocks,
         design_memory=design,

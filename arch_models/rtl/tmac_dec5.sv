@@ -5,6 +5,7 @@
 //
 // It is a table (a 256-entry ROM, which synthesis turns into a few LUTs per output bit)
 // rather than five divisions by three, which synthesise into long carry chains.
+(* keep_hierarchy *)
 module tmac_dec5 (
     input  logic [7:0] byte_in,
     output logic [9:0] codes

@@ -41,6 +41,9 @@ class Logic:
             dividend's width: a 16-bit one counts a quarter).
         sequencers: Control blocks (a state machine with its 32-bit counters).
         lutram_bits: Distributed-RAM bits, times the read ports that each need a copy.
+        lutram_luts: LUT sites of distributed-RAM primitives counted as mapped
+            (:func:`~arch_models.units.buffer.ram_logic`).
+        block_ram_36k: Block RAM, in 36 Kb equivalents (a RAMB18 is half).
         srl_bits: Register bits of delay chains of three or more stages (shift registers).
         register_bits: Flip-flops of the datapath (every one counted).
         multipliers: Products of a 32-bit index by a constant that is not a power of two.
@@ -53,6 +56,8 @@ class Logic:
     dividers: float = 0.0
     sequencers: float = 0.0
     lutram_bits: float = 0.0
+    lutram_luts: float = 0.0
+    block_ram_36k: float = 0.0
     srl_bits: float = 0.0
     register_bits: float = 0.0
     multipliers: float = 0.0
@@ -123,6 +128,7 @@ class LogicCosts:
             + self.le_per_divider * logic.dividers
             + self.le_per_sequencer * logic.sequencers
             + self.le_per_lutram_bit * logic.lutram_bits
+            + logic.lutram_luts
             + self.le_per_srl_bit * logic.srl_bits
         )
 
@@ -132,6 +138,10 @@ class LogicCosts:
             self.ff_per_register_bit * logic.register_bits
             + self.ff_per_sequencer * logic.sequencers
         )
+
+    def bram_36k(self, logic: Logic) -> float:
+        """Return the block RAM (36 Kb equivalents) of ``logic`` (counted, not priced)."""
+        return logic.block_ram_36k
 
     def dsp(self, logic: Logic) -> float:
         """Return the DSP slices of ``logic``."""
