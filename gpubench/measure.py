@@ -194,9 +194,11 @@ def estimate_seconds(opts: MeasureOptions) -> float:
 
     Per decode step: eager steps are host-bound at ~5 us per op (counted on the CPU:
     about 200 ops a layer for ``reference``, 147 for ``dense`` and ``packed``, 41 for the
-    Transformer); graph steps are bound by weight bytes at ~3.5 TB/s (``reference``
-    reads and writes its bf16 weights about twelve times while re-quantising them,
-    ``packed`` reads a quarter of them; 0.35 allows for its unpacking). Each case adds
+    Transformer, about 20 Python-level calls for ``fused``'s eight kernels); graph steps
+    are bound by weight bytes at ~3.5 TB/s (``reference`` reads and writes its bf16
+    weights about twelve times while re-quantising them,
+    ``packed`` reads a quarter of them; 0.35 allows for its unpacking; ``fused`` reads a
+    quarter and is bound by its ~8 launches a layer at ~3 us each). Each case adds
     the power window's top-up, a capture, warm-up and prefills (and an eager case its
     tagged pass); each model its builds;
     the run its idle reading, start-up and microbenchmarks.
@@ -207,13 +209,16 @@ def estimate_seconds(opts: MeasureOptions) -> float:
         wbytes = s.matrix_weights * 2
         total += 1.5 * len(opts.impls)
         for impl in opts.impls:
-            ops = {"reference": 200, "dense": 147, "packed": 147, "transformer": 41}[impl]
-            passes = {"reference": 12.0, "dense": 1.0, "packed": 0.35, "transformer": 1.0}[impl]
+            ops = {"reference": 200, "dense": 147, "packed": 147, "transformer": 41, "fused": 20}
+            passes = {"reference": 12.0, "dense": 1.0, "packed": 0.35, "transformer": 1.0}
             for batch in opts.batches:
-                gpu_ms = wbytes * passes / 3.5e9 + 0.002 * s.layers * ops / 10
+                if impl == "fused":
+                    gpu_ms = wbytes * 0.25 / 3.5e9 + 0.003 * s.layers * 8
+                else:
+                    gpu_ms = wbytes * passes[impl] / 3.5e9 + 0.002 * s.layers * ops[impl] / 10
                 gpu_ms *= 1.0 + 0.02 * batch
                 for launch in opts.launches:
-                    host_ms = s.layers * ops * 0.005 if launch == "eager" else 0.0
+                    host_ms = s.layers * ops[impl] * 0.005 if launch == "eager" else 0.0
                     step_ms = max(gpu_ms, host_ms)
                     decode_s = opts.gen_tokens * step_ms / 1e3
                     window_s = max(decode_s, opts.power_window_s)

@@ -1,4 +1,4 @@
-"""The four implementations the GPU baseline measures, as greedy decoders with static buffers.
+"""The implementations the GPU baseline measures, as greedy decoders with static buffers.
 
 ``reference``, ``dense`` and ``packed`` are the one MatMul-free LM of
 :mod:`workloads.torch_model` with the harness's options (:func:`mmfree_options`): latent
@@ -7,9 +7,11 @@ or packed 2 bits each and multiplied by the Triton GEMV of :mod:`gpubench.kernel
 three differ only in that weight path (norms and activation quantisation are plain torch
 ops in bf16, the state is updated in place). ``transformer`` is a Llama-style
 Transformer++ with the same matrix shapes (bf16 ``nn.Linear``, RoPE, heads of 128, a
-static KV cache attended with a mask). A :class:`Decoder` binds a model to a batch:
-``prefill_``, ``step_`` and ``rewind_`` never synchronise with the host, so each can be
-captured in a CUDA graph. Weights are random (normal, std 0.02, from a seed).
+static KV cache attended with a mask). ``fused`` is the same MatMul-free LM as a GPU
+engineer decodes it (:mod:`gpubench.fused`: 2-bit weights, int8 activations, eight Triton
+kernels a layer, float32 elementwise as the functional model). A :class:`Decoder` binds a
+model to a batch: ``prefill_``, ``step_`` and ``rewind_`` never synchronise with the host,
+so each can be captured in a CUDA graph. Weights are random (normal, std 0.02, from a seed).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from gpubench import kernels
+from gpubench.fused import FusedMMfreeLM, FusedRunner
 from gpubench.shapes import ModelShape
 from workloads.torch_model import (
     PackedFormat,
@@ -33,6 +36,7 @@ from workloads.torch_model import (
 __all__ = [
     "WEIGHT_FORMS",
     "Decoder",
+    "FusedDecoder",
     "MMfreeDecoder",
     "Model",
     "TransformerDecoder",
@@ -329,7 +333,40 @@ class TransformerDecoder(Decoder):
         self.token.copy_(self._token0)
 
 
-Model = TorchMMfreeLM | TransformerPP
+class FusedDecoder(Decoder):
+    """Greedy decoding of a :class:`~gpubench.fused.FusedMMfreeLM` (float32 state ``[B, L, d]``)."""
+
+    def __init__(
+        self, model: FusedMMfreeLM, batch: int, prompt_tokens: int, max_steps: int
+    ) -> None:
+        super().__init__(batch, prompt_tokens, max_steps, model.device)
+        self.model = model
+        self.runner = FusedRunner(model, batch, prompt_tokens)
+        cfg = model.config
+        self.state = torch.zeros(batch, cfg.layers, cfg.d, device=model.device)
+        self._state0 = torch.zeros_like(self.state)
+
+    @torch.inference_mode()
+    def prefill_(self) -> None:
+        """Run the prompt from a zero state; choose the first token."""
+        self.state.zero_()
+        self._choose(self.runner.forward(self.prompt, self.state))
+        self._state0.copy_(self.state)
+        self._token0.copy_(self.token)
+
+    @torch.inference_mode()
+    def step_(self) -> None:
+        """Decode one token."""
+        self._choose(self.runner.forward(self.token.unsqueeze(1), self.state))
+
+    @torch.inference_mode()
+    def rewind_(self) -> None:
+        """Restore the state and token saved by the last prefill."""
+        self.state.copy_(self._state0)
+        self.token.copy_(self._token0)
+
+
+Model = TorchMMfreeLM | TransformerPP | FusedMMfreeLM
 
 
 def _fill_random_(model: nn.Module, seed: int) -> None:
@@ -354,7 +391,8 @@ def build_model(
     """Build one implementation with random weights on ``device``.
 
     The three MatMul-free implementations of one ``seed`` hold the same latent weights
-    (``dense`` and ``packed`` the same ternary values). On the ``meta`` device (shapes
+    (``dense``, ``packed`` and ``fused`` the same ternary values: ``fused`` is laid out
+    from the ``packed`` model of the same seed). On the ``meta`` device (shapes
     only, for tracing what a step dispatches) no weights are drawn. ``packed_linear``
     replaces the packed implementation's GEMV (see :func:`mmfree_options`).
 
@@ -362,6 +400,12 @@ def build_model(
         ValueError: For an unknown implementation.
     """
     meta = torch.device(device).type == "meta"
+    if impl == "fused":
+        if meta:
+            return FusedMMfreeLM(shape.config, device, dtype)
+        packed = build_model(shape, "packed", device, dtype, seed)
+        assert isinstance(packed, TorchMMfreeLM)
+        return FusedMMfreeLM.from_packed(packed)
     if impl == "transformer":
         tmodel = TransformerPP(shape, dtype, device)
         if not meta:
@@ -397,6 +441,8 @@ def build_decoder(model: Model, batch: int, prompt_tokens: int, max_steps: int) 
     """Bind ``model`` to a batch size with static buffers for ``prompt + max_steps``."""
     if isinstance(model, TransformerPP):
         return TransformerDecoder(model, batch, prompt_tokens, max_steps)
+    if isinstance(model, FusedMMfreeLM):
+        return FusedDecoder(model, batch, prompt_tokens, max_steps)
     return MMfreeDecoder(model, batch, prompt_tokens, max_steps)
 
 

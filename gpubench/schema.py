@@ -20,7 +20,8 @@ Layout (``schema_version`` 1)::
   ``attn``/``gate_up``/``down``/``head`` matrix × batch × ``bf16``/``packed``),
   ``hbm_power`` (:class:`PowerReading` during a sustained HBM read) with
   ``hbm_power_bytes``, ``errors`` (parts that failed).
-- :class:`Case`: ``run``, ``model``, ``impl`` (reference | dense | packed | transformer),
+- :class:`Case`: ``run``, ``model``, ``impl`` (reference | dense | packed | transformer |
+  fused),
   ``launch`` (eager | graph), ``batch``, ``prompt_tokens``, ``gen_tokens``, ``status``
   (ok | error | skipped) and ``reason``, then the measurements: ``prefill_ms``,
   ``decode_ms_per_token`` (median over the generated steps, CUDA events) with
@@ -98,7 +99,7 @@ __all__ = [
 SCHEMA_NAME = "mmfree-cosim/gpu-baseline"
 SCHEMA_VERSION = 1
 
-Impl = Literal["reference", "dense", "packed", "transformer"]
+Impl = Literal["reference", "dense", "packed", "transformer", "fused"]
 Launch = Literal["eager", "graph"]
 Status = Literal["ok", "error", "skipped"]
 GemvKind = Literal["bf16", "packed"]

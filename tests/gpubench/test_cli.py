@@ -82,4 +82,4 @@ def test_measure_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("torch")
     code = main(["baseline", "measure", "--out", "x.json", "--models", "370m", "--dry-run"])
     assert code == 0
-    assert "16 cases; estimated" in capsys.readouterr().out
+    assert "20 cases; estimated" in capsys.readouterr().out

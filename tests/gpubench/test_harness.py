@@ -126,7 +126,7 @@ def test_show_and_merge_entry_point(
     merged = tmp_path / "m.json"
     assert main(["merge", str(measured), str(measured), "--out", str(merged)]) == 0
     b = read_baseline(merged)
-    assert len(b.runs) == 2 and len(b.cases) == 16
+    assert len(b.runs) == 2 and len(b.cases) == 20  # 5 impls x 2 launches x 2 batches
 
 
 def test_budget_skips_and_file_is_partial(tmp_path: Path, one_thread: None) -> None:
@@ -173,7 +173,7 @@ def test_options_refused_all_at_once(tmp_path: Path) -> None:
 
 def test_dry_run_and_estimate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["measure", "--out", "unused.json", "--dry-run"]) == 0
-    assert "48 cases; estimated" in capsys.readouterr().out
+    assert "60 cases; estimated" in capsys.readouterr().out
     full = MeasureOptions(out=Path("x"))
     first = dataclasses.replace(full, models=("370m", "1.3b"))
     second = dataclasses.replace(full, models=("2.7b",))

@@ -1,0 +1,402 @@
+"""Triton kernels of the ``fused`` implementation (imported only when used).
+
+Kept apart so that importing the harness never needs Triton. The math of each kernel is
+the one of its torch twin in :mod:`gpubench.fused` (the reference path); the CPU tests
+run these kernels under ``TRITON_INTERPRET=1`` against it. All elementwise work is in
+float32, divisions and square roots correctly rounded (``div_rn``, ``sqrt_rn``), the
+ternary product in int32 and its dequantisation in float64, as the functional model of
+:mod:`workloads.model` computes them.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]
+import triton.language as tl  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+__all__ = ["gemv_tiles", "glu_quant", "mlgru_cell", "norm_quant", "row_warps", "ternary_gemv"]
+
+# Codes 1 in all four planes (0b01010101): padding bytes decode to zero weights.
+_ZERO_BYTE = tl.constexpr(85)
+
+
+def row_warps(block: int) -> int:
+    """Warps of a kernel that holds one ``block``-wide float32 row per program."""
+    return 4 if block <= 2048 else 8 if block <= 4096 else 16
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _rms(x, w, k, eps):  # type: ignore[no-untyped-def]
+    """``x / sqrt(sum(x²)/k + eps) · w`` of a row held in registers (padding zeros)."""
+    ms = tl.math.div_rn(tl.sum(x * x, axis=0), k.to(tl.float32))
+    rstd = tl.math.div_rn(1.0, tl.sqrt_rn(ms + eps))
+    return x * rstd * w
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _quant_store(xn, q_ptr, s_ptr, cols, mask):  # type: ignore[no-untyped-def]
+    """Absmax int8 quantisation of one row, halves rounded away from zero; store q, s_x."""
+    absmax = tl.max(tl.abs(xn), axis=0)
+    s = tl.math.div_rn(127.0, tl.maximum(absmax, 1e-5))
+    v = xn * s
+    t = v.to(tl.int32).to(tl.float32)  # truncation toward zero
+    away = tl.where(v < 0, -1.0, 1.0)
+    r = t + tl.where(tl.abs(v - t) >= 0.5, away, 0.0)
+    r = tl.minimum(tl.maximum(r, -128.0), 127.0)
+    tl.store(q_ptr + cols, r.to(tl.int8), mask=mask)
+    tl.store(s_ptr, s)
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _sigmoid(x):  # type: ignore[no-untyped-def]
+    """``1 / (1 + exp(-x))`` without overflow, as the functional model writes it."""
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, tl.math.div_rn(1.0, 1.0 + e), tl.math.div_rn(e, 1.0 + e))
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _norm_quant_kernel(  # type: ignore[no-untyped-def]
+    x_ptr,
+    ids_ptr,
+    emb_ptr,
+    w1_ptr,
+    w2_ptr,
+    q_ptr,
+    s_ptr,
+    k,
+    stride_x,
+    stride_qs,
+    stride_ss,
+    eps1,
+    eps2,
+    SEGMENTS: tl.constexpr,  # noqa: N803
+    EMBED: tl.constexpr,  # noqa: N803
+    BLOCK_K: tl.constexpr,  # noqa: N803
+):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_K)
+    mask = cols < k
+    if EMBED:
+        tok = tl.load(ids_ptr + row)
+        x = tl.load(emb_ptr + tok * k + cols, mask=mask, other=0.0).to(tl.float32)
+        tl.store(x_ptr + row * stride_x + cols, x, mask=mask)
+    else:
+        x = tl.load(x_ptr + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
+    a = _rms(x, tl.load(w1_ptr + cols, mask=mask, other=0.0), k, eps1)
+    for s in tl.static_range(SEGMENTS):
+        w2 = tl.load(w2_ptr + s * k + cols, mask=mask, other=0.0)
+        xn = _rms(a, w2, k, eps2)
+        _quant_store(xn, q_ptr + s * stride_qs + row * k, s_ptr + s * stride_ss + row, cols, mask)
+
+
+def norm_quant(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    w2: torch.Tensor,
+    q: torch.Tensor,
+    s: torch.Tensor,
+    eps1: float,
+    eps2: float,
+    ids: torch.Tensor | None = None,
+    emb: torch.Tensor | None = None,
+) -> None:
+    """Two chained RMSNorms and ``S`` int8 quantisations of each row: one launch.
+
+    Fuses what the model runs before a BitLinear group: the block's pre-norm (``w1``,
+    ``eps1``), the BitLinear norm of each of the ``S`` projections that read it
+    (``w2[s]``, ``eps2``) and each one's per-token absmax quantisation; with ``ids``, also
+    the embedding lookup (the rows of ``emb`` are written to ``x`` first). One program per
+    row holds the row in registers.
+
+    Args:
+        x: ``[M, K]`` float32 rows (unit stride along ``K``, any row stride).
+        w1: ``[K]`` float32.
+        w2: ``[S, K]`` float32.
+        q: ``[S, M, K]`` int8 out (contiguous).
+        s: ``[S, M]`` float32 out, the scales ``s_x``.
+        eps1: Epsilon of the first norm.
+        eps2: Epsilon of the second norms.
+        ids: ``[M]`` token ids (embedding lookup) or ``None``.
+        emb: ``[V, K]`` embedding table (with ``ids``).
+    """
+    m, k = x.shape
+    segments = w2.shape[0]
+    embed = ids is not None
+    _norm_quant_kernel[(m,)](
+        x,
+        ids if embed else x,
+        emb if embed else x,
+        w1,
+        w2,
+        q,
+        s,
+        k,
+        x.stride(0),
+        q.stride(0),
+        s.stride(0),
+        float(eps1),
+        float(eps2),
+        SEGMENTS=segments,
+        EMBED=embed,
+        BLOCK_K=triton.next_power_of_2(k),
+        num_warps=row_warps(triton.next_power_of_2(k)),
+    )
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _gemv_kernel(  # type: ignore[no-untyped-def]
+    q_ptr,
+    s_ptr,
+    w_ptr,
+    sw_ptr,
+    y_ptr,
+    m,
+    n,
+    seg_rows,
+    stride_qs,
+    stride_ss,
+    stride_y,
+    K4: tl.constexpr,  # noqa: N803
+    RESIDUAL: tl.constexpr,  # noqa: N803
+    BLOCK_M: tl.constexpr,  # noqa: N803
+    BLOCK_N: tl.constexpr,  # noqa: N803
+    BLOCK_K: tl.constexpr,  # noqa: N803
+):
+    pid_n = tl.program_id(0)
+    pid_m = tl.program_id(1)
+    seg = (pid_n * BLOCK_N) // seg_rows
+    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    rk = tl.arange(0, BLOCK_K)
+    k4 = K4
+    k = 4 * K4
+    qs = q_ptr + seg * stride_qs
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
+    for kb in range(K4 // BLOCK_K + (K4 % BLOCK_K > 0)):
+        kk = kb * BLOCK_K + rk
+        w_mask = (kk[:, None] < k4) & (rn[None, :] < n)
+        w = tl.load(w_ptr + rn[None, :] * k4 + kk[:, None], mask=w_mask, other=_ZERO_BYTE)
+        x_mask = (rm[:, None] < m) & (kk[None, :] < k4)
+        for p in tl.static_range(4):
+            ws = ((w >> (2 * p)) & 3).to(tl.int8) - 1
+            xs = tl.load(qs + rm[:, None] * k + (p * k4 + kk)[None, :], mask=x_mask, other=0)
+            acc += tl.dot(xs, ws, out_dtype=tl.int32)
+    sx = tl.load(s_ptr + seg * stride_ss + rm, mask=rm < m, other=1.0).to(tl.float64)
+    sw = tl.load(sw_ptr + seg)
+    # fp64 division lowers to div.rn.f64 (correctly rounded), as NumPy divides
+    y = (acc.to(tl.float64) / (sx[:, None] * sw)).to(tl.float32)
+    y_mask = (rm[:, None] < m) & (rn[None, :] < n)
+    out = y_ptr + rm[:, None] * stride_y + rn[None, :]
+    if RESIDUAL:
+        y = tl.load(out, mask=y_mask, other=0.0) + y
+    tl.store(out, y, mask=y_mask)
+
+
+def gemv_tiles(rows: int) -> tuple[int, int, int, int]:
+    """``(BLOCK_M, BLOCK_N, BLOCK_K bytes, warps)`` of the ternary GEMV for ``rows`` rows."""
+    return (16, 16, 128, 4) if rows <= 16 else (64, 64, 64, 4)
+
+
+def ternary_gemv(
+    q: torch.Tensor,
+    s: torch.Tensor,
+    codes: torch.Tensor,
+    sw: torch.Tensor,
+    y: torch.Tensor,
+    seg_rows: int,
+    residual: bool,
+) -> None:
+    """Packed ternary GEMV on int8 activations, int32 accumulation, dequantised epilogue.
+
+    Fuses the projections that read one input (their code rows concatenated, each
+    ``seg_rows`` rows reading its own quantised activations ``q[seg]`` and scales), the
+    dequantisation ``y = acc / (s_x · s_w)`` (float64, rounded to float32) and, with
+    ``residual``, the residual add ``y += x`` into ``y`` in place. Each program owns a
+    ``BLOCK_M × BLOCK_N`` output tile, streams its ``BLOCK_N`` rows of 2-bit codes once,
+    unpacks each byte's four planes (``code - 1``) and accumulates int8 ``tl.dot``.
+
+    Args:
+        q: ``[S, M, K]`` int8.
+        s: ``[S, M]`` float32 scales ``s_x``.
+        codes: ``uint8 [N, K/4]`` in :func:`gpubench.kernels.pack_ternary`'s planes.
+        sw: ``[S]`` float64 weight scales ``s_w``.
+        y: ``[M, N]`` float32 out (unit stride along ``N``); the residual with ``residual``.
+        seg_rows: Rows per segment (a multiple of ``BLOCK_N``; ``N`` for one segment).
+        residual: Add into ``y`` instead of overwriting it.
+    """
+    m = q.shape[1]
+    n, k4 = codes.shape
+    bm, bn, bk, warps = gemv_tiles(m)
+    if seg_rows % bn and seg_rows != n:
+        raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
+    grid = (triton.cdiv(n, bn), triton.cdiv(m, bm))
+    _gemv_kernel[grid](
+        q,
+        s,
+        codes,
+        sw,
+        y,
+        m,
+        n,
+        seg_rows,
+        q.stride(0),
+        s.stride(0),
+        y.stride(0),
+        K4=k4,
+        RESIDUAL=residual,
+        BLOCK_M=bm,
+        BLOCK_N=bn,
+        BLOCK_K=bk,
+        num_warps=warps,
+    )
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _mlgru_kernel(  # type: ignore[no-untyped-def]
+    y_ptr,
+    h_ptr,
+    lbs_ptr,
+    lbb_ptr,
+    gn_ptr,
+    on_ptr,
+    q_ptr,
+    s_ptr,
+    d,
+    stride_y,
+    stride_h,
+    eps_g,
+    eps_o,
+    T_LEN: tl.constexpr,  # noqa: N803
+    CODE_FORM: tl.constexpr,  # noqa: N803
+    BLOCK_D: tl.constexpr,  # noqa: N803
+):
+    b = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_D)
+    mask = cols < d
+    h = tl.load(h_ptr + b * stride_h + cols, mask=mask, other=0.0)
+    lbs = tl.load(lbs_ptr + cols, mask=mask, other=1.0)
+    lbb = tl.load(lbb_ptr + cols, mask=mask, other=0.0)
+    gw = tl.load(gn_ptr + cols, mask=mask, other=0.0)
+    ow = tl.load(on_ptr + cols, mask=mask, other=0.0)
+    for t in range(T_LEN):
+        row = b * T_LEN + t
+        base = y_ptr + row * stride_y + cols
+        xi = tl.load(base, mask=mask, other=0.0)
+        f = _sigmoid(tl.load(base + d, mask=mask, other=0.0))
+        g = tl.load(base + 2 * d, mask=mask, other=0.0)
+        f = f * lbs
+        f = f + lbb
+        i = xi * _sigmoid(xi)
+        i = i * (1.0 - f)
+        fh = f * h
+        h = fh + i
+        if CODE_FORM:  # noqa: SIM108 (a constexpr branch)
+            o = _rms(g, gw, d, eps_g) * (h * _sigmoid(h))
+        else:
+            o = _sigmoid(g) * h
+        o = tl.where(mask, o, 0.0)
+        xn = _rms(o, ow, d, eps_o)
+        _quant_store(xn, q_ptr + row * d, s_ptr + row, cols, mask)
+    tl.store(h_ptr + b * stride_h + cols, h, mask=mask)
+
+
+def mlgru_cell(
+    y: torch.Tensor,
+    h: torch.Tensor,
+    lb_scale: torch.Tensor,
+    lb_shift: torch.Tensor,
+    g_norm: torch.Tensor,
+    o_norm: torch.Tensor,
+    q: torch.Tensor,
+    s: torch.Tensor,
+    eps_g: float,
+    eps_o: float,
+    code_form: bool,
+) -> None:
+    """The MLGRU after its projections, through to ``o_proj``'s quantised input: one launch.
+
+    Fuses the forget gate (sigmoid, lower bound), the input gate (SiLU · (1 - f)), the
+    state update ``h = f ⊙ h + i`` (in place), the output gate (code form:
+    ``RMSNorm(g) ⊙ SiLU(h)``; paper form: ``σ(g) ⊙ h``) and ``o_proj``'s RMSNorm and
+    int8 quantisation. One program per sequence steps through its ``T`` tokens (the
+    prompt, or one decode token) with the whole ``d``-vector in registers.
+
+    Args:
+        y: ``[B·T, 3d]`` float32: the ``i``, ``f`` and ``g`` projections of each token.
+        h: ``[B, d]`` float32 state (unit stride along ``d``), updated in place.
+        lb_scale: ``[d]`` float32 ``1 - lb``.
+        lb_shift: ``[d]`` float32 ``lb``.
+        g_norm: ``[d]`` weight of the gate's RMSNorm.
+        o_norm: ``[d]`` weight of ``o_proj``'s RMSNorm.
+        q: ``[B·T, d]`` int8 out.
+        s: ``[B·T]`` float32 out.
+        eps_g: Epsilon of the gate norm.
+        eps_o: Epsilon of ``o_proj``'s norm.
+        code_form: The released code's output gate (else the paper's).
+    """
+    b, d = h.shape
+    t_len = y.shape[0] // b
+    block = triton.next_power_of_2(d)
+    _mlgru_kernel[(b,)](
+        y,
+        h,
+        lb_scale,
+        lb_shift,
+        g_norm,
+        o_norm,
+        q,
+        s,
+        d,
+        y.stride(0),
+        h.stride(0),
+        float(eps_g),
+        float(eps_o),
+        T_LEN=t_len,
+        CODE_FORM=code_form,
+        BLOCK_D=block,
+        num_warps=row_warps(block),
+    )
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _glu_kernel(  # type: ignore[no-untyped-def]
+    y_ptr,
+    w_ptr,
+    q_ptr,
+    s_ptr,
+    inter,
+    stride_y,
+    eps,
+    BLOCK_I: tl.constexpr,  # noqa: N803
+):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK_I)
+    mask = cols < inter
+    gate = tl.load(y_ptr + row * stride_y + cols, mask=mask, other=0.0)
+    up = tl.load(y_ptr + row * stride_y + inter + cols, mask=mask, other=0.0)
+    z = gate * _sigmoid(gate)
+    z = z * up
+    xn = _rms(z, tl.load(w_ptr + cols, mask=mask, other=0.0), inter, eps)
+    _quant_store(xn, q_ptr + row * inter, s_ptr + row, cols, mask)
+
+
+def glu_quant(
+    y: torch.Tensor, w: torch.Tensor, q: torch.Tensor, s: torch.Tensor, eps: float
+) -> None:
+    """The GLU gate ``SiLU(gate) ⊙ up`` with ``down_proj``'s RMSNorm and quantisation.
+
+    One launch, one program per token row.
+
+    Args:
+        y: ``[M, 2I]`` float32: gate then up.
+        w: ``[I]`` weight of ``down_proj``'s RMSNorm.
+        q: ``[M, I]`` int8 out.
+        s: ``[M]`` float32 out.
+        eps: Epsilon of the norm.
+    """
+    m = y.shape[0]
+    inter = w.shape[0]
+    block = triton.next_power_of_2(inter)
+    _glu_kernel[(m,)](
+        y, w, q, s, inter, y.stride(0), float(eps), BLOCK_I=block, num_warps=row_warps(block)
+    )
