@@ -38,7 +38,7 @@ from typing import Any
 from arch_models.spec import load_arch
 from cosim.gpu_calibration import load_opcost, quiet_reference_of
 from cosim.gpu_engine import simulate_gpu
-from gpubench.capture import capture_harness_step
+from gpubench.capture import harness_step
 from gpubench.schema import Baseline, Case, default_baseline_path, read_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def main() -> None:
             continue
         ms, of = _measured(c)
         s = simulate_gpu(
-            arch, capture_harness_step(c.model, c.impl, c.batch), c.launch, baseline, opcost
+            arch, harness_step(c.model, c.impl, c.batch, baseline), c.launch, baseline, opcost
         )
         watts = _watts(c)
         e_ms = (s.ms_per_token - ms) / ms
@@ -162,7 +162,7 @@ def _repeats(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> No
                 continue
             q = c.decode_quiet_ms_per_token
             s = simulate_gpu(
-                arch, capture_harness_step(c.model, c.impl, c.batch), "eager", priced, opcost
+                arch, harness_step(c.model, c.impl, c.batch, priced), "eager", priced, opcost
             )
             e = (s.ms_per_token - q) / q
             errs.append(abs(e))

@@ -98,6 +98,19 @@ def add_measure_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="start no new case after S seconds (the rest is recorded as skipped)",
     )
+    p.add_argument(
+        "--compile-limit-s",
+        type=float,
+        default=240.0,
+        metavar="S",
+        help="abandon a torch.compile of one decoder after S seconds (default 240)",
+    )
+    p.add_argument(
+        "--capture-all",
+        action="store_true",
+        help="store the profiled kernel list of every implementation (default: only of "
+        "those the meta device cannot trace: compiled, fused)",
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: short prompt/decode/windows")
     p.add_argument("--dry-run", action="store_true", help="print the plan and time estimate only")
 
@@ -123,6 +136,8 @@ def options_from_args(args: argparse.Namespace, command: str) -> MeasureOptions:
         seed=args.seed,
         device=args.device,
         time_budget_s=args.time_budget_s,
+        compile_limit_s=args.compile_limit_s,
+        capture_all=args.capture_all,
         command=command,
     )
     return opts.quick_options() if args.quick else opts

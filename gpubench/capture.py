@@ -26,9 +26,17 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from arch_models.gpu_kernels import Kernel, KernelStep
 
 if TYPE_CHECKING:
+    from gpubench.schema import Baseline
     from gpubench.shapes import ModelShape
 
-__all__ = ["VIEW_OPS", "call_key", "calls_of", "capture_harness_step", "capture_step"]
+__all__ = [
+    "VIEW_OPS",
+    "call_key",
+    "calls_of",
+    "capture_harness_step",
+    "capture_step",
+    "harness_step",
+]
 
 #: Operators that make views or metadata only: no kernel.
 VIEW_OPS = frozenset(
@@ -280,14 +288,53 @@ def capture_harness_step(
     cached per argument set (a step is immutable).
 
     Raises:
-        ValueError: For an unknown implementation.
+        ValueError: For an unknown implementation, or one whose code cannot be traced
+            here (compiled or Triton-fused: see :func:`harness_step`).
         BaselineError: For an unknown model.
     """
     from gpubench import models as harness
     from gpubench.shapes import get_shape
 
+    if impl not in harness.META_TRACEABLE:
+        raise ValueError(
+            f"implementation {impl!r} cannot be traced on the meta device (its kernels "
+            "are decided when it is compiled); its kernels come from a baseline case's "
+            "captured list"
+        )
     built = harness.build_model(
         shape or get_shape(model), impl, "meta", packed_linear=_packed_linear_as_one_kernel
     )
     decoder = harness.build_decoder(built, batch, prompt_tokens=128, max_steps=256)
     return capture_step(built, decoder.step_, impl=impl, model=model, batch=batch)
+
+
+def harness_step(
+    model: str,
+    impl: str,
+    batch: int,
+    baseline: Baseline | None = None,
+    *,
+    prefer_captured: bool = False,
+) -> KernelStep:
+    """The GPU model's workload for one implementation: traced where possible, else captured.
+
+    An implementation the meta device can trace (:data:`gpubench.models.META_TRACEABLE`)
+    is traced (:func:`capture_harness_step`: its calls' keys find their measured costs),
+    unless ``prefer_captured``. Otherwise, where ``baseline`` has an ``ok`` case of this
+    model, implementation and batch that carries the kernels the profiler saw run
+    (:mod:`gpubench.kernel_list`), that list is replayed
+    (:func:`gpubench.replay.captured_step`).
+
+    Raises:
+        ValueError: For an implementation that can only be replayed from a captured list
+            the baseline does not have.
+        BaselineError: For an unknown model.
+    """
+    from gpubench.models import META_TRACEABLE
+    from gpubench.replay import captured_case, captured_step
+
+    if baseline is not None and (prefer_captured or impl not in META_TRACEABLE):
+        case = captured_case(baseline, model, impl, batch)
+        if case is not None:
+            return captured_step(case)
+    return capture_harness_step(model, impl, batch)

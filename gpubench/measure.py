@@ -21,9 +21,18 @@ case so that a run stopped by a time limit keeps everything it measured:
    tagged pass (:mod:`gpubench.hostspeed`): up to ``TAGGED_STEPS`` steps, each
    alone, with a pure-Python host-speed probe after each; the run's quiet reference and
    each case's quiet-step median are recomputed whenever the file is written.
+   A compiled implementation (:data:`~gpubench.models.COMPILED`) is compiled for each
+   decoder before its capture and warm-up (:meth:`~gpubench.models.Decoder.compile_`),
+   its time recorded as ``compile_s`` and bounded by ``compile_limit_s`` (an alarm stops
+   a longer compile; the case is an error). Each case's ``step_bytes`` (weights once
+   plus KV cache or state at the timed pass's mean position) over the run's measured
+   HBM read bandwidth gives ``hbm_bound_ms`` and ``hbm_bound_pct``.
 6. **Kernel counts**: one eager decode step per model × implementation × batch under
    ``torch.profiler`` (GPU kernels, copies and sets), and the node count of the
-   captured step graph; done last so that the profiler cannot perturb any timing.
+   captured step graph; for implementations the meta device cannot trace (compiled,
+   Triton-fused; all with ``capture_all``) the list of device operations one step runs
+   (:mod:`gpubench.kernel_list`), stored in the cases as ``captured_kernels``; done last
+   so that the profiler cannot perturb any timing.
 
 A case that fails is recorded with ``status: error`` and the run goes on; cases left
 when ``time_budget_s`` runs out are recorded as ``skipped``.
@@ -36,7 +45,9 @@ import dataclasses
 import gc
 import math
 import platform
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +60,7 @@ import torch
 
 from gpubench.errors import BaselineError
 from gpubench.hostspeed import probe_us, quiet_reference, quiet_steps
+from gpubench.kernel_list import profile_step
 from gpubench.kernels import (
     linear_recurrence,
     pack_ternary,
@@ -56,13 +68,23 @@ from gpubench.kernels import (
     triton_available,
 )
 from gpubench.micro import launch_probe_us, run_micro
-from gpubench.models import Decoder, Model, build_decoder, build_model, weight_bytes
+from gpubench.models import (
+    COMPILED,
+    META_TRACEABLE,
+    Decoder,
+    Model,
+    build_decoder,
+    build_model,
+    step_bytes,
+    weight_bytes,
+)
 from gpubench.power import PowerMonitor
 from gpubench.report import format_value as _fmt
 from gpubench.schema import (
     IMPLS,
     LAUNCHES,
     Baseline,
+    CapturedKernel,
     Case,
     Environment,
     Micro,
@@ -112,6 +134,9 @@ class MeasureOptions:
         device: ``auto`` (CUDA if present), ``cuda`` or ``cpu``.
         dtype: ``bfloat16`` (the baseline) or ``float32``.
         time_budget_s: Stop starting new work after this many seconds (None: no limit).
+        compile_limit_s: Longest ``torch.compile`` of one decoder before it is abandoned.
+        capture_all: Capture the kernel list of every implementation, not only of those
+            the meta device cannot trace.
         quick: Mark the run as a smoke test (see :meth:`quick_options`).
         command: The command line, recorded in the file.
     """
@@ -133,6 +158,8 @@ class MeasureOptions:
     device: str = "auto"
     dtype: str = "bfloat16"
     time_budget_s: float | None = None
+    compile_limit_s: float = 240.0
+    capture_all: bool = False
     quick: bool = False
     command: str = ""
 
@@ -181,12 +208,29 @@ class MeasureOptions:
             problems.append(f"device {self.device!r} is not in the supported list: auto, cuda, cpu")
         if self.device == "cuda" and not torch.cuda.is_available():
             problems.append("device cuda asked for, but torch sees no CUDA device")
+        if self.compile_limit_s <= 0:
+            problems.append(f"compile limit must be > 0 s (got {self.compile_limit_s})")
         if self.dtype not in _DTYPES:
             problems.append(
                 f"dtype {self.dtype!r} is not in the supported list: " + ", ".join(_DTYPES)
             )
         if problems:
             raise BaselineError("cannot measure with these options", problems)
+
+
+_EST_OPS = {
+    "reference": 200,
+    "dense": 147,
+    "packed": 147,
+    "transformer": 41,
+    "transformer_fast": 25,
+    "dense_compiled": 8,
+    "transformer_compiled": 8,
+    "fused": 20,
+}
+_EST_PASSES = {"reference": 12.0, "packed": 0.35}
+_EST_COMPILE_S = 60.0
+_EST_RECOMPILE_S = 15.0  # the same graph again: inductor's on-disk cache
 
 
 def estimate_seconds(opts: MeasureOptions) -> float:
@@ -201,7 +245,10 @@ def estimate_seconds(opts: MeasureOptions) -> float:
     quarter and is bound by its ~8 launches a layer at ~3 us each). Each case adds
     the power window's top-up, a capture, warm-up and prefills (and an eager case its
     tagged pass); each model its builds;
-    the run its idle reading, start-up and microbenchmarks.
+    the run its idle reading, start-up and microbenchmarks. The engineer's Transformer++
+    launches about 25 ops a layer eagerly; compiled steps about 8 (fused), and each
+    compiled decoder costs a compile (~60 s cold, ~15 s from inductor's cache for the
+    same graph again).
     """
     total = 20.0 + opts.idle_s + (40.0 if opts.micro else 0.0)
     for name in opts.models:
@@ -209,16 +256,16 @@ def estimate_seconds(opts: MeasureOptions) -> float:
         wbytes = s.matrix_weights * 2
         total += 1.5 * len(opts.impls)
         for impl in opts.impls:
-            ops = {"reference": 200, "dense": 147, "packed": 147, "transformer": 41, "fused": 20}
-            passes = {"reference": 12.0, "dense": 1.0, "packed": 0.35, "transformer": 1.0}
+            ops = _EST_OPS.get(impl, 40)
+            passes = _EST_PASSES.get(impl, 1.0)
             for batch in opts.batches:
-                if impl == "fused":
+                if impl == "fused":  # a quarter of the bytes; ~8 launches a layer at ~3 us
                     gpu_ms = wbytes * 0.25 / 3.5e9 + 0.003 * s.layers * 8
                 else:
-                    gpu_ms = wbytes * passes[impl] / 3.5e9 + 0.002 * s.layers * ops[impl] / 10
+                    gpu_ms = wbytes * passes / 3.5e9 + 0.002 * s.layers * ops / 10
                 gpu_ms *= 1.0 + 0.02 * batch
                 for launch in opts.launches:
-                    host_ms = s.layers * ops[impl] * 0.005 if launch == "eager" else 0.0
+                    host_ms = s.layers * ops * 0.005 if launch == "eager" else 0.0
                     step_ms = max(gpu_ms, host_ms)
                     decode_s = opts.gen_tokens * step_ms / 1e3
                     window_s = max(decode_s, opts.power_window_s)
@@ -227,8 +274,11 @@ def estimate_seconds(opts: MeasureOptions) -> float:
                     if launch == "eager":  # the tagged pass, a probe (~0.25 ms) per step
                         warm += min(TAGGED_STEPS, opts.gen_tokens) * (step_ms + 0.25) / 1e3
                     total += window_s + overhead + warm
+                    if impl in COMPILED:  # the first compile of a batch size is cold
+                        first = launch == opts.launches[0]
+                        total += _EST_COMPILE_S if first else _EST_RECOMPILE_S
                 if opts.counts:
-                    total += 1.5
+                    total += 1.5 + (_EST_RECOMPILE_S if impl in COMPILED else 0.0)
     return total
 
 
@@ -561,6 +611,49 @@ def with_quiet_steps(cases: Sequence[Case]) -> list[Case]:
     return out
 
 
+def _hbm_read_gb_per_s(micro: Micro | None) -> float | None:
+    """The run's measured HBM read bandwidth (median of its ``hbm_read`` rows)."""
+    if micro is None:
+        return None
+    rows = [b.gb_per_s for b in micro.bandwidth if b.name == "hbm_read" and b.gb_per_s > 0]
+    return median(rows) if rows else None
+
+
+def _compile_limit(r: _Run) -> float:
+    """Seconds one compile may take: the option, and no more than the budget has left."""
+    limit = r.opts.compile_limit_s
+    if r.opts.time_budget_s is not None:
+        limit = min(limit, max(1.0, r.opts.time_budget_s - r.elapsed() - 10.0))
+    return limit
+
+
+def bounded_compile(decoder: Decoder, limit_s: float, backend: str = "inductor") -> float:
+    """:meth:`Decoder.compile_` stopped by an alarm after ``limit_s`` seconds.
+
+    The alarm (``SIGALRM``) needs the main thread of a POSIX process; elsewhere the
+    compile runs unbounded.
+
+    Returns:
+        The compile's seconds.
+
+    Raises:
+        TimeoutError: The compile took longer than ``limit_s``.
+    """
+    if not (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()):
+        return decoder.compile_(backend)
+
+    def on_alarm(_signum: int, _frame: Any) -> None:
+        raise TimeoutError(f"torch.compile took more than {limit_s:.0f} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
+    try:
+        return decoder.compile_(backend)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def _measure_case(
     r: _Run, model: Model, shape: ModelShape, impl: str, launch: str, batch: int
 ) -> Case:
@@ -573,6 +666,11 @@ def _measure_case(
     decoder = build_decoder(model, batch, opts.prompt_tokens, steps)
     gen = torch.Generator().manual_seed(opts.seed * 7919 + batch)
     decoder.prompt.copy_(torch.randint(0, shape.vocab, (batch, opts.prompt_tokens), generator=gen))
+    compile_s: float | None = None
+    if impl in COMPILED:
+        compile_s = bounded_compile(decoder, _compile_limit(r))
+    else:
+        reasons["compile_s"] = "not a compiled implementation"
     runner = Runner(decoder, launch, device)
 
     # warm-up (after capture, in the launch mode measured); keep sequence 0's tokens
@@ -617,7 +715,18 @@ def _measure_case(
 
     ms = median(times)
     energy = reading.energy_j
+    nbytes = step_bytes(model, decoder, opts.prompt_tokens + (opts.gen_tokens - 1) / 2)
+    bandwidth = _hbm_read_gb_per_s(r.run.micro)
+    bound_ms = nbytes / (bandwidth * 1e6) if bandwidth else None
+    if bound_ms is None:
+        reasons["hbm_bound_ms"] = "no HBM read microbenchmark in this run"
+    if bound_ms is None or ms <= 0:
+        reasons["hbm_bound_pct"] = reasons.get("hbm_bound_ms", "decode time rounded to zero")
     values: dict[str, Any] = {
+        "compile_s": compile_s,
+        "step_bytes": nbytes,
+        "hbm_bound_ms": bound_ms,
+        "hbm_bound_pct": 100.0 * bound_ms / ms if bound_ms is not None and ms > 0 else None,
         "prefill_ms": prefill_ms,
         "decode_ms_per_token": ms,
         "decode_ms_p10": percentile(times, 10),
@@ -685,13 +794,27 @@ def _count_kernels(r: _Run, log: Log) -> None:
                 r.notes.append("kernel counts: stopped by the time budget")
                 return
             model = build_model(shape, impl, device, r.dtype, opts.seed)
+            params = [*model.parameters(), *model.buffers()]
             for batch in opts.batches:
-                decoder = build_decoder(model, batch, opts.prompt_tokens, 2)
+                decoder = build_decoder(model, batch, opts.prompt_tokens, 3)
+                if impl in COMPILED:
+                    bounded_compile(decoder, _compile_limit(r))
                 decoder.prefill_()
                 kernels: int | None = count_gpu_ops(decoder.step_, device)
                 kernel_reason = ""
                 if device.type != "cuda":
                     kernels, kernel_reason = None, "CPU run: no CUDA kernels to count"
+                captured: list[CapturedKernel] = []
+                if device.type == "cuda" and (opts.capture_all or impl not in META_TRACEABLE):
+                    decoder.rewind_()
+                    try:
+                        _, captured = profile_step(decoder.step_, device, params)
+                    except Exception as exc:  # the list is optional; the counts stand
+                        r.notes.append(
+                            f"kernel list: {name} {impl} b{batch}: {type(exc).__name__}: {exc}"[
+                                :500
+                            ]
+                        )
                 decoder.rewind_()
                 nodes, node_reason = graph_node_count(decoder.step_, device)
                 for k, c in enumerate(r.cases):
@@ -708,6 +831,7 @@ def _count_kernels(r: _Run, log: Log) -> None:
                         c,
                         kernels_per_step=kernels,
                         graph_nodes_per_step=nodes,
+                        captured_kernels=captured,
                         null_reasons=reasons,
                     )
                 log(f"counts: {name} {impl} b{batch}: {kernels} kernels, {nodes} graph nodes")

@@ -21,7 +21,7 @@ Layout (``schema_version`` 1)::
   ``hbm_power`` (:class:`PowerReading` during a sustained HBM read) with
   ``hbm_power_bytes``, ``errors`` (parts that failed).
 - :class:`Case`: ``run``, ``model``, ``impl`` (reference | dense | packed | transformer |
-  fused),
+  transformer_fast | dense_compiled | transformer_compiled | fused),
   ``launch`` (eager | graph), ``batch``, ``prompt_tokens``, ``gen_tokens``, ``status``
   (ok | error | skipped) and ``reason``, then the measurements: ``prefill_ms``,
   ``decode_ms_per_token`` (median over the generated steps, CUDA events) with
@@ -45,7 +45,16 @@ Layout (``schema_version`` 1)::
   ``sm_clock_mhz``, ``mem_clock_mhz``, ``temperature_c`` (medians over the window),
   ``power_window_s``, ``power_samples``, ``power_tokens``, ``kernels_per_step`` (CUDA
   kernels of one eager decode step, by the profiler), ``graph_nodes_per_step``,
-  ``check_tokens`` (the first greedy tokens of sequence 0, to compare implementations).
+  ``check_tokens`` (the first greedy tokens of sequence 0, to compare implementations);
+  added in harness 1.2 (absent from older files, which still read): ``compile_s``
+  (``torch.compile`` time of a ``*_compiled`` case, outside every timing),
+  ``step_bytes`` (bytes one decode step must move: the weights as the implementation
+  stores them, once, plus the KV cache or recurrent state at the timed pass's mean
+  position), ``hbm_bound_ms`` (``step_bytes`` over the run's measured HBM read
+  bandwidth) and ``hbm_bound_pct`` (that bound as a percentage of
+  ``decode_ms_per_token``), ``captured_kernels`` (:class:`CapturedKernel` rows: the
+  device operations one decode step ran, by the profiler; for implementations that
+  cannot be traced on the meta device, the GPU model replays these).
 
 Rules the reader enforces (all problems at once, by dotted path): every field present
 and of its type, no unknown keys, numbers finite and ``>= 0``; a null measurement of an
@@ -78,6 +87,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Bandwidth",
     "Baseline",
+    "CapturedKernel",
     "Case",
     "Environment",
     "Gemv",
@@ -99,10 +109,20 @@ __all__ = [
 SCHEMA_NAME = "mmfree-cosim/gpu-baseline"
 SCHEMA_VERSION = 1
 
-Impl = Literal["reference", "dense", "packed", "transformer", "fused"]
+Impl = Literal[
+    "reference",
+    "dense",
+    "packed",
+    "transformer",
+    "transformer_fast",
+    "dense_compiled",
+    "transformer_compiled",
+    "fused",
+]
 Launch = Literal["eager", "graph"]
 Status = Literal["ok", "error", "skipped"]
 GemvKind = Literal["bf16", "packed"]
+KernelKind = Literal["kernel", "memcpy", "memset"]
 
 #: Implementations in the order they are measured and shown.
 IMPLS: tuple[str, ...] = typing.get_args(Impl)
@@ -324,6 +344,52 @@ class Run:
 
 
 @dataclass(frozen=True)
+class CapturedKernel:
+    """One distinct device operation of a decode step, as the profiler saw it run.
+
+    Added in harness 1.2 (:mod:`gpubench.kernel_list`). Kernels that repeat with the
+    same name, grid and operands (one per layer) are one entry with a ``count``.
+
+    Attributes:
+        name: The kernel's name (``triton_poi_fused_...``, a cuBLAS kernel, ``Memcpy
+            DtoD``...).
+        kind: ``kernel``, ``memcpy`` or ``memset``.
+        count: Launches per decode step.
+        grid: Thread blocks per dimension (empty where the profiler gives none).
+        block: Threads per block per dimension (empty where unknown).
+        duration_us: Mean device time of one launch, under the profiler (for reading,
+            never for prediction).
+        op: The host operator that launched it (``aten::mm``, a Triton kernel's
+            launcher), empty where unknown.
+        reads: Bytes of each non-parameter operand read, from the operator's recorded
+            shapes (a Triton kernel's operands include its outputs).
+        writes: Bytes of each operand written, where derivable (a matrix product's
+            output); empty otherwise.
+        param_bytes: Bytes of model weights among the operands (operands shaped like a
+            weight matrix of the model).
+        flops: Floating-point operations (a matrix product ``2·M·N·K``, attention
+            ``4·B·H·Tq·Tk·d``, else one per element of its operands).
+        tensor_core: Whether it is a matrix product or attention.
+        bytes_known: Whether the operands' shapes were recorded (otherwise ``reads``,
+            ``writes``, ``param_bytes`` and ``flops`` are 0).
+    """
+
+    name: str
+    kind: KernelKind
+    count: int
+    grid: list[int]
+    block: list[int]
+    duration_us: float
+    op: str
+    reads: list[int]
+    writes: list[int]
+    param_bytes: int
+    flops: int
+    tensor_core: bool
+    bytes_known: bool
+
+
+@dataclass(frozen=True)
 class Case:
     """One measured configuration: model × implementation × launch mode × batch.
 
@@ -371,6 +437,11 @@ class Case:
     graph_nodes_per_step: int | None = None
     check_tokens: list[int] = field(default_factory=list)
     null_reasons: dict[str, str] = field(default_factory=dict)
+    compile_s: float | None = None
+    step_bytes: int | None = None
+    hbm_bound_ms: float | None = None
+    hbm_bound_pct: float | None = None
+    captured_kernels: list[CapturedKernel] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -515,6 +586,11 @@ _ADDED_LATER = frozenset(
         "host_quiet_ref_us",
         "tagged_ms",
         "tagged_probe_us",
+        "compile_s",
+        "step_bytes",
+        "hbm_bound_ms",
+        "hbm_bound_pct",
+        "captured_kernels",
     }
 )
 

@@ -28,6 +28,7 @@ from cosim.run_result import SimResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from cosim_cli.console import stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
+from gpubench.schema import IMPLS
 from safeio import json_safe
 
 __all__ = ["register", "run"]
@@ -70,7 +71,7 @@ def register(sub: Any) -> None:
     gpu.add_argument(
         "--impl",
         default="reference",
-        choices=("reference", "dense", "packed", "transformer"),
+        choices=IMPLS,
         help="implementation whose kernels to replay (default reference)",
     )
     gpu.add_argument(
@@ -161,7 +162,7 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     """Predict a GPU implementation's decode from its captured kernels."""
     from cosim.gpu_calibration import load_opcost
     from cosim.gpu_engine import simulate_gpu
-    from gpubench.capture import capture_harness_step
+    from gpubench.capture import harness_step
     from gpubench.schema import default_baseline_path, read_baseline
 
     if not args.model:
@@ -172,7 +173,7 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     baseline = read_baseline(path)
     opcost = load_opcost(path)
     try:
-        step = capture_harness_step(args.model, args.impl, args.batch)
+        step = harness_step(args.model, args.impl, args.batch, baseline)
         result = simulate_gpu(arch, step, args.launch, baseline, opcost)
     except (KeyError, ValueError) as exc:
         raise CliInputError(str(exc)) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cosim_cli.main import main
-from gpubench.schema import baseline_to_dict, read_baseline, write_baseline
+from gpubench.schema import IMPLS, baseline_to_dict, read_baseline, write_baseline
 from tests.gpubench import sample
 
 
@@ -82,4 +82,4 @@ def test_measure_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("torch")
     code = main(["baseline", "measure", "--out", "x.json", "--models", "370m", "--dry-run"])
     assert code == 0
-    assert "20 cases; estimated" in capsys.readouterr().out
+    assert f"{4 * len(IMPLS)} cases; estimated" in capsys.readouterr().out  # 2 batches x 2 launches

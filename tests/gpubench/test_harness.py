@@ -126,7 +126,7 @@ def test_show_and_merge_entry_point(
     merged = tmp_path / "m.json"
     assert main(["merge", str(measured), str(measured), "--out", str(merged)]) == 0
     b = read_baseline(merged)
-    assert len(b.runs) == 2 and len(b.cases) == 20  # 5 impls x 2 launches x 2 batches
+    assert len(b.runs) == 2 and len(b.cases) == 4 * len(IMPLS)
 
 
 def test_budget_skips_and_file_is_partial(tmp_path: Path, one_thread: None) -> None:
@@ -173,11 +173,16 @@ def test_options_refused_all_at_once(tmp_path: Path) -> None:
 
 def test_dry_run_and_estimate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["measure", "--out", "unused.json", "--dry-run"]) == 0
-    assert "60 cases; estimated" in capsys.readouterr().out
-    full = MeasureOptions(out=Path("x"))
+    assert f"{12 * len(IMPLS)} cases; estimated" in capsys.readouterr().out
+    full = MeasureOptions(out=Path("x"), impls=("reference", "dense", "packed", "transformer"))
     first = dataclasses.replace(full, models=("370m", "1.3b"))
     second = dataclasses.replace(full, models=("2.7b",))
     assert 120 < estimate_seconds(first) < 540 and 60 < estimate_seconds(second) < 540
+    # the engineer's Transformer++ and the compiled variants: one model per device call
+    new = ("transformer_fast", "dense_compiled", "transformer_compiled")
+    for model in ("370m", "1.3b", "2.7b"):
+        one = dataclasses.replace(full, models=(model,), impls=new)
+        assert 240 < estimate_seconds(one) < 540
 
 
 def test_bad_option_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

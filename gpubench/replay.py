@@ -1,0 +1,56 @@
+"""A baseline case's captured kernel list as the GPU model's workload (no torch needed).
+
+Where a case carries the device operations the profiler saw one decode step run
+(``captured_kernels``, :mod:`gpubench.kernel_list`), :func:`captured_step` turns them into
+the :class:`~arch_models.gpu_kernels.KernelStep` the GPU model replays: each entry
+repeated ``count`` times, with its operands' bytes, weight bytes and FLOPs (priced by
+the model from the microbenchmarks, as for a meta-device trace) and its grid's thread
+blocks. The profiler's durations are not used. An entry whose operands were not
+recorded costs the per-kernel floor only. Host-side figures of a trace (views, module
+calls) are unknown for a captured list and left at zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+from arch_models.gpu_kernels import Kernel, KernelStep
+from gpubench.schema import Baseline, Case
+
+__all__ = ["captured_case", "captured_step"]
+
+
+def captured_case(baseline: Baseline, model: str, impl: str, batch: int) -> Case | None:
+    """The first ``ok`` case of this model, implementation and batch with a kernel list."""
+    for c in baseline.cases:
+        ok = c.status == "ok" and bool(c.captured_kernels)
+        if ok and (c.model, c.impl, c.batch) == (model, impl, batch):
+            return c
+    return None
+
+
+def captured_step(case: Case) -> KernelStep:
+    """The kernels of one decode step of ``case``, from its captured list.
+
+    Raises:
+        ValueError: The case has no captured kernels.
+    """
+    if not case.captured_kernels:
+        raise ValueError(f"{'/'.join(map(str, case.key))}: no captured kernel list")
+    kernels: list[Kernel] = []
+    for k in case.captured_kernels:
+        one = Kernel(
+            name=k.name,
+            reads=tuple(k.reads),
+            writes=tuple(k.writes),
+            param_bytes=k.param_bytes,
+            flops=k.flops,
+            tensor_core=k.tensor_core,
+            call=f"captured|{k.name}",
+            blocks=math.prod(k.grid) if k.grid else 0,
+        )
+        kernels.extend([one] * k.count)
+    params = case.weight_bytes
+    if params is None:
+        params = sum(k.param_bytes * k.count for k in case.captured_kernels)
+    return KernelStep(case.impl, case.model, case.batch, tuple(kernels), params)
