@@ -404,11 +404,11 @@ def synthesize_cases(cases: list[ResourceCase], jobs: int) -> list[SynthCounts]:
 
 
 #: Prices fitted (the rest come from the datasheets: an adder bit's LUT beside its carry
-#: bit, distributed RAM and shift registers, UG574; DSPs per index product, UG579).
+#: bit, distributed RAM and shift registers, UG574; DSPs per index product, UG579; and a
+#: 5-trit decoder's LUTs from Yosys on ``tmac_dec5`` alone, which the core keeps whole).
 _LE_PRICES = {
     "le_per_saturate_bit": "saturate_bits",
     "le_per_mux_input": "mux_inputs",
-    "le_per_decoder": "decoders",
     "le_per_divider": "dividers",
     "le_per_sequencer": "sequencers",
 }

@@ -8,7 +8,10 @@ then :data:`LOGIC_COSTS` prices each kind of structure in LUT6-equivalents
 drawn configurations (``benchmarks/rtl_fidelity.py --fit``), and checked on the other
 half (``benchmarks/rtl_fidelity.py``). Adder bits, distributed RAM and shift registers are
 priced from the datasheet instead (UG574: a carry-chain bit takes the LUT beside it; a LUT
-holds 64 bits of RAM or a 32-deep shift register), as are the DSPs of an index product. A
+holds 64 bits of RAM or a 32-deep shift register), as are the DSPs of an index product;
+a 5-trit decoder is priced at what Yosys makes of ``tmac_dec5`` alone (37 LUTs), since
+the core keeps it as its own hierarchy (flattened into its neighbours, ABC made it two
+to three times larger). A
 ternary leaf is counted as what it is, a negation (adder bits) and a three-way select
 (mux inputs), so its price per bit is ``le_per_adder_bit + 3 × le_per_mux_input``.
 """
@@ -151,18 +154,19 @@ class LogicCosts:
 #: The fitted prices (see the module docstring; ``source`` says on what and when). The
 #: fitted ones, with the structure kinds' sizes in those designs, are reproduced by
 #: ``benchmarks/rtl_fidelity.py --fit``; adder bits, distributed RAM, shift registers and
-#: DSPs per index product are the datasheets' (UG574, UG579), not fitted.
+#: DSPs per index product are the datasheets' (UG574, UG579), the decoder's Yosys's on
+#: ``tmac_dec5`` alone (``tests/rtl/test_synth.py`` checks it), not fitted.
 LOGIC_COSTS = LogicCosts(
     le_per_adder_bit=1.0,
-    le_per_saturate_bit=2.6914,
-    le_per_mux_input=0.3357,
-    le_per_decoder=146.8872,
-    le_per_divider=1232.2026,
-    le_per_sequencer=337.2318,
+    le_per_saturate_bit=0.4486,
+    le_per_mux_input=0.2676,
+    le_per_decoder=37.0,
+    le_per_divider=0.0,
+    le_per_sequencer=253.6042,
     le_per_lutram_bit=1 / 64,
     le_per_srl_bit=1.0,
-    ff_per_register_bit=0.9362,
-    ff_per_sequencer=250.5326,
+    ff_per_register_bit=1.059,
+    ff_per_sequencer=197.97,
     dsp_per_multiplier=2.0,
     source=(
         "fitted to Yosys 0.23 synth_xilinx -family xcup of tmac_core on the 16 training "

@@ -30,7 +30,7 @@ def _trials(board: Dashboard, status: str) -> list[int]:
 def test_refresh_reports_changes_only(board: Dashboard) -> None:
     version, status, notices, batches, gpu = callbacks.on_refresh(board, STUDY, None)
     assert version.startswith(f"{STUDY}|{STUDY}:1|gpu1")
-    assert "16 trials (3 feasible, 11 infeasible, 2 failed)" in status
+    assert "16 trials (7 feasible, 7 infeasible, 2 failed)" in status
     assert notices == []
     assert [b["value"] for b in batches] == [1, 16]
     assert [g["label"] for g in gpu] == [
@@ -48,11 +48,11 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     fig = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{first}", ["version.data"])
     names = [t.name for t in fig.data]
     assert names[0] == "selected" and list(fig.data[0].x) == [pytest.approx(watts)]
-    assert "feasible (3)" in names and "failed (2), 2 without figures" in names
-    assert "infeasible (11), 4 without figures" in names
+    assert "feasible (7)" in names and "failed (2), 2 without figures" in names
+    assert "infeasible (7), 4 without figures" in names
     assert "measured GPU (2)" in names and "iso-J/token" in names
     assert fig.layout.xaxis.type == "log" and fig.layout.coloraxis.colorbar.ticktext
-    feasible = next(t for t in fig.data if t.name == "feasible (3)")
+    feasible = next(t for t in fig.data if t.name == "feasible (7)")
     assert feasible.hoverinfo == "none"
     assert sorted(feasible.customdata) == _trials(board, "feasible")  # trial numbers only
     linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"])

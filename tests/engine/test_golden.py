@@ -43,10 +43,10 @@ GOLDEN = {
         "bound_tokens_per_s": 23.4751,
         "offchip_bytes_per_token": 851968,
     },
-    ("u280_hbm.yaml", "tiny"): {"ms_per_token": 0.0142952, "avg_power_w": 25.7965},
+    ("u280_hbm.yaml", "tiny"): {"ms_per_token": 0.0142952, "avg_power_w": 25.6411},
     ("u280_hbm.yaml", "370m"): {
         "ms_per_token": 0.313282,
-        "avg_power_w": 34.1947,
+        "avg_power_w": 34.0392,
         "bound_tokens_per_s": 5729.17,
         "offchip_bytes_per_token": 68216464,
     },

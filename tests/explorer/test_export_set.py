@@ -21,6 +21,7 @@ import pytest
 from optuna.trial import create_trial
 
 import explorer._files as files_module
+from arch_models.rtl import SOURCES
 from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve
 from explorer import ExplorerError
@@ -88,7 +89,9 @@ def sets(tmp_path: Path) -> tuple[str, dict[str, dict[str, bytes]]]:
         _run(_export(url, study, tmp_path / f"ref-{study}"))
         complete[study] = _snapshot(tmp_path / f"ref-{study}")
     assert complete["a"].keys() == complete["b"].keys() and complete["a"] != complete["b"]
-    assert len(complete["a"]) == 5 + 13  # the parameter files, the RTL bundle
+    # the parameter files; the RTL bundle: its sources, package, top, file list, README,
+    # synthesis scripts
+    assert len(complete["a"]) == 5 + len(SOURCES) + 6
     return url, complete
 
 
