@@ -600,8 +600,8 @@ def _report(
     brams = sorted({y.bram_36k for y in counts})
     print(
         f"\nDSP: model = Yosys on {dsp_exact} of {len(cases)} designs; BRAM (36 Kb): Yosys "
-        f"{'/'.join(f'{b:g}' for b in brams)} (the weight buffer is distributed RAM, read "
-        f"asynchronously), the designs' own buffers priced as block RAM in brackets"
+        f"{'/'.join(f'{b:g}' for b in brams)} (these cores' stores are small: Yosys maps "
+        f"them to distributed RAM), the designs' own buffers as described in brackets"
     )
     print("synthesis seconds by lanes x trees (2-bit / 5-trit designs):")
     sizes = sorted({c.params.lanes * c.params.trees for c in cases})
