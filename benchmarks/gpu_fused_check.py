@@ -2,15 +2,24 @@
 
 For 370M, 1.3B and 2.7B (random weights, seed 0, prompt 128):
 
-- **correctness**: the Triton kernels against the same model's torch reference path
-  (:data:`gpubench.fused.REFERENCE_OPS`, same math) on the same GPU, teacher-forced:
-  every step gets the same input token. Exactness is expected up to float32 reduction
-  order inside the RMSNorms (a few ulps); an int8 activation that such an ulp moves
-  across a rounding boundary shifts logits by ~1e-3 relative. Pass: greedy tokens equal
-  at every checked step of both batch sizes and max |logit diff| <= 1e-2 · max|logit|
-  (a wrong kernel is off by O(1)). Against ``packed`` (same ternary weights, but norms,
-  gates and state in bf16): only the agreement of greedy tokens and the cosine of the
-  logits are printed; pass needs cosine >= 0.99 (bf16 rounding moves logits by ~1e-2).
+- **per-kernel table** (first, always): each Triton kernel once on random inputs of the
+  370M and 2.7B shapes (decode at batch 1 and 16, the batch-16 prompt of 128 tokens)
+  against the reference path's computation of the same op (:data:`REFERENCE_OPS`) on the
+  same GPU: max abs/rel error of the float outputs, int8 activations moved. PASS: the
+  GEMV exact (integer sums, the same float64 division: rel <= 1e-6), the others within
+  1e-5 of the output's max, at most 1 in 1000 int8 values moved and none by more than
+  one (float32 row sums in another order than torch's). ``--per-kernel``: only this
+  table and the lock-step tables;
+- **lock-step table** per model and batch (1, 16): every op of the real model over the
+  prompt and two decode steps (strided id columns, as the harness passes them), Triton
+  and reference on the same inputs, the reference's outputs fed on, same PASS rule;
+- **end to end**: Triton against the reference path, teacher-forced, and ``fused``
+  against ``packed``. The random-weight model amplifies float32 ulps (on the CPU, an
+  ulp-level change of ``exp`` moved the 370M logits by 3e-2 of their max after the
+  128-token prompt), so exact agreement is not expected: pass needs the cosine of the
+  logits >= 0.99 against the reference, and ``fused`` no further from ``packed`` (bf16
+  norms and gates) than the reference path is (cosine within 0.005); greedy tokens
+  agreement and max |diff| are printed;
 - **speed**: ms/token of decode at batch 1 and 16, each step one CUDA graph replay
   (median of 128 steps after the prompt), against the targets 1.1 / 1.6 / 2.7 ms at
   batch 1;
@@ -20,8 +29,8 @@ For 370M, 1.3B and 2.7B (random weights, seed 0, prompt 128):
   written) over the measured HBM read bandwidth (a 4 GiB ``sum``) and over the
   datasheet's (H200 4.8 TB/s, H100 SXM 3.35 TB/s).
 
-Run on the GPU machine: ``python benchmarks/gpu_fused_check.py`` (about 1-2 minutes on
-an H200). Exit status 0 when every check passes, 1 when one fails, 2 without a GPU.
+Run on the GPU machine: ``python benchmarks/gpu_fused_check.py`` (about 2-3 minutes on
+an H100). Exit status 0 when every check passes, 1 when one fails, 2 without a GPU.
 """
 
 from __future__ import annotations
