@@ -2,15 +2,24 @@
 
 For 370M, 1.3B and 2.7B (random weights, seed 0, prompt 128):
 
-- **correctness**: the Triton kernels against the same model's torch reference path
-  (:data:`gpubench.fused.REFERENCE_OPS`, same math) on the same GPU, teacher-forced:
-  every step gets the same input token. Exactness is expected up to float32 reduction
-  order inside the RMSNorms (a few ulps); an int8 activation that such an ulp moves
-  across a rounding boundary shifts logits by ~1e-3 relative. Pass: greedy tokens equal
-  at every checked step of both batch sizes and max |logit diff| <= 1e-2 · max|logit|
-  (a wrong kernel is off by O(1)). Against ``packed`` (same ternary weights, but norms,
-  gates and state in bf16): only the agreement of greedy tokens and the cosine of the
-  logits are printed; pass needs cosine >= 0.99 (bf16 rounding moves logits by ~1e-2).
+- **per-kernel table** (first, always): each Triton kernel once on random inputs of the
+  370M and 2.7B shapes (decode at batch 1 and 16, the batch-16 prompt of 128 tokens)
+  against the reference path's computation of the same op (:data:`REFERENCE_OPS`) on the
+  same GPU: max abs/rel error of the float outputs, int8 activations moved. PASS: the
+  GEMV exact (integer sums, the same float64 division: rel <= 1e-6), the others within
+  1e-5 of the output's max, at most 1 in 1000 int8 values moved and none by more than
+  one (float32 row sums in another order than torch's). ``--per-kernel``: only this
+  table and the lock-step tables;
+- **lock-step table** per model and batch (1, 16): every op of the real model over the
+  prompt and two decode steps (strided id columns, as the harness passes them), Triton
+  and reference on the same inputs, the reference's outputs fed on, same PASS rule;
+- **end to end**: Triton against the reference path, teacher-forced, and ``fused``
+  against ``packed``. The random-weight model amplifies float32 ulps (on the CPU, an
+  ulp-level change of ``exp`` moved the 370M logits by 3e-2 of their max after the
+  128-token prompt), so exact agreement is not expected: pass needs the cosine of the
+  logits >= 0.99 against the reference, and ``fused`` no further from ``packed`` (bf16
+  norms and gates) than the reference path is (cosine within 0.005); greedy tokens
+  agreement and max |diff| are printed;
 - **speed**: ms/token of decode at batch 1 and 16, each step one CUDA graph replay
   (median of 128 steps after the prompt), against the targets 1.1 / 1.6 / 2.7 ms at
   batch 1;
@@ -20,8 +29,8 @@ For 370M, 1.3B and 2.7B (random weights, seed 0, prompt 128):
   written) over the measured HBM read bandwidth (a 4 GiB ``sum``) and over the
   datasheet's (H200 4.8 TB/s, H100 SXM 3.35 TB/s).
 
-Run on the GPU machine: ``python benchmarks/gpu_fused_check.py`` (about 1-2 minutes on
-an H200). Exit status 0 when every check passes, 1 when one fails, 2 without a GPU.
+Run on the GPU machine: ``python benchmarks/gpu_fused_check.py`` (about 2-3 minutes on
+an H100). Exit status 0 when every check passes, 1 when one fails, 2 without a GPU.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,6 +50,269 @@ DATASHEET_TBPS = {"H200": 4.8, "H100": 3.35}
 PROMPT = 128
 STEPS = 128
 CHECK_STEPS = 6
+
+
+# --- per-kernel and lock-step checks -------------------------------------------------
+
+#: The arguments each op writes (positions), the rest are inputs.
+OUTPUTS = {
+    "norm_quant": (0, 3, 4),
+    "ternary_gemv": (4,),
+    "mlgru_cell": (1, 6, 7),
+    "glu_quant": (2, 3),
+}
+
+
+@dataclass
+class OpError:
+    """The worst disagreement of one kernel with its reference over some calls."""
+
+    calls: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    int8_flips: int = 0
+    int8_total: int = 0
+    int8_max: int = 0
+
+    def add(self, tri: Any, ref: Any) -> None:
+        """Fold in one output tensor pair."""
+        if tri.dtype == ref.dtype and not tri.dtype.is_floating_point:
+            diff = (tri.int() - ref.int()).abs()
+            self.int8_flips += int((diff > 0).sum())
+            self.int8_total += diff.numel()
+            self.int8_max = max(self.int8_max, int(diff.max()) if diff.numel() else 0)
+            return
+        diff = (tri.double() - ref.double()).abs()
+        if not bool(torch_finite(tri)):
+            self.max_abs = self.max_rel = float("inf")
+            return
+        scale = float(ref.double().abs().max()) or 1.0
+        self.max_abs = max(self.max_abs, float(diff.max()))
+        self.max_rel = max(self.max_rel, float(diff.max()) / scale)
+
+    def ok(self, float_tol: float) -> bool:
+        """Float outputs within ``float_tol`` of their max; int8 off by at most one, rarely.
+
+        The norms' row sums are reduced in another order than torch's (a few float32
+        ulps), which moves an int8 activation sitting on a rounding boundary by one:
+        at most 1 in 1000 may move, none by more than one.
+        """
+        flips_ok = self.int8_max <= 1 and self.int8_flips <= max(2, self.int8_total // 1000)
+        return self.max_rel <= float_tol and flips_ok
+
+    def line(self, label: str, float_tol: float) -> str:
+        """One row of the table."""
+        flips = f"{self.int8_flips}/{self.int8_total} int8 moved (max {self.int8_max})"
+        verdict = "PASS" if self.ok(float_tol) else "FAIL"
+        return (
+            f"    {label:<34} abs {self.max_abs:.2e} rel {self.max_rel:.2e} "
+            f"(tol {float_tol:.0e}); {flips} -> {verdict}"
+        )
+
+
+def torch_finite(t: Any) -> bool:
+    """Whether every value is finite."""
+    import torch
+
+    return bool(torch.isfinite(t).all())
+
+
+#: Float tolerance of each op (relative to the output's max): the GEMV is exact (integer
+#: sums, the same float64 division); the others differ by float32 row-sum order.
+FLOAT_TOL = {"norm_quant": 1e-5, "ternary_gemv": 1e-6, "mlgru_cell": 1e-5, "glu_quant": 1e-5}
+
+
+def run_both(
+    name: str, tri: Callable[..., None], ref: Callable[..., None], args: list[Any], err: OpError
+) -> None:
+    """Run ``ref`` on copies of ``args`` and ``tri`` on ``args``; fold the outputs into ``err``.
+
+    Afterwards the outputs hold the reference's values, so that a chain of ops keeps
+    following the reference path (a lock-step comparison).
+    """
+    import torch
+
+    copies = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+    ref(*copies)
+    tri(*args)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    err.calls += 1
+    for i in OUTPUTS[name]:
+        if isinstance(args[i], torch.Tensor) and (
+            name != "norm_quant" or i != 0 or args[7] is not None
+        ):
+            err.add(args[i], copies[i])
+            args[i].copy_(copies[i])
+
+
+class LockstepOps:
+    """Ops that run the Triton kernel and the reference on the same inputs at every call."""
+
+    def __init__(self) -> None:
+        from gpubench import _fused_triton as ft
+        from gpubench.fused import REFERENCE_OPS, FusedOps
+
+        self.errors: dict[str, OpError] = {}
+        pairs: dict[str, tuple[Callable[..., None], Callable[..., None]]] = {
+            "norm_quant": (ft.norm_quant, REFERENCE_OPS.norm_quant),
+            "ternary_gemv": (ft.ternary_gemv, REFERENCE_OPS.ternary_gemv),
+            "mlgru_cell": (ft.mlgru_cell, REFERENCE_OPS.mlgru_cell),
+            "glu_quant": (ft.glu_quant, REFERENCE_OPS.glu_quant),
+        }
+
+        def wrap(name: str) -> Callable[..., None]:
+            tri, ref = pairs[name]
+
+            def call(*args: Any) -> None:
+                a = list(args) + [None] * (9 - len(args)) if name == "norm_quant" else list(args)
+                key = name + _shape_key(name, a)
+                run_both(name, tri, ref, a, self.errors.setdefault(key, OpError()))
+
+            return call
+
+        self.ops = FusedOps("lockstep", *(wrap(n) for n in pairs))
+
+
+def _shape_key(name: str, a: list[Any]) -> str:
+    """A label of an op call's shape: rows and, for the GEMV, ``N x K`` and residual."""
+    if name == "ternary_gemv":
+        n, k4 = a[2].shape
+        return f" M={a[0].shape[1]} {n}x{4 * k4}{' +res' if a[6] else ''}"
+    if name == "norm_quant":
+        return f" M={a[0].shape[0]} S={a[2].shape[0]}{' emb' if a[7] is not None else ''}"
+    return f" M={a[6 if name == 'mlgru_cell' else 2].shape[0]}"
+
+
+def random_kernel_checks(model_name: str, batch: int, rows: int, dev: Any) -> dict[str, OpError]:
+    """Each kernel once on random inputs of ``model_name``'s shapes, against its reference."""
+    import torch
+
+    from gpubench import _fused_triton as ft
+    from gpubench import kernels
+    from gpubench.fused import REFERENCE_OPS as R
+    from gpubench.shapes import get_shape
+
+    s = get_shape(model_name)
+    d, inter, v = s.d, s.intermediate, s.vocab
+    g = torch.Generator(device=dev).manual_seed(batch * 7919 + rows)
+    eps = 1e-6
+
+    def rn(*shape: int, scale: float = 1.0) -> torch.Tensor:
+        return torch.randn(*shape, generator=g, device=dev) * scale
+
+    def q8(*shape: int) -> torch.Tensor:
+        return torch.randint(-128, 128, shape, generator=g, device=dev).to(torch.int8)
+
+    def codes(n: int, k: int) -> torch.Tensor:
+        return kernels.pack_ternary(torch.randint(-1, 2, (n, k), generator=g, device=dev))
+
+    def sw(n: int) -> torch.Tensor:
+        return torch.rand(n, generator=g, device=dev).double() * 0.1 + 0.01
+
+    errs: dict[str, OpError] = {}
+
+    def check(
+        label: str, name: str, tri: Callable[..., None], ref: Callable[..., None], args: list[Any]
+    ) -> None:
+        run_both(name, tri, ref, args, errs.setdefault(label, OpError()))
+
+    m = rows
+    emb = rn(v, d).to(torch.bfloat16)
+    ids = torch.randint(0, v, (m,), generator=g, device=dev)
+    x = rn(m, d, scale=3.0)
+    w1, w2 = rn(d).abs() + 0.5, rn(3, d).abs() + 0.5
+    nq = "norm_quant"
+    check(
+        f"{nq} embed S=3 [{m}x{d}]",
+        nq,
+        ft.norm_quant,
+        R.norm_quant,
+        [x, w1, w2, q8(3, m, d), rn(3, m), eps, eps, ids, emb],
+    )
+    check(
+        f"{nq} S=1 [{m}x{d}]",
+        nq,
+        ft.norm_quant,
+        R.norm_quant,
+        [x, w1, w2[:1], q8(1, m, d), rn(1, m), eps, eps, None, None],
+    )
+    for label, n, k, segs, res in (
+        ("ifg", 3 * d, d, 3, False),
+        ("o_proj +res", d, d, 1, True),
+        ("gate/up", 2 * inter, d, 1, False),
+        ("down +res", d, inter, 1, True),
+        ("head", v, d, 1, False),
+    ):
+        mm = batch if label == "head" else m
+        check(
+            f"ternary_gemv {label} [{mm}: {n}x{k}]",
+            "ternary_gemv",
+            ft.ternary_gemv,
+            R.ternary_gemv,
+            [
+                q8(segs, mm, k),
+                torch.rand(segs, mm, generator=g, device=dev) * 2 + 0.1,
+                codes(n, k),
+                sw(segs),
+                rn(mm, n),
+                n // segs,
+                res,
+            ],
+        )
+    t_len = m // batch
+    for code_form in (True, False):
+        state = rn(batch, 2, d)[:, 1]  # a strided layer of [B, L, d], as the runner passes it
+        check(
+            f"mlgru_cell code={code_form} [{batch}x{t_len}, {d}]",
+            "mlgru_cell",
+            ft.mlgru_cell,
+            R.mlgru_cell,
+            [
+                rn(m, 3 * d, scale=2.0),
+                state,
+                torch.rand(d, generator=g, device=dev),
+                torch.rand(d, generator=g, device=dev) * 0.3,
+                w1,
+                w2[0],
+                q8(m, d),
+                rn(m),
+                eps,
+                eps,
+                code_form,
+            ],
+        )
+    check(
+        f"glu_quant [{m}x{inter}]",
+        "glu_quant",
+        ft.glu_quant,
+        R.glu_quant,
+        [rn(m, 2 * inter, scale=2.0), rn(inter).abs() + 0.5, q8(m, inter), rn(m), eps],
+    )
+    return errs
+
+
+def print_table(title: str, errs: dict[str, OpError]) -> bool:
+    """Print one table; whether every row passed."""
+    print(f"  {title}")
+    good = True
+    for label, e in errs.items():
+        tol = FLOAT_TOL[next(k for k in FLOAT_TOL if label.startswith(k))]
+        print(e.line(label, tol))
+        good &= e.ok(tol)
+    return good
+
+
+def per_kernel(models: list[str], dev: Any) -> bool:
+    """The per-kernel table: random inputs of real shapes, decode and prompt rows."""
+    ok = True
+    print("\nper-kernel checks (Triton against the reference path, random inputs):")
+    for model_name in models:
+        for batch, rows in ((1, 1), (16, 16), (16, 16 * PROMPT)):
+            kind = "decode" if rows == batch else f"prompt {PROMPT}"
+            errs = random_kernel_checks(model_name, batch, rows, dev)
+            ok &= print_table(f"{model_name} b{batch} {kind}:", errs)
+    return ok
 
 
 def _fail(msg: str) -> int:
@@ -50,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="370m,1.3b,2.7b", help="default 370m,1.3b,2.7b")
     p.add_argument("--skip-reference", action="store_true", help="no reference-path check")
+    p.add_argument(
+        "--per-kernel",
+        action="store_true",
+        help="only the per-kernel table (random inputs of 370m and 2.7b) and the lock-step checks",
+    )
     args = p.parse_args(argv)
     try:
         import torch
@@ -75,9 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     measured_tbps = src.numel() * 4 / (median(reps) * 1e-3) / 1e12
     del src
     print(f"device: {name}; HBM read {measured_tbps:.2f} TB/s measured, datasheet {sheet} TB/s")
-    ok = True
     t_all = time.perf_counter()
-    for model_name in args.models.split(","):
+    models = args.models.split(",")
+    with torch.inference_mode():
+        ok = per_kernel([m for m in ("370m", "2.7b") if m in models] or models[:1], dev)
+    for model_name in models:
         shape = get_shape(model_name)
         t0 = time.perf_counter()
         packed = build_model(shape, "packed", dev, torch.bfloat16, seed=0)
@@ -89,27 +371,53 @@ def main(argv: list[str] | None = None) -> int:
         gen = torch.Generator().manual_seed(1)
         prompt = torch.randint(0, shape.vocab, (16, PROMPT), generator=gen).to(dev)
 
-        # correctness: Triton against the reference path, teacher-forced
+        # lock-step: every op of the real model, Triton and reference on the same inputs
+        for batch in (1, 16):
+            lock = LockstepOps()
+            frun = FusedRunner(fused, batch, PROMPT, lock.ops)
+            state = torch.zeros(batch, shape.layers, shape.d, device=dev)
+            with torch.inference_mode():
+                frun.forward(prompt[:batch], state)
+                for k in range(2):
+                    frun.forward(prompt[:batch, k : k + 1], state)
+            ok &= print_table(f"b{batch} lock-step over the prompt and 2 steps:", lock.errors)
+        if args.per_kernel:
+            del packed, fused
+            torch.cuda.empty_cache()
+            continue
+
+        # end to end: Triton against the reference path, teacher-forced. The random-weight
+        # model amplifies float32 ulps (an int8 activation moved by one grows through 24
+        # layers and 128 tokens: on the CPU, perturbing exp by an ulp moved the 370m
+        # logits by 3e-2 of their max), so only the cosine must pass; the lock-step
+        # table above is the exact check.
+        ref_logits = None
         if not args.skip_reference:
             for batch in (1, 16):
                 runs = []
                 for ops in (fused.ops(), REFERENCE_OPS):
-                    runner = FusedRunner(fused, batch, PROMPT, ops)
+                    frun = FusedRunner(fused, batch, PROMPT, ops)
                     state = torch.zeros(batch, shape.layers, shape.d, device=dev)
                     with torch.inference_mode():
-                        outs = [runner.forward(prompt[:batch], state).clone()]
+                        outs = [frun.forward(prompt[:batch], state).clone()]
                         for k in range(CHECK_STEPS):
                             ids = prompt[:batch, k % PROMPT : k % PROMPT + 1]
-                            outs.append(runner.forward(ids, state).clone())
+                            outs.append(frun.forward(ids, state).clone())
                     runs.append(torch.stack(outs))
                 tri, ref = runs
+                if batch == 16:
+                    ref_logits = ref[0]
                 rel = float((tri - ref).abs().max() / ref.abs().max())
-                same = bool(torch.equal(tri.argmax(-1), ref.argmax(-1)))
-                good = same and rel <= 1e-2
+                agree = float((tri.argmax(-1) == ref.argmax(-1)).float().mean())
+                cos = float(
+                    torch.nn.functional.cosine_similarity(tri.flatten(1), ref.flatten(1)).min()
+                )
+                good = cos >= 0.99
                 ok &= good
                 print(
-                    f"  b{batch:<2} triton vs reference: tokens equal {same}, "
-                    f"max |diff| {rel:.1e} of max|logit| -> {'ok' if good else 'FAIL'}"
+                    f"  b{batch:<2} triton vs reference: greedy tokens agree {agree:.0%}, max "
+                    f"|diff| {rel:.1e} of max|logit|, min cosine {cos:.5f} -> "
+                    f"{'ok' if good else 'FAIL'}"
                 )
         # against packed (bf16 elementwise): agreement only
         dp, df = build_decoder(packed, 16, PROMPT, 8), build_decoder(fused, 16, PROMPT, 8)
@@ -130,11 +438,20 @@ def main(argv: list[str] | None = None) -> int:
         cos = float(torch.nn.functional.cosine_similarity(lp.flatten(), lf.flatten(), dim=0))
         agree = float((torch.stack(toks_p) == torch.stack(toks_f)).float().mean())
         del dp
-        good = cos >= 0.99
+        # packed's bf16 norms and gates move the chaotic model's logits as well: fused must
+        # be no further from packed than the float32 reference path is
+        floor = 0.99
+        if ref_logits is not None:
+            ref_cos = float(
+                torch.nn.functional.cosine_similarity(lp.flatten(), ref_logits.flatten(), dim=0)
+            )
+            floor = min(floor, ref_cos - 0.005)
+            print(f"  b16 reference vs packed: cosine of prompt logits {ref_cos:.4f} (info)")
+        good = cos >= floor
         ok &= good
         print(
             f"  b16 fused vs packed: greedy tokens agree {agree:.0%}, cosine of prompt "
-            f"logits {cos:.4f} -> {'ok' if good else 'FAIL'}"
+            f"logits {cos:.4f} (pass >= {floor:.4f}) -> {'ok' if good else 'FAIL'}"
         )
         del packed
         torch.cuda.empty_cache()

@@ -10,11 +10,28 @@ ternary product in int32 and its dequantisation in float64, as the functional mo
 
 from __future__ import annotations
 
+import os
+
 import torch
 import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]
 import triton.language as tl  # type: ignore[import-not-found, import-untyped, unused-ignore]
+from triton.language.extra import (  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    libdevice,
+)
 
-__all__ = ["gemv_tiles", "glu_quant", "mlgru_cell", "norm_quant", "row_warps", "ternary_gemv"]
+__all__ = [
+    "GEMV_MAX_ROWS",
+    "gemm_tiles",
+    "gemv_tiles",
+    "glu_quant",
+    "mlgru_cell",
+    "norm_quant",
+    "row_warps",
+    "ternary_gemv",
+]
+
+# The interpreter has no libdevice (it runs NumPy's exp, as the reference path on the CPU).
+_INTERPRETED = tl.constexpr(os.environ.get("TRITON_INTERPRET", "0") == "1")
 
 # Codes 1 in all four planes (0b01010101): padding bytes decode to zero weights.
 _ZERO_BYTE = tl.constexpr(85)
@@ -50,7 +67,12 @@ def _quant_store(xn, q_ptr, s_ptr, cols, mask):  # type: ignore[no-untyped-def]
 @triton.jit  # type: ignore[untyped-decorator, unused-ignore]
 def _sigmoid(x):  # type: ignore[no-untyped-def]
     """``1 / (1 + exp(-x))`` without overflow, as the functional model writes it."""
-    e = tl.exp(-tl.abs(x))
+    # libdevice's expf is CUDA's (what torch's exp runs on the GPU), not tl.exp's
+    # ex2.approx, which differs by ulps that the model amplifies
+    if _INTERPRETED:  # noqa: SIM108 (a constexpr branch)
+        e = tl.exp(-tl.abs(x))
+    else:
+        e = libdevice.exp(-tl.abs(x))
     return tl.where(x >= 0, tl.math.div_rn(1.0, 1.0 + e), tl.math.div_rn(e, 1.0 + e))
 
 
@@ -65,6 +87,7 @@ def _norm_quant_kernel(  # type: ignore[no-untyped-def]
     s_ptr,
     k,
     stride_x,
+    stride_ids,
     stride_qs,
     stride_ss,
     eps1,
@@ -77,7 +100,7 @@ def _norm_quant_kernel(  # type: ignore[no-untyped-def]
     cols = tl.arange(0, BLOCK_K)
     mask = cols < k
     if EMBED:
-        tok = tl.load(ids_ptr + row)
+        tok = tl.load(ids_ptr + row * stride_ids)
         x = tl.load(emb_ptr + tok * k + cols, mask=mask, other=0.0).to(tl.float32)
         tl.store(x_ptr + row * stride_x + cols, x, mask=mask)
     else:
@@ -116,7 +139,8 @@ def norm_quant(
         s: ``[S, M]`` float32 out, the scales ``s_x``.
         eps1: Epsilon of the first norm.
         eps2: Epsilon of the second norms.
-        ids: ``[M]`` token ids (embedding lookup) or ``None``.
+        ids: ``[M]`` token ids (embedding lookup, any stride: a column of ``[B, T]`` ids
+            is strided) or ``None``.
         emb: ``[V, K]`` embedding table (with ``ids``).
     """
     m, k = x.shape
@@ -132,6 +156,7 @@ def norm_quant(
         s,
         k,
         x.stride(0),
+        ids.stride(0) if ids is not None else 0,
         q.stride(0),
         s.stride(0),
         float(eps1),
@@ -154,6 +179,66 @@ def _gemv_kernel(  # type: ignore[no-untyped-def]
     n,
     seg_rows,
     stride_qs,
+    stride_qm,
+    stride_ss,
+    stride_y,
+    KW: tl.constexpr,  # noqa: N803
+    RESIDUAL: tl.constexpr,  # noqa: N803
+    BLOCK_M: tl.constexpr,  # noqa: N803
+    BLOCK_N: tl.constexpr,  # noqa: N803
+    BLOCK_W: tl.constexpr,  # noqa: N803
+):
+    """Decode GEMV (``M <= BLOCK_M``): no ``tl.dot``, every batch row in one program.
+
+    ``w_ptr`` and ``q_ptr`` are int32 words: a code word holds bytes ``4j .. 4j+3`` of
+    a row, i.e. columns ``p·K/4 + 4j + b`` in plane ``p`` (bits ``8b + 2p``), and the
+    activation word ``p·KW + j`` holds the four int8 of those columns (byte ``b``).
+    """
+    pid = tl.program_id(0)
+    rn = pid * BLOCK_N + tl.arange(0, BLOCK_N)
+    rm = tl.arange(0, BLOCK_M)
+    rw = tl.arange(0, BLOCK_W)
+    seg = (pid * BLOCK_N) // seg_rows
+    n_mask = rn < n
+    m_mask = rm < m
+    qs = q_ptr + seg * stride_qs + rm[:, None] * stride_qm
+    acc = tl.zeros((BLOCK_M, BLOCK_N, BLOCK_W), dtype=tl.int32)
+    for w0 in range(0, KW, BLOCK_W):
+        ww = w0 + rw
+        w_mask = n_mask[:, None] & (ww[None, :] < KW)
+        # padding words decode to zero weights (every code 1)
+        words = tl.load(w_ptr + rn[:, None] * KW + ww[None, :], mask=w_mask, other=0x55555555)
+        x_mask = m_mask[:, None] & (ww[None, :] < KW)
+        for p in tl.static_range(4):
+            xw = tl.load(qs + (p * KW + ww)[None, :], mask=x_mask, other=0)
+            for b in tl.static_range(4):
+                c = ((words >> (8 * b + 2 * p)) & 3) - 1  # [BLOCK_N, BLOCK_W] in -1..1
+                xb = (xw << (24 - 8 * b)) >> 24  # [BLOCK_M, BLOCK_W] int8, sign-extended
+                acc += xb[:, None, :] * c[None, :, :]
+    tot = tl.sum(acc, axis=2)
+    sx = tl.load(s_ptr + seg * stride_ss + rm, mask=m_mask, other=1.0).to(tl.float64)
+    sw = tl.load(sw_ptr + seg)
+    # fp64 division lowers to div.rn.f64 (correctly rounded), as NumPy divides
+    y = (tot.to(tl.float64) / (sx[:, None] * sw)).to(tl.float32)
+    y_mask = m_mask[:, None] & n_mask[None, :]
+    out = y_ptr + rm[:, None] * stride_y + rn[None, :]
+    if RESIDUAL:
+        y = tl.load(out, mask=y_mask, other=0.0) + y
+    tl.store(out, y, mask=y_mask)
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _gemm_kernel(  # type: ignore[no-untyped-def]
+    q_ptr,
+    s_ptr,
+    w_ptr,
+    sw_ptr,
+    y_ptr,
+    m,
+    n,
+    seg_rows,
+    stride_qs,
+    stride_qm,
     stride_ss,
     stride_y,
     K4: tl.constexpr,  # noqa: N803
@@ -162,28 +247,32 @@ def _gemv_kernel(  # type: ignore[no-untyped-def]
     BLOCK_N: tl.constexpr,  # noqa: N803
     BLOCK_K: tl.constexpr,  # noqa: N803
 ):
+    """Prompt GEMM (many rows): float16 ``tl.dot`` with float32 accumulation.
+
+    Exact: the operands are integers of at most 8 bits (exact in float16), every product
+    is exact and every partial sum an integer below ``127 · K < 2^24``, exact in float32.
+    """
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
     seg = (pid_n * BLOCK_N) // seg_rows
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     rk = tl.arange(0, BLOCK_K)
-    k4 = K4
-    k = 4 * K4
     qs = q_ptr + seg * stride_qs
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
-    for kb in range(K4 // BLOCK_K + (K4 % BLOCK_K > 0)):
-        kk = kb * BLOCK_K + rk
-        w_mask = (kk[:, None] < k4) & (rn[None, :] < n)
-        w = tl.load(w_ptr + rn[None, :] * k4 + kk[:, None], mask=w_mask, other=_ZERO_BYTE)
-        x_mask = (rm[:, None] < m) & (kk[None, :] < k4)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for kb in range(0, K4, BLOCK_K):
+        kk = kb + rk
+        w_mask = (kk[:, None] < K4) & (rn[None, :] < n)
+        w = tl.load(w_ptr + rn[None, :] * K4 + kk[:, None], mask=w_mask, other=_ZERO_BYTE)
+        x_mask = (rm[:, None] < m) & (kk[None, :] < K4)
         for p in tl.static_range(4):
-            ws = ((w >> (2 * p)) & 3).to(tl.int8) - 1
-            xs = tl.load(qs + rm[:, None] * k + (p * k4 + kk)[None, :], mask=x_mask, other=0)
-            acc += tl.dot(xs, ws, out_dtype=tl.int32)
+            ws = (((w >> (2 * p)) & 3).to(tl.int32) - 1).to(tl.float16)
+            xs = tl.load(
+                qs + rm[:, None] * stride_qm + (p * K4 + kk)[None, :], mask=x_mask, other=0
+            )
+            acc = tl.dot(xs.to(tl.float16), ws, acc, out_dtype=tl.float32)
     sx = tl.load(s_ptr + seg * stride_ss + rm, mask=rm < m, other=1.0).to(tl.float64)
     sw = tl.load(sw_ptr + seg)
-    # fp64 division lowers to div.rn.f64 (correctly rounded), as NumPy divides
     y = (acc.to(tl.float64) / (sx[:, None] * sw)).to(tl.float32)
     y_mask = (rm[:, None] < m) & (rn[None, :] < n)
     out = y_ptr + rm[:, None] * stride_y + rn[None, :]
@@ -192,9 +281,31 @@ def _gemv_kernel(  # type: ignore[no-untyped-def]
     tl.store(out, y, mask=y_mask)
 
 
-def gemv_tiles(rows: int) -> tuple[int, int, int, int]:
-    """``(BLOCK_M, BLOCK_N, BLOCK_K bytes, warps)`` of the ternary GEMV for ``rows`` rows."""
-    return (16, 16, 128, 4) if rows <= 16 else (64, 64, 64, 4)
+#: Most batch rows the decode GEMV holds in one program (more rows: the prompt GEMM).
+GEMV_MAX_ROWS = 16
+
+
+def gemv_tiles(rows: int, n: int, k4: int) -> tuple[int, int, int, int]:
+    """``(BLOCK_M, BLOCK_N, BLOCK_W, warps)`` of the decode GEMV (fixed heuristics).
+
+    ``BLOCK_N`` output rows a program so that at least ~256 programs fill the 132 SMs
+    of an H100 (two a SM), ``BLOCK_W`` int32 code words of K a step (the whole row
+    where the ``BLOCK_M · BLOCK_N · BLOCK_W`` int32 partial products fit registers).
+    """
+    bm = 1 if rows <= 1 else triton.next_power_of_2(rows)
+    bn = 1
+    while bn < 16 and n // (2 * bn) >= 256:
+        bn *= 2
+    kw = k4 // 4
+    budget = 4096 if bm == 1 else 8192
+    bw = max(16, min(triton.next_power_of_2(kw), budget // (bm * bn)))
+    warps = 8 if bm * bn * bw >= 8192 else 4
+    return bm, bn, bw, warps
+
+
+def gemm_tiles(rows: int) -> tuple[int, int, int, int]:
+    """``(BLOCK_M, BLOCK_N, BLOCK_K bytes, warps)`` of the prompt GEMM."""
+    return (64, 64, 64, 4)
 
 
 def ternary_gemv(
@@ -211,12 +322,17 @@ def ternary_gemv(
     Fuses the projections that read one input (their code rows concatenated, each
     ``seg_rows`` rows reading its own quantised activations ``q[seg]`` and scales), the
     dequantisation ``y = acc / (s_x · s_w)`` (float64, rounded to float32) and, with
-    ``residual``, the residual add ``y += x`` into ``y`` in place. Each program owns a
-    ``BLOCK_M × BLOCK_N`` output tile, streams its ``BLOCK_N`` rows of 2-bit codes once,
-    unpacks each byte's four planes (``code - 1``) and accumulates int8 ``tl.dot``.
+    ``residual``, the residual add ``y += x`` into ``y`` in place (each output element
+    is read and written by the one program that computes it).
+
+    Decode (at most :data:`GEMV_MAX_ROWS` rows): each program owns ``BLOCK_N`` output
+    rows for every batch row, reads its codes once as int32 words, unpacks 16 codes a
+    word with shifts and masks and multiply-adds the int8 activations in int32 (no
+    ``tl.dot``). Prompt (more rows): float16 ``tl.dot`` tiles, exact (see
+    ``_gemm_kernel``).
 
     Args:
-        q: ``[S, M, K]`` int8.
+        q: ``[S, M, K]`` int8 (unit stride along ``K``).
         s: ``[S, M]`` float32 scales ``s_x``.
         codes: ``uint8 [N, K/4]`` in :func:`gpubench.kernels.pack_ternary`'s planes.
         sw: ``[S]`` float64 weight scales ``s_w``.
@@ -226,11 +342,35 @@ def ternary_gemv(
     """
     m = q.shape[1]
     n, k4 = codes.shape
-    bm, bn, bk, warps = gemv_tiles(m)
+    if m <= GEMV_MAX_ROWS and k4 % 4 == 0:
+        bm, bn, bw, warps = gemv_tiles(m, n, k4)
+        if seg_rows % bn and seg_rows != n:
+            raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
+        _gemv_kernel[(triton.cdiv(n, bn),)](
+            q.view(torch.int32),
+            s,
+            codes.view(torch.int32),
+            sw,
+            y,
+            m,
+            n,
+            seg_rows,
+            q.stride(0) // 4,
+            q.stride(1) // 4,
+            s.stride(0),
+            y.stride(0),
+            KW=k4 // 4,
+            RESIDUAL=residual,
+            BLOCK_M=bm,
+            BLOCK_N=bn,
+            BLOCK_W=bw,
+            num_warps=warps,
+        )
+        return
+    bm, bn, bk, warps = gemm_tiles(m)
     if seg_rows % bn and seg_rows != n:
         raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
-    grid = (triton.cdiv(n, bn), triton.cdiv(m, bm))
-    _gemv_kernel[grid](
+    _gemm_kernel[(triton.cdiv(n, bn), triton.cdiv(m, bm))](
         q,
         s,
         codes,
@@ -240,6 +380,7 @@ def ternary_gemv(
         n,
         seg_rows,
         q.stride(0),
+        q.stride(1),
         s.stride(0),
         y.stride(0),
         K4=k4,

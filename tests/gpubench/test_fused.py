@@ -144,6 +144,8 @@ _INTERPRETED = textwrap.dedent(
         outs = [run.forward(ids, state).clone()]
         q_prefill = run.q_in.clone()
         outs.append(run.forward(outs[-1].argmax(-1, keepdim=True), state).clone())
+        # a strided column of ids (stride 3): the embedding lookup must honour it
+        outs.append(run.forward(ids[:, 1:2], state).clone())
         res.append((torch.stack(outs), state, q_prefill, run.q_in.clone()))
     (a, sa, qa, qa2), (b, sb, qb, qb2) = res
     assert torch.equal(qa, qb) and torch.equal(qa2, qb2), "int8 activations differ"
@@ -202,20 +204,29 @@ def test_fused_kernels_compile_for_hopper(name: str) -> None:
         "w2_ptr": "*fp32",
         "q_ptr": "*i8",
         "s_ptr": "*fp32",
-        **dict.fromkeys(("k", "stride_x", "stride_qs", "stride_ss"), i32),
+        **dict.fromkeys(("k", "stride_x", "stride_ids", "stride_qs", "stride_ss"), i32),
         "eps1": f32,
         "eps2": f32,
         **dict.fromkeys(("SEGMENTS", "EMBED", "BLOCK_K"), "constexpr"),
     }
+    ints = ("m", "n", "seg_rows", "stride_qs", "stride_qm", "stride_ss", "stride_y")
     gemv = {
-        "q_ptr": "*i8",
+        "q_ptr": "*i32",
         "s_ptr": "*fp32",
-        "w_ptr": "*u8",
+        "w_ptr": "*i32",
         "sw_ptr": "*fp64",
         "y_ptr": "*fp32",
-        **dict.fromkeys(("m", "n", "seg_rows", "stride_qs", "stride_ss", "stride_y"), i32),
+        **dict.fromkeys(ints, i32),
+        **dict.fromkeys(("KW", "RESIDUAL", "BLOCK_M", "BLOCK_N", "BLOCK_W"), "constexpr"),
+    }
+    gemm = {
+        **gemv,
+        "q_ptr": "*i8",
+        "w_ptr": "*u8",
         **dict.fromkeys(("K4", "RESIDUAL", "BLOCK_M", "BLOCK_N", "BLOCK_K"), "constexpr"),
     }
+    for key in ("KW", "BLOCK_W"):
+        del gemm[key]
     mlgru = {
         **dict.fromkeys(("y_ptr", "h_ptr", "lbs_ptr", "lbb_ptr", "gn_ptr", "on_ptr"), "*fp32"),
         "q_ptr": "*i8",
@@ -242,10 +253,15 @@ def test_fused_kernels_compile_for_hopper(name: str) -> None:
         (ft._mlgru_kernel, mlgru, {"T_LEN": 1, "CODE_FORM": True, "BLOCK_D": p2(s.d)}, wd),
         (ft._glu_kernel, glu, {"BLOCK_I": p2(s.intermediate)}, ft.row_warps(p2(s.intermediate))),
     ]
-    for rows in (1, 2048):
-        bm, bn, bk, warps = ft.gemv_tiles(rows)
-        tiles = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
-        cases.append((ft._gemv_kernel, gemv, {"K4": s.d // 4, "RESIDUAL": True, **tiles}, warps))
+    for rows in (1, 16):
+        for n, k in ((3 * s.d, s.d), (s.d, s.intermediate), (s.vocab, s.d)):
+            bm, bn, bw, warps = ft.gemv_tiles(rows, n, k // 4)
+            tiles = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_W": bw}
+            consts = {"KW": k // 16, "RESIDUAL": True, **tiles}
+            cases.append((ft._gemv_kernel, gemv, consts, warps))
+    bm, bn, bk, warps = ft.gemm_tiles(2048)
+    tiles = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
+    cases.append((ft._gemm_kernel, gemm, {"K4": s.d // 4, "RESIDUAL": True, **tiles}, warps))
     for fn, sig, consts, warps in cases:
         # pointers aligned as the JIT specialises them (the x rows of a view may not be)
         attrs = {
