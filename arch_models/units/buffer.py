@@ -73,7 +73,7 @@ def _lutram_prims(width: int, depth: int) -> int:
     return -(-width // 7) * -(-depth // 64)
 
 
-def ram_logic(width: int, depth: int) -> Logic:
+def ram_logic(width: int, depth: int, *, bypass_register: bool = True) -> Logic:
     """Return one ``tmac_ram`` (a RAM with a registered read and a write-first bypass).
 
     The memory goes where Yosys's ``memory_libmap`` puts it: distributed RAM (RAM32M16 up
@@ -84,11 +84,13 @@ def ram_logic(width: int, depth: int) -> Logic:
     Args:
         width: Bits of a word.
         depth: Words.
+        bypass_register: Count the bypass's copy of the written word (banks written from
+            one bus share one: synthesis merges equal registers).
     """
     prims = _lutram_prims(width, depth)
     cost, bram = _block_ram(width, depth)
     out = Logic(
-        register_bits=width + 1,
+        register_bits=(width if bypass_register else 0) + 1,
         mux_inputs=2 * width,
         adder_bits=2 * _INDEX_BITS,
     )
@@ -126,7 +128,9 @@ def weight_buffer_logic(half_beats: int, beat_bits: int, window_bytes: int) -> L
     log_nb = clog2(words) if words > 1 else 0
     banks = 1 << log_nb
     depth = -(-2 * half_beats // banks)
-    out = ram_logic(beat_bits, depth).times(banks)
+    # the banks take one write bus: one bypass register between them
+    out = ram_logic(beat_bits, depth, bypass_register=False).times(banks)
+    out += Logic(register_bits=beat_bits)
     out += Logic(adder_bits=(2 + 2 * banks) * _INDEX_BITS)
     off_bits = max(1, log_nb + clog2(beat_bytes))
     out += Logic(register_bits=off_bits)
@@ -191,11 +195,12 @@ def result_store_logic(groups: int, group_bits: int, out_bits: int) -> Logic:
     depth = -(-groups // banks)
     grain = (out_bits | group_bits) & -(out_bits | group_bits)
     pos_bits = max(1, clog2(group_bits // grain))
-    per_bank = ram_logic(group_bits, depth) + Logic(
+    per_bank = ram_logic(group_bits, depth, bypass_register=False) + Logic(
         adder_bits=3 * _INDEX_BITS, register_bits=1, mux_inputs=group_bits
     )
     out = per_bank.times(banks)
-    out += Logic(adder_bits=3 * _INDEX_BITS, register_bits=2 * _INDEX_BITS + pos_bits)
+    # one write bus: one bypass register between the banks
+    out += Logic(adder_bits=3 * _INDEX_BITS, register_bits=group_bits + 2 * _INDEX_BITS + pos_bits)
     if banks > 1:
         out += Logic(mux_inputs=banks * banks * group_bits)
     return out + _shifter(banks * group_bits, pos_bits)

@@ -155,7 +155,8 @@ class LogicCosts:
 #: fitted ones, with the structure kinds' sizes in those designs, are reproduced by
 #: ``benchmarks/rtl_fidelity.py --fit``; adder bits, distributed RAM, shift registers and
 #: DSPs per index product are the datasheets' (UG574, UG579), the decoder's Yosys's on
-#: ``tmac_dec5`` alone (``tests/rtl/test_synth.py`` checks it), not fitted.
+#: ``tmac_dec5`` alone (``tests/rtl/test_synth.py`` checks it), and a register bit is a
+#: flip-flop: not fitted.
 LOGIC_COSTS = LogicCosts(
     le_per_adder_bit=1.0,
     le_per_saturate_bit=0.4486,
@@ -165,8 +166,8 @@ LOGIC_COSTS = LogicCosts(
     le_per_sequencer=253.6042,
     le_per_lutram_bit=1 / 64,
     le_per_srl_bit=1.0,
-    ff_per_register_bit=1.059,
-    ff_per_sequencer=197.97,
+    ff_per_register_bit=1.0,
+    ff_per_sequencer=313.1885,
     dsp_per_multiplier=2.0,
     source=(
         "fitted to Yosys 0.23 synth_xilinx -family xcup of tmac_core on the 16 training "
