@@ -22,12 +22,19 @@ eager only, 64 tokens) has quiet figures too: its quiet ms/token against the bas
 (reproducibility) and the model's error on it, priced at rep6's own quiet host speed;
 ``rep0``-``rep5`` (older harness, plain medians only) show how far the plain median moves.
 
-Run: ``.venv/bin/python benchmarks/gpu_fidelity.py [--record]`` (``--record`` writes the
-errors into the fidelity ladder, :mod:`arch_models.fidelity`).
+``--baseline FILE`` compares another baseline's cases instead (``baselines/h100.json``:
+the H100's own microbenchmarks calibrate ``examples/h100.yaml``; no per-call
+microbenchmark or repeat runs there). Implementations the meta device cannot trace
+(``fused``, the compiled ones) are replayed from the kernel list the profiler captured.
+
+Run: ``.venv/bin/python benchmarks/gpu_fidelity.py [--baseline FILE] [--record]``
+(``--record`` writes the errors of the default H200 baseline into the fidelity ladder,
+:mod:`arch_models.fidelity`).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 from collections import defaultdict
@@ -68,13 +75,29 @@ def _summary(label: str, rows: list[tuple[float, ...]]) -> None:
     )
 
 
+def _options() -> tuple[Path, bool]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--baseline", type=Path, default=None, help="baseline file")
+    parser.add_argument("--record", action="store_true", help="write into the ladder")
+    args = parser.parse_args()
+    if args.record and args.baseline is not None:
+        parser.error("--record records the default H200 baseline only")
+    return args.baseline or default_baseline_path(), args.baseline is None
+
+
 def main() -> None:
-    baseline = read_baseline(default_baseline_path())
-    opcost = load_opcost(default_baseline_path())
-    arch = load_arch(ROOT / "examples" / "h200.yaml")
-    print(f"baseline quiet host reference: {quiet_reference_of(baseline):.1f} us (probe)")
+    path, default = _options()
+    baseline = read_baseline(path)
+    opcost = load_opcost(path) if default else None
+    gpu_name = baseline.runs[0].environment.gpu_name if baseline.runs else None
+    card = "h100" if gpu_name and "H100" in gpu_name else "h200"
+    arch = load_arch(ROOT / "examples" / f"{card}.yaml")
+    print(f"{path.name}: {gpu_name}, described by examples/{card}.yaml")
+    reference = quiet_reference_of(baseline)
+    if reference is not None:
+        print(f"baseline quiet host reference: {reference:.1f} us (probe)")
     print(
-        f"{'model':<5} {'impl':<11} {'launch':<6} {'batch':>5} {'meas ms':>8} {'of':<6} "
+        f"{'model':<5} {'impl':<20} {'launch':<6} {'batch':>5} {'meas ms':>8} {'of':<6} "
         f"{'pred ms':>8} {'err':>7} {'median':>8} {'err':>7} {'quiet':>5} "
         f"{'meas W':>7} {'pred W':>7} {'err':>7}"
     )
@@ -93,14 +116,17 @@ def main() -> None:
         rows[c.launch].append((e_ms, e_w, e_plain))
         quiet = f"{c.quiet_steps}/{len(c.tagged_ms)}" if c.tagged_ms else "-"
         print(
-            f"{c.model:<5} {c.impl:<11} {c.launch:<6} {c.batch:>5} {ms:8.3f} {of:<6} "
+            f"{c.model:<5} {c.impl:<20} {c.launch:<6} {c.batch:>5} {ms:8.3f} {of:<6} "
             f"{s.ms_per_token:8.3f} {e_ms:+7.1%} {c.decode_ms_per_token:8.3f} "
             f"{e_plain:+7.1%} {quiet:>5} {watts or float('nan'):7.1f} "
             f"{s.avg_power_w:7.1f} {e_w:+7.1%}"
         )
     for launch in ("graph", "eager"):
-        _summary(launch, rows[launch])
+        if rows[launch]:
+            _summary(launch, rows[launch])
     _summary("all", rows["graph"] + rows["eager"])
+    if not default:
+        return
     _repeats(arch, baseline, opcost)
     if "--record" in sys.argv[1:]:
         _record(baseline, rows["graph"] + rows["eager"])
