@@ -29,7 +29,7 @@ model's prices (``--fit`` runs the least squares and prints them, to paste into
 (issue): held-out LUT and FF mean |error| <= 10%.
 
 Measured (seed 0, 32 designs, 16 held out): LUT mean |error| 7.1%, worst 22.3%; FF mean
-5.5%, worst 14.2%; DSPs equal on 27 of 32 (the 5 with 3 or 6 trees: model 5, Yosys 2-3);
+5.5%, worst 14.2%; DSPs equal on 32 of 32;
 no block RAM in these small cores, model and Yosys alike. The full-size core of the U280
 example (``--examples``, 512 x 512 stores, not in the fit): LUT -3.7%, FF +1.4%, block
 RAM 60 of 60 (36 Kb), DSP 1 of 1; Yosys took 136 s and 1.2 GB for it. Synthesis of the
