@@ -55,6 +55,19 @@ from cosim.run_result import OnChip
 __all__ = ["FpgaSystem", "SimOptions"]
 
 
+def _fill_shares(core: Core, chunk: Chunk) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Return each fill of a merged ``chunk``: its compute (ns) and its bytes."""
+    if chunk.fill_cycles:
+        cycles = np.asarray(chunk.fill_cycles, dtype=np.float64)
+        sizes = np.asarray(chunk.fill_bytes, dtype=np.int64)
+    else:  # an even split (a chunk planned without its fills' shares)
+        cycles = np.full(chunk.fills, chunk.cycles / chunk.fills)
+        size, extra = divmod(chunk.nbytes, chunk.fills)
+        sizes = np.full(chunk.fills, size, dtype=np.int64)
+        sizes[-1] += extra
+    return cycles * core.tmac.cycles_to_ns(1), sizes
+
+
 def _periodic(
     arrive: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], j: int, span: int
 ) -> bool:
@@ -424,14 +437,16 @@ class FpgaSystem:
         Fill ``j`` goes to the half the array frees when it ends fill ``j - 2`` (the first
         two: the slot taken, and the half of the chunk before); the array takes fill
         ``j`` when it has landed and fill ``j - 1`` is done, a fill's share of the
-        chunk's cycles each. The memory books each fill (:meth:`OffChipModel.land`);
-        once arrivals and ends repeat over two fills, the rest is extrapolated.
+        chunk's cycles each (its own: :attr:`Chunk.fill_cycles`). The memory books each
+        fill (:meth:`OffChipModel.land`); once arrivals and ends repeat over two fills,
+        and the fills ahead repeat those two fills' sizes and cycles, the rest is
+        extrapolated.
         """
         assert self.mem is not None
         env = self.ctx.env
         mem = self.mem
         fills = chunk.fills
-        per = core.tmac.cycles_to_ns(chunk.cycles) / fills
+        per, sizes = _fill_shares(core, chunk)
         yield core.slots.get(1)
         first_free = max(core.freed.popleft(), core.free_floor)
         core.free_floor = -math.inf
@@ -442,7 +457,7 @@ class FpgaSystem:
             before = self._predicted_end(core, key, held)
             arrive = np.empty(fills)
             ends = np.empty(fills)
-            size, extra = divmod(chunk.nbytes, fills)
+            size = max(1, chunk.nbytes // fills)
             spec = mem.spec
             # the stream's memory reaches this many fills back (FIFO credits, requests
             # in flight): a run is periodic only once that far back repeats too
@@ -451,7 +466,7 @@ class FpgaSystem:
             moved = 0
             j = 0
             while j < fills:
-                nbytes = size + (extra if j == fills - 1 else 0)
+                nbytes = int(sizes[j])
                 moved += mem.moved_bytes(nbytes)
                 if j == 0:  # its requests left when its half was free, not when the
                     free_at = at = first_free  # DMA (held for this prediction) got here
@@ -461,17 +476,21 @@ class FpgaSystem:
                 arrive[j] = mem.land(
                     core.index, nbytes, free_at, at, after_other=j == 0 and now > asked
                 )
-                ends[j] = max(arrive[j], ends[j - 1] if j else before) + per
+                ends[j] = max(arrive[j], ends[j - 1] if j else before) + per[j]
                 pairs = (fills - 2 - j) // 2
                 if pairs > 0 and _periodic(arrive, ends, j, span):
-                    shift = float(arrive[j] - arrive[j - 2])
                     k = np.arange(1, 2 * pairs + 1)
                     src = j - 1 + (k - 1) % 2
-                    arrive[j + 1 : j + 1 + 2 * pairs] = arrive[src] + (k + 1) // 2 * shift
-                    ends[j + 1 : j + 1 + 2 * pairs] = ends[src] + (k + 1) // 2 * shift
-                    mem.shift_stream(core.index, pairs * shift)
-                    moved += 2 * pairs * mem.moved_bytes(size)
-                    j += 2 * pairs
+                    ahead = slice(j + 1, j + 1 + 2 * pairs)
+                    if np.array_equal(per[ahead], per[src]) and np.array_equal(
+                        sizes[ahead], sizes[src]
+                    ):
+                        shift = float(arrive[j] - arrive[j - 2])
+                        arrive[ahead] = arrive[src] + (k + 1) // 2 * shift
+                        ends[ahead] = ends[src] + (k + 1) // 2 * shift
+                        mem.shift_stream(core.index, pairs * shift)
+                        moved += sum(mem.moved_bytes(int(b)) for b in sizes[j - 1 : j + 1]) * pairs
+                        j += 2 * pairs
                 j += 1
             yield env.timeout(max(0.0, float(arrive[0]) - now))
             yield core.ready.put((chunk, landed, arrive))
@@ -515,11 +534,11 @@ class FpgaSystem:
             start = env.now
             busy = tmac.cycles_to_ns(chunk.cycles)
             if arrivals is not None:  # fills booked one by one: each computed once landed
-                per = busy / chunk.fills
-                after = per * np.arange(chunk.fills, 0, -1)
+                per, _ = _fill_shares(core, chunk)
+                after = np.cumsum(per[::-1])[::-1]
                 yield env.timeout(max(busy, float((arrivals + after).max()) - start))
             elif chunk.fills > 1 and landed is not None:
-                last = busy / chunk.fills
+                last = float(_fill_shares(core, chunk)[0][-1])
                 yield env.timeout(busy - last)
                 if not landed.triggered:
                     yield landed

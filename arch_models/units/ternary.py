@@ -40,6 +40,7 @@ from three stages) and the step sequencer.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -80,6 +81,10 @@ class Chunk:
         tiles: Tiles in it.
         fills: Weight-buffer fills merged into this transfer (1 unless merged).
         bubbles: Hand-off bubble cycles among ``cycles`` (the trees idle in them).
+        fill_cycles: Each merged fill's share of ``cycles`` (empty unless merged): fills
+            differ (a row group's last column tile has its hand-off bubble, the last
+            group fewer rows), and the array waits fill by fill.
+        fill_bytes: Each merged fill's share of ``nbytes`` (empty unless merged).
     """
 
     nbytes: int
@@ -88,6 +93,8 @@ class Chunk:
     tiles: int
     fills: int = 1
     bubbles: int = 0
+    fill_cycles: tuple[int, ...] = ()
+    fill_bytes: tuple[int, ...] = ()
 
     @property
     def steps(self) -> int:
@@ -200,9 +207,15 @@ def plan_matvec(
     c_tiles = np.diff(np.append(starts, cycles.size))
     n = c_cycles.size
     c_fills = np.ones(n, dtype=np.int64)
+    parts: list[tuple[tuple[int, ...], tuple[int, ...]]] = [((), ())] * n
     if n > max_transactions > 1:
         rest = np.array_split(np.arange(1, n), max_transactions - 1)
         bounds = [0] + [int(r[0]) for r in rest if r.size]
+        edges = [*bounds, n]
+        parts = [
+            (tuple(c_cycles[a:b].tolist()), tuple(c_bytes[a:b].tolist())) if b - a > 1 else ((), ())
+            for a, b in itertools.pairwise(edges)
+        ]
         c_cycles = np.add.reduceat(c_cycles, bounds)
         c_bytes = np.add.reduceat(c_bytes, bounds)
         c_adds = np.add.reduceat(c_adds, bounds)
@@ -210,9 +223,9 @@ def plan_matvec(
         c_tiles = np.add.reduceat(c_tiles, bounds)
         c_fills = np.add.reduceat(c_fills, bounds)
     chunks = tuple(
-        Chunk(int(b), int(c), int(a), int(t), int(f), int(u))
-        for b, c, a, t, f, u in zip(
-            c_bytes, c_cycles, c_adds, c_tiles, c_fills, c_bubbles, strict=True
+        Chunk(int(b), int(c), int(a), int(t), int(f), int(u), fc, fb)
+        for b, c, a, t, f, u, (fc, fb) in zip(
+            c_bytes, c_cycles, c_adds, c_tiles, c_fills, c_bubbles, parts, strict=True
         )
     )
     return MatvecPlan(hi - lo, m.cols, chunks)
