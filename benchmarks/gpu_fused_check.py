@@ -23,6 +23,9 @@ For 370M, 1.3B and 2.7B (random weights, seed 0, prompt 128):
 - **speed**: ms/token of decode at batch 1 and 16, each step one CUDA graph replay
   (median of 128 steps after the prompt), against the targets 1.1 / 1.6 / 2.7 ms at
   batch 1;
+- **per-kernel times** (first; ``--kernel-times``: only these): every distinct launch
+  of a decode step at batch 1 and 16 timed alone (200 launches in a CUDA graph): grid,
+  warps, tiles, us a launch, GB/s of the bytes it must move;
 - **kernels per decode step** (torch.profiler, CUDA activity, one eager step);
 - **% of the HBM bandwidth bound**: bytes a step must read (2-bit codes of every matrix
   and the head, scales and norms, one embedding row per sequence, the state read and
@@ -40,6 +43,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +319,151 @@ def per_kernel(models: list[str], dev: Any) -> bool:
     return ok
 
 
+def kernel_times(models: list[str], dev: Any, tbps: float, launches: int = 200) -> None:
+    """Per-kernel table: each distinct launch of a decode step, timed alone.
+
+    ``launches`` back-to-back launches of one kernel on random inputs of the model's
+    shapes, captured in one CUDA graph and replayed (CUDA events; best of 3 replays):
+    microseconds a launch, as a decode step's graph sees it, and GB/s of the bytes the
+    kernel must move (codes, activations, outputs). ``sum/step``: the launches of one
+    decode step summed (per-layer kernels times the layers).
+    """
+    import torch
+
+    from gpubench import _fused_triton as ft
+    from gpubench import kernels
+    from gpubench.shapes import get_shape
+
+    def p2(n: int) -> int:
+        return 1 << (n - 1).bit_length()
+
+    g = torch.Generator(device=dev).manual_seed(0)
+
+    def rn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g, device=dev)
+
+    def q8(*shape: int) -> torch.Tensor:
+        return torch.randint(-128, 128, shape, generator=g, device=dev).to(torch.int8)
+
+    def codes(n: int, k: int) -> torch.Tensor:
+        return kernels.pack_ternary(torch.randint(-1, 2, (n, k), generator=g, device=dev))
+
+    print(
+        f"\nper-kernel times (each launch alone, {launches} in a CUDA graph; HBM {tbps:.2f} TB/s):"
+    )
+    for model_name in models:
+        sh = get_shape(model_name)
+        d, inter, v, layers = sh.d, sh.intermediate, sh.vocab, sh.layers
+        for m in (1, 16):
+            eps = 1e-6
+            x = rn(m, d)
+            ids = torch.randint(0, v, (m,), generator=g, device=dev)
+            emb = rn(v, d).to(torch.bfloat16)
+            w1, w2 = rn(d).abs() + 0.5, rn(3, d).abs() + 0.5
+            row = f"grid {m}, warps {ft.row_warps(p2(d))}"
+            # (label, per step, call, bytes, launch)
+            ops: list[tuple[str, int, Callable[[], None], int, str]] = []
+            q3, s3 = q8(3, m, d), rn(3, m)
+            ops.append(
+                (
+                    f"norm_quant embed S=3 [{m}x{d}]",
+                    1,
+                    partial(ft.norm_quant, x, w1, w2, q3, s3, eps, eps, ids, emb),
+                    m * d * (2 + 4 + 3) + 16 * d,
+                    row,
+                )
+            )
+            q1, s1 = q8(1, m, d), rn(1, m)
+            ops.append(
+                (
+                    f"norm_quant S=1 [{m}x{d}]",
+                    layers + 1,
+                    partial(ft.norm_quant, x, w1, w2[:1], q1, s1, eps, eps),
+                    m * d * (4 + 1) + 8 * d,
+                    row,
+                )
+            )
+            for label, n, k, segs, res in (
+                ("ifg", 3 * d, d, 3, False),
+                ("o_proj +res", d, d, 1, True),
+                ("gate/up", 2 * inter, d, 1, False),
+                ("down +res", d, inter, 1, True),
+                ("head", v, d, 1, False),
+            ):
+                args = (
+                    q8(segs, m, k),
+                    torch.rand(segs, m, generator=g, device=dev) + 0.5,
+                    codes(n, k),
+                    torch.full((segs,), 0.05, dtype=torch.float64, device=dev),
+                    rn(m, n),
+                    n // segs,
+                    res,
+                )
+                kern, progs, tiles, warps = ft.gemv_launch(m, n, k // 4, n // segs)
+                tl_ = ",".join(f"{t.split('_')[1]}={val}" for t, val in tiles.items())
+                ops.append(
+                    (
+                        f"ternary_gemv {label} [{m}: {n}x{k}]",
+                        1 if label == "head" else layers,
+                        partial(ft.ternary_gemv, *args),
+                        n * k // 4 + segs * m * k + m * n * 4 * (2 if res else 1),
+                        f"{kern[1:5]} grid {progs}, warps {warps}, {tl_}",
+                    )
+                )
+            y3, h = rn(m, 3 * d), rn(m, d)
+            lbs, lbb = (
+                torch.rand(d, generator=g, device=dev),
+                torch.rand(d, generator=g, device=dev),
+            )
+            qm, sm = q8(m, d), rn(m)
+            ops.append(
+                (
+                    f"mlgru_cell [{m}x1, {d}]",
+                    layers,
+                    partial(ft.mlgru_cell, y3, h, lbs, lbb, w1, w1, qm, sm, eps, eps, True),
+                    m * d * (12 + 8 + 1) + 16 * d,
+                    row,
+                )
+            )
+            yg, wg, qg, sg = rn(m, 2 * inter), rn(inter).abs() + 0.5, q8(m, inter), rn(m)
+            ops.append(
+                (
+                    f"glu_quant [{m}x{inter}]",
+                    layers,
+                    partial(ft.glu_quant, yg, wg, qg, sg, eps),
+                    m * inter * (8 + 1) + 4 * inter,
+                    f"grid {m}, warps {ft.row_warps(p2(inter))}",
+                )
+            )
+            print(f"  {model_name} b{m}:")
+            total = 0.0
+            for label, per_step, call, nbytes, launch in ops:
+                call()
+                torch.cuda.synchronize(dev)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    for _ in range(launches):
+                        call()
+                graph.replay()
+                best = float("inf")
+                for _ in range(3):
+                    t0 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+                    t1 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+                    t0.record()
+                    graph.replay()
+                    t1.record()
+                    t1.synchronize()
+                    best = min(best, t0.elapsed_time(t1) * 1e3 / launches)
+                del graph
+                total += best * per_step
+                print(
+                    f"    {label:<36} {launch:<52} {best:8.2f} us {nbytes / best / 1e3:8.1f} GB/s"
+                    f"  x{per_step}"
+                )
+            print(f"    sum/step {total / 1e3:.3f} ms (the kernels alone, one after another)")
+            torch.cuda.empty_cache()
+
+
 def _fail(msg: str) -> int:
     print(f"gpu_fused_check: {msg}", file=sys.stderr)
     return 2
@@ -329,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
         "--per-kernel",
         action="store_true",
         help="only the per-kernel table (random inputs of 370m and 2.7b) and the lock-step checks",
+    )
+    p.add_argument(
+        "--kernel-times",
+        action="store_true",
+        help="only the per-kernel time table (each launch of a decode step timed alone)",
     )
     args = p.parse_args(argv)
     try:
@@ -357,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device: {name}; HBM read {measured_tbps:.2f} TB/s measured, datasheet {sheet} TB/s")
     t_all = time.perf_counter()
     models = args.models.split(",")
+    with torch.inference_mode():
+        kernel_times(models, dev, measured_tbps)
+    if args.kernel_times:
+        return 0
     with torch.inference_mode():
         ok = per_kernel([m for m in ("370m", "2.7b") if m in models] or models[:1], dev)
     for model_name in models:

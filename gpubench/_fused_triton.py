@@ -22,6 +22,7 @@ from triton.language.extra import (  # type: ignore[import-not-found, import-unt
 __all__ = [
     "GEMV_MAX_ROWS",
     "gemm_tiles",
+    "gemv_launch",
     "gemv_tiles",
     "glu_quant",
     "mlgru_cell",
@@ -169,62 +170,78 @@ def norm_quant(
 
 
 @triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _dp4a(a, b, c):  # type: ignore[no-untyped-def]
+    """``c + Σ_i a_i·b_i`` over the four signed bytes of int32 words (PTX ``dp4a``)."""
+    if _INTERPRETED:
+        r = c
+        for i in tl.static_range(4):
+            r += ((a << (24 - 8 * i)) >> 24) * ((b << (24 - 8 * i)) >> 24)
+    else:
+        r = tl.inline_asm_elementwise(
+            "dp4a.s32.s32 $0, $1, $2, $3;",
+            "=r,r,r,r",
+            [a, b, c],
+            dtype=tl.int32,
+            is_pure=True,
+            pack=1,
+        )
+    return r
+
+
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
 def _gemv_kernel(  # type: ignore[no-untyped-def]
     q_ptr,
     s_ptr,
     w_ptr,
     sw_ptr,
     y_ptr,
-    m,
     n,
     seg_rows,
     stride_qs,
-    stride_qm,
     stride_ss,
-    stride_y,
     KW: tl.constexpr,  # noqa: N803
     RESIDUAL: tl.constexpr,  # noqa: N803
-    BLOCK_M: tl.constexpr,  # noqa: N803
     BLOCK_N: tl.constexpr,  # noqa: N803
     BLOCK_W: tl.constexpr,  # noqa: N803
 ):
-    """Decode GEMV (``M <= BLOCK_M``): no ``tl.dot``, every batch row in one program.
+    """Batch-1 GEMV: ``BLOCK_N`` output rows a program, K in ``BLOCK_W``-word chunks.
 
     ``w_ptr`` and ``q_ptr`` are int32 words: a code word holds bytes ``4j .. 4j+3`` of
     a row, i.e. columns ``p·K/4 + 4j + b`` in plane ``p`` (bits ``8b + 2p``), and the
-    activation word ``p·KW + j`` holds the four int8 of those columns (byte ``b``).
+    activation word ``p·KW + j`` holds the four int8 of those columns (byte ``b``). So
+    ``(word >> 2p) & 0x03030303`` are the four codes ``c + 1`` (0..2) of plane ``p``
+    byte-aligned with the activation word: one ``dp4a`` multiply-adds four columns,
+    and ``Σ x·(c+1) - Σ x`` is the ternary product (exact int32).
     """
     pid = tl.program_id(0)
     rn = pid * BLOCK_N + tl.arange(0, BLOCK_N)
-    rm = tl.arange(0, BLOCK_M)
     rw = tl.arange(0, BLOCK_W)
     seg = (pid * BLOCK_N) // seg_rows
     n_mask = rn < n
-    m_mask = rm < m
-    qs = q_ptr + seg * stride_qs + rm[:, None] * stride_qm
-    acc = tl.zeros((BLOCK_M, BLOCK_N, BLOCK_W), dtype=tl.int32)
+    qs = q_ptr + seg * stride_qs
+    acc = tl.zeros((BLOCK_N, BLOCK_W), dtype=tl.int32)
+    xacc = tl.zeros((BLOCK_W,), dtype=tl.int32)
+    ones = tl.full((BLOCK_W,), 0x01010101, dtype=tl.int32)
     for w0 in range(0, KW, BLOCK_W):
         ww = w0 + rw
-        w_mask = n_mask[:, None] & (ww[None, :] < KW)
-        # padding words decode to zero weights (every code 1)
-        words = tl.load(w_ptr + rn[:, None] * KW + ww[None, :], mask=w_mask, other=0x55555555)
-        x_mask = m_mask[:, None] & (ww[None, :] < KW)
+        k_mask = ww < KW
+        words = tl.load(
+            w_ptr + rn[:, None] * KW + ww[None, :], mask=n_mask[:, None] & k_mask[None, :], other=0
+        )
         for p in tl.static_range(4):
-            xw = tl.load(qs + (p * KW + ww)[None, :], mask=x_mask, other=0)
-            for b in tl.static_range(4):
-                c = ((words >> (8 * b + 2 * p)) & 3) - 1  # [BLOCK_N, BLOCK_W] in -1..1
-                xb = (xw << (24 - 8 * b)) >> 24  # [BLOCK_M, BLOCK_W] int8, sign-extended
-                acc += xb[:, None, :] * c[None, :, :]
-    tot = tl.sum(acc, axis=2)
-    sx = tl.load(s_ptr + seg * stride_ss + rm, mask=m_mask, other=1.0).to(tl.float64)
+            xw = tl.load(qs + p * KW + ww, mask=k_mask, other=0)
+            c = (words >> (2 * p)) & 0x03030303
+            acc = _dp4a(tl.broadcast_to(xw[None, :], (BLOCK_N, BLOCK_W)), c, acc)
+            xacc = _dp4a(xw, ones, xacc)
+    tot = tl.sum(acc, axis=1) - tl.sum(xacc, axis=0)
+    sx = tl.load(s_ptr + seg * stride_ss).to(tl.float64)
     sw = tl.load(sw_ptr + seg)
     # fp64 division lowers to div.rn.f64 (correctly rounded), as NumPy divides
-    y = (tot.to(tl.float64) / (sx[:, None] * sw)).to(tl.float32)
-    y_mask = m_mask[:, None] & n_mask[None, :]
-    out = y_ptr + rm[:, None] * stride_y + rn[None, :]
+    y = (tot.to(tl.float64) / (sx * sw)).to(tl.float32)
+    out = y_ptr + rn
     if RESIDUAL:
-        y = tl.load(out, mask=y_mask, other=0.0) + y
-    tl.store(out, y, mask=y_mask)
+        y = tl.load(out, mask=n_mask, other=0.0) + y
+    tl.store(out, y, mask=n_mask)
 
 
 @triton.jit  # type: ignore[untyped-decorator, unused-ignore]
@@ -281,31 +298,64 @@ def _gemm_kernel(  # type: ignore[no-untyped-def]
     tl.store(out, y, mask=y_mask)
 
 
-#: Most batch rows the decode GEMV holds in one program (more rows: the prompt GEMM).
+#: Most batch rows of the decode tiles of the ``tl.dot`` path (more rows: prompt tiles).
 GEMV_MAX_ROWS = 16
 
+#: Programs wanted at least per launch: four a SM of a 132-SM H100 (132 on the H200 too).
+_MIN_PROGRAMS = 4 * 132
 
-def gemv_tiles(rows: int, n: int, k4: int) -> tuple[int, int, int, int]:
-    """``(BLOCK_M, BLOCK_N, BLOCK_W, warps)`` of the decode GEMV (fixed heuristics).
+#: Most int32 code words of one program's chunk of the batch-1 GEMV (16 KiB).
+_GEMV_TILE_WORDS = 4096
 
-    ``BLOCK_N`` output rows a program so that at least ~256 programs fill the 132 SMs
-    of an H100 (two a SM), ``BLOCK_W`` int32 code words of K a step (the whole row
-    where the ``BLOCK_M · BLOCK_N · BLOCK_W`` int32 partial products fit registers).
+
+def gemv_tiles(n: int, k4: int) -> tuple[int, int, int]:
+    """``(BLOCK_N, BLOCK_W, warps)`` of the batch-1 GEMV of an ``N x 4·k4`` matrix.
+
+    ``BLOCK_W`` int32 code words of K a chunk (the whole row up to 512 words, K of
+    8192; else 256-word chunks in a loop), ``BLOCK_N`` rows a program, doubled while at
+    least :data:`_MIN_PROGRAMS` programs remain and the chunk stays within
+    :data:`_GEMV_TILE_WORDS` words (~16 words, 32 registers of codes and accumulators a
+    thread: no spills), warps by the chunk's size (a thread loads 4-word vectors).
     """
-    bm = 1 if rows <= 1 else triton.next_power_of_2(rows)
-    bn = 1
-    while bn < 16 and n // (2 * bn) >= 256:
-        bn *= 2
     kw = k4 // 4
-    budget = 4096 if bm == 1 else 8192
-    bw = max(16, min(triton.next_power_of_2(kw), budget // (bm * bn)))
-    warps = 8 if bm * bn * bw >= 8192 else 4
-    return bm, bn, bw, warps
+    bw = triton.next_power_of_2(kw) if kw <= 512 else 256
+    bn = 1
+    while bn < 64 and n // (2 * bn) >= _MIN_PROGRAMS and 2 * bn * bw <= _GEMV_TILE_WORDS:
+        bn *= 2
+    warps = max(1, min(8, bn * bw // 512))
+    return bn, bw, warps
 
 
-def gemm_tiles(rows: int) -> tuple[int, int, int, int]:
-    """``(BLOCK_M, BLOCK_N, BLOCK_K bytes, warps)`` of the prompt GEMM."""
-    return (64, 64, 64, 4)
+def gemm_tiles(rows: int, n: int, k4: int) -> tuple[int, int, int, int]:
+    """``(BLOCK_M, BLOCK_N, BLOCK_K bytes, warps)`` of the ``tl.dot`` path.
+
+    Decode (at most :data:`GEMV_MAX_ROWS` rows): one 16-row tile holds every batch row,
+    so each code byte is read once; ``BLOCK_N`` the widest of 64/32/16 that leaves ~2
+    programs a SM, ``BLOCK_K · BLOCK_N`` at most 8192 code bytes. Prompt: 64 x 64 x 64.
+    """
+    if rows > GEMV_MAX_ROWS:
+        return (64, 64, 64, 4)
+    bn = 16
+    while bn < 64 and n // (2 * bn) >= _MIN_PROGRAMS // 2:
+        bn *= 2
+    bk = max(16, min(triton.next_power_of_2(k4), 8192 // bn, 256))
+    return (16, bn, bk, 4)
+
+
+def gemv_launch(m: int, n: int, k4: int, seg_rows: int) -> tuple[str, int, dict[str, int], int]:
+    """How :func:`ternary_gemv` launches: ``(kernel, programs, tile constants, warps)``."""
+    if m == 1 and k4 % 4 == 0:
+        bn, bw, warps = gemv_tiles(n, k4)
+        while seg_rows % bn and seg_rows != n:
+            bn //= 2
+        return "_gemv_kernel", triton.cdiv(n, bn), {"BLOCK_N": bn, "BLOCK_W": bw}, warps
+    bm, bn, bk, warps = gemm_tiles(m, n, k4)
+    while seg_rows % bn and seg_rows != n and bn > 16:
+        bn //= 2
+    if seg_rows % bn and seg_rows != n:
+        raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
+    programs = triton.cdiv(n, bn) * triton.cdiv(m, bm)
+    return "_gemm_kernel", programs, {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, warps
 
 
 def ternary_gemv(
@@ -325,11 +375,11 @@ def ternary_gemv(
     ``residual``, the residual add ``y += x`` into ``y`` in place (each output element
     is read and written by the one program that computes it).
 
-    Decode (at most :data:`GEMV_MAX_ROWS` rows): each program owns ``BLOCK_N`` output
-    rows for every batch row, reads its codes once as int32 words, unpacks 16 codes a
-    word with shifts and masks and multiply-adds the int8 activations in int32 (no
-    ``tl.dot``). Prompt (more rows): float16 ``tl.dot`` tiles, exact (see
-    ``_gemm_kernel``).
+    Batch 1: each program owns ``BLOCK_N`` output rows, reads its codes once as int32
+    words in K chunks and multiply-adds four columns an instruction (``dp4a``, see
+    ``_gemv_kernel``). More rows: float16 ``tl.dot`` tiles of the unpacked codes, exact
+    (see ``_gemm_kernel``); up to 16 rows (decode) one tile row holds them all, so the
+    codes are read once.
 
     Args:
         q: ``[S, M, K]`` int8 (unit stride along ``K``).
@@ -342,35 +392,27 @@ def ternary_gemv(
     """
     m = q.shape[1]
     n, k4 = codes.shape
-    if m <= GEMV_MAX_ROWS and k4 % 4 == 0:
-        bm, bn, bw, warps = gemv_tiles(m, n, k4)
-        if seg_rows % bn and seg_rows != n:
-            raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
-        _gemv_kernel[(triton.cdiv(n, bn),)](
+    kernel, programs, tiles, warps = gemv_launch(m, n, k4, seg_rows)
+    if kernel == "_gemv_kernel":
+        if seg_rows % tiles["BLOCK_N"] and seg_rows != n:
+            raise ValueError(f"segments of {seg_rows} rows do not align with the tiles")
+        _gemv_kernel[(programs,)](
             q.view(torch.int32),
             s,
             codes.view(torch.int32),
             sw,
             y,
-            m,
             n,
             seg_rows,
             q.stride(0) // 4,
-            q.stride(1) // 4,
             s.stride(0),
-            y.stride(0),
             KW=k4 // 4,
             RESIDUAL=residual,
-            BLOCK_M=bm,
-            BLOCK_N=bn,
-            BLOCK_W=bw,
             num_warps=warps,
+            **tiles,
         )
         return
-    bm, bn, bk, warps = gemm_tiles(m)
-    if seg_rows % bn and seg_rows != n:
-        raise ValueError(f"segments of {seg_rows} rows do not align with {bn}-row tiles")
-    _gemm_kernel[(triton.cdiv(n, bn), triton.cdiv(m, bm))](
+    _gemm_kernel[(triton.cdiv(n, tiles["BLOCK_N"]), triton.cdiv(m, tiles["BLOCK_M"]))](
         q,
         s,
         codes,
@@ -385,10 +427,8 @@ def ternary_gemv(
         y.stride(0),
         K4=k4,
         RESIDUAL=residual,
-        BLOCK_M=bm,
-        BLOCK_N=bn,
-        BLOCK_K=bk,
         num_warps=warps,
+        **tiles,
     )
 
 

@@ -184,7 +184,7 @@ def test_block_only_refused() -> None:
 
 
 @pytest.mark.skipif(not triton_available(), reason="Triton is not installed")
-@pytest.mark.parametrize("name", ["370m", "2.7b"])
+@pytest.mark.parametrize("name", ["370m", "1.3b", "2.7b"])
 def test_fused_kernels_compile_for_hopper(name: str) -> None:
     """Every fused kernel compiles for sm_90 at a real size's constants, without spilling."""
     import triton  # type: ignore[import-not-found, unused-ignore]
@@ -209,24 +209,20 @@ def test_fused_kernels_compile_for_hopper(name: str) -> None:
         "eps2": f32,
         **dict.fromkeys(("SEGMENTS", "EMBED", "BLOCK_K"), "constexpr"),
     }
-    ints = ("m", "n", "seg_rows", "stride_qs", "stride_qm", "stride_ss", "stride_y")
+    ptrs = {"q_ptr": "*i32", "s_ptr": "*fp32", "w_ptr": "*i32", "sw_ptr": "*fp64", "y_ptr": "*fp32"}
     gemv = {
-        "q_ptr": "*i32",
-        "s_ptr": "*fp32",
-        "w_ptr": "*i32",
-        "sw_ptr": "*fp64",
-        "y_ptr": "*fp32",
-        **dict.fromkeys(ints, i32),
-        **dict.fromkeys(("KW", "RESIDUAL", "BLOCK_M", "BLOCK_N", "BLOCK_W"), "constexpr"),
+        **ptrs,
+        **dict.fromkeys(("n", "seg_rows", "stride_qs", "stride_ss"), i32),
+        **dict.fromkeys(("KW", "RESIDUAL", "BLOCK_N", "BLOCK_W"), "constexpr"),
     }
+    ints = ("m", "n", "seg_rows", "stride_qs", "stride_qm", "stride_ss", "stride_y")
     gemm = {
-        **gemv,
+        **ptrs,
         "q_ptr": "*i8",
         "w_ptr": "*u8",
+        **dict.fromkeys(ints, i32),
         **dict.fromkeys(("K4", "RESIDUAL", "BLOCK_M", "BLOCK_N", "BLOCK_K"), "constexpr"),
     }
-    for key in ("KW", "BLOCK_W"):
-        del gemm[key]
     mlgru = {
         **dict.fromkeys(("y_ptr", "h_ptr", "lbs_ptr", "lbb_ptr", "gn_ptr", "on_ptr"), "*fp32"),
         "q_ptr": "*i8",
@@ -253,15 +249,22 @@ def test_fused_kernels_compile_for_hopper(name: str) -> None:
         (ft._mlgru_kernel, mlgru, {"T_LEN": 1, "CODE_FORM": True, "BLOCK_D": p2(s.d)}, wd),
         (ft._glu_kernel, glu, {"BLOCK_I": p2(s.intermediate)}, ft.row_warps(p2(s.intermediate))),
     ]
-    for rows in (1, 16):
-        for n, k in ((3 * s.d, s.d), (s.d, s.intermediate), (s.vocab, s.d)):
-            bm, bn, bw, warps = ft.gemv_tiles(rows, n, k // 4)
-            tiles = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_W": bw}
-            consts = {"KW": k // 16, "RESIDUAL": True, **tiles}
-            cases.append((ft._gemv_kernel, gemv, consts, warps))
-    bm, bn, bk, warps = ft.gemm_tiles(2048)
-    tiles = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
-    cases.append((ft._gemm_kernel, gemm, {"K4": s.d // 4, "RESIDUAL": True, **tiles}, warps))
+    mats = (
+        (3 * s.d, s.d, s.d),
+        (s.d, s.d, s.d),
+        (2 * s.intermediate, s.d, 2 * s.intermediate),
+        (s.d, s.intermediate, s.d),
+        (s.vocab, s.d, s.vocab),
+    )
+    for rows in (1, 16, 16 * 128):
+        for n, k, seg in mats:
+            kernel, _, tiles, warps = ft.gemv_launch(rows, n, k // 4, seg)
+            if kernel == "_gemv_kernel":
+                consts = {"KW": k // 16, "RESIDUAL": True, **tiles}
+                cases.append((ft._gemv_kernel, gemv, consts, warps))
+            else:
+                consts = {"K4": k // 4, "RESIDUAL": True, **tiles}
+                cases.append((ft._gemm_kernel, gemm, consts, warps))
     for fn, sig, consts, warps in cases:
         # pointers aligned as the JIT specialises them (the x rows of a view may not be)
         attrs = {
