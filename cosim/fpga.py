@@ -57,9 +57,9 @@ __all__ = ["FpgaSystem", "SimOptions"]
 
 def _fill_shares(core: Core, chunk: Chunk) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Return each fill of a merged ``chunk``: its compute (ns) and its bytes."""
-    if chunk.fill_cycles:
-        cycles = np.asarray(chunk.fill_cycles, dtype=np.float64)
-        sizes = np.asarray(chunk.fill_bytes, dtype=np.int64)
+    if chunk.fill_cycles is not None and chunk.fill_bytes is not None:
+        cycles = chunk.fill_cycles.astype(np.float64)
+        sizes = chunk.fill_bytes
     else:  # an even split (a chunk planned without its fills' shares)
         cycles = np.full(chunk.fills, chunk.cycles / chunk.fills)
         size, extra = divmod(chunk.nbytes, chunk.fills)

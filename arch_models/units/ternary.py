@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -81,10 +81,10 @@ class Chunk:
         tiles: Tiles in it.
         fills: Weight-buffer fills merged into this transfer (1 unless merged).
         bubbles: Hand-off bubble cycles among ``cycles`` (the trees idle in them).
-        fill_cycles: Each merged fill's share of ``cycles`` (empty unless merged): fills
-            differ (a row group's last column tile has its hand-off bubble, the last
-            group fewer rows), and the array waits fill by fill.
-        fill_bytes: Each merged fill's share of ``nbytes`` (empty unless merged).
+        fill_cycles: Each merged fill's share of ``cycles`` (``None`` unless merged):
+            fills differ (a row group's last column tile has its hand-off bubble, the
+            last group fewer rows), and the array waits fill by fill.
+        fill_bytes: Each merged fill's share of ``nbytes`` (``None`` unless merged).
     """
 
     nbytes: int
@@ -93,8 +93,8 @@ class Chunk:
     tiles: int
     fills: int = 1
     bubbles: int = 0
-    fill_cycles: tuple[int, ...] = ()
-    fill_bytes: tuple[int, ...] = ()
+    fill_cycles: npt.NDArray[np.int64] | None = field(default=None, compare=False, repr=False)
+    fill_bytes: npt.NDArray[np.int64] | None = field(default=None, compare=False, repr=False)
 
     @property
     def steps(self) -> int:
@@ -207,13 +207,14 @@ def plan_matvec(
     c_tiles = np.diff(np.append(starts, cycles.size))
     n = c_cycles.size
     c_fills = np.ones(n, dtype=np.int64)
-    parts: list[tuple[tuple[int, ...], tuple[int, ...]]] = [((), ())] * n
+    parts: list[tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]]
+    parts = [(None, None)] * n
     if n > max_transactions > 1:
         rest = np.array_split(np.arange(1, n), max_transactions - 1)
         bounds = [0] + [int(r[0]) for r in rest if r.size]
         edges = [*bounds, n]
         parts = [
-            (tuple(c_cycles[a:b].tolist()), tuple(c_bytes[a:b].tolist())) if b - a > 1 else ((), ())
+            (c_cycles[a:b].copy(), c_bytes[a:b].copy()) if b - a > 1 else (None, None)
             for a, b in itertools.pairwise(edges)
         ]
         c_cycles = np.add.reduceat(c_cycles, bounds)
