@@ -41,9 +41,10 @@ IMPORTANCE_MAX_TRIALS = 2000
 
 
 def _default_baselines() -> list[Path]:
-    from gpubench import default_baseline_path
+    """Every shipped baseline (one a card): Compare starts from the fastest case of all."""
+    from gpubench import shipped_baseline_paths
 
-    return [default_baseline_path()]
+    return shipped_baseline_paths()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ that simulated FPGA designs can be compared with it and the GPU model calibrated
   CUDA-event timing, NVML power and energy from :mod:`~gpubench.power`).
 - :mod:`~gpubench.micro`: bandwidth, launch and GEMV microbenchmarks.
 - :mod:`~gpubench.kernels`: the 2-bit packed format and its Triton kernel.
+- :mod:`~gpubench.fastest`: the fastest measured implementation of a model, which
+  comparisons hold FPGA designs against.
 
 Run it with ``python -m gpubench measure`` (needs torch and :mod:`workloads`' numpy,
 pandas and pyarrow, optionally triton and pynvml) or ``cosim baseline measure``; read the
@@ -28,6 +30,7 @@ from gpubench.schema import (
     default_baseline_path,
     merge_baselines,
     read_baseline,
+    shipped_baseline_paths,
     write_baseline,
 )
 
@@ -41,5 +44,6 @@ __all__ = [
     "default_baseline_path",
     "merge_baselines",
     "read_baseline",
+    "shipped_baseline_paths",
     "write_baseline",
 ]

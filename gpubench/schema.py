@@ -85,6 +85,7 @@ __all__ = [
     "LAUNCHES",
     "SCHEMA_NAME",
     "SCHEMA_VERSION",
+    "SHIPPED_BASELINES",
     "Bandwidth",
     "Baseline",
     "CapturedKernel",
@@ -103,6 +104,7 @@ __all__ = [
     "default_baseline_path",
     "merge_baselines",
     "read_baseline",
+    "shipped_baseline_paths",
     "write_baseline",
 ]
 
@@ -813,3 +815,13 @@ def merge_baselines(parts: Sequence[Baseline], sources: Iterable[str] = ()) -> B
 def default_baseline_path() -> Path:
     """The measured H200 baseline shipped with the package (``gpubench/data/``)."""
     return Path(str(resources.files("gpubench") / "data" / "h200.json"))
+
+
+#: The measured baselines the package ships (``gpubench/data/``), one file a card.
+SHIPPED_BASELINES = ("h200.json", "h100.json")
+
+
+def shipped_baseline_paths() -> list[Path]:
+    """Every measured baseline shipped with the package: the H200's, then the H100's."""
+    folder = Path(str(resources.files("gpubench") / "data"))
+    return [folder / name for name in SHIPPED_BASELINES if (folder / name).is_file()]

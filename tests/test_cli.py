@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cosim_cli.main import main
+from gpubench.schema import read_baseline, shipped_baseline_paths
 from tests.conftest import EXAMPLES, ROOT
 
 ARCH_FILES = [str(p) for p in sorted(EXAMPLES.glob("*.yaml")) if not p.stem.endswith("_space")]
@@ -147,3 +148,28 @@ def test_a_missing_extra_says_what_to_install(argv: list[str], tmp_path: Path) -
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'mmfree-cosim[gpu]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_simulate_compares_with_the_fastest_measured_gpu(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    arch = str(EXAMPLES / "u280_hbm.yaml")
+    assert main(["simulate", arch, "--model", "370m", "--tokens", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    gpu = summary["gpu_comparison"]
+    # the fastest batch-1 case of 370M over every shipped baseline, and the ratios to it
+    cases = [
+        (c.decode_ms_per_token, path.name, c.impl)
+        for path in shipped_baseline_paths()
+        for c in read_baseline(path).cases
+        if c.status == "ok" and c.model == "370m" and c.batch == 1 and c.decode_ms_per_token
+    ]
+    ms, source, impl = min(cases)
+    assert (gpu["ms_per_token"], gpu["source"], gpu["impl"]) == (ms, source, impl)
+    assert gpu["tokens_per_s_ratio"] == pytest.approx(summary["tokens_per_s"] / gpu["tokens_per_s"])
+    assert gpu["energy_per_token_ratio"] == pytest.approx(
+        gpu["energy_per_token_j"] / summary["energy_per_token_j"]
+    )
+    # a model no baseline measured has no comparison
+    assert main(["simulate", arch, "--model", "tiny", "--tokens", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gpu_comparison"] is None

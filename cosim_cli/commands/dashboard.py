@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
         action="extend",
         type=Path,
         metavar="FILE",
-        help="GPU baseline file(s) (default: the shipped H200 baseline)",
+        help="GPU baseline file(s) (default: every shipped baseline, H200 and H100)",
     )
     p.add_argument(
         "--results",

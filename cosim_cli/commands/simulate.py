@@ -3,10 +3,13 @@
 Without ``--trace`` the functional model runs ``--prompt-tokens`` + ``--tokens`` tokens to
 make the trace first. Prints a summary table (or, with ``--json``, one JSON object whose
 keys include ``tokens_per_s``, ``ms_per_token``, ``avg_power_w``, ``energy_per_token_j``,
-``bound_tokens_per_s``, ``bottleneck``, ``fits``, ``resources`` and ``fidelity``: the
+``bound_tokens_per_s``, ``bottleneck``, ``fits``, ``resources``, ``fidelity``: the
 rungs of the fidelity ladder that concern the design, which figures are checked against
-what and by how much, see :mod:`arch_models.fidelity`); ``--out`` saves the per-event
-frame, summary and provenance (see :mod:`cosim.results`).
+what and by how much, see :mod:`arch_models.fidelity`, and ``gpu_comparison``: the
+fastest measured GPU case of the model at batch 1 over every shipped baseline, see
+:mod:`gpubench.fastest`, with this design's ``tokens_per_s_ratio`` and
+``energy_per_token_ratio`` to it, or ``null``); ``--out`` saves the per-event frame,
+summary and provenance (see :mod:`cosim.results`).
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def register(sub: Any) -> None:
         type=Path,
         metavar="FILE",
         help="measured baseline whose microbenchmarks calibrate the GPU model "
-        "(default: the shipped H200 baseline)",
+        "(default: the shipped H200 baseline); for an FPGA design, the baseline whose "
+        "fastest case it is compared with (default: every shipped baseline)",
     )
     p.set_defaults(run=run)
 
@@ -145,12 +149,26 @@ def run(args: argparse.Namespace) -> int:
             extra={"trace": str(args.trace) if args.trace else None},
         )
     rungs = fidelity_of(arch)
+    model = trace.manifest.get("model", {}).get("name") or args.model
+    gpu = _gpu_comparison(result, model, args.baseline)
     if args.json:
-        summary = {**result.to_json(), "fidelity": [r.to_json() for r in rungs]}
+        summary = {
+            **result.to_json(),
+            "fidelity": [r.to_json() for r in rungs],
+            "gpu_comparison": gpu,
+        }
         print(json.dumps(json_safe(summary), indent=2))
     else:
         out.print(_table(result))
         out.print(_fidelity_lines(rungs))
+        if gpu is not None:
+            out.print(
+                f"fastest measured GPU: {gpu['gpu']} {gpu['impl']} {gpu['launch']} batch "
+                f"{gpu['batch']} ({gpu['source']}): {gpu['tokens_per_s']:,.1f} tokens/s, "
+                f"{gpu['energy_per_token_j']:.4g} J/token; this design (simulated): "
+                f"{gpu['tokens_per_s_ratio']:.2f}x its tokens/s, "
+                f"{gpu['energy_per_token_ratio']:.2f}x fewer J/token"
+            )
         for problem in result.fpga.fit_problems if result.fpga else ():
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
@@ -204,6 +222,34 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     out.print(t)
     out.print(_fidelity_lines(rungs))
     return 0
+
+
+def _gpu_comparison(
+    result: SimResult, model: str | None, baseline: Path | None
+) -> dict[str, Any] | None:
+    """The fastest measured GPU case of ``model`` at batch 1 and this design's ratios to it.
+
+    Over the shipped baselines (every card measured), or ``baseline`` when given; ``None``
+    for a model no baseline measured.
+    """
+    from gpubench import BaselineError
+    from gpubench.fastest import fastest_shipped
+
+    if not model:
+        return None
+    try:
+        best = fastest_shipped(model, 1, [baseline] if baseline is not None else None)
+    except BaselineError as exc:
+        raise CliInputError(f"cannot read the GPU baseline: {exc}") from None
+    if best is None:
+        return None
+    out: dict[str, Any] = best.to_json()
+    s = result.summary
+    gpu_tps, gpu_j = out["tokens_per_s"], out["energy_per_token_j"]
+    out["tokens_per_s_ratio"] = s["tokens_per_s"] / gpu_tps if gpu_tps else None
+    fpga_j = s.get("energy_per_token_j")
+    out["energy_per_token_ratio"] = gpu_j / fpga_j if gpu_j and fpga_j else None
+    return out
 
 
 def _fidelity_lines(rungs: tuple[Rung, ...]) -> str:

@@ -17,6 +17,7 @@ from gpubench.schema import (
     default_baseline_path,
     merge_baselines,
     read_baseline,
+    shipped_baseline_paths,
     write_baseline,
 )
 from tests.gpubench import sample
@@ -185,3 +186,7 @@ def test_every_measured_file_reads_and_the_package_ships_the_baseline() -> None:
     assert (root / "h200.json").read_bytes() == shipped.read_bytes()
     opcost = root / "h200_opcost.json"
     assert opcost.read_bytes() == shipped.with_name("h200_opcost.json").read_bytes()
+    # every card's file: the package ships the same measurement
+    for path in shipped_baseline_paths():
+        assert (root / path.name).read_bytes() == path.read_bytes(), path.name
+        assert read_baseline(path).cases, path.name
