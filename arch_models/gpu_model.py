@@ -61,6 +61,9 @@ class GpuCalibration:
             graph, by call (operator and argument shapes); used instead of the formula
             where present.
         host_us: Measured host time per eager launch, by call.
+        kernel_bytes: Bytes a launch must move, by call, for measured kernels whose
+            operands the profiler did not record (the fused implementation's table);
+            counted as HBM traffic for power.
         host_only_op_us: Host time of an operator that launches nothing (a view).
         module_call_us: Host time of an ``nn.Module`` call around its forward.
         dispatch_penalty: ``(k, fraction)`` pairs, ``k`` ascending: how much more an
@@ -78,6 +81,7 @@ class GpuCalibration:
     source: str
     kernel_us: dict[str, float] = field(default_factory=dict)
     host_us: dict[str, float] = field(default_factory=dict)
+    kernel_bytes: dict[str, float] = field(default_factory=dict)
     w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
@@ -186,6 +190,8 @@ class GpuModel:
         hbm, l2 = self.split(k, params_in_l2)
         measured = self.cal.kernel_us.get(k.call)
         if measured is not None:
+            if not (hbm or l2):
+                hbm = int(self.cal.kernel_bytes.get(k.call, 0))
             return measured * 1e3, hbm, l2
         mem_ns = hbm / self.hbm_bytes_per_ns + l2 / self.l2.bandwidth_gb_per_s
         rate = self.sms.bf16_tflops if k.tensor_core else self.sms.fp32_tflops

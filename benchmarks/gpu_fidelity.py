@@ -88,7 +88,7 @@ def _options() -> tuple[Path, bool]:
 def main() -> None:
     path, default = _options()
     baseline = read_baseline(path)
-    opcost = load_opcost(path) if default else None
+    opcost = load_opcost(path)
     gpu_name = baseline.runs[0].environment.gpu_name if baseline.runs else None
     card = "h100" if gpu_name and "H100" in gpu_name else "h200"
     arch = load_arch(ROOT / "examples" / f"{card}.yaml")

@@ -39,6 +39,8 @@ an H100). Exit status 0 when every check passes, 1 when one fails, 2 without a G
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -319,14 +321,17 @@ def per_kernel(models: list[str], dev: Any) -> bool:
     return ok
 
 
-def kernel_times(models: list[str], dev: Any, tbps: float, launches: int = 200) -> None:
+def kernel_times(
+    models: list[str], dev: Any, tbps: float, launches: int = 200
+) -> list[dict[str, Any]]:
     """Per-kernel table: each distinct launch of a decode step, timed alone.
 
     ``launches`` back-to-back launches of one kernel on random inputs of the model's
     shapes, captured in one CUDA graph and replayed (CUDA events; best of 3 replays):
     microseconds a launch, as a decode step's graph sees it, and GB/s of the bytes the
     kernel must move (codes, activations, outputs). ``sum/step``: the launches of one
-    decode step summed (per-layer kernels times the layers).
+    decode step summed (per-layer kernels times the layers). Returns the rows
+    (:func:`kernel_row`), which ``--kernels-out`` writes for the GPU model.
     """
     import torch
 
@@ -348,6 +353,7 @@ def kernel_times(models: list[str], dev: Any, tbps: float, launches: int = 200) 
     def codes(n: int, k: int) -> torch.Tensor:
         return kernels.pack_ternary(torch.randint(-1, 2, (n, k), generator=g, device=dev))
 
+    rows: list[dict[str, Any]] = []
     print(
         f"\nper-kernel times (each launch alone, {launches} in a CUDA graph; HBM {tbps:.2f} TB/s):"
     )
@@ -456,12 +462,89 @@ def kernel_times(models: list[str], dev: Any, tbps: float, launches: int = 200) 
                     best = min(best, t0.elapsed_time(t1) * 1e3 / launches)
                 del graph
                 total += best * per_step
-                print(
+                line = (
                     f"    {label:<36} {launch:<52} {best:8.2f} us {nbytes / best / 1e3:8.1f} GB/s"
                     f"  x{per_step}"
                 )
+                print(line)
+                rows.append(kernel_row(model_name, m, line))
             print(f"    sum/step {total / 1e3:.3f} ms (the kernels alone, one after another)")
             torch.cuda.empty_cache()
+    return rows
+
+
+#: A printed row of the per-kernel time table (see :func:`kernel_times`).
+_ROW = re.compile(
+    r"^\s{4}(?P<label>\S.*?)\s+(?P<kind>gemv |gemm )?grid (?P<grid>\d+), warps \d+.*?"
+    r"\s(?P<us>[\d.]+) us\s+(?P<gbs>[\d.]+) GB/s\s+x(?P<count>\d+)\s*$"
+)
+#: The Triton function behind each kind of launch (as the profiler names it).
+_FUNCTIONS = {
+    "norm_quant": "_norm_quant_kernel",
+    "mlgru_cell": "_mlgru_kernel",
+    "glu_quant": "_glu_kernel",
+}
+
+
+def kernel_row(model: str, batch: int, line: str) -> dict[str, Any]:
+    """Return one printed row of the per-kernel table as a record.
+
+    Keys: ``model``, ``batch``, ``label``, ``kernel`` (the Triton function the profiler
+    names), ``grid`` (thread blocks), ``us`` (a launch, in a graph), ``bytes`` (what it
+    must move), ``per_step`` (launches in a decode step).
+
+    Raises:
+        ValueError: The line is not a row of the table.
+    """
+    hit = _ROW.match(line)
+    if hit is None:
+        raise ValueError(f"not a per-kernel row: {line!r}")
+    label = hit["label"]
+    if label.startswith("ternary_gemv"):
+        kernel = "_gemm_kernel" if (hit["kind"] or "").strip() == "gemm" else "_gemv_kernel"
+    else:
+        kernel = _FUNCTIONS[label.split()[0]]
+    us = float(hit["us"])
+    return {
+        "model": model,
+        "batch": batch,
+        "label": label,
+        "kernel": kernel,
+        "grid": int(hit["grid"]),
+        "us": us,
+        "bytes": round(float(hit["gbs"]) * us * 1e3),
+        "per_step": int(hit["count"]),
+    }
+
+
+def parse_kernel_table(text: str) -> list[dict[str, Any]]:
+    """Return the rows of every per-kernel time table printed in ``text`` (a run's output)."""
+    rows: list[dict[str, Any]] = []
+    where: tuple[str, int] | None = None
+    in_table = False
+    for line in text.splitlines():
+        if line.startswith("per-kernel times"):
+            in_table = True
+            continue
+        head = re.match(r"^  (\S+) b(\d+):$", line)
+        if in_table and head:
+            where = (head[1], int(head[2]))
+        elif in_table and where and _ROW.match(line):
+            rows.append(kernel_row(where[0], where[1], line))
+        elif in_table and line and not line.startswith(" "):
+            in_table = False
+    return rows
+
+
+def write_kernel_times(path: Path, rows: list[dict[str, Any]], device: str, note: str) -> None:
+    """Write the per-kernel times for the GPU model (``<baseline stem>_fused_kernels.json``)."""
+    data = {
+        "schema": "mmfree-cosim/fused-kernel-times",
+        "device": device,
+        "note": note,
+        "rows": rows,
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _fail(msg: str) -> int:
@@ -484,7 +567,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the per-kernel time table (each launch of a decode step timed alone)",
     )
+    p.add_argument(
+        "--kernels-out",
+        type=Path,
+        metavar="FILE",
+        help="write the per-kernel time table as JSON (for the GPU model's replay)",
+    )
+    p.add_argument(
+        "--from-text",
+        type=Path,
+        metavar="FILE",
+        help="no GPU: convert the per-kernel table printed by an earlier run (needs --kernels-out)",
+    )
     args = p.parse_args(argv)
+    if args.from_text is not None:
+        if args.kernels_out is None:
+            return _fail("--from-text needs --kernels-out")
+        text = args.from_text.read_text(encoding="utf-8")
+        device = re.search(r"^device: ([^;]+);", text, re.MULTILINE)
+        rows = parse_kernel_table(text)
+        if not rows:
+            return _fail(f"{args.from_text}: no per-kernel time table in it")
+        note = f"converted from the printed table of {args.from_text.name}"
+        write_kernel_times(args.kernels_out, rows, device[1] if device else "", note)
+        print(f"wrote {args.kernels_out}: {len(rows)} rows")
+        return 0
     try:
         import torch
     except ImportError:
@@ -512,7 +619,10 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     models = args.models.split(",")
     with torch.inference_mode():
-        kernel_times(models, dev, measured_tbps)
+        rows = kernel_times(models, dev, measured_tbps)
+    if args.kernels_out is not None:
+        note = f"measured by benchmarks/gpu_fused_check.py, {time.strftime('%Y-%m-%d')}"
+        write_kernel_times(args.kernels_out, rows, name, note)
     if args.kernel_times:
         return 0
     with torch.inference_mode():

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arch_models.gpu_model import GpuCalibration
+from gpubench.replay import captured_call
 
 if TYPE_CHECKING:
     from gpubench.schema import Baseline
@@ -128,6 +129,7 @@ def _op_costs(
         for g in m.gemv:
             if g.kind == "packed":
                 kernel[f"triton.packed_matmul|{g.rows}x{g.cols}|{g.batch}"] = float(g.us)
+    kernel.update(_kernel_times(opcost)[0])
     for row in (opcost or {}).get("host", {}).get("triton", []):
         device = kernel.get(row["call"])
         eager = speed(float(row["eager_us"]), row.get("probe_us"))
@@ -145,13 +147,46 @@ def _host_bound(eager_us: float, device_us: float | None) -> bool:
 
 
 def load_opcost(baseline_path: str | Path) -> dict[str, Any] | None:
-    """Return the op-cost file beside a baseline (``<stem>_opcost.json``), if there is one."""
+    """Return the per-call microbenchmarks beside a baseline, if there are any.
+
+    The op-cost file (``<stem>_opcost.json``, :mod:`gpubench.opcost`), with the fused
+    implementation's per-kernel times (``<stem>_fused_kernels.json``, written by
+    ``benchmarks/gpu_fused_check.py --kernels-out``: each Triton launch of a decode step
+    timed alone in a CUDA graph) under ``kernel_times``.
+    """
     path = Path(baseline_path)
     sibling = path.with_name(path.stem + "_opcost.json")
-    if not sibling.exists():
-        return None
-    data: dict[str, Any] = json.loads(sibling.read_text(encoding="utf-8"))
+    data: dict[str, Any] | None = None
+    if sibling.exists():
+        data = json.loads(sibling.read_text(encoding="utf-8"))
+    fused = path.with_name(path.stem + "_fused_kernels.json")
+    if fused.exists():
+        rows = json.loads(fused.read_text(encoding="utf-8")).get("rows", [])
+        data = {**(data or {}), "kernel_times": rows}
     return data
+
+
+def _kernel_times(
+    opcost: dict[str, Any] | None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Microseconds and bytes a launch of each captured kernel, from the per-kernel table.
+
+    Launches of one Triton function with one grid (the profiler's grouping) that differ
+    in shape take their launches' mean, weighted by how many a step makes.
+    """
+    sums: dict[str, tuple[float, float, int]] = {}
+    for row in (opcost or {}).get("kernel_times", []):
+        key = captured_call(row["model"], int(row["batch"]), row["kernel"], int(row["grid"]))
+        us, nbytes, n = sums.get(key, (0.0, 0.0, 0))
+        count = int(row.get("per_step", 1))
+        sums[key] = (
+            us + float(row["us"]) * count,
+            nbytes + float(row.get("bytes", 0)) * count,
+            n + count,
+        )
+    times = {key: us / n for key, (us, _, n) in sums.items() if n}
+    moved = {key: b / n for key, (_, b, n) in sums.items() if n}
+    return times, moved
 
 
 def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
@@ -276,6 +311,7 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
         + ", ".join(sorted({r.environment.date_utc[:10] for r in baseline.runs})),
         kernel_us=kernels,
         host_us=hosts,
+        kernel_bytes=_kernel_times(opcost)[1],
         w_packed_busy=_packed_watts(opcost, w_per_tb),
         dispatch_penalty=_dispatch_penalty(opcost),
         glue_us=_glue(opcost, speed.reference_us),

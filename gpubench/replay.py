@@ -5,7 +5,10 @@ Where a case carries the device operations the profiler saw one decode step run
 the :class:`~arch_models.gpu_kernels.KernelStep` the GPU model replays: each entry
 repeated ``count`` times, with its operands' bytes, weight bytes and FLOPs (priced by
 the model from the microbenchmarks, as for a meta-device trace) and its grid's thread
-blocks. The profiler's durations are not used. An entry whose operands were not
+blocks. The profiler's durations are not used. An entry's call key
+(``captured|<model>|b<batch>|<kernel>|grid<blocks>``) finds its time where that kernel
+was timed alone (the fused implementation's per-kernel table, see
+:func:`cosim.gpu_calibration.load_opcost`); otherwise an entry whose operands were not
 recorded costs the per-kernel floor only. Host-side figures of a trace (views, module
 calls) are unknown for a captured list and left at zero.
 """
@@ -17,7 +20,12 @@ import math
 from arch_models.gpu_kernels import Kernel, KernelStep
 from gpubench.schema import Baseline, Case
 
-__all__ = ["captured_case", "captured_step"]
+__all__ = ["captured_call", "captured_case", "captured_step"]
+
+
+def captured_call(model: str, batch: int, kernel: str, grid: int) -> str:
+    """The call key of a captured kernel: model, batch, name and its grid's first extent."""
+    return f"captured|{model}|b{batch}|{kernel}|grid{grid}"
 
 
 def captured_case(baseline: Baseline, model: str, impl: str, batch: int) -> Case | None:
@@ -46,7 +54,7 @@ def captured_step(case: Case) -> KernelStep:
             param_bytes=k.param_bytes,
             flops=k.flops,
             tensor_core=k.tensor_core,
-            call=f"captured|{k.name}",
+            call=captured_call(case.model, case.batch, k.name, k.grid[0] if k.grid else 0),
             blocks=math.prod(k.grid) if k.grid else 0,
         )
         kernels.extend([one] * k.count)

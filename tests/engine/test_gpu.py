@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from statistics import median
 
 import pytest
@@ -14,7 +15,7 @@ from cosim.gpu_calibration import calibrate_from_baseline, load_opcost, quiet_re
 from cosim.gpu_engine import calibrated_arch, simulate_gpu
 from gpubench.capture import capture_harness_step
 from gpubench.schema import default_baseline_path, read_baseline
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 BASELINE = read_baseline(default_baseline_path())
 OPCOST = load_opcost(default_baseline_path()) or {}
@@ -192,3 +193,41 @@ def test_python_glue_is_charged_per_eager_launch() -> None:
     full = GpuModel(arch, cal).run_step(step, "eager")
     extra = full.host_ns - bare.host_ns
     assert extra == pytest.approx(len(step.kernels) * cal.glue_us["transformer"] * 1e3, rel=1e-6)
+
+
+def test_fused_kernels_replay_at_their_own_measured_times(tmp_path: Path) -> None:
+    """A captured fused kernel takes the time its launch took alone (the per-kernel table)."""
+    import json
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_fused_check import parse_kernel_table
+
+    from gpubench.replay import captured_case, captured_step
+
+    h100 = ROOT / "baselines" / "h100.json"
+    rows = parse_kernel_table((ROOT / "baselines" / "h100_fused_check.txt").read_text())
+    assert len(rows) == 54  # 3 models x 2 batches x 9 distinct launches
+    shipped = json.loads((ROOT / "baselines" / "h100_fused_kernels.json").read_text())["rows"]
+    assert rows == shipped  # the file is that table, converted
+    copy = tmp_path / "h100.json"
+    shutil.copy(h100, copy)
+    assert load_opcost(copy) is None  # no per-kernel table beside it: the floor only
+    shutil.copy(h100.with_name("h100_fused_kernels.json"), tmp_path)
+    opcost = load_opcost(copy)
+    assert opcost is not None and opcost["kernel_times"] == shipped
+    baseline = read_baseline(copy)
+    case = captured_case(baseline, "2.7b", "fused", 1)
+    assert case is not None
+    step = captured_step(case)
+    gpu = GpuModel(ARCH, calibrate_from_baseline(baseline, opcost).calibration)
+    glu = next(k for k in step.kernels if k.name == "_glu_kernel")
+    ns, hbm, _ = gpu.kernel_ns(glu, params_in_l2=False)
+    row = next(
+        r for r in shipped if (r["model"], r["batch"], r["kernel"]) == ("2.7b", 1, "_glu_kernel")
+    )
+    assert ns == pytest.approx(row["us"] * 1e3) and hbm == row["bytes"]
+    # the whole step: every launch at its own time, far above the per-kernel floor
+    floor = GpuModel(ARCH, calibrate_from_baseline(baseline, None).calibration)
+    assert gpu.run_step(step, "graph").ns > 2 * floor.run_step(step, "graph").ns

@@ -18,7 +18,7 @@ import pytest
 from arch_models.gpu_kernels import Kernel, KernelStep
 from arch_models.spec import load_arch
 from cosim.gpu_engine import simulate_gpu
-from gpubench.replay import captured_case, captured_step
+from gpubench.replay import captured_call, captured_case, captured_step
 from gpubench.schema import (
     CapturedKernel,
     baseline_from_dict,
@@ -168,7 +168,8 @@ def _kernel(
     tc: bool,
     blocks: int,
 ) -> Kernel:
-    return Kernel(name, reads, writes, param, flops, tc, f"captured|{name}", blocks)
+    call = captured_call("370m", 1, name, blocks)
+    return Kernel(name, reads, writes, param, flops, tc, call, blocks)
 
 
 def test_replay_of_a_captured_list() -> None:
