@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 from dashboards import figures, views
 from dashboards.data import Notice, StudySnapshot
 from dashboards.designs import trial_number
+from dashboards.gpu import GPU_FASTEST, fastest_points
 from dashboards.layout import TABS
 from dashboards.state import Dashboard
 from explorer.records import TrialRecord
@@ -91,6 +92,7 @@ def initial_state(board: Dashboard, study: str | None) -> dict[str, Any]:
         selected=None,
         log_axes=True,
         batches=[1] if 1 in batch_values or not batch_values else batch_values[:1],
+        gpu_mode=GPU_FASTEST,
     )
     return {
         "version": version,
@@ -111,10 +113,12 @@ def on_pareto(
     batches: Sequence[int] | None,
     selected: str | None,
     triggered: Sequence[str] = (),
+    gpu_mode: str = GPU_FASTEST,
 ) -> Any:
     """Return the Pareto figure, or only a patch of its ring when just the selection moved.
 
-    ``triggered`` names the inputs that changed (``ctx.triggered_prop_ids``).
+    ``triggered`` names the inputs that changed (``ctx.triggered_prop_ids``); ``gpu_mode``
+    is the GPU cases shown (``fastest``: the fastest per batch size; ``all``).
     """
     snap = board.snapshot(study)
     if list(triggered) == ["selected.data"] and isinstance(snap, StudySnapshot):
@@ -137,6 +141,7 @@ def on_pareto(
         selected=selected,
         log_axes=axes != "linear",
         batches=batches,
+        gpu_mode=gpu_mode,
     )
 
 
@@ -272,12 +277,14 @@ def on_compare(
 
 
 def default_gpu_choice(board: Dashboard, study: str | None) -> list[str]:
-    """Return the GPU cases Compare starts with: the fastest batch-1 case of the model."""
+    """Return the GPU cases Compare starts with: the fastest batch-1 case of the model.
+
+    The fastest as the Pareto view's (:func:`~dashboards.gpu.fastest_points`).
+    """
     snap = board.snapshot(study)
     if not isinstance(snap, StudySnapshot):
         return []
-    b1 = [p for p in board.gpu_for(snap.model) if p.batch == 1 and p.tokens_per_s]
-    return [max(b1, key=lambda p: p.tokens_per_s or 0).key] if b1 else []
+    return [p.key for p in fastest_points(board.gpu_for(snap.model), [1])]
 
 
 def on_study(board: Dashboard, study: str | None, image_format: str) -> Any:
@@ -410,8 +417,11 @@ def register(app: Any, board: Dashboard) -> None:
         prevent_initial_call=True,
     )
 
-    def _pareto(_v: str, axes: str, batches: list[int], selected: str | None, study: str) -> Any:
-        return on_pareto(board, study, axes, batches, selected, list(ctx.triggered_prop_ids))
+    def _pareto(
+        _v: str, axes: str, batches: list[int], mode: str, selected: str | None, study: str
+    ) -> Any:
+        triggered = list(ctx.triggered_prop_ids)
+        return on_pareto(board, study, axes, batches, selected, triggered, mode)
 
     _wire(
         app,
@@ -420,6 +430,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("version", "data"),
         Input("axes", "value"),
         Input("gpu-batches", "value"),
+        Input("gpu-mode", "value"),
         Input("selected", "data"),
         State("study", "value"),
         prevent_initial_call=True,  # the layout carries the first figure

@@ -260,11 +260,11 @@ def pareto_figure(
                     "line": {"color": "#fff", "width": 1},
                 },
                 customdata=[
-                    [p.key, p.model, e, p.ms_per_token or math.nan, p.source, p.date]
+                    [p.key, p.model, e, p.ms_per_token or math.nan, p.source, p.date, _hover(p)]
                     for p, e in zip(gpu_pts, gpu_energy, strict=True)
                 ],
                 hovertemplate=(
-                    "<b>%{text}</b> (measured)<br>model %{customdata[1]} · "
+                    "<b>%{customdata[6]}</b><br>model %{customdata[1]} · "
                     "%{y:,.1f} tokens/s · %{x:.3g} W<br>%{customdata[2]:.3g} J/token · "
                     "%{customdata[3]:.3g} ms/token<br>%{customdata[4]}, %{customdata[5]}"
                     "<extra></extra>"
@@ -303,6 +303,11 @@ def pareto_figure(
         uirevision=uirevision,
     )
     return fig
+
+
+def _hover(point: GpuPoint) -> str:
+    """A GPU point's own name in its hover label (its text may be shared or empty)."""
+    return point.label if "measured" in point.label else f"{point.label} (measured)"
 
 
 def _gpu_labels(points: Sequence[GpuPoint], close: float = 0.03) -> list[str]:

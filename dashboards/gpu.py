@@ -4,18 +4,36 @@ A baseline file (:mod:`gpubench.schema`) holds cases by model × implementation 
 launch mode × batch. Every ``ok`` case becomes a point with its measured tokens/s, watts,
 J/token and ms/token (``None`` where the file says it was not measured, with the reason).
 A missing, unreadable or invalid file becomes a :class:`~dashboards.data.Notice` for the
-page; the other files still load.
+page; the other files still load. "The GPU" a design is held against is, by default, the
+fastest of them (:func:`fastest_points`, as :func:`gpubench.fastest.fastest_case`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dashboards.data import Notice
 
-__all__ = ["GpuPoint", "load_baselines", "points_for_model"]
+__all__ = [
+    "FASTEST_NOTE",
+    "GPU_ALL",
+    "GPU_FASTEST",
+    "GPU_MODES",
+    "GpuPoint",
+    "fastest_points",
+    "load_baselines",
+    "points_for_model",
+]
+
+#: Which GPU cases the Pareto view shows: the fastest measured one per model and batch…
+GPU_FASTEST = "fastest"
+#: …or every measured implementation.
+GPU_ALL = "all"
+GPU_MODES = (GPU_FASTEST, GPU_ALL)
+#: What a fastest point's label says after the case's name.
+FASTEST_NOTE = " (fastest measured)"
 
 
 @dataclass(frozen=True)
@@ -147,3 +165,31 @@ def points_for_model(
     """Return the points measured on ``model`` (and, if given, these batch sizes)."""
     wanted = set(batches) if batches is not None else None
     return [p for p in points if p.model == model and (wanted is None or p.batch in wanted)]
+
+
+def fastest_points(
+    points: Iterable[GpuPoint], batches: Iterable[int] | None = None
+) -> list[GpuPoint]:
+    """Return the fastest point of each model and batch size, labelled as such.
+
+    The fastest is the lowest decode ms/token (as :func:`gpubench.fastest.fastest_case`;
+    the first one loaded on a tie); points without ms/token are never it.
+
+    Args:
+        points: Measured points (any models, cards and implementations).
+        batches: Batch sizes wanted (``None``: every one measured).
+
+    Returns:
+        One point per (model, batch) that has one, ordered by model then batch, its label
+        ending in ``(fastest measured)``: ``H100 fused graph b1 (fastest measured)``.
+    """
+    wanted = set(batches) if batches is not None else None
+    best: dict[tuple[str, int], GpuPoint] = {}
+    for p in points:
+        if not p.ms_per_token or (wanted is not None and p.batch not in wanted):
+            continue
+        key = (p.model, p.batch)
+        held = best.get(key)
+        if held is None or p.ms_per_token < (held.ms_per_token or float("inf")):
+            best[key] = p
+    return [replace(best[k], label=best[k].label + FASTEST_NOTE) for k in sorted(best)]

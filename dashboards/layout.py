@@ -13,6 +13,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards import figures
+from dashboards.gpu import GPU_ALL, GPU_FASTEST
 from dashboards.state import IMPORTANCE_MAX_TRIALS
 from dashboards.views import IMAGE_FORMATS, detail_view, graph
 
@@ -181,6 +182,26 @@ def build_layout(
                             ),
                         ],
                         style={"display": "flex"},
+                    ),
+                    html.Div(
+                        [
+                            html.Span("GPU "),
+                            dcc.RadioItems(
+                                id="gpu-mode",
+                                options=[
+                                    {"label": "fastest", "value": GPU_FASTEST},
+                                    {"label": "all", "value": GPU_ALL},
+                                ],
+                                value=GPU_FASTEST,
+                                inline=True,
+                            ),
+                        ],
+                        style={"display": "flex"},
+                        title=(
+                            "fastest: the fastest measured case of the model at each batch "
+                            "size (lowest ms/token over every baseline); all: every measured "
+                            "implementation"
+                        ),
                     ),
                     html.Button("Add selected to Compare", id="pareto-add", n_clicks=0),
                     html.Span("", id="pareto-message", className="message"),

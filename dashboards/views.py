@@ -16,7 +16,7 @@ from dash import dcc, html, no_update
 from dashboards import figures
 from dashboards.data import PARAM_PREFIX, STATUSES, Notice, StudySnapshot
 from dashboards.designs import DesignRecord, trial_number
-from dashboards.gpu import GpuPoint
+from dashboards.gpu import GPU_FASTEST, GPU_MODES, GpuPoint, fastest_points
 from explorer.records import StudyAttr
 
 __all__ = [
@@ -165,14 +165,26 @@ def pareto_view(
     selected: str | None,
     log_axes: bool,
     batches: Sequence[int] | None,
+    gpu_mode: str = GPU_FASTEST,
 ) -> Any:
-    """Return the Pareto figure of a study (or a figure saying why there is none)."""
+    """Return the Pareto figure of a study (or a figure saying why there is none).
+
+    ``gpu_mode`` is ``fastest`` (the fastest measured case of the study's model at each
+    batch size, :func:`~dashboards.gpu.fastest_points`) or ``all`` (every measured case).
+
+    Raises:
+        ValueError: ``gpu_mode`` is neither.
+    """
+    if gpu_mode not in GPU_MODES:
+        raise ValueError(f"'gpu_mode' must be in {GPU_MODES} (got {gpu_mode!r})")
     if isinstance(snap, Notice):
         return figures.empty_figure(snap.title, 560)
     number = trial_number(selected)
     model = snap.model
     wanted = set(batches) if batches is not None else None
     points = [p for p in gpu if p.model == model and (wanted is None or p.batch in wanted)]
+    if gpu_mode == GPU_FASTEST:
+        points = fastest_points(points)
     more = [
         (
             r.key,

@@ -47,6 +47,10 @@ PLOTTED_JS = """() => {
   return out;
 }"""
 
+#: The labels of the measured GPU trace(s) on the Pareto plot.
+GPU_LABELS_JS = """() => document.querySelector('#view-pareto .js-plotly-plot').data
+  .filter(t => (t.name || '').startsWith('measured GPU')).map(t => t.text)"""
+
 
 def _wait_for_plot(page: Any) -> dict[str, list[int]]:
     """Wait for the points; return by status the trials drawn where no other one is."""
@@ -109,12 +113,15 @@ def test_walk_through_every_view(
     assert re.search(
         r"16 trials \(\d+ feasible, \d+ infeasible, 2 failed\)", expect_text.inner_text()
     )
-    gpu = page.evaluate(
-        "() => document.querySelector('#view-pareto .js-plotly-plot').data"
-        ".filter(t => (t.name || '').startsWith('measured GPU')).map(t => t.text)"
-    )
-    assert gpu == [["H200 dense graph b1", "H200 packed graph b1"]]
+    gpu = page.evaluate(GPU_LABELS_JS)
+    assert gpu == [["H200 packed graph b1 (fastest measured)"]]  # the fastest by default
+    page.click("#gpu-mode label:has-text('all')")
+    page.wait_for_function(f"() => JSON.stringify(({GPU_LABELS_JS})()).includes('dense')")
+    assert page.evaluate(GPU_LABELS_JS) == [["H200 dense graph b1", "H200 packed graph b1"]]
     shot(page, "1-pareto")
+    page.click("#gpu-mode label:has-text('fastest')")
+    page.wait_for_function(f"() => !JSON.stringify(({GPU_LABELS_JS})()).includes('dense')")
+    assert page.evaluate(GPU_LABELS_JS) == [["H200 packed graph b1 (fastest measured)"]]
     page.click("#image-format label:has-text('SVG')")
     page.wait_for_function(
         "() => document.querySelector('#view-pareto .js-plotly-plot')"

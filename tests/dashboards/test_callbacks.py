@@ -45,7 +45,9 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     table: Any = board.snapshot(STUDY).table
     first, second = _trials(board, "feasible")[:2]
     watts = float(table.loc[table["trial"] == first, "avg_power_w"].iloc[0])
-    fig = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{first}", ["version.data"])
+    fig = callbacks.on_pareto(
+        board, STUDY, "log", [1], f"trial:{first}", ["version.data"], gpu_mode="all"
+    )
     names = [t.name for t in fig.data]
     assert names[0] == "selected" and list(fig.data[0].x) == [pytest.approx(watts)]
     assert "feasible (7)" in names and "failed (2), 2 without figures" in names
@@ -55,7 +57,7 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     feasible = next(t for t in fig.data if t.name == "feasible (7)")
     assert feasible.hoverinfo == "none"
     assert sorted(feasible.customdata) == _trials(board, "feasible")  # trial numbers only
-    linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"])
+    linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"], "all")
     assert linear.layout.xaxis.type == "linear"
     assert next(t for t in linear.data if t.name.startswith("measured")).text == (
         "H200 packed graph b16",
@@ -64,6 +66,37 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     assert isinstance(patch, Patch)
     ops = patch.to_plotly_json()["operations"]
     assert [op["location"] for op in ops] == [["data", 0, "x"], ["data", 0, "y"]]
+
+
+def _gpu_trace(fig: Any) -> Any:
+    return next((t for t in fig.data if t.name.startswith("measured GPU")), None)
+
+
+def test_pareto_shows_the_fastest_gpu_case_by_default(board: Dashboard) -> None:
+    def shown(batches: list[int] | None, *mode: str) -> list[str]:
+        fig = callbacks.on_pareto(board, STUDY, "log", batches, None, ["version.data"], *mode)
+        trace = _gpu_trace(fig)
+        return [] if trace is None else [d[0] for d in trace.customdata]
+
+    # batch 1: packed (12,000 tokens/s) beats dense (9,000); the 370m case is another model
+    fig = callbacks.on_pareto(board, STUDY, "log", [1], None, ["version.data"])
+    trace = _gpu_trace(fig)
+    assert trace.name == "measured GPU (1)"
+    assert trace.text == ("H200 packed graph b1 (fastest measured)",)
+    assert trace.customdata[0][6] == "H200 packed graph b1 (fastest measured)"  # the hover
+    assert shown([1]) == shown([1], "fastest") == ["gpu:0:1"]
+    assert shown([1, 16]) == ["gpu:0:1", "gpu:0:2"]  # one per batch size selected
+    assert shown([]) == []
+    assert shown([1, 16], "all") == ["gpu:0:0", "gpu:0:1", "gpu:0:2"]
+    all_b1 = _gpu_trace(callbacks.on_pareto(board, STUDY, "log", [1], None, [], "all"))
+    assert all_b1.customdata[0][6] == "H200 dense graph b1 (measured)"
+    # Compare starts with the same case
+    assert callbacks.default_gpu_choice(board, STUDY) == shown([1])
+    # the first render (the layout's figure) shows the fastest too
+    first = callbacks.initial_state(board, STUDY)["figure"]
+    assert _gpu_trace(first).text == ("H200 packed graph b1 (fastest measured)",)
+    with pytest.raises(ValueError, match=r"'gpu_mode' must be in \('fastest', 'all'\)"):
+        callbacks.on_pareto(board, STUDY, "log", [1], None, [], "fast")
 
 
 def test_hover_card_shows_the_design(board: Dashboard) -> None:
@@ -243,6 +276,12 @@ def test_app_layout_and_callbacks_are_wired(board: Dashboard) -> None:
     assert client.get("/").status_code == 200
     assert client.get("/assets/../../etc/passwd").status_code == 404
     assert len(app.callback_map) >= 15
+    # the GPU mode control sits beside the batch sizes and drives the Pareto figure
+    mode = next(c for c in layout._traverse() if getattr(c, "id", None) == "gpu-mode")
+    assert mode.value == "fastest" and [o["value"] for o in mode.options] == ["fastest", "all"]
+    pareto = next(v for v in app.callback_map.values() if "gpu-batches" in str(v["inputs"]))
+    inputs = [(i["id"], i["property"]) for i in pareto["inputs"]]
+    assert ("gpu-mode", "value") in inputs and ("gpu-batches", "value") in inputs
 
 
 def test_results_folders_are_designs_too(
