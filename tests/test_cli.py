@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cosim_cli.main import main
+from cosim_cli.main import COMMANDS, build_parser, main
 from gpubench.schema import read_baseline, shipped_baseline_paths
 from tests.conftest import EXAMPLES, ROOT
 
@@ -173,3 +175,24 @@ def test_simulate_compares_with_the_fastest_measured_gpu(
     # a model no baseline measured has no comparison
     assert main(["simulate", arch, "--model", "tiny", "--tokens", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["gpu_comparison"] is None
+
+
+def _parsers(parser: argparse.ArgumentParser, prefix: str = "cosim") -> list[tuple[str, Any]]:
+    """Every subcommand's parser (nested ones too), with its command line."""
+    found: list[tuple[str, Any]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((f"{prefix} {name}", sub))
+                found.extend(_parsers(sub, f"{prefix} {name}"))
+    return found
+
+
+def test_every_subcommand_help_has_a_description() -> None:
+    """``cosim X --help`` says what X does, beyond the one line of ``cosim --help``."""
+    parsers = _parsers(build_parser())
+    assert {name for name, _ in parsers} >= {f"cosim {c}" for c in COMMANDS}
+    for name, sub in parsers:
+        assert sub.description, f"{name} --help has no description"
+        assert "".join(sub.description.split()) in "".join(sub.format_help().split())
+        assert len(sub.description) > 40, f"{name}: {sub.description!r} is not a description"

@@ -22,7 +22,11 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     """Add the ``validate`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "validate", help="check architecture descriptions (YAML) and summarise them"
+        "validate",
+        help="check architecture descriptions (YAML) and summarise them",
+        description="Check architecture descriptions "
+        "its content, and print a summary table of the valid ones. Every problem is "
+        "printed as file:line path: message; exit 2 when any file is invalid.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="architecture description files")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
