@@ -13,6 +13,8 @@ and the names given with ``--allow-host``; with the port served on.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -155,9 +157,13 @@ def make_server(app: Any, host: str = "127.0.0.1", port: int = 8050) -> Any:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     try:
-        server = werkzeug_server(host, port, app.server, threaded=True)
+        # werkzeug prints why it cannot bind and exits 1: keep the print, raise one error
+        with contextlib.redirect_stderr(io.StringIO()):
+            server = werkzeug_server(host, port, app.server, threaded=True)
     except (OSError, SystemExit) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc) or "cannot bind"
+        # the OSError is the SystemExit's context: its reason, never the exit code
+        cause = exc.__context__ if isinstance(exc, SystemExit) else exc
+        reason = getattr(cause, "strerror", None) or "cannot bind the address"
         raise DashboardError(
             f"cannot serve on {host}:{port}: {reason}; choose another --port (0: any free one)"
         ) from None

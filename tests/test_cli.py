@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cosim_cli.main import main
+from cosim_cli.main import COMMANDS, build_parser, main
 from gpubench.schema import read_baseline, shipped_baseline_paths
 from tests.conftest import EXAMPLES, ROOT
 
@@ -173,3 +175,97 @@ def test_simulate_compares_with_the_fastest_measured_gpu(
     # a model no baseline measured has no comparison
     assert main(["simulate", arch, "--model", "tiny", "--tokens", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["gpu_comparison"] is None
+
+
+def _parsers(parser: argparse.ArgumentParser, prefix: str = "cosim") -> list[tuple[str, Any]]:
+    """Every subcommand's parser (nested ones too), with its command line."""
+    found: list[tuple[str, Any]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((f"{prefix} {name}", sub))
+                found.extend(_parsers(sub, f"{prefix} {name}"))
+    return found
+
+
+def test_every_subcommand_help_has_a_description() -> None:
+    """``cosim X --help`` says what X does, beyond the one line of ``cosim --help``."""
+    parsers = _parsers(build_parser())
+    assert {name for name, _ in parsers} >= {f"cosim {c}" for c in COMMANDS}
+    for name, sub in parsers:
+        assert sub.description, f"{name} --help has no description"
+        assert "".join(sub.description.split()) in "".join(sub.format_help().split())
+        assert len(sub.description) > 40, f"{name}: {sub.description!r} is not a description"
+
+
+SPACE_FILES = sorted(str(p) for p in EXAMPLES.glob("*_space.yaml"))
+
+
+def test_validate_every_example_designs_and_spaces(capsys: pytest.CaptureFixture[str]) -> None:
+    """``cosim validate examples/*.yaml``: the search spaces beside the designs are valid."""
+    assert SPACE_FILES
+    assert main(["validate", *sorted(str(p) for p in EXAMPLES.glob("*.yaml"))]) == 0
+    out = capsys.readouterr().out
+    assert "valid search spaces" in out and "u280-hbm-16core" in out
+    assert main(["validate", "--json", *SPACE_FILES]) == 0
+    by_name = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert {r["kind"] for r in by_name.values()} == {"space"}
+    small, d5005 = by_name["u280_small_space.yaml"], by_name["d5005_space.yaml"]
+    # the sizes the files' own comments state; each found its design in its folder
+    assert small["summary"]["designs"] == 216 and small["summary"]["design"] == "u280_hbm.yaml"
+    assert d5005["summary"]["designs"] == 240
+    assert d5005["summary"]["fits"] == ["d5005_paper_core.yaml"]
+    assert by_name["u280_hbm_space.yaml"]["summary"]["power_cap_w"] == 45
+
+
+def test_validate_space_against_its_design(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A space's values and paths are checked against the design it is found with."""
+    (tmp_path / "u280_hbm.yaml").write_text((EXAMPLES / "u280_hbm.yaml").read_text())
+    text = (EXAMPLES / "u280_small_space.yaml").read_text()
+    bad = tmp_path / "bad_space.yaml"
+    bad.write_text(
+        text.replace("tmac.lanes: {choices: [32, 64, 128]}", "tmac.lanes: {choices: [32, 48]}")
+    )
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit the design u280_hbm.yaml (u280-hbm-16core)" in err
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip().startswith("tmac."))
+    assert (
+        f"bad_space.yaml:{line} parameters['tmac.lanes'].choices[1]: units[2].lanes must be a "
+        "power of two (got 48)" in err
+    )
+    # --design names the design; the same space does not fit the D5005 core
+    good = EXAMPLES / "u280_small_space.yaml"
+    d5005 = str(EXAMPLES / "d5005_paper_core.yaml")
+    assert main(["validate", str(good), "--design", d5005]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit the design d5005_paper_core.yaml" in err
+    assert "parameters['hbm.channels']: no such field or unit 'hbm'" in err
+    # among the files given, the one it fits is its design
+    assert main(["validate", "--json", str(good), d5005, str(EXAMPLES / "u280_hbm.yaml")]) == 0
+    space = json.loads(capsys.readouterr().out)[0]
+    assert space["summary"]["fits"] == ["u280_hbm.yaml"]
+    # alone in a folder: valid as a space, no design
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "s.yaml").write_text(text)
+    assert main(["validate", str(alone / "s.yaml")]) == 0
+    assert "none found (give --design ARCH.yaml)" in capsys.readouterr().out
+    assert main(["validate", str(good), "--design", str(good)]) == 2
+    assert "is a search space, not an architecture description" in capsys.readouterr().err
+
+
+def test_validate_a_file_that_is_neither(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    f = tmp_path / "notes.yaml"
+    f.write_text("version: 1\nname: notes\ntodo: [a, b]\n")
+    assert main(["validate", "--json", str(f)]) == 2
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["kind"] == "neither"
+    assert result["problems"] == [
+        "notes.yaml:1 <root>: is neither an architecture description (it has none of "
+        "device, clock_mhz, units) nor a search space (it has no parameters)"
+    ]

@@ -34,10 +34,19 @@ __all__ = ["register", "run_measure", "run_merge", "run_show"]
 def register(sub: Any) -> None:
     """Add the ``baseline`` subcommand and its actions."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "baseline", help="measured GPU baselines: show, merge, measure"
+        "baseline",
+        help="measured GPU baselines: show, merge, measure",
+        description="Show, merge or measure GPU baseline files: the measured tokens/s, watts "
+        "and microbenchmarks the designs are compared with. A missing, corrupt or "
+        "other-version file is one clean error (exit 2).",
     )
     actions = p.add_subparsers(dest="baseline_action", required=True, metavar="ACTION")
-    show = actions.add_parser("show", help="print a baseline file as tables")
+    show = actions.add_parser(
+        "show",
+        help="print a baseline file as tables",
+        description="Print the runs, cases and microbenchmarks of baseline files as tables "
+        "(several files: merged in order; none: the shipped H200 baseline).",
+    )
     show.add_argument(
         "files",
         type=Path,
@@ -47,11 +56,22 @@ def register(sub: Any) -> None:
     )
     show.add_argument("--json", action="store_true", help="print the (merged) file as JSON")
     show.set_defaults(run=run_show)
-    merge = actions.add_parser("merge", help="combine partial baseline files")
+    merge = actions.add_parser(
+        "merge",
+        help="combine partial baseline files",
+        description="Combine partial baseline runs (for example one per model) into one "
+        "file; runs of other format versions are refused.",
+    )
     merge.add_argument("files", type=Path, nargs="+", metavar="FILE")
     merge.add_argument("--out", type=Path, required=True, metavar="FILE")
     merge.set_defaults(run=run_merge)
-    measure = actions.add_parser("measure", help="run the measurement harness (needs torch)")
+    measure = actions.add_parser(
+        "measure",
+        help="run the measurement harness (needs torch)",
+        description="Measure the GPU baseline on this machine's GPU (needs torch, the gpu "
+        "extra; python -m gpubench measure takes the same options without the rest of "
+        "this package).",
+    )
     add_measure_arguments(measure)
     measure.set_defaults(run=run_measure)
 

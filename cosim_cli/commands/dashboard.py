@@ -28,7 +28,12 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     """Add the ``dashboard`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "dashboard", help="serve the dashboard: designs vs the measured GPU baseline"
+        "dashboard",
+        help="serve the dashboard: designs vs the measured GPU baseline",
+        description="Serve the Dash app (on 127.0.0.1:8050 by default) that compares a "
+        "study's simulated designs with the measured GPU baselines: Pareto, design detail, "
+        "compare, study and export views. With no arguments it shows the example study "
+        "that scripts/demo.sh makes.",
     )
     p.add_argument(
         "--storage",

@@ -17,7 +17,11 @@ __all__ = ["device_record", "register", "run"]
 def register(sub: Any) -> None:
     """Add the ``devices`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "devices", help="list the device catalog (FPGAs and GPUs with datasheet figures)"
+        "devices",
+        help="list the device catalog (FPGAs and GPUs with datasheet figures)",
+        description="List the catalog of devices a description can name (device.part): "
+        "FPGA resources, memories and power, GPU figures; --sources adds where each "
+        "figure comes from.",
     )
     p.add_argument("--kind", choices=("fpga", "gpu"), help="only this kind of device")
     p.add_argument("--sources", action="store_true", help="also list every figure's source")

@@ -28,7 +28,12 @@ def register(sub: Any) -> None:
     from explorer.study import SAMPLERS
 
     p: argparse.ArgumentParser = sub.add_parser(
-        "explore", help="search a design's space for the tokens/s vs watts Pareto front"
+        "explore",
+        help="search a design's space for the tokens/s vs watts Pareto front",
+        description="Run an Optuna study (NSGA-II by default) over the variants of ARCH "
+        "that SPACE allows, maximising tokens/s and minimising watts under the device's "
+        "resources and the space's constraints. The same command resumes a stopped study "
+        "or joins it from another machine sharing the storage.",
     )
     p.add_argument("arch", type=Path, metavar="ARCH.yaml", help="the base design")
     p.add_argument("--space", type=Path, required=True, metavar="SPACE.yaml", help="search space")

@@ -27,7 +27,11 @@ def register(sub: Any) -> None:
     from explorer.pareto import FRONT_FORMATS
 
     p: argparse.ArgumentParser = sub.add_parser(
-        "pareto", help="write a study's Pareto front (CSV, Parquet) and its plot (HTML, PNG)"
+        "pareto",
+        help="write a study's Pareto front (CSV, Parquet) and its plot (HTML, PNG)",
+        description="Print a study's Pareto front (feasible designs no other feasible design "
+        "beats on both tokens/s and watts) and write it as CSV and Parquet, with a plot of "
+        "every simulated design as HTML and PNG.",
     )
     p.add_argument("--storage", metavar="URL", help="storage URL or SQLite file (studies.db)")
     p.add_argument("--study", required=True, metavar="NAME", help="the study's name")

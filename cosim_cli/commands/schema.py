@@ -22,7 +22,11 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     """Add the ``schema`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "schema", help="print the JSON Schema of architecture descriptions"
+        "schema",
+        help="print the JSON Schema of architecture descriptions",
+        description="Print (or write) the JSON Schema of the architecture description "
+        "format, for an editor's YAML completion; rules across blocks and the device "
+        "catalog are checked by cosim validate only.",
     )
     p.add_argument("--out", type=Path, help="write to this file instead of standard output")
     p.set_defaults(run=run)

@@ -40,7 +40,11 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     """Add the ``simulate`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "simulate", help="simulate a design on a model: tokens/s, W, J/token, resources"
+        "simulate",
+        help="simulate a design on a model: tokens/s, W, J/token, resources",
+        description="Replay a model's trace (made first unless --trace names one) through "
+        "the design and print tokens/s, ms/token, watts, joules per token, the bound and "
+        "bottleneck, resources and the fastest measured GPU case; --out saves the events.",
     )
     p.add_argument("arch", type=Path, metavar="ARCH.yaml", help="architecture description")
     p.add_argument(

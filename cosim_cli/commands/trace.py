@@ -30,7 +30,11 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     """Add the ``trace`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "trace", help="run the functional ternary model and write the trace of its work"
+        "trace",
+        help="run the functional ternary model and write the trace of its work",
+        description="Run the bit-exact ternary model on real tokens (prompt, then greedy "
+        "generation) and write the trace of every operation it does, the input of cosim "
+        "simulate.",
     )
     p.add_argument(
         "--model",
