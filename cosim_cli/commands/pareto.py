@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from cosim_cli.console import stdout_console
+from cosim_cli.front_table import add_table_options, front_table
 
 __all__ = ["front_table", "register", "run"]
 
@@ -40,6 +38,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--force", action="store_true", help="replace existing files")
     p.add_argument("--json", action="store_true", help="print the front as JSON")
+    add_table_options(p)
     p.set_defaults(run=run)
 
 
@@ -60,42 +59,8 @@ def run(args: argparse.Namespace) -> int:
             json.dumps({"study": args.study, "front": records, "files": [str(p) for p in written]})
         )
         return 0
-    out.print(front_table(front, study.user_attrs.get("space_paths") or {}, args.study))
+    paths = study.user_attrs.get("space_paths") or {}
+    out.print(front_table(front, paths, args.study, wide=args.wide, columns=args.columns))
     for path in written:
         out.print(f"wrote {path}")
     return 0
-
-
-def front_table(front: Any, space_paths: dict[str, str], title: str) -> Table:
-    """Return a rich table of a front: objectives, then the searched parameters."""
-    by_path = {v: k for k, v in space_paths.items()}
-    params = [c for c in front.columns if c.startswith(("units[", "clock_mhz", "device"))]
-    t = Table(title=f"Pareto front of {title} ({len(front)} designs)", title_justify="left")
-    for col, justify in (("trial", "right"), ("tokens/s", "right"), ("W", "right")):
-        t.add_column(col, justify=justify)  # type: ignore[arg-type]
-    t.add_column("mJ/token", justify="right")
-    t.add_column("bottleneck")
-    for p in params:
-        t.add_column(by_path.get(p, p), justify="right")
-    for _, row in front.iterrows():
-        t.add_row(
-            str(row["trial"]),
-            f"{row['tokens_per_s']:,.2f}",
-            f"{row['avg_power_w']:.3f}",
-            f"{row['energy_per_token_j'] * 1e3:.4g}",
-            str(row["bottleneck"]),
-            *(_cell(row[p]) for p in params),
-        )
-    return t
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, float) and math.isnan(v):
-        return "-"  # not sampled: its condition did not hold
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)

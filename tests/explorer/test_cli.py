@@ -60,6 +60,21 @@ def test_explore_pareto_export(
     )
 
 
+def test_pareto_table_options(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--columns`` and ``--wide`` choose the table's columns; a bad name is one message."""
+    args = ["pareto", "--storage", str(study_db), "--study", STUDY, "--out", str(tmp_path)]
+    assert main([*args, "--format", "csv", "--columns", "trial,W,bottleneck"]) == 0
+    header = capsys.readouterr().out.split("┡")[0]
+    assert "bottleneck" in header and "tokens/s" not in header
+    assert main([*args, "--format", "csv", "--force", "--wide"]) == 0
+    header = capsys.readouterr().out.split("┡")[0]
+    assert all(h in header for h in ("tokens/J", "bottleneck", "clock_mhz", "tmac.lanes"))
+    assert main([*args, "--format", "csv", "--force", "--columns", "trial,nope"]) == 2
+    assert "column 'nope' is not in supported list: trial, tokens/s" in capsys.readouterr().err
+
+
 def test_exports_of_trials_are_named_and_described_by_the_trial(
     study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
