@@ -31,11 +31,14 @@ if TYPE_CHECKING:
     from optuna import Study
     from optuna.trial import FrozenTrial
 
+    from gpubench.fastest import Fastest
+
 __all__ = [
     "FRONT_FORMATS",
     "PICKS",
     "front_figure",
     "front_of",
+    "gpu_label",
     "pareto_front",
     "pareto_mask",
     "pick_trial",
@@ -198,12 +201,28 @@ def pick_trial(study: Study, pick: int | str) -> FrozenTrial:
     return trial
 
 
-def front_figure(study: Study, frame: pd.DataFrame | None = None) -> go.Figure:
+def gpu_label(gpu: Fastest) -> str:
+    """Return a GPU case's name on a plot, as the dashboard writes it.
+
+    ``H100 80GB HBM3 fused graph b1 (fastest measured)``: card, implementation, launch,
+    batch.
+    """
+    card = gpu.gpu.replace("NVIDIA ", "").strip() or gpu.gpu
+    c = gpu.case
+    return f"{card} {c.impl} {c.launch} b{c.batch} (fastest measured)"
+
+
+def front_figure(
+    study: Study, frame: pd.DataFrame | None = None, gpu: Fastest | None = None
+) -> go.Figure:
     """Return a Plotly figure: every simulated design, the front drawn as a line.
 
     Args:
         study: The study.
         frame: Its :func:`trials_frame`, if already read.
+        gpu: A measured GPU case to draw beside the designs, as a labelled star (the
+            fastest of the study's model at batch 1, :func:`gpubench.fastest.fastest_shipped`);
+            the axes are then logarithmic, the GPU being a decade away.
     """
     import plotly.graph_objects as go
 
@@ -237,16 +256,50 @@ def front_figure(study: Study, frame: pd.DataFrame | None = None) -> go.Figure:
                 hovertemplate="%{text}<br>%{x:.3f} W<br>%{y:,.1f} tok/s<extra></extra>",
             )
         )
+    axis = "linear"
+    c = gpu.case if gpu is not None else None
+    if gpu is not None and c is not None and c.tokens_per_s and c.avg_power_w:
+        label = gpu_label(gpu)
+        fig.add_trace(
+            go.Scatter(
+                x=[c.avg_power_w],
+                y=[c.tokens_per_s],
+                mode="markers+text",
+                name="measured GPU (fastest of the model, batch 1)",
+                text=[label],
+                textposition="bottom left",
+                marker={"symbol": "star", "size": 16, "color": "#222"},
+                hovertemplate=(
+                    f"{label} ({gpu.source})<br>%{{x:.3g}} W<br>%{{y:,.1f}} tok/s<extra></extra>"
+                ),
+            )
+        )
+        axis = "log"
     model = study.user_attrs.get(StudyAttr.MODEL, "?")
+    xs = [*frame["avg_power_w"], c.avg_power_w if axis == "log" and c else math.nan]
+    ys = [*frame["tokens_per_s"], c.tokens_per_s if axis == "log" and c else math.nan]
     fig.update_layout(
         title=f"{study.study_name}: tokens/s vs average power ({model})",
-        xaxis_title="average power (W)",
-        yaxis_title="tokens/s",
+        xaxis={"title": {"text": "average power (W)"}, "type": axis, **_ticks(xs, axis)},
+        yaxis={"title": {"text": "tokens/s"}, "type": axis, **_ticks(ys, axis)},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        margin={"t": 110},
         template="plotly_white",
         width=900,
         height=600,
     )
     return fig
+
+
+def _ticks(values: Sequence[Any], axis: str) -> dict[str, Any]:
+    """Ticks at 1, 2, 3, 5 x 10^k over the values' span on a log axis (plotly's crowd)."""
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v)) and v > 0]
+    if axis != "log" or not vals:
+        return {}
+    lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 3, 5)]
+    ticks = [t for t in ticks if min(vals) / 2 <= t <= max(vals) * 2]
+    return {"tickvals": ticks, "ticktext": [f"{t:,g}" for t in ticks], "tickangle": 0}
 
 
 def write_front(
@@ -257,6 +310,7 @@ def write_front(
     force: bool = False,
     stem: str | None = None,
     frame: pd.DataFrame | None = None,
+    gpu: Fastest | None = None,
 ) -> list[Path]:
     """Write the front (CSV, Parquet) and its plot (HTML, PNG) into ``out_dir``.
 
@@ -267,6 +321,8 @@ def write_front(
         force: Replace existing files.
         stem: File name stem (default: the study's name).
         frame: The study's :func:`trials_frame`, if already read (the study is read once).
+        gpu: A measured GPU case the plot shows beside the designs (see
+            :func:`front_figure`).
 
     Returns:
         The files written, in the order of ``formats``.
@@ -285,7 +341,7 @@ def write_front(
     check_targets(targets.values(), force)
     frame = trials_frame(study) if frame is None else frame
     front = front_of(frame)
-    fig = front_figure(study, frame) if {"html", "png"} & set(formats) else None
+    fig = front_figure(study, frame, gpu) if {"html", "png"} & set(formats) else None
     for fmt, path in targets.items():
         if fmt == "csv":
             write_atomic(path, front.to_csv(index=False))

@@ -12,7 +12,8 @@ calls (a simulator asking for several short traces of the 2.7B model) build them
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from workloads.checkpoint import check_folder, load_checkpoint
@@ -42,14 +43,30 @@ def resolve_config(
     return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=1)
-def _synthetic(config: ModelConfig, seed: int) -> ModelWeights:
-    return synthetic_weights(config, seed)
+#: The synthetic weights of the most recent (configuration, seed).
+_RECENT: dict[tuple[ModelConfig, int], ModelWeights] = {}
+_RECENT_LOCK = threading.Lock()
+
+
+def _synthetic(
+    config: ModelConfig, seed: int, on_tensor: Callable[[str], None] | None
+) -> ModelWeights:
+    key = (config, seed)
+    with _RECENT_LOCK:
+        held = _RECENT.get(key)
+    if held is not None:
+        return held
+    weights = synthetic_weights(config, seed, on_tensor)
+    with _RECENT_LOCK:
+        _RECENT.clear()
+        _RECENT[key] = weights
+    return weights
 
 
 def clear_weight_cache() -> None:
     """Forget the cached synthetic weights."""
-    _synthetic.cache_clear()
+    with _RECENT_LOCK:
+        _RECENT.clear()
 
 
 def load_weights(
@@ -57,6 +74,7 @@ def load_weights(
     seed: int = 0,
     mlgru_form: MlgruForm | None = None,
     bitlinear_eps: float | None = None,
+    on_tensor: Callable[[str], None] | None = None,
 ) -> ModelWeights:
     """Return ready weights for ``model``.
 
@@ -65,6 +83,8 @@ def load_weights(
         seed: Seed of synthetic weights (ignored for a checkpoint).
         mlgru_form: Override the token-mixer form (``code`` / ``paper``).
         bitlinear_eps: Override the BitLinear norm epsilon.
+        on_tensor: Called with each parameter name as it is built (progress; not called
+            for weights already built, which are kept).
 
     Returns:
         The packed weights.
@@ -76,5 +96,5 @@ def load_weights(
     if isinstance(model, str | Path) and Path(model).is_dir():
         check_folder(model)  # weights it cannot read are refused, never replaced
         config = resolve_config(model, mlgru_form, bitlinear_eps)
-        return load_checkpoint(model, config)
-    return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed)
+        return load_checkpoint(model, config, on_tensor=on_tensor)
+    return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed, on_tensor)

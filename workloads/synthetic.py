@@ -24,7 +24,7 @@ so a tensor does not depend on which others were drawn before it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from statistics import NormalDist
 
@@ -141,14 +141,19 @@ class SyntheticSource:
         return packed, scale
 
 
-def synthetic_weights(config: ModelConfig, seed: int = 0) -> ModelWeights:
+def synthetic_weights(
+    config: ModelConfig, seed: int = 0, on_tensor: Callable[[str], None] | None = None
+) -> ModelWeights:
     """Build the synthetic weights of ``config`` from ``seed`` (deterministic).
 
     Args:
         config: The model configuration.
         seed: The seed; the same seed gives bit-identical weights on every machine.
+        on_tensor: Called with each parameter name as it is built (progress).
 
     Returns:
         The packed weights.
     """
-    return build_weights(config, SyntheticSource(seed), f"synthetic seed {seed}", seed=seed)
+    return build_weights(
+        config, SyntheticSource(seed), f"synthetic seed {seed}", seed=seed, on_tensor=on_tensor
+    )

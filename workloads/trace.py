@@ -85,18 +85,21 @@ from workloads._trace_checks import check_trace
 from workloads.config import ModelConfig
 from workloads.cost import numerics_cost
 from workloads.errors import TraceError
-from workloads.loading import load_weights
+from workloads.loading import load_weights, resolve_config
 from workloads.model import TernaryLM, block_inputs
 from workloads.numerics import Numerics
 from workloads.packing import BLOCK_COLS
 from workloads.recorder import OP_KINDS, OpRecorder
 from workloads.trace_schema import MATRIX_COLUMNS, OPS_COLUMNS, SCHEMA_VERSION, TRACE_KIND
-from workloads.weights import ModelWeights
+from workloads.weights import ModelWeights, parameter_shapes
 
 __all__ = [
     "MATRIX_COLUMNS",
     "OPS_COLUMNS",
+    "PHASE_TOKENS",
+    "PHASE_WEIGHTS",
     "SCHEMA_VERSION",
+    "ProgressCallback",
     "Trace",
     "build_trace",
     "check_output",
@@ -106,6 +109,14 @@ __all__ = [
     "read_trace",
     "write_trace",
 ]
+
+
+#: :func:`generate_trace`'s first phase: building the weights (counted in tensors).
+PHASE_WEIGHTS = "weights"
+#: Its second: running the model (counted in steps, prompt and generated tokens).
+PHASE_TOKENS = "tokens"
+#: ``on_progress(phase, done, total)``: :data:`PHASE_WEIGHTS` then :data:`PHASE_TOKENS`.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -414,6 +425,7 @@ def generate_trace(
     progress: Callable[[int], None] | None = None,
     command: Sequence[str] | None = None,
     cost_tokens: int = 0,
+    on_progress: ProgressCallback | None = None,
 ) -> Trace:
     """Run a model on real tokens and return (and optionally write) its trace.
 
@@ -429,6 +441,9 @@ def generate_trace(
         progress: Called with the number of steps just completed.
         command: The command line to record (default ``sys.argv``).
         cost_tokens: Also measure the numerics' cost over this many tokens.
+        on_progress: Called as ``on_progress(phase, done, total)`` while the weights are
+            built (:data:`PHASE_WEIGHTS`, per tensor; not for weights given or already
+            built) and while the model runs (:data:`PHASE_TOKENS`, from 0, per step).
 
     Returns:
         The trace.
@@ -439,25 +454,73 @@ def generate_trace(
         TraceError: For bad token counts or an unwritable ``out``.
     """
     if out is None:
-        weights = weights if weights is not None else load_weights(model, seed)
+        weights = weights if weights is not None else _load_weights(model, seed, on_progress)
+        steps = _step_reporter(prompt_tokens, gen_tokens, progress, on_progress)
         trace, _, _ = build_trace(
-            weights, prompt_tokens, gen_tokens, seed, numerics, progress, command, cost_tokens
+            weights, prompt_tokens, gen_tokens, seed, numerics, steps, command, cost_tokens
         )
         return trace
     with _atomic_folder(Path(out)) as tmp:  # refuses an unwritable folder before any work
-        weights = weights if weights is not None else load_weights(model, seed)
+        weights = weights if weights is not None else _load_weights(model, seed, on_progress)
+        steps = _step_reporter(prompt_tokens, gen_tokens, progress, on_progress)
         trace, _, _ = build_trace(
             weights,
             prompt_tokens,
             gen_tokens,
             seed,
             numerics,
-            progress,
+            steps,
             command,
             cost_tokens,
             folder=tmp,
         )
     return trace
+
+
+def _load_weights(
+    model: str | Path | ModelConfig, seed: int, on_progress: ProgressCallback | None
+) -> ModelWeights:
+    """:func:`load_weights`, reporting each tensor built as :data:`PHASE_WEIGHTS`."""
+    if on_progress is None:
+        return load_weights(model, seed)
+    total = len(parameter_shapes(resolve_config(model)))
+    done = 0
+
+    def tensor_built(_name: str) -> None:
+        nonlocal done
+        done += 1
+        on_progress(PHASE_WEIGHTS, min(done, total), total)
+
+    weights = load_weights(model, seed, on_tensor=tensor_built)
+    if done:
+        on_progress(PHASE_WEIGHTS, total, total)
+    return weights
+
+
+def _step_reporter(
+    prompt: Sequence[int] | int,
+    gen_tokens: int,
+    progress: Callable[[int], None] | None,
+    on_progress: ProgressCallback | None,
+) -> Callable[[int], None] | None:
+    """One ``progress(steps just done)`` for the model that feeds both callbacks.
+
+    Reports :data:`PHASE_TOKENS` with 0 done when made (just before the model runs).
+    """
+    if on_progress is None:
+        return progress
+    total = (prompt if isinstance(prompt, int) else len(prompt)) + gen_tokens
+    done = 0
+    on_progress(PHASE_TOKENS, 0, total)
+
+    def step_done(n: int) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(n)
+        done += n
+        on_progress(PHASE_TOKENS, done, total)
+
+    return step_done
 
 
 def check_output(out: str | Path) -> None:

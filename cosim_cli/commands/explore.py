@@ -17,7 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from cosim_cli.console import stderr_console, stdout_console
+from cosim_cli.errors import CliInputError
+from cosim_cli.front_table import add_table_options
 
 __all__ = ["register", "run"]
 
@@ -67,12 +71,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the outcome and front as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_table_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the study and print its front."""
-    from cosim_cli.commands.pareto import front_table
+    from cosim_cli.front_table import front_table
     from explorer.pareto import pareto_front
     from explorer.study import run_study
 
@@ -118,11 +123,15 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         out = stdout_console()
-        out.print(
-            front_table(
-                front, outcome.study.user_attrs.get("space_paths") or {}, outcome.study_name
+        paths = outcome.study.user_attrs.get("space_paths") or {}
+        try:
+            table = front_table(
+                front, paths, outcome.study_name, wide=args.wide, columns=args.columns
             )
-        )
+        except CliInputError as exc:  # the study ran: show the default table, not an error
+            err.print(f"[yellow]warning:[/] {escape(str(exc))}", markup=True)
+            table = front_table(front, paths, outcome.study_name, wide=args.wide)
+        out.print(table)
         out.print(
             f"{c.done} trials ({c.feasible} feasible, {c.infeasible} infeasible, "
             f"{c.failed} failed); "

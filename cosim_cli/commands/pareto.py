@@ -4,20 +4,24 @@ Prints the front (feasible designs no other feasible design beats on both tokens
 watts) and writes it into ``--out`` (default: the working folder) as
 ``<study>.front.csv`` and ``.parquet``, with a plot of every simulated design as
 ``.html`` and ``.png`` (``--format`` picks; PNG needs Chromium, see
-:mod:`explorer.pareto`). Existing files are replaced only with ``--force``.
+:mod:`explorer.pareto`), beside the fastest measured GPU case of the study's model at
+batch 1 (:mod:`gpubench.fastest`; ``--json``'s ``gpu``). Existing files are replaced only
+with ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
-from typing import Any
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from cosim_cli.console import stdout_console
+from cosim_cli.errors import CliInputError
+from cosim_cli.front_table import add_table_options, front_table
+
+if TYPE_CHECKING:
+    from gpubench.fastest import Fastest
 
 __all__ = ["front_table", "register", "run"]
 
@@ -43,63 +47,66 @@ def register(sub: Any) -> None:
         help=f"any of {', '.join(FRONT_FORMATS)} (default all)",
     )
     p.add_argument("--force", action="store_true", help="replace existing files")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="GPU baseline whose fastest case of the study's model (batch 1) the plot shows "
+        "(default: every shipped baseline)",
+    )
     p.add_argument("--json", action="store_true", help="print the front as JSON")
+    add_table_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, print its front, write the files."""
-    from explorer.pareto import front_of, trials_frame, write_front
+    from explorer.pareto import front_of, gpu_label, trials_frame, write_front
+    from explorer.records import StudyAttr
     from explorer.study import load_study
 
     study = load_study(args.storage, args.study)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     frame = trials_frame(study)  # the study is read once
-    written = write_front(study, args.out, formats, force=args.force, frame=frame)
     front = front_of(frame)
+    paths = study.user_attrs.get(StudyAttr.SPACE_PATHS) or {}
+    table = front_table(front, paths, args.study, wide=args.wide, columns=args.columns)
+    gpu = _fastest_gpu(str(study.user_attrs.get(StudyAttr.MODEL, "")), args.baseline)
+    written = write_front(study, args.out, formats, force=args.force, frame=frame, gpu=gpu)
     out = stdout_console()
     if args.json:
         records = json.loads(front.to_json(orient="records"))
         print(
-            json.dumps({"study": args.study, "front": records, "files": [str(p) for p in written]})
+            json.dumps(
+                {
+                    "study": args.study,
+                    "front": records,
+                    "files": [str(p) for p in written],
+                    "gpu": gpu.to_json() if gpu is not None else None,
+                }
+            )
         )
         return 0
-    out.print(front_table(front, study.user_attrs.get("space_paths") or {}, args.study))
+    out.print(table)
+    if gpu is not None and {"html", "png"} & set(formats):
+        c = gpu.case
+        out.print(
+            f"the plot shows the GPU: {gpu_label(gpu)} ({gpu.source}), "
+            f"{c.tokens_per_s or 0:,.1f} tokens/s at {c.avg_power_w or 0:.1f} W"
+        )
     for path in written:
         out.print(f"wrote {path}")
     return 0
 
 
-def front_table(front: Any, space_paths: dict[str, str], title: str) -> Table:
-    """Return a rich table of a front: objectives, then the searched parameters."""
-    by_path = {v: k for k, v in space_paths.items()}
-    params = [c for c in front.columns if c.startswith(("units[", "clock_mhz", "device"))]
-    t = Table(title=f"Pareto front of {title} ({len(front)} designs)", title_justify="left")
-    for col, justify in (("trial", "right"), ("tokens/s", "right"), ("W", "right")):
-        t.add_column(col, justify=justify)  # type: ignore[arg-type]
-    t.add_column("mJ/token", justify="right")
-    t.add_column("bottleneck")
-    for p in params:
-        t.add_column(by_path.get(p, p), justify="right")
-    for _, row in front.iterrows():
-        t.add_row(
-            str(row["trial"]),
-            f"{row['tokens_per_s']:,.2f}",
-            f"{row['avg_power_w']:.3f}",
-            f"{row['energy_per_token_j'] * 1e3:.4g}",
-            str(row["bottleneck"]),
-            *(_cell(row[p]) for p in params),
-        )
-    return t
+def _fastest_gpu(model: str, baseline: Path | None) -> Fastest | None:
+    """The fastest measured GPU case of ``model`` at batch 1 (``None``: none measured)."""
+    from gpubench import BaselineError
+    from gpubench.fastest import fastest_shipped
 
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, float) and math.isnan(v):
-        return "-"  # not sampled: its condition did not hold
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+    if not model:
+        return None
+    try:
+        return fastest_shipped(model, 1, [baseline] if baseline is not None else None)
+    except BaselineError as exc:
+        raise CliInputError(f"cannot read the GPU baseline: {exc}") from None

@@ -19,7 +19,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from arch_models.fidelity import Rung, fidelity_of
@@ -99,11 +106,14 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _load_trace(args: argparse.Namespace) -> Any:
-    from workloads.trace import generate_trace, read_trace
+def _load_trace(args: argparse.Namespace, progress: Progress) -> Any:
+    """Read ``--trace``, or run the model for one, each phase shown in ``progress``."""
+    from workloads.trace import PHASE_WEIGHTS, generate_trace, read_trace
 
     if args.trace is not None:
+        reading = progress.add_task(f"reading the trace {args.trace}", total=None)
         trace = read_trace(args.trace)
+        progress.update(reading, total=1, completed=1)
         model = trace.manifest.get("model", {}).get("name")
         if args.model and model and args.model != model:
             raise CliInputError(f"--model {args.model} does not match the trace's model {model}")
@@ -112,8 +122,20 @@ def _load_trace(args: argparse.Namespace) -> Any:
         raise CliInputError("give --model (or --trace)")
     if args.tokens < 1 or args.prompt_tokens < 0:
         raise CliInputError("--tokens must be >= 1 and --prompt-tokens >= 0")
+    tasks: dict[str, TaskID] = {}
+
+    def phase(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            what = "building weights" if name == PHASE_WEIGHTS else "running the model"
+            tasks[name] = progress.add_task(f"{args.model}: {what}", total=total)
+        progress.update(tasks[name], completed=done)
+
     return generate_trace(
-        args.model, prompt_tokens=args.prompt_tokens, gen_tokens=args.tokens, seed=args.seed
+        args.model,
+        prompt_tokens=args.prompt_tokens,
+        gen_tokens=args.tokens,
+        seed=args.seed,
+        on_progress=phase,
     )
 
 
@@ -126,10 +148,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_gpu(args, arch)
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
-    trace = _load_trace(args)
-    workload = workload_from_trace(trace, design_elementwise_bytes(arch))
     with Progress(
-        TextColumn("simulating"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -137,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
         transient=True,
         disable=args.json and not err.is_terminal,
     ) as progress:
-        task = progress.add_task("steps", total=len(workload.steps))
+        trace = _load_trace(args, progress)
+        workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+        task = progress.add_task("simulating", total=len(workload.steps))
         result = simulate(
             arch,
             workload,

@@ -60,6 +60,21 @@ def test_explore_pareto_export(
     )
 
 
+def test_pareto_table_options(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--columns`` and ``--wide`` choose the table's columns; a bad name is one message."""
+    args = ["pareto", "--storage", str(study_db), "--study", STUDY, "--out", str(tmp_path)]
+    assert main([*args, "--format", "csv", "--columns", "trial,W,bottleneck"]) == 0
+    header = capsys.readouterr().out.split("┡")[0]
+    assert "bottleneck" in header and "tokens/s" not in header
+    assert main([*args, "--format", "csv", "--force", "--wide"]) == 0
+    header = capsys.readouterr().out.split("┡")[0]
+    assert all(h in header for h in ("tokens/J", "bottleneck", "clock_mhz", "tmac.lanes"))
+    assert main([*args, "--format", "csv", "--force", "--columns", "trial,nope"]) == 2
+    assert "column 'nope' is not in supported list: trial, tokens/s" in capsys.readouterr().err
+
+
 def test_exports_of_trials_are_named_and_described_by_the_trial(
     study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,6 +137,36 @@ def test_pareto_png(study_db: Path, tmp_path: Path) -> None:
     assert main(["pareto", *args, "--format", "png"]) == 0
     png = tmp_path / f"{STUDY}.front.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pareto_plot_shows_the_fastest_measured_gpu(
+    study_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plot holds the fastest measured case of the study's model, as the dashboard."""
+    from explorer.pareto import gpu_label
+    from gpubench.fastest import fastest_shipped
+
+    args = ["pareto", "--storage", str(study_db), "--study", STUDY, "--format", "html"]
+    assert main([*args, "--out", str(tmp_path / "tiny"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gpu"] is None  # no GPU ran the tiny model
+    assert "measured GPU" not in (tmp_path / "tiny" / f"{STUDY}.front.html").read_text()
+    import optuna
+
+    optuna.load_study(study_name=STUDY, storage=f"sqlite:///{study_db}").set_user_attr(
+        "model", "370m"
+    )  # as a 370M study
+    best = fastest_shipped("370m", 1)
+    assert best is not None
+    assert main([*args, "--out", str(tmp_path / "370m"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["gpu"] == best.to_json()
+    html = (tmp_path / "370m" / f"{STUDY}.front.html").read_text()
+    label = gpu_label(best)
+    assert label.startswith(f"{best.gpu.removeprefix('NVIDIA ')} {best.case.impl} ")
+    assert label.endswith("b1 (fastest measured)")
+    assert "measured GPU (fastest" in html and label in html and '"type":"log"' in html
+    assert main([*args, "--out", str(tmp_path / "370m"), "--force"]) == 0
+    assert f"the plot shows the GPU: {label}" in " ".join(capsys.readouterr().out.split())
 
 
 def test_bad_input_is_one_clean_message(
