@@ -543,7 +543,11 @@ def study_view(snap: StudySnapshot | Notice, image_format: str = "png") -> Any:
         ("design", str(snap.attrs.get(StudyAttr.ARCH_PATH, "?"))),
         ("search space", str(snap.attrs.get(StudyAttr.SPACE_PATH, "?"))),
         ("storage", snap.storage),
-        ("read in", f"{snap.load_s:.2f} s"),
+        (
+            "time to read the study",
+            f"{snap.load_s:.2f} s for the latest read of its trials from the storage "
+            "(every trial on the first read, only new ones on a refresh)",
+        ),
     ]
     return html.Div(
         [

@@ -258,11 +258,15 @@ def test_timeline_matches_the_summary(board: Dashboard) -> None:
 def test_study_view_and_importance(board: Dashboard) -> None:
     body = str(callbacks.on_study(board, STUDY, "png"))
     assert "progress" in body and "hypervolume" in body and "grid" in body
+    assert "read in" not in body and "latest read of its trials from the storage" in body
     shown = callbacks.on_importance(board, STUDY, "png")
     fig = next(
         c for c in shown.children if getattr(c, "id", None) == views.graph("importance", {}).id
     ).figure
-    assert {t.name for t in fig.data} == {"tokens_per_s", "avg_power_w"}
+    assert {t.name for t in fig.data} == {
+        "throughput, tokens/s (higher is better)",
+        "average power, W (lower is better)",
+    }
     assert "PED-ANOVA" in fig.layout.title.text
 
 
