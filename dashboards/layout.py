@@ -239,6 +239,7 @@ def build_layout(
                         style={"width": "140px"},
                     ),
                     html.Button("Show", id="trial-go", n_clicks=0),
+                    html.Span("", id="trial-message", className="message"),
                     html.Button("Add to Compare", id="detail-add", n_clicks=0),
                     html.Span("", id="detail-message", className="message"),
                 ],
