@@ -743,7 +743,8 @@ def best_feasible_so_far(table: pd.DataFrame) -> np.ndarray:
     step through every trial); rows before the first feasible trial are NaN.
     """
     feas = np.where(table["status"] == "feasible", table["tokens_per_s"], np.nan)
-    return pd.Series(feas, dtype=float).cummax().ffill().to_numpy()
+    best: np.ndarray = pd.Series(feas, dtype=float).cummax().ffill().to_numpy()
+    return best
 
 
 def hypervolume_history(

@@ -524,6 +524,7 @@ def compare_view(rows: Sequence[Mapping[str, Any]], image_format: str = "png") -
             "'Add to Compare' (up to 4), and tick GPU baselines above.",
             className="hint",
         )
+    resources: Any
     if any(not r["gpu"] and r["resources"] for r in rows):
         resources = graph("compare-resources", figures.compare_resources_figure(rows), image_format)
     else:
