@@ -485,7 +485,12 @@ def bounds_figure(summary: Mapping[str, Any]) -> go.Figure:
             y=[r[0] for r in rows],
             orientation="h",
             marker={"color": [r[2] for r in rows]},
-            text=[f"{r[1]:,.1f} tok/s ({100 * tps / r[1]:.0f}% reached)" for r in rows],
+            text=[
+                f"{r[1]:,.1f} tok/s"
+                if i == 0
+                else f"{r[1]:,.1f} tok/s (simulated reaches {100 * tps / r[1]:.0f}% of it)"
+                for i, r in enumerate(rows)
+            ],
             textposition="auto",
             hovertemplate="%{y}: %{x:,.1f} tokens/s<extra></extra>",
         )
@@ -593,15 +598,30 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
         horizontal_spacing=0.05,
     )
     colours = _row_colours(rows)
+    misfit = [r.get("status") == "infeasible" for r in rows]
     for col, (key, title, _) in enumerate(COMPARE_METRICS, start=1):
         vals = [r.get(key) for r in rows]
         scale = 100.0 if key == "max_resource_utilisation" else 1.0
         fig.add_trace(
             go.Bar(
-                x=[r["label"] for r in rows],
+                x=[
+                    r["label"] + (" (does not fit)" if bad else "")
+                    for r, bad in zip(rows, misfit, strict=True)
+                ],
                 y=[v * scale if isinstance(v, int | float) else None for v in vals],
-                marker={"color": colours},
-                text=[_short(v, key) for v in vals],
+                marker={
+                    "color": colours,
+                    # an infeasible design's figures are for a device it does not fit: hatched
+                    "pattern": {
+                        "shape": ["/" if bad else "" for bad in misfit],
+                        "fgcolor": "#ffffff",
+                        "solidity": 0.35,
+                    },
+                },
+                text=[
+                    _short(v, key) + (" · does not fit" if bad else "")
+                    for v, bad in zip(vals, misfit, strict=True)
+                ],
                 textposition="auto",
                 showlegend=False,
                 hovertemplate=f"%{{x}}: %{{y:.4g}} {title}<extra></extra>",

@@ -150,3 +150,24 @@ def test_study_figures_name_objectives_in_words() -> None:
         figures.OBJECTIVE_LABELS["avg_power_w"],
     ]
     assert not any("_" in n for n in names)
+
+
+def test_bounds_say_how_much_of_each_bound_is_reached() -> None:
+    fig = figures.bounds_figure(
+        {"tokens_per_s": 100.0, "bound_tokens_per_s": 200.0, "binding_bound": "compute"}
+    )
+    simulated, bound = fig.data[0].text
+    assert simulated == "100.0 tok/s" and "100%" not in simulated
+    assert bound == "200.0 tok/s (simulated reaches 50% of it)"
+
+
+def test_compare_marks_designs_that_do_not_fit() -> None:
+    rows = [
+        {"label": "trial 1", "gpu": False, "status": "feasible", "tokens_per_s": 10.0},
+        {"label": "trial 2", "gpu": False, "status": "infeasible", "tokens_per_s": 99.0},
+        {"label": "H200", "gpu": True, "status": "measured", "tokens_per_s": 50.0},
+    ]
+    for bars in figures.compare_figure(rows).data:
+        assert list(bars.marker.pattern.shape) == ["", "/", ""]
+        assert list(bars.x) == ["trial 1", "trial 2 (does not fit)", "H200"]
+        assert bars.text[1].endswith("· does not fit") and "fit" not in bars.text[0]
