@@ -8,6 +8,7 @@ the page's ids. Requests carry only a study name (from the storage's own list), 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from dash import ALL, Input, Output, Patch, State, ctx, html, no_update
 
 from dashboards import figures, views
 from dashboards.data import Notice, StudySnapshot
-from dashboards.designs import trial_number
+from dashboards.designs import DesignRecord, qualify, split_study, trial_number
 from dashboards.gpu import GPU_FASTEST, fastest_points
 from dashboards.layout import TABS
 from dashboards.state import Dashboard
@@ -36,6 +37,7 @@ __all__ = [
     "on_selection_note",
     "on_study",
     "on_timeline",
+    "on_trial_input",
     "register",
 ]
 
@@ -160,6 +162,21 @@ def on_select(click: dict[str, Any] | None, trial_number: Any, triggered: str | 
     return key if key is not None else no_update
 
 
+def on_trial_input(board: Dashboard, study: str | None, number: Any) -> tuple[Any, str]:
+    """Return the design key a typed trial number selects, and the message beside the box.
+
+    A number the study has no trial of keeps the selection (``no_update``) and says so.
+    """
+    if not isinstance(number, int | float) or isinstance(number, bool) or number < 0:
+        return no_update, "type a trial number (0 or more)"
+    if not float(number).is_integer():
+        return no_update, f"trial numbers are whole numbers (got {number})"
+    key = f"trial:{int(number)}"
+    if board.record(study, key) is None:
+        return no_update, f"no trial {int(number)} in this study ({study}); selection unchanged"
+    return key, ""
+
+
 def on_selection_note(board: Dashboard, study: str | None, selected: str | None) -> Any:
     """Return the line under the Pareto plot about the selected design."""
     record = board.record(study, selected)
@@ -248,18 +265,50 @@ def on_compare_edit(
 ) -> tuple[Any, Any, str]:
     """Add the selected design to Compare, or clear it; return value, options, message.
 
-    Another study clears Compare (its trial numbers name other designs).
+    Compare holds trials as ``trial:<n>:<study>``, so another study keeps it: designs of
+    two studies (a 370M and a 1.3B study) are compared side by side.
     """
-    if triggered in ("compare-clear", "study"):
-        return [], [], "cleared" if triggered == "compare-clear" else ""
-    keys, message = views.add_to_compare(current, selected)
-    if board.record(study, selected) is None and bool(selected) and keys != list(current or []):
-        keys, message = list(current or []), f"{selected} is not a design of this study"
-    options = []
-    for k in keys:
-        record = board.record(study, k)
-        options.append({"label": record.label if record else k, "value": k})
-    return keys, options, message
+    if triggered == "compare-clear":
+        return [], [], "cleared"
+    keys = [k for k in (current or []) if isinstance(k, str)]
+    if triggered == "study":
+        return keys, _compare_options(board, study, keys), ""
+    record = board.record(study, selected) if selected else None
+    if selected and record is None:
+        return (
+            keys,
+            _compare_options(board, study, keys),
+            (f"{str(selected).replace(':', ' ')} is not a design of this study"),
+        )
+    key = qualify(selected, study) if selected else None
+    keys, message = views.add_to_compare(keys, key, record.label if record else None)
+    return keys, _compare_options(board, study, keys), message
+
+
+def _compare_records(
+    board: Dashboard, study: str | None, keys: Sequence[str]
+) -> list[tuple[str, DesignRecord]]:
+    """Return Compare's ``(key, record)`` pairs; labels name the study when several are held."""
+    pairs = [(k, r) for k in keys if (r := board.record(study, k)) is not None]
+    studies = {split_study(k)[1] or study for k, _ in pairs if k.startswith("trial:")}
+    if len(studies) < 2:
+        return pairs
+    return [
+        (
+            k,
+            dataclasses.replace(r, label=f"{r.label} of {r.origin}")
+            if k.startswith("trial:")
+            else r,
+        )
+        for k, r in pairs
+    ]
+
+
+def _compare_options(
+    board: Dashboard, study: str | None, keys: Sequence[str]
+) -> list[dict[str, str]]:
+    labels = {k: r.label for k, r in _compare_records(board, study, keys)}
+    return [{"label": labels.get(k, k), "value": k} for k in keys]
 
 
 def on_compare(
@@ -270,7 +319,7 @@ def on_compare(
     image_format: str,
 ) -> Any:
     """Return Compare's table and bars."""
-    records = [r for r in (board.record(study, k) for k in (keys or [])) if r is not None]
+    records = [r for _, r in _compare_records(board, study, list(keys or []))]
     wanted = set(gpu_keys or [])
     gpu = [p for p in board.gpu_for(None) if p.key in wanted]
     return views.compare_view(views.compare_rows(records, gpu), image_format)
@@ -462,15 +511,17 @@ def register(app: Any, board: Dashboard) -> None:
         prevent_initial_call=True,
     )
 
-    def _select(click: dict[str, Any] | None, _n: int, _s: int, _study: str, number: Any) -> Any:
-        return on_select(
-            click, number, ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
-        )
+    def _select(click: dict[str, Any] | None, _n: int, _s: int, study: str, number: Any) -> Any:
+        triggered = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        if triggered in ("trial-go", "trial-input"):
+            return on_trial_input(board, study, number)
+        return on_select(click, number, triggered), ""
 
     _wire(
         app,
         _select,
         Output("selected", "data"),
+        Output("trial-message", "children"),
         Input(fig, "clickData"),
         Input("trial-go", "n_clicks"),
         Input("trial-input", "n_submit"),

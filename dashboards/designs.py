@@ -1,8 +1,10 @@
 """Designs the page shows in detail, compares and exports: study trials and results folders.
 
 Every design is a :class:`DesignRecord` under a string key: ``trial:<n>`` for trial *n* of
-the study on show, ``results:<i>`` for the *i*-th ``--results`` folder (written by
-``cosim simulate --out``), which also carries its per-event frame. Keys come from the
+the study on show, ``trial:<n>:<study>`` for trial *n* of a named study of the storage
+(what Compare holds, so designs of two studies can be compared), ``results:<i>`` for the
+*i*-th ``--results`` folder (written by ``cosim simulate --out``), which also carries its
+per-event frame. Keys come from the
 page; a key is only ever looked up among what the dashboard loaded at start, so no
 request names a file.
 """
@@ -27,7 +29,9 @@ __all__ = [
     "SavedDesign",
     "load_results_folders",
     "parse_key",
+    "qualify",
     "record_of_trial",
+    "split_study",
 ]
 
 
@@ -72,6 +76,26 @@ def parse_key(key: Any) -> tuple[str, int] | None:
     if kind not in ("trial", "results") or not num.isdigit() or len(num) > 9:
         return None
     return kind, int(num)
+
+
+def split_study(key: Any) -> tuple[Any, str | None]:
+    """Return ``(trial:<n>, study)`` of a ``trial:<n>:<study>`` key; other keys as they are.
+
+    Any other value comes back unchanged with ``None``: the study on show.
+    """
+    if not isinstance(key, str) or not key.startswith("trial:"):
+        return key, None
+    num, sep, study = key[len("trial:") :].partition(":")
+    if not sep or not study:
+        return key, None
+    return f"trial:{num}", study
+
+
+def qualify(key: str, study: str | None) -> str:
+    """Return a trial key of the study on show as ``trial:<n>:<study>`` (others unchanged)."""
+    if study and parse_key(key) is not None and key.startswith("trial:"):
+        return f"{key}:{study}"
+    return key
 
 
 def trial_number(key: Any) -> int | None:

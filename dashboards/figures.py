@@ -23,8 +23,10 @@ from explorer.pareto import pareto_mask
 
 __all__ = [
     "COMPARE_METRICS",
+    "OBJECTIVE_LABELS",
     "PALETTE",
     "SELECTED_TRACE",
+    "best_feasible_so_far",
     "bounds_figure",
     "compare_figure",
     "compare_resources_figure",
@@ -44,6 +46,11 @@ __all__ = [
 TEMPLATE = "plotly_white"
 #: Index of the Pareto figure's "selected" ring (patched when the selection changes).
 SELECTED_TRACE = 0
+#: How the page names the study's objectives (their summary keys are never shown).
+OBJECTIVE_LABELS = {
+    "tokens_per_s": "throughput, tokens/s (higher is better)",
+    "avg_power_w": "average power, W (lower is better)",
+}
 #: Colours of designs in Compare (GPU baselines get greys).
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2")
 _GPU_COLOURS = ("#444444", "#888888", "#222222", "#aaaaaa")
@@ -478,7 +485,12 @@ def bounds_figure(summary: Mapping[str, Any]) -> go.Figure:
             y=[r[0] for r in rows],
             orientation="h",
             marker={"color": [r[2] for r in rows]},
-            text=[f"{r[1]:,.1f} tok/s ({100 * tps / r[1]:.0f}% reached)" for r in rows],
+            text=[
+                f"{r[1]:,.1f} tok/s"
+                if i == 0
+                else f"{r[1]:,.1f} tok/s (simulated reaches {100 * tps / r[1]:.0f}% of it)"
+                for i, r in enumerate(rows)
+            ],
             textposition="auto",
             hovertemplate="%{y}: %{x:,.1f} tokens/s<extra></extra>",
         )
@@ -586,15 +598,30 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
         horizontal_spacing=0.05,
     )
     colours = _row_colours(rows)
+    misfit = [r.get("status") == "infeasible" for r in rows]
     for col, (key, title, _) in enumerate(COMPARE_METRICS, start=1):
         vals = [r.get(key) for r in rows]
         scale = 100.0 if key == "max_resource_utilisation" else 1.0
         fig.add_trace(
             go.Bar(
-                x=[r["label"] for r in rows],
+                x=[
+                    r["label"] + (" (does not fit)" if bad else "")
+                    for r, bad in zip(rows, misfit, strict=True)
+                ],
                 y=[v * scale if isinstance(v, int | float) else None for v in vals],
-                marker={"color": colours},
-                text=[_short(v, key) for v in vals],
+                marker={
+                    "color": colours,
+                    # an infeasible design's figures are for a device it does not fit: hatched
+                    "pattern": {
+                        "shape": ["/" if bad else "" for bad in misfit],
+                        "fgcolor": "#ffffff",
+                        "solidity": 0.35,
+                    },
+                },
+                text=[
+                    _short(v, key) + (" · does not fit" if bad else "")
+                    for v, bad in zip(vals, misfit, strict=True)
+                ],
                 textposition="auto",
                 showlegend=False,
                 hovertemplate=f"%{{x}}: %{{y:.4g}} {title}<extra></extra>",
@@ -674,7 +701,7 @@ def progress_figure(table: pd.DataFrame) -> go.Figure:
         shared_xaxes=True,
         row_heights=[0.65, 0.35],
         vertical_spacing=0.06,
-        subplot_titles=["tokens/s per trial", "trials so far by status"],
+        subplot_titles=["throughput of each trial (tokens/s)", "trials so far by status"],
     )
     colours = {"feasible": "#4c78a8", "infeasible": "#bbbbbb", "failed": "#d62728"}
     for status in STATUSES:
@@ -687,20 +714,19 @@ def progress_figure(table: pd.DataFrame) -> go.Figure:
                 name=status,
                 legendgroup=status,
                 marker={"size": 5, "color": colours[status]},
-                hovertemplate="trial %{x}: %{y:,.1f} tok/s<extra></extra>",
+                hovertemplate="trial %{x}: %{y:,.1f} tokens/s<extra></extra>",
             ),
             row=1,
             col=1,
         )
-    feas = np.where(t["status"] == "feasible", t["tokens_per_s"], np.nan)
-    best = pd.Series(feas).cummax().to_numpy()
     fig.add_trace(
         go.Scatter(
             x=t["trial"],
-            y=best,
+            y=best_feasible_so_far(t),
             mode="lines",
             name="best feasible so far",
             line={"color": "#e45756", "shape": "hv"},
+            hovertemplate="best feasible by trial %{x}: %{y:,.1f} tokens/s<extra></extra>",
         ),
         row=1,
         col=1,
@@ -728,6 +754,17 @@ def progress_figure(table: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="trial number", row=2, col=1)
     fig.update_layout(template=TEMPLATE, height=520, margin={"l": 60, "r": 20, "t": 40, "b": 40})
     return fig
+
+
+def best_feasible_so_far(table: pd.DataFrame) -> np.ndarray:
+    """Return the highest tokens/s of a feasible trial up to each row (rows in trial order).
+
+    Infeasible and failed trials carry the best before them forward (the line is a
+    step through every trial); rows before the first feasible trial are NaN.
+    """
+    feas = np.where(table["status"] == "feasible", table["tokens_per_s"], np.nan)
+    best: np.ndarray = pd.Series(feas, dtype=float).cummax().ffill().to_numpy()
+    return best
 
 
 def hypervolume_history(
@@ -785,20 +822,26 @@ def hypervolume_figure(table: pd.DataFrame) -> go.Figure:
             y=volume,
             mode="lines",
             line={"color": "#4c78a8", "shape": "hv"},
-            hovertemplate="after trial %{x}: %{y:.4g}<extra></extra>",
+            hovertemplate="after trial %{x}: %{y:,.4g} tokens/s·W<extra></extra>",
             name="hypervolume",
         )
     )
     fig.update_layout(
         template=TEMPLATE,
         title={
-            "text": f"Hypervolume (tokens/s × W, reference 0 tokens/s and {ref:.3g} W)",
+            "text": (
+                "Progress of the search: area beaten by the feasible designs so far"
+                "<br><sup>the area of the (power, tokens/s) plane that some feasible design "
+                f"is at least as fast and as frugal as, from 0 tokens/s and {ref:.3g} W "
+                "(1.1 × the most power of a feasible design); it grows when a design is "
+                "faster or draws less power than every one before</sup>"
+            ),
             "x": 0.01,
         },
         xaxis={"title": {"text": "trial number"}},
-        yaxis={"title": {"text": "tokens/s × W"}},
-        height=320,
-        margin={"l": 70, "r": 20, "t": 40, "b": 40},
+        yaxis={"title": {"text": "area (tokens/s × W)"}},
+        height=360,
+        margin={"l": 70, "r": 20, "t": 80, "b": 40},
     )
     return fig
 
@@ -814,14 +857,15 @@ def importance_figure(importances: Mapping[str, Mapping[str, float]], note: str 
     params.sort(key=lambda p: first.get(p, 0.0))
     fig = go.Figure()
     for i, (objective, imp) in enumerate(importances.items()):
+        label = OBJECTIVE_LABELS.get(objective, objective)
         fig.add_trace(
             go.Bar(
                 x=[imp.get(p, 0.0) for p in params],
                 y=params,
                 orientation="h",
-                name=objective,
+                name=label,
                 marker={"color": PALETTE[i % len(PALETTE)]},
-                hovertemplate="%{y}: %{x:.3f}<extra>" + objective + "</extra>",
+                hovertemplate="%{y}: %{x:.3f}<extra>" + label + "</extra>",
             )
         )
     fig.update_layout(

@@ -48,6 +48,7 @@ header h1 { font-size: 18px; margin: 0 8px 0 0; }
 .controls { display: flex; flex-wrap: wrap; gap: 18px; align-items: center; margin-bottom: 6px;
             font-size: 14px; }
 .controls label { margin-right: 8px; }
+.control-label { margin-right: 8px; white-space: nowrap; }
 .row { display: flex; flex-wrap: wrap; gap: 16px; }
 .col { flex: 1 1 460px; min-width: 0; }
 .table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
@@ -138,7 +139,9 @@ def build_layout(
             html.Div(initial.get("status", ""), id="status"),
             html.Div(
                 [
-                    html.Span("save figures as ", style={"fontSize": "13px"}),
+                    html.Span(
+                        "save figures as", className="control-label", style={"fontSize": "13px"}
+                    ),
                     dcc.RadioItems(
                         id="image-format",
                         options=[{"label": f.upper(), "value": f} for f in IMAGE_FORMATS],
@@ -158,7 +161,7 @@ def build_layout(
                 [
                     html.Div(
                         [
-                            html.Span("axes "),
+                            html.Span("axes", className="control-label"),
                             dcc.RadioItems(
                                 id="axes",
                                 options=[
@@ -173,7 +176,7 @@ def build_layout(
                     ),
                     html.Div(
                         [
-                            html.Span("GPU batch sizes "),
+                            html.Span("GPU batch sizes", className="control-label"),
                             dcc.Checklist(
                                 id="gpu-batches",
                                 options=initial.get("batches", []),
@@ -185,7 +188,7 @@ def build_layout(
                     ),
                     html.Div(
                         [
-                            html.Span("GPU "),
+                            html.Span("GPU", className="control-label"),
                             dcc.RadioItems(
                                 id="gpu-mode",
                                 options=[
@@ -239,6 +242,7 @@ def build_layout(
                         style={"width": "140px"},
                     ),
                     html.Button("Show", id="trial-go", n_clicks=0),
+                    html.Span("", id="trial-message", className="message"),
                     html.Button("Add to Compare", id="detail-add", n_clicks=0),
                     html.Span("", id="detail-message", className="message"),
                 ],
@@ -267,7 +271,7 @@ def build_layout(
         [
             html.Div(
                 [
-                    html.Span("designs (up to 4) "),
+                    html.Span("designs (up to 4)", className="control-label"),
                     dcc.Dropdown(
                         id="compare-keys",
                         options=[],
@@ -283,7 +287,7 @@ def build_layout(
             ),
             html.Div(
                 [
-                    html.Span("GPU baselines "),
+                    html.Span("GPU baselines", className="control-label"),
                     dcc.Checklist(
                         id="compare-gpu",
                         options=initial.get("gpu", []),

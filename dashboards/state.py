@@ -24,6 +24,7 @@ from dashboards.designs import (
     load_results_folders,
     parse_key,
     record_of_trial,
+    split_study,
 )
 from dashboards.gpu import GpuPoint, load_baselines
 from explorer.records import StudyAttr
@@ -161,7 +162,16 @@ class Dashboard:
     # -- designs ----------------------------------------------------------------------
 
     def record(self, study: str | None, key: Any) -> DesignRecord | None:
-        """Return the design under ``key`` (``trial:<n>`` of ``study``, or ``results:<i>``)."""
+        """Return the design under ``key`` (``None`` when there is none).
+
+        ``key`` is ``trial:<n>`` of ``study``, ``trial:<n>:<other>`` of another study of
+        the storage (a name the storage does not list gives ``None``), or ``results:<i>``.
+        """
+        key, named = split_study(key)
+        if named is not None:
+            if named not in self.catalog.names():
+                return None
+            study = named
         parsed = parse_key(key)
         if parsed is None:
             return None
@@ -175,6 +185,11 @@ class Dashboard:
 
     def trial(self, study: str | None, key: Any) -> tuple[Study | None, FrozenTrial | None]:
         """Return ``(optuna study, frozen trial)`` for a trial key (``(None, None)`` otherwise)."""
+        key, named = split_study(key)
+        if named is not None:
+            if named not in self.catalog.names():
+                return None, None
+            study = named
         parsed = parse_key(key)
         if parsed is None or parsed[0] != "trial" or not study:
             return None, None

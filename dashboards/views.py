@@ -424,16 +424,22 @@ def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
 # ----------------------------------------------------------------------------- compare
 
 
-def add_to_compare(current: Sequence[str] | None, key: str | None) -> tuple[list[str], str]:
-    """Return the Compare list with ``key`` added, and a message (why it was not)."""
+def add_to_compare(
+    current: Sequence[str] | None, key: str | None, label: str | None = None
+) -> tuple[list[str], str]:
+    """Return the Compare list with ``key`` added, and a message (why it was not).
+
+    ``label`` names the design in the message (default: the key, colons as spaces).
+    """
     keys = [k for k in (current or []) if isinstance(k, str)]
     if not key:
         return keys, "select a design first (click a point on the Pareto plot)"
+    name = label or key.replace(":", " ")
     if key in keys:
-        return keys, f"{key.replace(':', ' ')} is already in Compare"
+        return keys, f"{name} is already in Compare"
     if len(keys) >= MAX_COMPARE:
         return keys, f"Compare holds {MAX_COMPARE} designs; remove one first"
-    return [*keys, key], f"added {key.replace(':', ' ')} to Compare ({len(keys) + 1})"
+    return [*keys, key], f"added {name} to Compare ({len(keys) + 1})"
 
 
 def compare_rows(records: Sequence[DesignRecord], gpu: Sequence[GpuPoint]) -> list[dict[str, Any]]:
@@ -518,11 +524,26 @@ def compare_view(rows: Sequence[Mapping[str, Any]], image_format: str = "png") -
             "'Add to Compare' (up to 4), and tick GPU baselines above.",
             className="hint",
         )
+    resources: Any
+    if any(not r["gpu"] and r["resources"] for r in rows):
+        resources = graph("compare-resources", figures.compare_resources_figure(rows), image_format)
+    else:
+        resources = html.P(
+            "No FPGA resource use to compare: "
+            + (
+                "GPU baselines have no LUT, DSP or memory-block figures; add a design from the "
+                "Pareto or Design tab to see its share of its device."
+                if all(r["gpu"] for r in rows)
+                else "none of these designs was simulated (failed designs have no resources)."
+            ),
+            className="hint",
+            id="compare-resources-note",
+        )
     return html.Div(
         [
             _compare_table(rows),
             graph("compare", figures.compare_figure(rows), image_format),
-            graph("compare-resources", figures.compare_resources_figure(rows), image_format),
+            resources,
         ]
     )
 
@@ -543,7 +564,11 @@ def study_view(snap: StudySnapshot | Notice, image_format: str = "png") -> Any:
         ("design", str(snap.attrs.get(StudyAttr.ARCH_PATH, "?"))),
         ("search space", str(snap.attrs.get(StudyAttr.SPACE_PATH, "?"))),
         ("storage", snap.storage),
-        ("read in", f"{snap.load_s:.2f} s"),
+        (
+            "time to read the study",
+            f"{snap.load_s:.2f} s for the latest read of its trials from the storage "
+            "(every trial on the first read, only new ones on a refresh)",
+        ),
     ]
     return html.Div(
         [

@@ -215,3 +215,78 @@ def test_live_update_and_corrupt_study(
     assert "Traceback" not in body
     shot(page, "6-corrupt-study")
     assert not page.errors
+
+
+#: For each control label, the gap in pixels to the control beside it.
+LABEL_GAPS_JS = """() => Array.from(document.querySelectorAll('.control-label')).map(s => {
+  const next = s.nextElementSibling;
+  const target = next && (next.querySelector('input') || next);
+  if (!target || !s.offsetParent) return [s.textContent, null];
+  return [s.textContent,
+          target.getBoundingClientRect().left - s.getBoundingClientRect().right];
+})"""
+
+
+def test_state_survives_a_missing_trial_and_a_study_switch(
+    page: Any, serve: Any, study_copy: Path, baseline_file: Path
+) -> None:
+    import optuna
+
+    url = f"sqlite:///{study_copy}"
+    optuna.copy_study(from_study_name=STUDY, from_storage=url, to_storage=url, to_study_name="big")
+    page.goto(
+        serve(
+            DashboardConfig(
+                storage=str(study_copy), study=STUDY, baselines=[baseline_file], refresh_s=0
+            )
+        )
+    )
+    alone = _wait_for_plot(page)
+    gaps = dict(page.evaluate(LABEL_GAPS_JS))
+    for label in ("save figures as", "axes", "GPU batch sizes", "GPU"):
+        assert gaps[label] is not None and gaps[label] >= 6, (label, gaps)
+
+    feasible, infeasible = alone["feasible"][0], alone["infeasible"][0]
+    page.click("#tab-design")
+
+    def show(trial: int) -> None:
+        page.fill("#trial-input", str(trial))
+        page.press("#trial-input", "Enter")
+
+    show(feasible)
+    page.wait_for_selector(f"#detail-title:has-text('trial {feasible}')")
+    show(999)
+    page.wait_for_selector("#trial-message:has-text('no trial 999 in this study')")
+    assert f"trial {feasible}" in page.locator("#detail-title").inner_text()  # kept
+    page.click("#detail-add")
+    page.wait_for_selector("#detail-message:has-text('Compare (1)')")
+    show(infeasible)
+    page.wait_for_selector(f"#detail-title:has-text('trial {infeasible}')")
+    page.click("#detail-add")
+    page.wait_for_selector("#detail-message:has-text('Compare (2)')")
+
+    page.click("#study")
+    page.get_by_role("option", name="big").click()
+    page.wait_for_selector("#detail:has-text('Click a point')")  # the selection is dropped
+    show(feasible)
+    page.wait_for_selector(f"#detail-title:has-text('trial {feasible}')")
+    page.click("#detail-add")
+    page.wait_for_selector("#detail-message:has-text('Compare (3)')")
+
+    page.click("#tab-compare")
+    rows = page.locator("#compare-table tbody tr")
+    rows.nth(3).wait_for()
+    labels = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    assert labels[:3] == [
+        f"trial {feasible} of {STUDY}",
+        f"trial {infeasible} of {STUDY}",
+        f"trial {feasible} of big",
+    ]
+    bars = page.evaluate(
+        "() => document.querySelector('#compare-body .js-plotly-plot').data[0].marker.pattern.shape"
+    )
+    assert bars[:3] == ["", "/", ""]  # the design that does not fit is hatched
+    shot(page, "7-compare-two-studies")
+    page.click("#compare-clear")
+    page.wait_for_selector("#compare-resources-note:has-text('GPU baselines have no')")
+    assert not page.errors

@@ -130,6 +130,60 @@ def test_clicks_select_designs_gpu_points_do_not() -> None:
     assert callbacks.on_select(point, None, "study") == ""  # another study: no selection
 
 
+def test_a_typed_trial_that_does_not_exist_keeps_the_selection(board: Dashboard) -> None:
+    trial = _trials(board, "feasible")[0]
+    assert callbacks.on_trial_input(board, STUDY, trial) == (f"trial:{trial}", "")
+    key, message = callbacks.on_trial_input(board, STUDY, 999)
+    assert key is no_update and message.startswith("no trial 999 in this study")
+    assert callbacks.on_trial_input(board, STUDY, -1)[0] is no_update
+    assert callbacks.on_trial_input(board, STUDY, None)[0] is no_update
+    assert callbacks.on_trial_input(board, STUDY, 2.5)[0] is no_update
+
+
+@pytest.fixture
+def two_studies(study_copy: Path, baseline_file: Path) -> Dashboard:
+    """The study and a copy of it under another name (another model's study, in effect)."""
+    import optuna
+
+    url = f"sqlite:///{study_copy}"
+    optuna.copy_study(from_study_name=STUDY, from_storage=url, to_storage=url, to_study_name="big")
+    return Dashboard(
+        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
+    )
+
+
+def test_compare_keeps_designs_of_two_studies(two_studies: Dashboard) -> None:
+    board = two_studies
+    feasible = _trials(board, "feasible")
+    keys, _, _ = callbacks.on_compare_edit(board, STUDY, [], f"trial:{feasible[0]}", "pareto-add")
+    # switching study keeps Compare, and the same trial number of the other study is new
+    assert callbacks.on_compare_edit(board, "big", keys, "", "study")[0] == keys
+    keys, options, message = callbacks.on_compare_edit(
+        board, "big", keys, f"trial:{feasible[0]}", "pareto-add"
+    )
+    assert keys == [f"trial:{feasible[0]}:{STUDY}", f"trial:{feasible[0]}:big"]
+    assert message.startswith(f"added trial {feasible[0]} to Compare (2)")
+    assert [o["label"] for o in options] == [
+        f"trial {feasible[0]} of {STUDY}",
+        f"trial {feasible[0]} of big",
+    ]
+    body = str(callbacks.on_compare(board, "big", keys, [], "png"))
+    assert f"trial {feasible[0]} of {STUDY}" in body and f"trial {feasible[0]} of big" in body
+    # a key naming a study the storage does not hold resolves to nothing
+    assert board.record(STUDY, f"trial:{feasible[0]}:nosuch") is None
+    assert board.record(STUDY, f"trial:{feasible[0]}:../x.db") is None
+
+
+def test_compare_of_gpu_cases_only_explains_the_missing_resources(board: Dashboard) -> None:
+    body = callbacks.on_compare(board, STUDY, [], callbacks.default_gpu_choice(board, STUDY), "png")
+    text = str(body)
+    assert "compare-resources'" not in text.replace('"', "'")  # no empty resource panel
+    assert "GPU baselines have no LUT, DSP or memory-block figures" in text
+    trial = _trials(board, "feasible")[0]
+    text = str(callbacks.on_compare(board, STUDY, [f"trial:{trial}"], [], "png"))
+    assert "compare-resources" in text and "GPU baselines have no" not in text
+
+
 def test_detail_of_a_trial_and_of_nothing(board: Dashboard) -> None:
     trial = _trials(board, "feasible")[0]
     text = str(callbacks.on_detail(board, STUDY, f"trial:{trial}", "png"))
@@ -148,14 +202,14 @@ def test_compare_holds_four_designs_and_gpu_cases(board: Dashboard) -> None:
     keys: list[str] = []
     for n in range(5):
         keys, options, message = callbacks.on_compare_edit(board, STUDY, keys, f"trial:{n}", "x")
-    assert keys == ["trial:0", "trial:1", "trial:2", "trial:3"]
+    assert keys == [f"trial:{n}:{STUDY}" for n in range(4)]  # each key carries its study
     assert message == "Compare holds 4 designs; remove one first"
-    assert options[1] == {"label": "trial 1", "value": "trial:1"}
+    assert options[1] == {"label": "trial 1", "value": f"trial:1:{STUDY}"}
     assert callbacks.on_compare_edit(board, STUDY, keys, "trial:1", "x")[2] == (
-        "trial:1 is already in Compare".replace(":", " ")
+        "trial 1 is already in Compare"
     )
     assert callbacks.on_compare_edit(board, STUDY, keys, None, "compare-clear")[0] == []
-    assert callbacks.on_compare_edit(board, STUDY, keys, "trial:1", "study")[0] == []
+    assert callbacks.on_compare_edit(board, STUDY, keys, "trial:1", "study")[0] == keys
     gpu = callbacks.default_gpu_choice(board, STUDY)
     assert gpu == ["gpu:0:1"]  # the fastest batch-1 case of the study's model
     body = str(callbacks.on_compare(board, STUDY, ["trial:0", "trial:7"], gpu, "svg"))
@@ -258,11 +312,15 @@ def test_timeline_matches_the_summary(board: Dashboard) -> None:
 def test_study_view_and_importance(board: Dashboard) -> None:
     body = str(callbacks.on_study(board, STUDY, "png"))
     assert "progress" in body and "hypervolume" in body and "grid" in body
+    assert "read in" not in body and "latest read of its trials from the storage" in body
     shown = callbacks.on_importance(board, STUDY, "png")
     fig = next(
         c for c in shown.children if getattr(c, "id", None) == views.graph("importance", {}).id
     ).figure
-    assert {t.name for t in fig.data} == {"tokens_per_s", "avg_power_w"}
+    assert {t.name for t in fig.data} == {
+        "throughput, tokens/s (higher is better)",
+        "average power, W (lower is better)",
+    }
     assert "PED-ANOVA" in fig.layout.title.text
 
 

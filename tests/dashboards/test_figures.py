@@ -112,3 +112,62 @@ def test_detail_figures_say_when_there_is_nothing() -> None:
         }
     )
     assert fig.layout.xaxis.type == "log"
+
+
+def test_best_feasible_so_far_steps_through_infeasible_trials() -> None:
+    table = pd.DataFrame(
+        {
+            "trial": [0, 1, 2, 3, 4, 5],
+            "status": ["infeasible", "feasible", "infeasible", "failed", "feasible", "infeasible"],
+            "tokens_per_s": [900.0, 100.0, 500.0, math.nan, 80.0, 1e4],
+            "avg_power_w": [1.0] * 6,
+        }
+    )
+    best = figures.best_feasible_so_far(table)
+    assert math.isnan(best[0])  # no feasible trial yet
+    assert list(best[1:]) == [100.0, 100.0, 100.0, 100.0, 100.0]  # never broken, never raised
+    line = next(t for t in figures.progress_figure(table).data if t.name == "best feasible so far")
+    assert line.line.shape == "hv" and list(line.y[1:]) == [100.0] * 5
+
+
+def test_study_figures_name_objectives_in_words() -> None:
+    table = pd.DataFrame(
+        {
+            "trial": [0, 1],
+            "status": ["feasible", "feasible"],
+            "tokens_per_s": [100.0, 200.0],
+            "avg_power_w": [10.0, 20.0],
+        }
+    )
+    fig = figures.hypervolume_figure(table)
+    title = fig.layout.title.text
+    assert "area" in title and "22 W" in title and "faster or draws less power" in title
+    assert fig.layout.yaxis.title.text == "area (tokens/s × W)"
+    imp = figures.importance_figure({"tokens_per_s": {"a": 1.0}, "avg_power_w": {"a": 1.0}})
+    names = [t.name for t in imp.data]
+    assert names == [
+        figures.OBJECTIVE_LABELS["tokens_per_s"],
+        figures.OBJECTIVE_LABELS["avg_power_w"],
+    ]
+    assert not any("_" in n for n in names)
+
+
+def test_bounds_say_how_much_of_each_bound_is_reached() -> None:
+    fig = figures.bounds_figure(
+        {"tokens_per_s": 100.0, "bound_tokens_per_s": 200.0, "binding_bound": "compute"}
+    )
+    simulated, bound = fig.data[0].text
+    assert simulated == "100.0 tok/s" and "100%" not in simulated
+    assert bound == "200.0 tok/s (simulated reaches 50% of it)"
+
+
+def test_compare_marks_designs_that_do_not_fit() -> None:
+    rows = [
+        {"label": "trial 1", "gpu": False, "status": "feasible", "tokens_per_s": 10.0},
+        {"label": "trial 2", "gpu": False, "status": "infeasible", "tokens_per_s": 99.0},
+        {"label": "H200", "gpu": True, "status": "measured", "tokens_per_s": 50.0},
+    ]
+    for bars in figures.compare_figure(rows).data:
+        assert list(bars.marker.pattern.shape) == ["", "/", ""]
+        assert list(bars.x) == ["trial 1", "trial 2 (does not fit)", "H200"]
+        assert bars.text[1].endswith("· does not fit") and "fit" not in bars.text[0]
