@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboards._labels import Box, place_labels, text_box
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
 from explorer.pareto import pareto_mask
@@ -54,6 +56,14 @@ OBJECTIVE_LABELS = {
 #: Colours of designs in Compare (GPU baselines get greys).
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2")
 _GPU_COLOURS = ("#444444", "#888888", "#222222", "#aaaaaa")
+#: Colour of GPU stars measured at a batch above 1 (aggregate tokens/s), and their labels.
+_GPU_B16 = "#8c2d04"
+_GPU_FONT_PX = 11
+_ISO_FONT_PX = 10
+#: The Pareto figure's margins (fixed, so label placement knows where the plot is).
+_MARGIN = (("l", 70), ("r", 120), ("t", 110), ("b", 60))
+#: Up to this many GPU points are labelled in full on the plot; more get short names.
+_FULL_LABELS = 4
 _STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
 #: Metrics of the Compare bars: (key, title, better).
 COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -138,6 +148,7 @@ def pareto_figure(
     title: str = "",
     extra: Sequence[tuple[str, str, float, float, float]] = (),
     uirevision: str = "pareto",
+    size: tuple[int, int] = (1400, 600),
 ) -> go.Figure:
     """Return tokens/s against watts for every trial, with GPU baselines and iso-J/token lines.
 
@@ -155,6 +166,12 @@ def pareto_figure(
         title: Figure title.
         extra: More designs (key, label, tokens/s, W, J/token), e.g. results folders.
         uirevision: Keeps zoom and legend choices across refreshes while unchanged.
+        size: Width and height in pixels the labels are placed for (the height is the
+            figure's; the width is the page's, which the figure fills).
+
+    Trials and results folders are simulated estimates (the legend and hover say so); GPU
+    points are measured. Every GPU star and every iso-J/token line is labelled, the GPU
+    labels placed clear of each other (:func:`dashboards._labels.place_labels`).
     """
     fig = go.Figure()
     if table.empty:
@@ -217,6 +234,8 @@ def pareto_figure(
                 customdata=part["trial"].astype(int).tolist(),  # a list: Dash reads it per point
                 hoverinfo="none",  # the page's tooltip shows the design (see views.hover_card)
                 meta={"kind": "trials", "status": status},
+                legendgroup="simulated",
+                legendgrouptitle={"text": "FPGA designs, simulated (estimate):"},
             )
         )
     feasible = plotted[plotted["status"] == "feasible"]
@@ -240,30 +259,38 @@ def pareto_figure(
                 y=[tps],
                 mode="markers+text",
                 name=label,
+                legendgroup="simulated",
+                legendgrouptitle={"text": "FPGA designs, simulated (estimate):"},
                 text=[label],
                 textposition="bottom center",
                 marker={"symbol": "diamond", "size": 13, "color": PALETTE[(i + 2) % len(PALETTE)]},
                 customdata=[[key]],
                 hovertemplate=(
-                    f"<b>{label}</b><br>%{{y:,.1f}} tokens/s · %{{x:.3g}} W · {jpt:.3g} J/token"
-                    "<extra></extra>"
+                    f"<b>{label}</b>, simulated (estimate)<br>%{{y:,.1f}} tokens/s · "
+                    f"%{{x:.3g}} W · {jpt:.3g} J/token<extra></extra>"
                 ),
             )
         )
+    xs = list(plotted["avg_power_w"]) + [p.avg_power_w or 0 for p in gpu_pts]
+    xs += [e[3] for e in extra]
+    ys = list(plotted["tokens_per_s"]) + [p.tokens_per_s or 0 for p in gpu_pts]
+    ys += [e[2] for e in extra]
+    frame = _Frame.of(xs, ys, log_axes, size)
+    iso_boxes = _iso_lines(fig, frame)
     if gpu_pts:
+        texts = _gpu_labels(gpu_pts)
+        b16 = [p.batch != 1 for p in gpu_pts]
         fig.add_trace(
             go.Scatter(
                 x=[p.avg_power_w for p in gpu_pts],
                 y=[p.tokens_per_s for p in gpu_pts],
-                mode="markers+text",
+                mode="markers",  # the labels are annotations placed clear of each other
                 name=f"measured GPU ({len(gpu_pts)})",
-                text=_gpu_labels(gpu_pts),
-                textposition="middle left",
-                textfont={"size": 11, "color": "#333"},
+                text=texts,
                 marker={
                     "symbol": "star",
                     "size": 16,
-                    "color": "#222",
+                    "color": [_GPU_B16 if b else "#222" for b in b16],
                     "line": {"color": "#fff", "width": 1},
                 },
                 customdata=[
@@ -276,35 +303,80 @@ def pareto_figure(
                     "%{customdata[3]:.3g} ms/token<br>%{customdata[4]}, %{customdata[5]}"
                     "<extra></extra>"
                 ),
+                meta={"kind": "gpu"},
             )
         )
-    xs = list(plotted["avg_power_w"]) + [p.avg_power_w or 0 for p in gpu_pts]
-    xs += [e[3] for e in extra]
-    ys = list(plotted["tokens_per_s"]) + [p.tokens_per_s or 0 for p in gpu_pts]
-    ys += [e[2] for e in extra]
-    _iso_lines(fig, xs, ys, log_axes)
+        if any(b16):
+            batch = next(p.batch for p in gpu_pts if p.batch != 1)
+            fig.add_trace(  # a legend entry only: what a batch-16 star's tokens/s are
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=f"GPU b{batch}: tokens/s are the aggregate of {batch} sequences",
+                    marker={"symbol": "star", "size": 16, "color": _GPU_B16},
+                    hoverinfo="skip",
+                )
+            )
+        font = _GPU_FONT_PX
+        anchors = [frame.pixel(p.avg_power_w or 0, p.tokens_per_s or 0) for p in gpu_pts]
+        offsets = place_labels(anchors, texts, font, frame.area, obstacles=iso_boxes)
+        for p, text, (dx, dy), b in zip(gpu_pts, texts, offsets, b16, strict=True):
+            fig.add_annotation(
+                x=frame.data_x(p.avg_power_w or 0),
+                y=frame.data_y(p.tokens_per_s or 0),
+                ax=dx,
+                ay=dy,
+                text=text,
+                showarrow=True,
+                arrowhead=0,
+                arrowwidth=1,
+                arrowcolor="#999",
+                standoff=7,
+                font={"size": font, "color": _GPU_B16 if b else "#333"},
+                bgcolor="rgba(255,255,255,0.8)",
+                borderpad=2,
+                name=f"gpu:{p.key}",
+            )
     axis = "log" if log_axes else "linear"
     fig.update_layout(
         template=TEMPLATE,
         title={"text": title, "x": 0.01, "xanchor": "left"},
-        xaxis={"title": {"text": "average power (W)"}, "type": axis, **_log_ticks(xs, log_axes)},
-        yaxis={"title": {"text": "tokens/s"}, "type": axis, **_log_ticks(ys, log_axes)},
+        xaxis={
+            "title": {"text": "average power (W)"},
+            "type": axis,
+            "range": list(frame.x_range),
+            **_log_ticks(xs, log_axes),
+        },
+        yaxis={
+            "title": {"text": "tokens/s"},
+            "type": axis,
+            "range": list(frame.y_range),
+            **_log_ticks(ys, log_axes),
+        },
         coloraxis={
             "colorscale": "Viridis",
             "reversescale": True,
             "cmin": lo,
             "cmax": hi,
             "colorbar": {
-                "title": {"text": "J/token"},
+                "title": {"text": "J/token<br>(simulated)"},
                 "tickvals": tickvals,
                 "ticktext": ticktext,
                 "len": 0.75,
                 "y": 0.4,
             },
         },
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 12}},
-        height=600,
-        margin={"l": 70, "r": 30, "t": 90, "b": 60},
+        legend={
+            "orientation": "h",
+            "y": 1.02,
+            "yanchor": "bottom",
+            "x": 0,
+            "font": {"size": 12},
+            "groupclick": "toggleitem",
+        },
+        height=size[1],
+        margin=dict(_MARGIN),
         clickmode="event",
         hovermode="closest",
         uirevision=uirevision,
@@ -313,25 +385,60 @@ def pareto_figure(
 
 
 def _hover(point: GpuPoint) -> str:
-    """A GPU point's own name in its hover label (its text may be shared or empty)."""
-    return point.label if "measured" in point.label else f"{point.label} (measured)"
+    """A GPU point's name in its hover label: measured, and what batch-16 tokens/s are."""
+    name = point.label if "measured" in point.label else f"{point.label} (measured)"
+    return f"{name}, {point.batch_note}" if point.batch_note else name
 
 
-def _gpu_labels(points: Sequence[GpuPoint], close: float = 0.03) -> list[str]:
-    """Labels of GPU points; points within ``close`` decades of another share one label."""
-    labels = [p.label for p in points]
-    logs = [(math.log10(p.avg_power_w or 1), math.log10(p.tokens_per_s or 1)) for p in points]
-    for i in range(len(points)):
-        for j in range(i):
-            if labels[j] and all(abs(a - b) < close for a, b in zip(logs[i], logs[j], strict=True)):
-                pi, pj = points[i], points[j]
-                if (pi.gpu, pi.launch, pi.batch) == (pj.gpu, pj.launch, pj.batch):
-                    labels[j] = labels[j].replace(f" {pj.launch} ", f"/{pi.impl} {pj.launch} ", 1)
-                else:
-                    labels[j] += f" / {pi.label}"
-                labels[i] = ""
-                break
-    return labels
+def _gpu_labels(points: Sequence[GpuPoint]) -> list[str]:
+    """On-plot labels of GPU points: in full when few, else short (the hover has the rest).
+
+    A point measured at a batch above 1 says that its tokens/s are an aggregate.
+    """
+    if len(points) <= _FULL_LABELS:
+        return [f"{p.label} ({p.batch_note})" if p.batch_note else p.label for p in points]
+    return [p.short_label for p in points]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The Pareto plot's axis ranges and where they fall in pixels (y downwards)."""
+
+    log_axes: bool
+    x_range: tuple[float, float]  # axis units (log10 on log axes)
+    y_range: tuple[float, float]
+    lo: tuple[float, float]  # data: the least W and tokens/s shown
+    hi: tuple[float, float]
+    area: Box
+
+    @classmethod
+    def of(
+        cls, xs: Sequence[float], ys: Sequence[float], log_axes: bool, size: tuple[int, int]
+    ) -> _Frame:
+        pts = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+        if not pts:
+            pts = [(1.0, 1.0)]
+        lo = (min(p[0] for p in pts) / 1.5, min(p[1] for p in pts) / 1.5)
+        hi = (max(p[0] for p in pts) * 1.5, max(p[1] for p in pts) * 1.5)
+        f = math.log10 if log_axes else float
+        margin = dict(_MARGIN)
+        area = Box(margin["l"], margin["t"], size[0] - margin["r"], size[1] - margin["b"])
+        return cls(log_axes, (f(lo[0]), f(hi[0])), (f(lo[1]), f(hi[1])), lo, hi, area)
+
+    def data_x(self, x: float) -> float:
+        """Return ``x`` in axis units (annotations on log axes take log10)."""
+        return math.log10(x) if self.log_axes else x
+
+    def data_y(self, y: float) -> float:
+        """Return ``y`` in axis units."""
+        return math.log10(y) if self.log_axes else y
+
+    def pixel(self, x: float, y: float) -> tuple[float, float]:
+        """Return the pixel position of a data point."""
+        (x0, x1), (y0, y1), a = self.x_range, self.y_range, self.area
+        px = a.x0 + (self.data_x(x) - x0) / (x1 - x0) * (a.x1 - a.x0)
+        py = a.y1 - (self.data_y(y) - y0) / (y1 - y0) * (a.y1 - a.y0)
+        return px, py
 
 
 def _log_ticks(values: Sequence[float], log_axes: bool) -> dict[str, Any]:
@@ -351,16 +458,17 @@ def _log_ticks(values: Sequence[float], log_axes: bool) -> dict[str, Any]:
     return {"tickvals": ticks, "ticktext": [f"{t:,.10g}" for t in ticks]}
 
 
-def _iso_lines(fig: go.Figure, xs: Sequence[float], ys: Sequence[float], log_axes: bool) -> None:
-    """Dashed lines of constant J/token (tokens/s = W / J) across the plotted range."""
-    pts = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
-    if not pts:
-        return
-    x_lo, x_hi = min(p[0] for p in pts) / 1.5, max(p[0] for p in pts) * 1.5
-    y_lo, y_hi = min(p[1] for p in pts) / 1.5, max(p[1] for p in pts) * 1.5
+def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
+    """Dashed lines of constant J/token (tokens/s = W / J) across the plotted range.
+
+    Each line is labelled with its J/token at its end (the plot's top or right edge),
+    beside it on the side the line is not. Returns the labels' boxes in pixels.
+    """
+    (x_lo, y_lo), (x_hi, y_hi) = frame.lo, frame.hi
     e_lo, e_hi = x_lo / y_hi, x_hi / y_lo
-    xs_line = np.geomspace(x_lo, x_hi, 60) if log_axes else np.linspace(x_lo, x_hi, 60)
+    xs_line = np.geomspace(x_lo, x_hi, 60) if frame.log_axes else np.linspace(x_lo, x_hi, 60)
     first = True
+    boxes: list[Box] = []
     for level in iso_energy_levels(e_lo, e_hi):
         ys_line = xs_line / level
         inside = (ys_line >= y_lo) & (ys_line <= y_hi)
@@ -376,19 +484,40 @@ def _iso_lines(fig: go.Figure, xs: Sequence[float], ys: Sequence[float], log_axe
                 legendgroup="iso",
                 showlegend=first,
                 hovertemplate=f"{_fmt_j(level)}/token<extra></extra>",
+                meta={"kind": "iso", "j_per_token": level},
             )
         )
         first = False
-        i = int(np.flatnonzero(inside)[-1])
+        # the line's end: where it leaves the plot at the top (y_hi) or the right (x_hi)
+        end_x = min(x_hi, level * y_hi)
+        end_y = end_x / level
+        text = f"{_fmt_j(level)}/token"
+        px, py = frame.pixel(end_x, end_y)
+        at_top = end_x < x_hi
+        # at the top the label hangs below and right of the end, at the right edge above
+        # and left of it: the line (rising to the right) is on neither side
+        w = text_box(text, _ISO_FONT_PX, 0, 0).x1 * 2
+        h = text_box(text, _ISO_FONT_PX, 0, 0).y1 * 2
+        if at_top:
+            box = Box(px + 2, py + 2, px + 2 + w, py + 2 + h)
+            box = Box(min(box.x0, frame.area.x1 - w), box.y0, min(box.x1, frame.area.x1), box.y1)
+        else:
+            box = Box(px - 2 - w, py - 2 - h, px - 2, py - 2)
+            box = Box(box.x0, max(box.y0, frame.area.y0), box.x1, max(box.y1, frame.area.y0 + h))
+        boxes.append(box)
         fig.add_annotation(
-            x=math.log10(xs_line[i]) if log_axes else xs_line[i],
-            y=math.log10(ys_line[i]) if log_axes else ys_line[i],
-            text=f"{_fmt_j(level)}/tok",
+            x=frame.data_x(end_x),
+            y=frame.data_y(end_y),
+            xshift=(box.x0 + box.x1) / 2 - px,
+            yshift=py - (box.y0 + box.y1) / 2,
+            text=text,
             showarrow=False,
-            font={"size": 10, "color": "#888"},
-            xanchor="right",
-            yanchor="bottom",
+            font={"size": _ISO_FONT_PX, "color": "#777"},
+            xanchor="center",
+            yanchor="middle",
+            name=f"iso:{level:g}",
         )
+    return boxes
 
 
 # ----------------------------------------------------------------------------- detail

@@ -79,6 +79,24 @@ class GpuPoint:
         """Return whether it has both tokens/s and watts (a point on the Pareto plot)."""
         return bool(self.tokens_per_s) and bool(self.avg_power_w)
 
+    @property
+    def batch_note(self) -> str:
+        """Return what its tokens/s mean beside batch-1 designs ("" at batch 1).
+
+        A batch-16 case decodes 16 sequences together: its tokens/s is their aggregate,
+        not the speed of one sequence.
+        """
+        return "" if self.batch == 1 else f"aggregate of {self.batch} sequences"
+
+    @property
+    def short_label(self) -> str:
+        """Return a compact name: card, implementation, launch, batch (``H100 fused graph b16``).
+
+        The card is its name's first word (``H100 80GB HBM3`` → ``H100``).
+        """
+        card = self.gpu.split()[0] if self.gpu.strip() else "GPU"
+        return f"{card} {self.impl} {self.launch} b{self.batch}"
+
 
 def _short_gpu(name: str | None) -> str:
     if not name:

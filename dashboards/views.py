@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import numpy as np
 import yaml
 from dash import dcc, html, no_update
 
@@ -137,7 +138,7 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
         return hidden
     row = rows.iloc[0]
     lines: list[Any] = [
-        html.B(f"trial {number} · {row['status']}"),
+        html.B(f"trial {number} · {row['status']} · simulated (estimate)"),
         html.Br(),
         f"{_fmt(row['tokens_per_s'], ',.1f')} tokens/s · {_fmt(row['avg_power_w'], '.3g')} W · "
         f"{_fmt(row['energy_per_token_j'], '.3g')} J/token · "
@@ -154,6 +155,8 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
 def _plain(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
     return str(value)
 
 

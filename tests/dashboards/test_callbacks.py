@@ -60,7 +60,7 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"], "all")
     assert linear.layout.xaxis.type == "linear"
     assert next(t for t in linear.data if t.name.startswith("measured")).text == (
-        "H200 packed graph b16",
+        "H200 packed graph b16 (aggregate of 16 sequences)",
     )
     patch = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{second}", ["selected.data"])
     assert isinstance(patch, Patch)

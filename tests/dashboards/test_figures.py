@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,8 @@ def test_pareto_figure_of_many_trials() -> None:
     assert kinds["measured GPU"].marker.symbol == "star"
     front = kinds["Pareto front"]
     assert list(front.x) == sorted(front.x)  # a staircase from low to high power
-    levels = [a.text for a in fig.layout.annotations]
-    assert levels and all(text.endswith("/tok") for text in levels)
+    levels = [a.text for a in fig.layout.annotations if a.name.startswith("iso:")]
+    assert levels and all(text.endswith("/token") for text in levels)
 
 
 def test_pareto_figure_of_an_empty_study() -> None:
@@ -171,3 +172,78 @@ def test_compare_marks_designs_that_do_not_fit() -> None:
         assert list(bars.marker.pattern.shape) == ["", "/", ""]
         assert list(bars.x) == ["trial 1", "trial 2 (does not fit)", "H200"]
         assert bars.text[1].endswith("· does not fit") and "fit" not in bars.text[0]
+
+
+def _label_boxes(fig: Any, size: tuple[int, int]) -> list[tuple[str, float, float, float, float]]:
+    """Every annotation's text box in pixels, estimated from text length × font size."""
+    w, h = size
+    m, xr, yr = fig.layout.margin, fig.layout.xaxis.range, fig.layout.yaxis.range
+    out = []
+    for a in fig.layout.annotations:
+        px = m.l + (a.x - xr[0]) / (xr[1] - xr[0]) * (w - m.l - m.r)
+        py = h - m.b - (a.y - yr[0]) / (yr[1] - yr[0]) * (h - m.t - m.b)
+        cx, cy = (px + a.ax, py + a.ay) if a.showarrow else (px + a.xshift, py - a.yshift)
+        bw, bh = len(a.text) * a.font.size * 0.6 + 4, a.font.size * 1.2 + 4
+        out.append((a.text, cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2))
+    return out
+
+
+@pytest.mark.parametrize("model", ["370m", "1.3b", "2.7b"])
+@pytest.mark.parametrize("batches", [[1], [16], [1, 16]])
+def test_gpu_and_iso_labels_of_the_shipped_baselines_do_not_overlap(
+    model: str, batches: list[int]
+) -> None:
+    from dashboards.gpu import load_baselines, points_for_model
+    from gpubench.schema import shipped_baseline_paths
+
+    points, _ = load_baselines(shipped_baseline_paths())
+    shown = points_for_model(points, model, batches)  # the "all" GPU mode
+    assert len(shown) >= 10
+    size = (1400, 900)
+    fig = figures.pareto_figure(_table(300), shown, size=size)
+    boxes = _label_boxes(fig, size)
+    for i, (text, *a) in enumerate(boxes):
+        for other, *b in boxes[:i]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, f"{text!r} overlaps {other!r}"
+    # every star is labelled (its own annotation, a leader line to it)
+    gpu = next(t for t in fig.data if t.name.startswith("measured GPU"))
+    stars = [a for a in fig.layout.annotations if a.showarrow]
+    assert len(stars) == len(gpu.x) == len(shown)
+    assert [a.text for a in stars] == list(gpu.text)
+    assert {(a.x, a.y) for a in stars} == {
+        (math.log10(x), math.log10(y)) for x, y in zip(gpu.x, gpu.y, strict=True)
+    }
+    # batch 16 says its tokens/s are an aggregate: in the legend and each star's hover
+    if 16 in batches:
+        assert any("aggregate of 16 sequences" in (t.name or "") for t in fig.data)
+    for p, data in zip(shown, gpu.customdata, strict=True):
+        assert "(measured)" in data[6]
+        assert ("aggregate of 16 sequences" in data[6]) == (p.batch == 16)
+
+
+def test_every_iso_line_is_labelled_at_its_end() -> None:
+    fig = figures.pareto_figure(_table(300), [_gpu(150.0, 140.0)])
+    lines = [t for t in fig.data if (t.meta or {}).get("kind") == "iso"]
+    labels = [a for a in fig.layout.annotations if (a.name or "").startswith("iso:")]
+    assert len(lines) >= 3 and len(labels) == len(lines)
+    for line, label in zip(lines, labels, strict=True):
+        j = line.meta["j_per_token"]
+        assert label.text == f"{figures._fmt_j(j)}/token"
+        assert label.x == pytest.approx(math.log10(line.x[-1]), abs=0.05)  # at its end
+        assert label.y == pytest.approx(math.log10(line.x[-1] / j), abs=0.05)
+
+
+def test_simulated_points_say_so_and_measured_ones_too() -> None:
+    fig = figures.pareto_figure(
+        _table(50), [_gpu(150.0, 140.0)], extra=[("results:0", "u280", 900.0, 30.0, 0.03)]
+    )
+    for t in fig.data:
+        kind = (t.meta or {}).get("kind")
+        if kind == "trials" or t.name == "u280":
+            assert t.legendgrouptitle.text == "FPGA designs, simulated (estimate):"
+    assert "simulated (estimate)" in next(t for t in fig.data if t.name == "u280").hovertemplate
+    assert "simulated" in fig.layout.coloraxis.colorbar.title.text
+    gpu = next(t for t in fig.data if t.name.startswith("measured GPU"))
+    assert gpu.customdata[0][6] == "H200 dense graph b1 (measured)"
+    assert gpu.text == ("H200 dense graph b1",)  # few: in full on the plot

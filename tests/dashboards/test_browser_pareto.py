@@ -1,0 +1,52 @@
+"""The Pareto plot's labels as the browser draws them (Debian's Chromium under Playwright).
+
+Only a browser knows where Plotly put each text: the GPU star labels and the iso-J/token
+labels must not overlap one another, with every GPU case and both batch sizes shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards.state import DashboardConfig
+from tests.dashboards.conftest import STUDY, shot
+
+pytestmark = pytest.mark.slow
+
+#: Every annotation's text and its drawn box on the page.
+BOXES_JS = """() => [...document.querySelectorAll('#view-pareto .annotation')].map(a => {
+  const r = a.querySelector('.annotation-text-g').getBoundingClientRect();
+  return [a.textContent, r.left, r.top, r.right, r.bottom];
+})"""
+
+
+def test_pareto_labels_do_not_overlap(
+    page: Any, serve: Any, study_db: Path, baseline_file: Path
+) -> None:
+    url = serve(
+        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
+    )
+    page.goto(url)
+    page.click("#gpu-mode label:has-text('all')")
+    page.click("#gpu-batches label:has-text('16')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#view-pareto .annotation')]"
+        ".some(a => a.textContent.includes('aggregate of 16 sequences'))"
+    )
+    page.wait_for_timeout(500)
+    boxes = page.evaluate(BOXES_JS)
+    texts = [b[0] for b in boxes]
+    assert "H200 packed graph b16 (aggregate of 16 sequences)" in texts
+    assert {"H200 dense graph b1", "H200 packed graph b1"} <= set(texts)
+    assert any(t.endswith("J/token") for t in texts)  # the iso-J/token lines' labels
+    for i, (text, *a) in enumerate(boxes):
+        for other, *b in boxes[:i]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, f"{text!r} overlaps {other!r} on the page"
+    legend = page.locator("#view-pareto .legend").text_content() or ""
+    assert "simulated (estimate)" in legend and "aggregate of 16 sequences" in legend
+    shot(page, "pareto-all-gpu-b1-b16")
+    assert not page.errors
