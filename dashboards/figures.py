@@ -61,7 +61,7 @@ _GPU_B16 = "#8c2d04"
 _GPU_FONT_PX = 11
 _ISO_FONT_PX = 10
 #: The Pareto figure's margins (fixed, so label placement knows where the plot is).
-_MARGIN = (("l", 70), ("r", 120), ("t", 110), ("b", 60))
+_MARGIN = (("l", 70), ("r", 120), ("t", 150), ("b", 60))
 #: Up to this many GPU points are labelled in full on the plot; more get short names.
 _FULL_LABELS = 4
 _STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
@@ -341,7 +341,16 @@ def pareto_figure(
     axis = "log" if log_axes else "linear"
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": title, "x": 0.01, "xanchor": "left"},
+        # the title at the very top, the legend's rows (its group title, the traces, the
+        # batch notes) between it and the plot: the top margin holds both
+        title={
+            "text": title,
+            "x": 0.01,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 0.99,
+            "yanchor": "top",
+        },
         xaxis={
             "title": {"text": "average power (W)"},
             "type": axis,
