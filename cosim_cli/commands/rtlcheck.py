@@ -27,10 +27,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cosim_cli.console import stderr_console, stdout_console
+from cosim_cli.console import progress_bar, stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
 
 __all__ = ["register", "run"]
@@ -96,15 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliInputError(f"{args.arch}: a GPU description has no RTL twin")
     sequences = model_sequences(arch, args.configs, args.seed)
     err = stderr_console()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=args.json and not err.is_terminal,
-    ) as progress:
+    with progress_bar(err, quiet=args.json) as progress:
         task = progress.add_task("building the RTL (Verilator, once per design)", total=None)
 
         def show(stage: str, done: int, total: int) -> None:

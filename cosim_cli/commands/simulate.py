@@ -20,12 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
@@ -36,7 +32,7 @@ from cosim.fpga import SimOptions
 from cosim.results import save_result
 from cosim.run_result import SimResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
-from cosim_cli.console import stderr_console, stdout_console
+from cosim_cli.console import progress_bar, stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
 from gpubench.schema import IMPLS
 from safeio import json_safe
@@ -148,15 +144,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_gpu(args, arch)
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=args.json and not err.is_terminal,
-    ) as progress:
+    with progress_bar(err, quiet=args.json) as progress:
         trace = _load_trace(args, progress)
         workload = workload_from_trace(trace, design_elementwise_bytes(arch))
         task = progress.add_task("simulating", total=len(workload.steps))

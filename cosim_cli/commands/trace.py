@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cosim_cli.console import stderr_console, stdout_console
+from cosim_cli.console import progress_bar, stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
 
 __all__ = ["register", "run"]
@@ -101,15 +100,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out)
     err = stderr_console()
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar(err, quiet=True) as progress:
         task = progress.add_task(f"{args.model}: building weights", total=None)
         weights = load_weights(args.model, args.seed, args.mlgru_form, args.bitlinear_eps)
         steps = args.prompt_tokens + args.gen_tokens
