@@ -129,7 +129,6 @@ def _op_costs(
         for g in m.gemv:
             if g.kind == "packed":
                 kernel[f"triton.packed_matmul|{g.rows}x{g.cols}|{g.batch}"] = float(g.us)
-    kernel.update(_kernel_times(opcost)[0])
     for row in (opcost or {}).get("host", {}).get("triton", []):
         device = kernel.get(row["call"])
         eager = speed(float(row["eager_us"]), row.get("probe_us"))
@@ -300,6 +299,8 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
             per_tflop.append((m.gemm_power.avg_power_w - floor_w) / tflop_s)
     speed = _HostSpeed(quiet_reference_of(baseline))
     kernels, hosts = _op_costs(opcost, micros, median(eager), speed)
+    captured_us, captured_bytes = _kernel_times(opcost)
+    kernels.update(captured_us)
     w_per_tb = median(per_tb) if per_tb else 0.0
     cal = GpuCalibration(
         kernel_floor_us=median(node),
@@ -311,7 +312,7 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
         + ", ".join(sorted({r.environment.date_utc[:10] for r in baseline.runs})),
         kernel_us=kernels,
         host_us=hosts,
-        kernel_bytes=_kernel_times(opcost)[1],
+        kernel_bytes=captured_bytes,
         w_packed_busy=_packed_watts(opcost, w_per_tb),
         dispatch_penalty=_dispatch_penalty(opcost),
         glue_us=_glue(opcost, speed.reference_us),
