@@ -21,7 +21,9 @@ Eager decode is launch-bound when the host is slower than the stream; graphs rem
 Power: ``active_idle_w`` (the card with clocks up and kernels trickling) plus
 ``w_per_tb_s`` × achieved HBM bandwidth plus ``w_per_tflop_s`` × achieved tensor FLOP/s
 plus ``w_packed_busy`` × the share of the step the packed GEMV occupies the SMs, the
-coefficients calibrated on microbenchmarks only (see ``GpuCalibration``).
+coefficients calibrated on microbenchmarks only (see ``GpuCalibration``); a kernel whose
+power was measured alone (``kernel_watts``) draws its own extra watts for its share of
+the step instead of the traffic and FLOP terms.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class GpuCalibration:
         kernel_bytes: Bytes a launch must move, by call, for measured kernels whose
             operands the profiler did not record (the fused implementation's table);
             counted as HBM traffic for power.
+        kernel_watts: Watts a measured kernel adds above the active floor while it runs
+            (its own NVML window, beside that session's floor), by call: such a kernel's
+            share of the step draws these instead of the traffic and FLOP terms.
         host_only_op_us: Host time of an operator that launches nothing (a view).
         module_call_us: Host time of an ``nn.Module`` call around its forward.
         dispatch_penalty: ``(k, fraction)`` pairs, ``k`` ascending: how much more an
@@ -82,6 +87,7 @@ class GpuCalibration:
     kernel_us: dict[str, float] = field(default_factory=dict)
     host_us: dict[str, float] = field(default_factory=dict)
     kernel_bytes: dict[str, float] = field(default_factory=dict)
+    kernel_watts: dict[str, float] = field(default_factory=dict)
     w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
@@ -139,6 +145,9 @@ class GpuStepResult:
         tensor_flops: Matrix-product FLOPs.
         kernels: Kernels launched.
         packed_sm_ns: Packed GEMV time weighted by the fraction of SMs it occupies.
+        measured_w_ns: Extra watts times ns of the kernels with a measured power window.
+        measured_hbm_bytes: HBM bytes of those kernels (priced by their windows).
+        measured_flops: Matrix-product FLOPs of those kernels.
         host_ns: Time the host spent issuing the step's kernels.
         events: SimPy events processed.
     """
@@ -152,6 +161,9 @@ class GpuStepResult:
     events: int
     packed_sm_ns: float = 0.0
     host_ns: float = 0.0
+    measured_w_ns: float = 0.0
+    measured_hbm_bytes: int = 0
+    measured_flops: int = 0
 
 
 class GpuModel:
@@ -204,7 +216,17 @@ class GpuModel:
         env = simpy.Environment()
         stream: simpy.Store = simpy.Store(env)
         params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
-        totals = {"busy": 0.0, "hbm": 0, "l2": 0, "flops": 0, "packed": 0.0, "host": 0.0}
+        totals = {
+            "busy": 0.0,
+            "hbm": 0,
+            "l2": 0,
+            "flops": 0,
+            "packed": 0.0,
+            "host": 0.0,
+            "w_ns": 0.0,
+            "w_hbm": 0,
+            "w_flops": 0,
+        }
         done = env.event()
         n = len(step.kernels)
 
@@ -248,6 +270,11 @@ class GpuModel:
                 totals["hbm"] += hbm
                 totals["l2"] += l2
                 totals["flops"] += k.flops if k.tensor_core else 0
+                extra_w = self.cal.kernel_watts.get(k.call)
+                if extra_w is not None:
+                    totals["w_ns"] += extra_w * ns
+                    totals["w_hbm"] += hbm
+                    totals["w_flops"] += k.flops if k.tensor_core else 0
                 yield env.timeout(ns)
             yield env.timeout(self.launch.sync_us * 1e3)
             done.succeed()
@@ -265,17 +292,22 @@ class GpuModel:
             events=next(env._eid),
             packed_sm_ns=float(totals["packed"]),
             host_ns=float(totals["host"]),
+            measured_w_ns=float(totals["w_ns"]),
+            measured_hbm_bytes=int(totals["w_hbm"]),
+            measured_flops=int(totals["w_flops"]),
         )
 
     def power_w(self, r: GpuStepResult) -> float:
         """Return average board power over a step."""
         seconds = r.ns / 1e9
-        tb_s = r.hbm_bytes / seconds / 1e12
-        tflop_s = r.tensor_flops / seconds / 1e12
+        tb_s = (r.hbm_bytes - r.measured_hbm_bytes) / seconds / 1e12
+        tflop_s = (r.tensor_flops - r.measured_flops) / seconds / 1e12
         packed = r.packed_sm_ns / r.ns if r.ns else 0.0
+        measured = r.measured_w_ns / r.ns if r.ns else 0.0
         return (
             self.cal.active_idle_w
             + self.cal.w_per_tb_s * tb_s
             + self.cal.w_per_tflop_s * tflop_s
             + self.cal.w_packed_busy * packed
+            + measured
         )

@@ -322,16 +322,24 @@ def per_kernel(models: list[str], dev: Any) -> bool:
 
 
 def kernel_times(
-    models: list[str], dev: Any, tbps: float, launches: int = 200
-) -> list[dict[str, Any]]:
+    models: list[str], dev: Any, tbps: float, launches: int = 200, window_s: float = 0.5
+) -> tuple[list[dict[str, Any]], float | None]:
     """Per-kernel table: each distinct launch of a decode step, timed alone.
 
     ``launches`` back-to-back launches of one kernel on random inputs of the model's
     shapes, captured in one CUDA graph and replayed (CUDA events; best of 3 replays):
     microseconds a launch, as a decode step's graph sees it, and GB/s of the bytes the
-    kernel must move (codes, activations, outputs). ``sum/step``: the launches of one
-    decode step summed (per-layer kernels times the layers). Returns the rows
-    (:func:`kernel_row`), which ``--kernels-out`` writes for the GPU model.
+    kernel must move (codes, activations, outputs). A GEMV's launches cycle over enough
+    copies of its weight codes to hold three L2s, so that each reads its weights from
+    HBM as a decode step does (the same codes launched back to back would be served
+    from L2: ``l2 us`` records that time too). ``after other``: a launch's time when
+    each follows a different tiny kernel (a graph of pairs, less that kernel alone), as
+    in a decode step, where no kernel follows itself. ``W``: the board's power while the
+    graph replays back to back (NVML energy counter, ``window_s`` a row), beside the
+    ``floor`` of a graph of tiny kernels measured first. ``sum/step``: the launches of
+    one decode step summed (per-layer kernels times the layers). Returns the rows
+    (:func:`kernel_row` with those figures added), which ``--kernels-out`` writes for
+    the GPU model.
     """
     import torch
 
@@ -353,9 +361,20 @@ def kernel_times(
     def codes(n: int, k: int) -> torch.Tensor:
         return kernels.pack_ternary(torch.randint(-1, 2, (n, k), generator=g, device=dev))
 
+    from gpubench.micro import graph_or_loop
+    from gpubench.power import PowerMonitor
+
+    l2_bytes = int(torch.cuda.get_device_properties(dev).L2_cache_size)
+    monitor = PowerMonitor(enabled=True)
+    tiny = torch.zeros(1, device=dev)
+    tiny_graph = graph_or_loop(lambda: tiny.add_(1), launches, dev)
+    tiny_us = _best_us(tiny_graph, launches)
+    floor_w = _watts(tiny_graph, dev, monitor, window_s) if monitor.available else None
     rows: list[dict[str, Any]] = []
     print(
-        f"\nper-kernel times (each launch alone, {launches} in a CUDA graph; HBM {tbps:.2f} TB/s):"
+        f"\nper-kernel times (each launch alone, {launches} in a CUDA graph; HBM {tbps:.2f} TB/s;"
+        f" L2 {l2_bytes / 2**20:.0f} MiB; tiny kernel {tiny_us:.2f} us,"
+        f" floor {floor_w or 0:.1f} W):"
     )
     for model_name in models:
         sh = get_shape(model_name)
@@ -367,8 +386,8 @@ def kernel_times(
             emb = rn(v, d).to(torch.bfloat16)
             w1, w2 = rn(d).abs() + 0.5, rn(3, d).abs() + 0.5
             row = f"grid {m}, warps {ft.row_warps(p2(d))}"
-            # (label, per step, call, bytes, launch)
-            ops: list[tuple[str, int, Callable[[], None], int, str]] = []
+            # (label, per step, the calls its launches cycle over, bytes, launch)
+            ops: list[tuple[str, int, Any, int, str]] = []
             q3, s3 = q8(3, m, d), rn(3, m)
             ops.append(
                 (
@@ -396,22 +415,20 @@ def kernel_times(
                 ("down +res", d, inter, 1, True),
                 ("head", v, d, 1, False),
             ):
-                args = (
-                    q8(segs, m, k),
-                    torch.rand(segs, m, generator=g, device=dev) + 0.5,
-                    codes(n, k),
-                    torch.full((segs,), 0.05, dtype=torch.float64, device=dev),
-                    rn(m, n),
-                    n // segs,
-                    res,
-                )
+                qx, sx = q8(segs, m, k), torch.rand(segs, m, generator=g, device=dev) + 0.5
+                ws, out = torch.full((segs,), 0.05, dtype=torch.float64, device=dev), rn(m, n)
+                copies = min(1024, max(1, -(-3 * l2_bytes // (n * k // 4))))
+                cycle: list[Callable[[], None]] = [
+                    partial(ft.ternary_gemv, qx, sx, codes(n, k), ws, out, n // segs, res)
+                    for _ in range(copies)
+                ]
                 kern, progs, tiles, warps = ft.gemv_launch(m, n, k // 4, n // segs)
                 tl_ = ",".join(f"{t.split('_')[1]}={val}" for t, val in tiles.items())
                 ops.append(
                     (
                         f"ternary_gemv {label} [{m}: {n}x{k}]",
                         1 if label == "head" else layers,
-                        partial(ft.ternary_gemv, *args),
+                        cycle,
                         n * k // 4 + segs * m * k + m * n * 4 * (2 if res else 1),
                         f"{kern[1:5]} grid {progs}, warps {warps}, {tl_}",
                     )
@@ -444,39 +461,89 @@ def kernel_times(
             print(f"  {model_name} b{m}:")
             total = 0.0
             for label, per_step, call, nbytes, launch in ops:
-                call()
-                torch.cuda.synchronize(dev)
-                graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    for _ in range(launches):
-                        call()
-                graph.replay()
-                best = float("inf")
-                for _ in range(3):
-                    t0 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-                    t1 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-                    t0.record()
-                    graph.replay()
-                    t1.record()
-                    t1.synchronize()
-                    best = min(best, t0.elapsed_time(t1) * 1e3 / launches)
-                del graph
+                cycle = call if isinstance(call, list) else [call]
+                n_cycle = len(cycle)
+                inner = max(launches, n_cycle)  # every copy once a replay
+                run = graph_or_loop(_cycling(cycle), inner, dev)
+                best = _best_us(run, inner)
+                same = _best_us(graph_or_loop(cycle[0], launches, dev), launches)
+                pairs = _best_us(graph_or_loop(_after(cycle, tiny), inner, dev), inner)
+                watts = _watts(run, dev, monitor, window_s) if monitor.available else None
+                del run
                 total += best * per_step
                 line = (
                     f"    {label:<36} {launch:<52} {best:8.2f} us {nbytes / best / 1e3:8.1f} GB/s"
-                    f"  x{per_step}"
+                    f"  x{per_step}  l2 {same:.2f} us, after other {pairs - tiny_us:.2f} us,"
+                    f" {watts or 0:.1f} W, {n_cycle} copies"
                 )
                 print(line)
-                rows.append(kernel_row(model_name, m, line))
+                rows.append(
+                    {
+                        **kernel_row(model_name, m, line),
+                        "us_l2": round(same, 3),
+                        "us_after_other": round(pairs - tiny_us, 3),
+                        "watts": None if watts is None else round(watts, 1),
+                        "copies": n_cycle,
+                    }
+                )
             print(f"    sum/step {total / 1e3:.3f} ms (the kernels alone, one after another)")
             torch.cuda.empty_cache()
-    return rows
+    return rows, floor_w
+
+
+def _cycling(calls: list[Callable[[], None]]) -> Callable[[], None]:
+    """A callable that makes the next of ``calls`` on each call (round-robin)."""
+    state = {"i": 0}
+
+    def next_call() -> None:
+        calls[state["i"] % len(calls)]()
+        state["i"] += 1
+
+    return next_call
+
+
+def _after(calls: list[Callable[[], None]], tiny: Any) -> Callable[[], None]:
+    """A callable launching a tiny other kernel, then the next of ``calls``."""
+    step = _cycling(calls)
+
+    def pair() -> None:
+        tiny.add_(1)
+        step()
+
+    return pair
+
+
+def _best_us(run: Callable[[], None], launches: int) -> float:
+    """Best of three timed ``run()`` (one graph replay of ``launches``): microseconds a launch."""
+    import torch
+
+    run()
+    best = float("inf")
+    for _ in range(3):
+        t0 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        t1 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        t0.record()
+        run()
+        t1.record()
+        t1.synchronize()
+        best = min(best, t0.elapsed_time(t1) * 1e3 / launches)
+    return best
+
+
+def _watts(run: Callable[[], None], dev: Any, monitor: Any, seconds: float) -> float | None:
+    """Average board power while ``run`` replays back to back (the energy counter's)."""
+    from gpubench.micro import power_window
+
+    reading, _ = power_window(run, dev, monitor, seconds)
+    if reading.energy_j and reading.duration_s:
+        return float(reading.energy_j / reading.duration_s)
+    return reading.avg_power_w
 
 
 #: A printed row of the per-kernel time table (see :func:`kernel_times`).
 _ROW = re.compile(
     r"^\s{4}(?P<label>\S.*?)\s+(?P<kind>gemv |gemm )?grid (?P<grid>\d+), warps \d+.*?"
-    r"\s(?P<us>[\d.]+) us\s+(?P<gbs>[\d.]+) GB/s\s+x(?P<count>\d+)\s*$"
+    r"\s(?P<us>[\d.]+) us\s+(?P<gbs>[\d.]+) GB/s\s+x(?P<count>\d+)(?:\s.*)?$"
 )
 #: The Triton function behind each kind of launch (as the profiler names it).
 _FUNCTIONS = {
@@ -536,12 +603,23 @@ def parse_kernel_table(text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def write_kernel_times(path: Path, rows: list[dict[str, Any]], device: str, note: str) -> None:
-    """Write the per-kernel times for the GPU model (``<baseline stem>_fused_kernels.json``)."""
+def write_kernel_times(
+    path: Path,
+    rows: list[dict[str, Any]],
+    device: str,
+    note: str,
+    floor_w: float | None = None,
+) -> None:
+    """Write the per-kernel times for the GPU model (``<baseline stem>_fused_kernels.json``).
+
+    ``floor_w``: the board's power over a graph of tiny kernels in the same session, the
+    reference the rows' ``watts`` are read against.
+    """
     data = {
         "schema": "mmfree-cosim/fused-kernel-times",
         "device": device,
         "note": note,
+        "floor_w": None if floor_w is None else round(floor_w, 1),
         "rows": rows,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -619,10 +697,10 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     models = args.models.split(",")
     with torch.inference_mode():
-        rows = kernel_times(models, dev, measured_tbps)
+        rows, floor_w = kernel_times(models, dev, measured_tbps)
     if args.kernels_out is not None:
         note = f"measured by benchmarks/gpu_fused_check.py, {time.strftime('%Y-%m-%d')}"
-        write_kernel_times(args.kernels_out, rows, name, note)
+        write_kernel_times(args.kernels_out, rows, name, note, floor_w)
     if args.kernel_times:
         return 0
     with torch.inference_mode():

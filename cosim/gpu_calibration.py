@@ -160,32 +160,43 @@ def load_opcost(baseline_path: str | Path) -> dict[str, Any] | None:
         data = json.loads(sibling.read_text(encoding="utf-8"))
     fused = path.with_name(path.stem + "_fused_kernels.json")
     if fused.exists():
-        rows = json.loads(fused.read_text(encoding="utf-8")).get("rows", [])
-        data = {**(data or {}), "kernel_times": rows}
+        table = json.loads(fused.read_text(encoding="utf-8"))
+        data = {
+            **(data or {}),
+            "kernel_times": table.get("rows", []),
+            "kernel_floor_w": table.get("floor_w"),
+        }
     return data
 
 
 def _kernel_times(
     opcost: dict[str, Any] | None,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Microseconds and bytes a launch of each captured kernel, from the per-kernel table.
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Microseconds, bytes and extra watts of a launch of each captured kernel.
 
-    Launches of one Triton function with one grid (the profiler's grouping) that differ
-    in shape take their launches' mean, weighted by how many a step makes.
+    From the per-kernel table. Launches of one Triton function with one grid (the
+    profiler's grouping) that differ in shape take their launches' mean, weighted by how
+    many a step makes. Extra watts: the board's power while the kernel ran back to back
+    less the same session's floor (a graph of tiny kernels), where both were measured.
     """
-    sums: dict[str, tuple[float, float, int]] = {}
+    sums: dict[str, tuple[float, float, float, int]] = {}
+    floor = (opcost or {}).get("kernel_floor_w")
     for row in (opcost or {}).get("kernel_times", []):
         key = captured_call(row["model"], int(row["batch"]), row["kernel"], int(row["grid"]))
-        us, nbytes, n = sums.get(key, (0.0, 0.0, 0))
+        us, nbytes, wus, n = sums.get(key, (0.0, 0.0, 0.0, 0))
         count = int(row.get("per_step", 1))
+        watts = row.get("watts")
+        extra = float(watts) - float(floor) if watts and floor else float("nan")
         sums[key] = (
             us + float(row["us"]) * count,
             nbytes + float(row.get("bytes", 0)) * count,
+            wus + extra * float(row["us"]) * count,
             n + count,
         )
-    times = {key: us / n for key, (us, _, n) in sums.items() if n}
-    moved = {key: b / n for key, (_, b, n) in sums.items() if n}
-    return times, moved
+    times = {key: us / n for key, (us, _, _, n) in sums.items() if n}
+    moved = {key: b / n for key, (_, b, _, n) in sums.items() if n}
+    watts = {key: max(0.0, w / us) for key, (us, _, w, n) in sums.items() if n and us and w == w}
+    return times, moved, watts
 
 
 def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
@@ -299,7 +310,7 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
             per_tflop.append((m.gemm_power.avg_power_w - floor_w) / tflop_s)
     speed = _HostSpeed(quiet_reference_of(baseline))
     kernels, hosts = _op_costs(opcost, micros, median(eager), speed)
-    captured_us, captured_bytes = _kernel_times(opcost)
+    captured_us, captured_bytes, captured_watts = _kernel_times(opcost)
     kernels.update(captured_us)
     w_per_tb = median(per_tb) if per_tb else 0.0
     cal = GpuCalibration(
@@ -313,6 +324,7 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
         kernel_us=kernels,
         host_us=hosts,
         kernel_bytes=captured_bytes,
+        kernel_watts=captured_watts,
         w_packed_busy=_packed_watts(opcost, w_per_tb),
         dispatch_penalty=_dispatch_penalty(opcost),
         glue_us=_glue(opcost, speed.reference_us),

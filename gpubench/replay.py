@@ -11,6 +11,11 @@ was timed alone (the fused implementation's per-kernel table, see
 :func:`cosim.gpu_calibration.load_opcost`); otherwise an entry whose operands were not
 recorded costs the per-kernel floor only. Host-side figures of a trace (views, module
 calls) are unknown for a captured list and left at zero.
+
+An embedding lookup is a gather: the profiler records the whole table as its operand,
+but it reads one row per token. A kernel that performs one (``aten::embedding``, or an
+Inductor kernel whose name lists ``embedding`` among the operators it fuses) is charged
+``batch`` rows of the table, not the table (:func:`gathered_param_bytes`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,34 @@ import math
 
 from arch_models.gpu_kernels import Kernel, KernelStep
 from gpubench.schema import Baseline, Case
+from gpubench.shapes import get_shape
 
-__all__ = ["captured_call", "captured_case", "captured_step"]
+__all__ = ["captured_call", "captured_case", "captured_step", "gathered_param_bytes"]
 
 
 def captured_call(model: str, batch: int, kernel: str, grid: int) -> str:
     """The call key of a captured kernel: model, batch, name and its grid's first extent."""
     return f"captured|{model}|b{batch}|{kernel}|grid{grid}"
+
+
+def gathered_param_bytes(name: str, op: str, param_bytes: int, rows: int, vocab: int) -> int:
+    """Parameter bytes a captured kernel reads, with an embedding lookup read as a gather.
+
+    Args:
+        name: The kernel's name.
+        op: The host operator that launched it.
+        param_bytes: Bytes of the model's matrices among its recorded operands.
+        rows: Tokens looked up (the decode step's batch).
+        vocab: Rows of the embedding table.
+
+    A lookup's table operand (``vocab`` rows) costs ``rows`` of its rows; any other
+    operand is read whole.
+    """
+    if "embedding" not in name.lower() and "embedding" not in op.lower():
+        return param_bytes
+    if param_bytes <= 0 or vocab <= 0:
+        return param_bytes
+    return min(param_bytes, math.ceil(param_bytes * rows / vocab))
 
 
 def captured_case(baseline: Baseline, model: str, impl: str, batch: int) -> Case | None:
@@ -45,13 +71,14 @@ def captured_step(case: Case) -> KernelStep:
     """
     if not case.captured_kernels:
         raise ValueError(f"{'/'.join(map(str, case.key))}: no captured kernel list")
+    vocab = get_shape(case.model).vocab
     kernels: list[Kernel] = []
     for k in case.captured_kernels:
         one = Kernel(
             name=k.name,
             reads=tuple(k.reads),
             writes=tuple(k.writes),
-            param_bytes=k.param_bytes,
+            param_bytes=gathered_param_bytes(k.name, k.op, k.param_bytes, case.batch, vocab),
             flops=k.flops,
             tensor_core=k.tensor_core,
             call=captured_call(case.model, case.batch, k.name, k.grid[0] if k.grid else 0),

@@ -231,3 +231,33 @@ def test_fused_kernels_replay_at_their_own_measured_times(tmp_path: Path) -> Non
     # the whole step: every launch at its own time, far above the per-kernel floor
     floor = GpuModel(ARCH, calibrate_from_baseline(baseline, None).calibration)
     assert gpu.run_step(step, "graph").ns > 2 * floor.run_step(step, "graph").ns
+
+
+def test_a_kernel_with_its_own_power_window_draws_its_measured_watts() -> None:
+    """Measured extra watts replace the traffic and FLOP terms for that kernel's share."""
+    from arch_models.gpu_kernels import Kernel, KernelStep
+
+    cal = calibrate_from_baseline(BASELINE, OPCOST).calibration
+    gemv = Kernel("_gemm_kernel", (4096,), (4096,), 50 * 2**20, 10**9, True, "captured|x", 384)
+    other = Kernel("_glu_kernel", (2**27,), (2**20,), 0, 0, False, "captured|y", 16)
+    step = KernelStep("fused", "370m", 16, (gemv, other) * 8, 10**9)
+    timed = dataclasses.replace(
+        cal, kernel_us={"captured|x": 30.0, "captured|y": 4.0}, kernel_bytes={}
+    )
+    gpu = GpuModel(calibrated_arch(ARCH, calibrate_from_baseline(BASELINE, OPCOST)), timed)
+    plain = gpu.run_step(step, "graph")
+    watts = dataclasses.replace(timed, kernel_watts={"captured|x": 250.0})
+    powered = GpuModel(gpu.arch, watts)
+    r = powered.run_step(step, "graph")
+    assert r.ns == plain.ns and r.hbm_bytes == plain.hbm_bytes  # time and traffic unchanged
+    assert r.measured_hbm_bytes == 8 * gemv.param_bytes and r.measured_flops == 8 * gemv.flops
+    share = 8 * 30e3 / r.ns
+    seconds = r.ns / 1e9
+    expected = (
+        gpu.power_w(plain)
+        + 250.0 * share
+        - cal.w_per_tb_s * r.measured_hbm_bytes / seconds / 1e12
+        - cal.w_per_tflop_s * r.measured_flops / seconds / 1e12
+    )
+    assert powered.power_w(r) == pytest.approx(expected)
+    assert powered.power_w(r) > gpu.power_w(plain)  # an SM-bound GEMM draws more than its bytes

@@ -228,3 +228,27 @@ def test_replay_of_a_captured_list() -> None:
     assert graph.gpu is not None and graph.gpu.hbm_bytes_per_step >= weights
     # a floor per kernel plus the weights at the measured bandwidth, at least
     assert graph.ms_per_token > weights / 5e12 * 1e3
+
+
+def test_an_embedding_lookup_reads_one_row_per_token() -> None:
+    """The profiler records the whole table as a lookup's operand; a gather reads a row a token."""
+    from gpubench.replay import gathered_param_bytes
+    from gpubench.shapes import get_shape
+
+    shape = get_shape("1.3b")
+    table = shape.vocab * shape.d * 2
+    row = shape.d * 2
+    fused = "triton_red_fused_abs_add_amax_embedding_mean_0"
+    assert gathered_param_bytes(fused, fused, table, 1, shape.vocab) == row
+    assert gathered_param_bytes("k", "aten::embedding", table, 16, shape.vocab) == 16 * row
+    # any other kernel reads its weight operands whole (an output head of the same shape)
+    assert gathered_param_bytes("nvjet_gemv", "aten::mm", table, 16, shape.vocab) == table
+    lookup = CapturedKernel(
+        fused, "kernel", 1, [1, 1, 1], [512, 1, 1], 3.0, fused, [8, 4096], [], table, 0, False, True
+    )
+    base = _with_captured([lookup])
+    case = dataclasses.replace(
+        next(c for c in base.cases if c.captured_kernels), model="1.3b", batch=16
+    )
+    (kernel,) = captured_step(case).kernels
+    assert kernel.param_bytes == 16 * row
