@@ -85,7 +85,8 @@ class Rung:
             figure = f"error {m['error']:+.1%}"
         else:
             figure = "measured"
-        cases = f", {m['cases']} cases" if "cases" in m else ""
+        n = m.get("cases")
+        cases = f", {n} case{'' if n == 1 else 's'}" if n is not None else ""
         where = f"{m.get('command', '?')}, {m.get('date', '?')}"
         return f"checked: {self.what}: {figure}{cases} ({where})"
 

@@ -20,6 +20,7 @@ from dashboards.data import Notice, StudySnapshot
 from dashboards.designs import DesignRecord, qualify, split_study, trial_number
 from dashboards.gpu import GPU_FASTEST, fastest_points
 from dashboards.layout import TABS
+from dashboards.names import energy_text
 from dashboards.state import Dashboard
 from explorer.records import TrialRecord
 
@@ -65,7 +66,7 @@ def on_refresh(
     model = snap.model if isinstance(snap, StudySnapshot) else None
     gpu = board.gpu_for(model) if model else []
     batches = sorted({p.batch for p in gpu})
-    batch_options = [{"label": f"b{b}", "value": b} for b in batches]
+    batch_options = [{"label": f"batch {b}", "value": b} for b in batches]
     gpu_options = [{"label": p.label, "value": p.key} for p in gpu]
     return (
         version,
@@ -83,6 +84,13 @@ def initial_state(board: Dashboard, study: str | None) -> dict[str, Any]:
     first GPU case) and the Pareto figure, so the first render needs no callback round
     trip; the first refresh then finds nothing changed.
     """
+    board.refresh(study)
+    snap = board.snapshot(study)
+    key = (study, _version(board, study, snap))
+    return board.first_page(key, lambda: _initial_state(board, study))
+
+
+def _initial_state(board: Dashboard, study: str | None) -> dict[str, Any]:
     version, status, notices, batches, gpu = on_refresh(board, study, None)
     snap = board.snapshot(study)
     model = snap.model if isinstance(snap, StudySnapshot) else None
@@ -190,7 +198,7 @@ def on_selection_note(board: Dashboard, study: str | None, selected: str | None)
 
     text = (
         f"Selected {record.label} ({record.status}): {num('tokens_per_s', ',.1f')} tokens/s, "
-        f"{num('avg_power_w', '.3g')} W, {num('energy_per_token_j', '.3g')} J/token, "
+        f"{num('avg_power_w', '.3g')} W, {energy_text(s.get('energy_per_token_j'))}, "
         f"{s.get('bottleneck', '')}. Open the Design tab for its detail."
     )
     return html.Span(text, id="selection-text")

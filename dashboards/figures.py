@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboards._labels import Box, place_labels, text_box
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
+from dashboards.names import ENERGY_UNIT, energy_text, part_name, resource_name
 from explorer.pareto import pareto_mask
 
 __all__ = [
@@ -69,7 +71,7 @@ _STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "
 COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("tokens_per_s", "tokens/s", "higher"),
     ("avg_power_w", "W", "lower"),
-    ("energy_per_token_j", "J/token", "lower"),
+    ("energy_per_token_j", ENERGY_UNIT, "lower"),
     ("ms_per_token", "ms/token", "lower"),
     ("max_resource_utilisation", "worst resource %", "lower"),
 )
@@ -113,11 +115,29 @@ def iso_energy_levels(j_min: float, j_max: float) -> list[float]:
 
 
 def _fmt_j(value: float) -> str:
-    if value >= 1:
-        return f"{value:g} J"
-    if value >= 1e-3:
-        return f"{value * 1e3:g} mJ"
-    return f"{value * 1e6:g} µJ"
+    """Joules in the page's one energy unit (millijoules): ``0.5 mJ``, ``20 mJ``."""
+    return f"{float(f'{value * 1e3:.3g}'):g} mJ"
+
+
+#: The Pareto plot's colour scale, low J/token (good) to high: Viridis reversed.
+_ENERGY_SCALE = np.array(
+    [[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in plotly.colors.sequential.Viridis[::-1]],
+    dtype=float,
+)
+
+
+def energy_colours(log_j: np.ndarray, lo: float, hi: float) -> list[str]:
+    """Colours of points by log10 J/token on the colour bar's scale (``lo`` to ``hi``).
+
+    Computed here rather than by Plotly in the browser: mapping ten thousand values
+    through a colour scale is a tenth of a second of the page's first render there.
+    """
+    pos = np.clip((np.asarray(log_j, dtype=float) - lo) / (hi - lo or 1.0), 0.0, 1.0)
+    pos = np.nan_to_num(pos, nan=1.0) * (len(_ENERGY_SCALE) - 1)
+    low = np.minimum(pos.astype(int), len(_ENERGY_SCALE) - 2)
+    frac = (pos - low)[:, None]
+    rgb = np.rint(_ENERGY_SCALE[low] * (1 - frac) + _ENERGY_SCALE[low + 1] * frac).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()]
 
 
 def _nice_step(span: float, count: int) -> float:
@@ -217,9 +237,9 @@ def pareto_figure(
         if status == "failed":
             marker.update(color="#d62728", size=9)
         else:
+            log_j = np.log10(np.clip(part["energy_per_token_j"].to_numpy(float), 1e-12, None))
             marker.update(
-                color=np.log10(np.clip(part["energy_per_token_j"].to_numpy(float), 1e-12, None)),
-                coloraxis="coloraxis",
+                color=energy_colours(log_j, lo, hi),
                 line={"width": 1.5} if status == "infeasible" else {"width": 0},
             )
             if status == "infeasible":
@@ -238,6 +258,18 @@ def pareto_figure(
                 legendgrouptitle={"text": "FPGA designs, simulated (estimate):"},
             )
         )
+    fig.add_trace(  # the colour bar's trace: the trials carry their colours, computed here
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="energy per token (colour bar)",
+            marker={"color": [lo], "coloraxis": "coloraxis"},
+            showlegend=False,
+            hoverinfo="skip",
+            meta={"kind": "colourbar"},
+        )
+    )
     feasible = plotted[plotted["status"] == "feasible"]
     if len(feasible):
         mask = pareto_mask(feasible["tokens_per_s"].to_numpy(), feasible["avg_power_w"].to_numpy())
@@ -267,7 +299,7 @@ def pareto_figure(
                 customdata=[[key]],
                 hovertemplate=(
                     f"<b>{label}</b>, simulated (estimate)<br>%{{y:,.1f}} tokens/s · "
-                    f"%{{x:.3g}} W · {jpt:.3g} J/token<extra></extra>"
+                    f"%{{x:.3g}} W · {energy_text(jpt)}<extra></extra>"
                 ),
             )
         )
@@ -294,12 +326,20 @@ def pareto_figure(
                     "line": {"color": "#fff", "width": 1},
                 },
                 customdata=[
-                    [p.key, p.model, e, p.ms_per_token or math.nan, p.source, p.date, _hover(p)]
+                    [
+                        p.key,
+                        p.model,
+                        e * 1e3,
+                        p.ms_per_token or math.nan,
+                        p.source,
+                        p.date,
+                        _hover(p),
+                    ]
                     for p, e in zip(gpu_pts, gpu_energy, strict=True)
                 ],
                 hovertemplate=(
                     "<b>%{customdata[6]}</b><br>model %{customdata[1]} · "
-                    "%{y:,.1f} tokens/s · %{x:.3g} W<br>%{customdata[2]:.3g} J/token · "
+                    "%{y:,.1f} tokens/s · %{x:.3g} W<br>%{customdata[2]:.3g} mJ/token · "
                     "%{customdata[3]:.3g} ms/token<br>%{customdata[4]}, %{customdata[5]}"
                     "<extra></extra>"
                 ),
@@ -313,7 +353,10 @@ def pareto_figure(
                     x=[None],
                     y=[None],
                     mode="markers",
-                    name=f"GPU b{batch}: tokens/s are the aggregate of {batch} sequences",
+                    name=(
+                        f"GPU at batch {batch} (×{batch}): tokens/s are the aggregate of "
+                        f"{batch} sequences"
+                    ),
                     marker={"symbol": "star", "size": 16, "color": _GPU_B16},
                     hoverinfo="skip",
                 )
@@ -369,7 +412,7 @@ def pareto_figure(
             "cmin": lo,
             "cmax": hi,
             "colorbar": {
-                "title": {"text": "J/token<br>(simulated)"},
+                "title": {"text": "mJ/token<br>(simulated)"},
                 "tickvals": tickvals,
                 "ticktext": ticktext,
                 "len": 0.75,
@@ -548,7 +591,7 @@ def resources_figure(summary: Mapping[str, Any]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=util,
-            y=kinds,
+            y=[resource_name(k) for k in kinds],
             orientation="h",
             marker={"color": colours},
             text=text,
@@ -585,7 +628,7 @@ def energy_figure(summary: Mapping[str, Any]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=mj,
-            y=names,
+            y=[part_name(k) for k in names],
             orientation="h",
             marker={"color": "#54a24b"},
             text=text,
@@ -665,9 +708,11 @@ def utilisation_figure(util: pd.DataFrame, spans: Sequence[tuple[str, float, flo
                 x=mid,
                 y=100 * part["busy"],
                 mode="lines",
-                name=str(kind),
+                name=part_name(str(kind)),
                 line={"width": 1.6, "color": PALETTE[i % len(PALETTE)]},
-                hovertemplate=f"{kind}: %{{y:.0f}}% busy at %{{x:,.1f}} µs<extra></extra>",
+                hovertemplate=(
+                    f"{part_name(str(kind))}: %{{y:.0f}}% busy at %{{x:,.1f}} µs<extra></extra>"
+                ),
             )
         )
     for phase, start, end in spans:
@@ -720,6 +765,10 @@ def unit_heatmap_figure(
 # ----------------------------------------------------------------------------- compare
 
 
+#: Compare shows these metrics scaled: utilisation in percent, energy in millijoules.
+_COMPARE_SCALE = {"max_resource_utilisation": 100.0, "energy_per_token_j": 1e3}
+
+
 def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Return one bar panel per metric of :data:`COMPARE_METRICS`, one bar per design.
 
@@ -739,7 +788,7 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     misfit = [r.get("status") == "infeasible" for r in rows]
     for col, (key, title, _) in enumerate(COMPARE_METRICS, start=1):
         vals = [r.get(key) for r in rows]
-        scale = 100.0 if key == "max_resource_utilisation" else 1.0
+        scale = _COMPARE_SCALE.get(key, 1.0)
         fig.add_trace(
             go.Bar(
                 x=[
@@ -757,7 +806,8 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
                     },
                 },
                 text=[
-                    _short(v, key) + (" · does not fit" if bad else "")
+                    _short(v * scale if isinstance(v, int | float) else v, key)
+                    + (" · does not fit" if bad else "")
                     for v, bad in zip(vals, misfit, strict=True)
                 ],
                 textposition="auto",
@@ -776,7 +826,7 @@ def _short(v: Any, key: str) -> str:
     if not isinstance(v, int | float) or not math.isfinite(v):
         return "n/a"
     if key == "max_resource_utilisation":
-        return f"{100 * v:.0f}%"
+        return f"{v:.0f}%"
     return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
@@ -807,7 +857,7 @@ def compare_resources_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 name=r["label"],
-                x=kinds,
+                x=[resource_name(k) for k in kinds],
                 y=[100 * float((res.get(k) or {}).get("utilisation") or 0) for k in kinds],
                 marker={"color": colour},
                 hovertemplate="%{x}: %{y:.1f}%<extra>" + r["label"] + "</extra>",
@@ -869,9 +919,24 @@ def progress_figure(table: pd.DataFrame) -> go.Figure:
         row=1,
         col=1,
     )
+    below = 0
     for status in STATUSES:
-        if not (t["status"] == status).any():
+        count = int((t["status"] == status).sum())
+        if not count:
             continue
+        # each band named at its right end (the areas have no legend entries of their own)
+        fig.add_annotation(
+            x=t["trial"].iloc[-1],
+            y=below + count / 2,
+            text=f"{status} {count}",
+            showarrow=False,
+            xanchor="left",
+            xshift=6,
+            font={"size": 11, "color": colours[status] if status != "infeasible" else "#777"},
+            row=2,
+            col=1,
+        )
+        below += count
         fig.add_trace(
             go.Scatter(
                 x=t["trial"],
@@ -890,7 +955,7 @@ def progress_figure(table: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="tokens/s", row=1, col=1)
     fig.update_yaxes(title_text="trials", row=2, col=1)
     fig.update_xaxes(title_text="trial number", row=2, col=1)
-    fig.update_layout(template=TEMPLATE, height=520, margin={"l": 60, "r": 20, "t": 40, "b": 40})
+    fig.update_layout(template=TEMPLATE, height=520, margin={"l": 60, "r": 110, "t": 40, "b": 40})
     return fig
 
 

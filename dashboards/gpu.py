@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dashboards.data import Notice
+from dashboards.names import gpu_label, gpu_short_label
 
 __all__ = [
     "FASTEST_NOTE",
@@ -42,7 +43,7 @@ class GpuPoint:
 
     Attributes:
         key: Stable identifier in the page (``gpu:<file>:<case>``).
-        label: Short name (``H200 packed graph b1``).
+        label: Its name on the page (``H200 packed 2-bit, CUDA graph, batch 1``).
         gpu: The GPU's name as the driver reports it.
         model: Model measured.
         impl: Implementation (reference, dense, packed, transformer).
@@ -89,13 +90,14 @@ class GpuPoint:
         return "" if self.batch == 1 else f"aggregate of {self.batch} sequences"
 
     @property
-    def short_label(self) -> str:
-        """Return a compact name: card, implementation, launch, batch (``H100 fused graph b16``).
+    def card(self) -> str:
+        """Return the card's short name: its name's first word (``H100 80GB HBM3`` → ``H100``)."""
+        return self.gpu.split()[0] if self.gpu.strip() else "GPU"
 
-        The card is its name's first word (``H100 80GB HBM3`` → ``H100``).
-        """
-        card = self.gpu.split()[0] if self.gpu.strip() else "GPU"
-        return f"{card} {self.impl} {self.launch} b{self.batch}"
+    @property
+    def short_label(self) -> str:
+        """Return a compact name where many are shown (``H100 dense compiled graph ×16``)."""
+        return gpu_short_label(self.card, self.impl, self.launch, self.batch)
 
 
 def _short_gpu(name: str | None) -> str:
@@ -149,7 +151,9 @@ def load_baselines(paths: Sequence[str | Path]) -> tuple[list[GpuPoint], list[No
             points.append(
                 GpuPoint(
                     key=f"gpu:{i}:{j}",
-                    label=f"{gpu} {case.impl} {case.launch} b{case.batch}",
+                    label=gpu_label(
+                        gpu.split()[0] if gpu.strip() else "GPU", case.impl, case.launch, case.batch
+                    ),
                     gpu=gpu,
                     model=case.model,
                     impl=case.impl,
@@ -199,7 +203,8 @@ def fastest_points(
 
     Returns:
         One point per (model, batch) that has one, ordered by model then batch, its label
-        ending in ``(fastest measured)``: ``H100 fused graph b1 (fastest measured)``.
+        ending in ``(fastest measured)``:
+        ``H100 fused 2-bit (Triton), CUDA graph, batch 1 (fastest measured)``.
     """
     wanted = set(batches) if batches is not None else None
     best: dict[tuple[str, int], GpuPoint] = {}

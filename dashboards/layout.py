@@ -74,7 +74,10 @@ button:hover { background: #3b5f86; }
 #pareto-tooltip, #pareto-tooltip * { pointer-events: none; }
 """
 
-#: The HTML shell (Dash's default with the page's styles inline: no static files).
+#: The HTML shell (Dash's default with the page's styles inline: no static files). Plotly
+#: is fetched and run as soon as the page starts (``async``), while Dash loads and asks for
+#: the layout; Dash's graph finds it defined. Left to Dash, it is fetched only once the
+#: layout has rendered a graph, and the plot waits for it.
 INDEX_STRING = (
     """<!DOCTYPE html>
 <html>
@@ -83,8 +86,7 @@ INDEX_STRING = (
     <title>{%title%}</title>
     {%favicon%}
     {%css%}
-    <link rel="preload" as="script"
-          href="/_dash-component-suites/plotly/package_data/plotly.min.js">
+    <script async src="/_dash-component-suites/plotly/package_data/plotly.min.js"></script>
     <style>"""
     + _CSS
     + """</style>

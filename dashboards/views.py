@@ -18,6 +18,7 @@ from dashboards import figures
 from dashboards.data import PARAM_PREFIX, STATUSES, Notice, StudySnapshot
 from dashboards.designs import DesignRecord, trial_number
 from dashboards.gpu import GPU_FASTEST, GPU_MODES, GpuPoint, fastest_points
+from dashboards.names import ENERGY_UNIT, energy_text, resource_name, value_text
 from explorer.records import StudyAttr
 
 __all__ = [
@@ -141,7 +142,7 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
         html.B(f"trial {number} · {row['status']} · simulated (estimate)"),
         html.Br(),
         f"{_fmt(row['tokens_per_s'], ',.1f')} tokens/s · {_fmt(row['avg_power_w'], '.3g')} W · "
-        f"{_fmt(row['energy_per_token_j'], '.3g')} J/token · "
+        f"{energy_text(row['energy_per_token_j'])} · "
         f"{_fmt(row['ms_per_token'], '.3g')} ms/token",
     ]
     for name in snap.params:
@@ -255,13 +256,19 @@ def _fmt(v: Any, spec: str = ",.4g", unit: str = "") -> str:
     return "n/a"
 
 
+def _milli(joules: Any) -> Any:
+    """Joules in millijoules (the page's energy unit); anything else unchanged."""
+    ok = isinstance(joules, int | float) and not isinstance(joules, bool)
+    return joules * 1e3 if ok else joules
+
+
 def _key_figures(record: DesignRecord) -> html.Table:
     s = record.summary
     rows = [
         ("tokens/s", _fmt(s.get("tokens_per_s"), ",.2f")),
         ("ms/token", _fmt(s.get("ms_per_token"), ",.4f")),
         ("average power", _fmt(s.get("avg_power_w"), ".3f", " W")),
-        ("energy/token", _fmt(s.get("energy_per_token_j"), ".4g", " J")),
+        ("energy/token", energy_text(s.get("energy_per_token_j"), 4)),
         ("bottleneck", str(s.get("bottleneck") or "n/a")),
         (
             "design bound",
@@ -380,7 +387,7 @@ def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
     if record.params:
         head.append(
             html.P(
-                " · ".join(f"{k} = {v}" for k, v in record.params.items()),
+                " · ".join(f"{k} = {value_text(v)}" for k, v in record.params.items()),
                 className="params",
             )
         )
@@ -496,7 +503,17 @@ def _compare_table(rows: Sequence[Mapping[str, Any]]) -> html.Table:
     kinds: list[str] = []
     for r in rows:
         kinds += [k for k in r["resources"] if k not in kinds]
-    head = ["design", "status", "device", "tokens/s", "W", "J/token", "ms/token", *kinds, "note"]
+    head = [
+        "design",
+        "status",
+        "device",
+        "tokens/s",
+        "W",
+        ENERGY_UNIT,
+        "ms/token",
+        *map(resource_name, kinds),
+        "note",
+    ]
     body = []
     for r in rows:
         res = r["resources"]
@@ -506,7 +523,7 @@ def _compare_table(rows: Sequence[Mapping[str, Any]]) -> html.Table:
             r["device"],
             _fmt(r["tokens_per_s"], ",.2f"),
             _fmt(r["avg_power_w"], ".3g"),
-            _fmt(r["energy_per_token_j"], ".4g"),
+            _fmt(_milli(r["energy_per_token_j"]), ".4g"),
             _fmt(r["ms_per_token"], ".4g"),
             *[_fmt((res.get(k) or {}).get("utilisation"), ".1%") if res else "—" for k in kinds],
             r["bottleneck"],

@@ -250,7 +250,7 @@ def capture(url: str, out: Path, picks: Picks, chromium: str) -> list[Path]:
             _settle(page, "pareto")
             saved += _save(page, out, "pareto")
             page.click("#gpu-mode label:has-text('all')")
-            page.click("#gpu-batches label:has-text('b16')")
+            page.click("#gpu-batches label:has-text('batch 16')")
             page.wait_for_function(
                 "() => document.querySelector('#view-pareto .js-plotly-plot')"
                 ".data.some(t => JSON.stringify(t).includes('b16'))"
@@ -258,7 +258,7 @@ def capture(url: str, out: Path, picks: Picks, chromium: str) -> list[Path]:
             _settle(page, "pareto")
             saved += _save(page, out, "pareto-all-gpus")
             page.click("#gpu-mode label:has-text('fastest')")
-            page.click("#gpu-batches label:has-text('b16')")
+            page.click("#gpu-batches label:has-text('batch 16')")
             page.wait_for_function(SETTLED_JS)
 
             _show_trial(page, picks.frugal)

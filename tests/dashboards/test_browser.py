@@ -16,6 +16,10 @@ import pytest
 from dashboards.state import DashboardConfig
 from tests.dashboards.conftest import STUDY, shot
 
+#: The GPU cases' names on the page (dashboards.names).
+PACKED_B1 = "H200 packed 2-bit, CUDA graph, batch 1"
+DENSE_B1 = "H200 dense bf16, CUDA graph, batch 1"
+
 pytestmark = pytest.mark.slow
 
 #: Page coordinates of a trial's point on the Pareto plot (Plotly's own axis mapping).
@@ -114,14 +118,14 @@ def test_walk_through_every_view(
         r"16 trials \(\d+ feasible, \d+ infeasible, 2 failed\)", expect_text.inner_text()
     )
     gpu = page.evaluate(GPU_LABELS_JS)
-    assert gpu == [["H200 packed graph b1 (fastest measured)"]]  # the fastest by default
+    assert gpu == [[PACKED_B1 + " (fastest measured)"]]  # the fastest by default
     page.click("#gpu-mode label:has-text('all')")
     page.wait_for_function(f"() => JSON.stringify(({GPU_LABELS_JS})()).includes('dense')")
-    assert page.evaluate(GPU_LABELS_JS) == [["H200 dense graph b1", "H200 packed graph b1"]]
+    assert page.evaluate(GPU_LABELS_JS) == [[DENSE_B1, PACKED_B1]]
     shot(page, "1-pareto")
     page.click("#gpu-mode label:has-text('fastest')")
     page.wait_for_function(f"() => !JSON.stringify(({GPU_LABELS_JS})()).includes('dense')")
-    assert page.evaluate(GPU_LABELS_JS) == [["H200 packed graph b1 (fastest measured)"]]
+    assert page.evaluate(GPU_LABELS_JS) == [[PACKED_B1 + " (fastest measured)"]]
     page.click("#image-format label:has-text('SVG')")
     page.wait_for_function(
         "() => document.querySelector('#view-pareto .js-plotly-plot')"
@@ -151,7 +155,7 @@ def test_walk_through_every_view(
     rows = page.locator("#compare-table tbody tr")
     rows.nth(2).wait_for()
     labels = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
-    assert labels == [f"trial {first}", f"trial {second}", "H200 packed graph b1"]
+    assert labels == [f"trial {first}", f"trial {second}", PACKED_B1]
     shot(page, "3-compare")
 
     page.click("#tab-study")

@@ -14,6 +14,11 @@ import pytest
 from dashboards.state import DashboardConfig
 from tests.dashboards.conftest import STUDY, shot
 
+#: The GPU cases' names on the page (dashboards.names).
+PACKED_B16 = "H200 packed 2-bit, CUDA graph, batch 16"
+PACKED_B1 = "H200 packed 2-bit, CUDA graph, batch 1"
+DENSE_B1 = "H200 dense bf16, CUDA graph, batch 1"
+
 pytestmark = pytest.mark.slow
 
 #: Every annotation's text and its drawn box on the page.
@@ -39,8 +44,8 @@ def test_pareto_labels_do_not_overlap(
     page.wait_for_timeout(500)
     boxes = page.evaluate(BOXES_JS)
     texts = [b[0] for b in boxes]
-    assert "H200 packed graph b16 (aggregate of 16 sequences)" in texts
-    assert {"H200 dense graph b1", "H200 packed graph b1"} <= set(texts)
+    assert PACKED_B16 + " (aggregate of 16 sequences)" in texts
+    assert {DENSE_B1, PACKED_B1} <= set(texts)
     assert any(t.endswith("J/token") for t in texts)  # the iso-J/token lines' labels
     for i, (text, *a) in enumerate(boxes):
         for other, *b in boxes[:i]:

@@ -16,6 +16,11 @@ from dashboards.data import PARAM_PREFIX
 from dashboards.state import Dashboard, DashboardConfig
 from tests.dashboards.conftest import STUDY
 
+#: The GPU cases' names on the page (dashboards.names).
+PACKED_B16 = "H200 packed 2-bit, CUDA graph, batch 16"
+PACKED_B1 = "H200 packed 2-bit, CUDA graph, batch 1"
+DENSE_B1 = "H200 dense bf16, CUDA graph, batch 1"
+
 
 @pytest.fixture
 def board(study_db: Path, baseline_file: Path) -> Dashboard:
@@ -34,9 +39,9 @@ def test_refresh_reports_changes_only(board: Dashboard) -> None:
     assert notices == []
     assert [b["value"] for b in batches] == [1, 16]
     assert [g["label"] for g in gpu] == [
-        "H200 dense graph b1",
-        "H200 packed graph b1",
-        "H200 packed graph b16",
+        DENSE_B1,
+        PACKED_B1,
+        PACKED_B16,
     ]
     assert callbacks.on_refresh(board, STUDY, version) == (no_update,) * 5
 
@@ -60,7 +65,7 @@ def test_pareto_figure_and_selection_patch(board: Dashboard) -> None:
     linear = callbacks.on_pareto(board, STUDY, "linear", [16], None, ["axes.value"], "all")
     assert linear.layout.xaxis.type == "linear"
     assert next(t for t in linear.data if t.name.startswith("measured")).text == (
-        "H200 packed graph b16 (aggregate of 16 sequences)",
+        PACKED_B16 + " (aggregate of 16 sequences)",
     )
     patch = callbacks.on_pareto(board, STUDY, "log", [1], f"trial:{second}", ["selected.data"])
     assert isinstance(patch, Patch)
@@ -82,19 +87,19 @@ def test_pareto_shows_the_fastest_gpu_case_by_default(board: Dashboard) -> None:
     fig = callbacks.on_pareto(board, STUDY, "log", [1], None, ["version.data"])
     trace = _gpu_trace(fig)
     assert trace.name == "measured GPU (1)"
-    assert trace.text == ("H200 packed graph b1 (fastest measured)",)
-    assert trace.customdata[0][6] == "H200 packed graph b1 (fastest measured)"  # the hover
+    assert trace.text == (PACKED_B1 + " (fastest measured)",)
+    assert trace.customdata[0][6] == PACKED_B1 + " (fastest measured)"  # the hover
     assert shown([1]) == shown([1], "fastest") == ["gpu:0:1"]
     assert shown([1, 16]) == ["gpu:0:1", "gpu:0:2"]  # one per batch size selected
     assert shown([]) == []
     assert shown([1, 16], "all") == ["gpu:0:0", "gpu:0:1", "gpu:0:2"]
     all_b1 = _gpu_trace(callbacks.on_pareto(board, STUDY, "log", [1], None, [], "all"))
-    assert all_b1.customdata[0][6] == "H200 dense graph b1 (measured)"
+    assert all_b1.customdata[0][6] == DENSE_B1 + " (measured)"
     # Compare starts with the same case
     assert callbacks.default_gpu_choice(board, STUDY) == shown([1])
     # the first render (the layout's figure) shows the fastest too
     first = callbacks.initial_state(board, STUDY)["figure"]
-    assert _gpu_trace(first).text == ("H200 packed graph b1 (fastest measured)",)
+    assert _gpu_trace(first).text == (PACKED_B1 + " (fastest measured)",)
     with pytest.raises(ValueError, match=r"'gpu_mode' must be in \('fastest', 'all'\)"):
         callbacks.on_pareto(board, STUDY, "log", [1], None, [], "fast")
 
@@ -213,7 +218,7 @@ def test_compare_holds_four_designs_and_gpu_cases(board: Dashboard) -> None:
     gpu = callbacks.default_gpu_choice(board, STUDY)
     assert gpu == ["gpu:0:1"]  # the fastest batch-1 case of the study's model
     body = str(callbacks.on_compare(board, STUDY, ["trial:0", "trial:7"], gpu, "svg"))
-    assert "trial 0" in body and "trial 7" in body and "H200 packed graph b1" in body
+    assert "trial 0" in body and "trial 7" in body and PACKED_B1 in body
     records = [board.record(STUDY, "trial:0")]
     rows = views.compare_rows([r for r in records if r], board.gpu_for("tiny"))
     assert [r["gpu"] for r in rows] == [False, True, True, True]

@@ -176,8 +176,8 @@ def test_baselines_load_and_bad_files_become_notices(baseline_file: Path, tmp_pa
     invalid.write_text(json.dumps(data))
     points, notices = load_baselines([baseline_file, tmp_path / "missing.json", bad_json, invalid])
     assert [p.label for p in points_for_model(points, "tiny", [1])] == [
-        "H200 dense graph b1",
-        "H200 packed graph b1",
+        "H200 dense bf16, CUDA graph, batch 1",
+        "H200 packed 2-bit, CUDA graph, batch 1",
     ]
     assert all(p.plottable for p in points) and points[0].source == "h200.json"
     assert [n.level for n in notices] == ["warning"] * 3

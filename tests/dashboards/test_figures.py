@@ -34,7 +34,7 @@ def _table(n: int, seed: int = 0) -> pd.DataFrame:
 def _gpu(tps: float, watts: float) -> GpuPoint:
     return GpuPoint(
         "gpu:0:0",
-        "H200 dense graph b1",
+        "H200 dense bf16, CUDA graph, batch 1",
         "H200",
         "370m",
         "dense",
@@ -81,7 +81,7 @@ def test_iso_energy_levels_and_colour_ticks() -> None:
     assert figures.iso_energy_levels(0.004, 0.06) == pytest.approx([0.005, 0.01, 0.02, 0.05])
     assert figures.iso_energy_levels(0.0, 1.0) == []
     vals, text = figures._colour_ticks(math.log10(3.7e-4), math.log10(4.5e-4))
-    assert len(vals) >= 3 and text[0].endswith("µJ")
+    assert len(vals) >= 3 and text[0] == "0.38 mJ"  # one unit on the page: millijoules
 
 
 def test_hypervolume_of_a_staircase() -> None:
@@ -245,5 +245,38 @@ def test_simulated_points_say_so_and_measured_ones_too() -> None:
     assert "simulated (estimate)" in next(t for t in fig.data if t.name == "u280").hovertemplate
     assert "simulated" in fig.layout.coloraxis.colorbar.title.text
     gpu = next(t for t in fig.data if t.name.startswith("measured GPU"))
-    assert gpu.customdata[0][6] == "H200 dense graph b1 (measured)"
-    assert gpu.text == ("H200 dense graph b1",)  # few: in full on the plot
+    assert gpu.customdata[0][6] == "H200 dense bf16, CUDA graph, batch 1 (measured)"
+    assert gpu.text == ("H200 dense bf16, CUDA graph, batch 1",)  # few: in full on the plot
+
+
+def test_trial_colours_follow_the_colour_bar() -> None:
+    """Colours computed on the server sit on the colour bar's scale (Viridis, reversed)."""
+    import plotly.colors
+
+    viridis = plotly.colors.sequential.Viridis
+    colours = figures.energy_colours(np.array([-3.0, -1.0, -2.0, np.nan, -9.0]), -3.0, -1.0)
+    assert colours[0] == viridis[-1].lower()  # the lowest J/token: the scale's yellow end
+    assert colours[1] == viridis[0].lower()  # the highest: its dark end
+    assert colours[2] not in (colours[0], colours[1])
+    assert colours[4] == colours[0]  # beyond the bar: its end colour
+    fig = figures.pareto_figure(_table(6), [])
+    feasible = next(t for t in fig.data if t.name.startswith("feasible"))
+    assert all(str(c).startswith("#") for c in feasible.marker.color)
+    assert fig.layout.coloraxis.cmin < fig.layout.coloraxis.cmax
+
+
+def test_the_page_names_things_in_words() -> None:
+    from dashboards import names
+
+    assert names.resource_name("bram_36k") == "block RAM (36 Kb)"
+    assert names.part_name("ternary_array") == "ternary array"
+    assert names.part_name("some_new_unit") == "some new unit"  # never an identifier
+    assert names.gpu_label("H100", "dense_compiled", "graph", 16) == (
+        "H100 dense bf16 (torch.compile), CUDA graph, batch 16"
+    )
+    assert names.gpu_short_label("H200", "packed", "eager", 1) == "H200 packed eager"
+    assert names.gpu_short_label("H200", "transformer_fast", "graph", 16) == (
+        "H200 Transf++ fast graph ×16"
+    )
+    assert names.energy_text(0.009963) == "9.96 mJ/token" and names.energy_text(None) == "—"
+    assert names.value_text(True) == "yes" and names.value_text(300.0) == "300"

@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 
 from dashboards.gpu import FASTEST_NOTE, GpuPoint, fastest_points, load_baselines
+from dashboards.names import gpu_label, impl_name
+
+#: The GPU cases' names on the page (dashboards.names).
+H100_FUSED_B1 = "H100 fused 2-bit (Triton), CUDA graph, batch 1"
+H100_COMPILED_B16 = "H100 dense bf16 (torch.compile), CUDA graph, batch 16"
 
 
 def _point(
@@ -13,7 +18,7 @@ def _point(
     tps = 1000.0 * batch / ms if ms else None
     return GpuPoint(
         key=key,
-        label=f"{gpu} {impl} graph b{batch}",
+        label=gpu_label(gpu, impl, "graph", batch),
         gpu=gpu,
         model=model,
         impl=impl,
@@ -47,8 +52,8 @@ def test_the_fastest_of_each_batch_over_every_card() -> None:
     by = {(p.model, p.batch): p for p in got}
     assert by[("370m", 1)].key == "gpu:1:0"
     assert by[("370m", 16)].key == "gpu:1:2"
-    assert by[("370m", 1)].label == "H100 fused graph b1 (fastest measured)"
-    assert by[("370m", 16)].label == "H100 dense_compiled graph b16" + FASTEST_NOTE
+    assert by[("370m", 1)].label == H100_FUSED_B1 + " (fastest measured)"
+    assert by[("370m", 16)].label == H100_COMPILED_B16 + FASTEST_NOTE
     # every other model is kept apart: one fastest point per model and batch
     assert by[("1.3b", 1)].key == "gpu:0:3" and len(got) == 3
     # only the label changes; the figures are the case's own
@@ -91,4 +96,4 @@ def test_agrees_with_gpubench_on_the_shipped_baselines() -> None:
             batch,
         )
         assert p.ms_per_token == expected.case.decode_ms_per_token
-        assert p.label.endswith(FASTEST_NOTE) and p.impl in p.label
+        assert p.label.endswith(FASTEST_NOTE) and impl_name(p.impl) in p.label
