@@ -355,6 +355,12 @@ def measure(db: Path, runs: int) -> None:
         f"{statistics.median(f[0] for f in floors):.2f} s wall, "
         f"{statistics.median(f[1] for f in floors):.2f} s CPU"
     )
+    floor_wall = statistics.median(f[0] for f in floors)
+    floor_cpu = statistics.median(f[1] for f in floors)
+    print(
+        f"first render / floor: {statistics.median(times) / floor_wall:.2f}x wall, "
+        f"{statistics.median(cpus) / floor_cpu:.2f}x CPU (target: at most 1.3x)"
+    )
     print(
         f"cold first render (the server reads the study on the first request): {cold_t:.2f} s"
         f" wall, {cold_cpu:.2f} s CPU"

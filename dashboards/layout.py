@@ -87,6 +87,7 @@ INDEX_STRING = (
     {%favicon%}
     {%css%}
     <script async src="/_dash-component-suites/plotly/package_data/plotly.min.js"></script>
+    <link rel="preload" as="script" href="/_dash-component-suites/dash/dcc/async-graph.js">
     <style>"""
     + _CSS
     + """</style>
