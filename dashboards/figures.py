@@ -116,7 +116,7 @@ def iso_energy_levels(j_min: float, j_max: float) -> list[float]:
 
 def _fmt_j(value: float) -> str:
     """Joules in the page's one energy unit (millijoules): ``0.5 mJ``, ``20 mJ``."""
-    return f"{float(f'{value * 1e3:.3g}'):g} mJ"
+    return f"{float(f'{value * 1e3:.3g}'):,g} mJ"
 
 
 #: The Pareto plot's colour scale, low J/token (good) to high: Viridis reversed.

@@ -253,7 +253,7 @@ def capture(url: str, out: Path, picks: Picks, chromium: str) -> list[Path]:
             page.click("#gpu-batches label:has-text('batch 16')")
             page.wait_for_function(
                 "() => document.querySelector('#view-pareto .js-plotly-plot')"
-                ".data.some(t => JSON.stringify(t).includes('b16'))"
+                ".data.some(t => JSON.stringify(t).includes('16 sequences'))"
             )
             _settle(page, "pareto")
             saved += _save(page, out, "pareto-all-gpus")
