@@ -9,7 +9,7 @@ row per ``block_cols``-column block), from which any tiling's per-tile work is d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -164,12 +164,47 @@ class Workload:
         matrices: Every ternary matrix by id.
         steps: The steps in order.
         meta: Provenance (seed, trace schema version, ...).
+        batch: Sequences processed together (each step is one token of each): every
+            op's activations, elements and bytes are for all of them (see
+            :meth:`batched`), while each weight is read once a step.
     """
 
     model: dict[str, Any]
     matrices: dict[int, MatrixInfo]
     steps: tuple[Step, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    batch: int = 1
+
+    def batched(self, batch: int) -> Workload:
+        """Return this (one-sequence) workload for ``batch`` sequences in lockstep.
+
+        Each step then processes one token of every sequence: elementwise, norm and
+        embedding ops handle ``batch`` times the elements and activation bytes, a matvec
+        takes ``batch`` activation vectors (and writes as many results) against one read
+        of its weights. The sequences' ops and shapes are the same; their values differ,
+        which timing does not see (the nonzero structure is the weights').
+
+        Raises:
+            ValueError: ``batch`` is below 1, or the workload is already batched.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1 (got {batch})")
+        if self.batch != 1:
+            raise ValueError(f"the workload is already a batch of {self.batch}")
+        if batch == 1:
+            return self
+
+        def scaled(op: Op) -> Op:
+            elements = op.elements if op.is_matvec else op.elements * batch
+            return replace(
+                op,
+                elements=elements,
+                bytes_in=op.bytes_in * batch,
+                bytes_out=op.bytes_out * batch,
+            )
+
+        steps = tuple(replace(s, ops=tuple(scaled(op) for op in s.ops)) for s in self.steps)
+        return replace(self, steps=steps, batch=batch, meta={**self.meta, "batch": batch})
 
     @property
     def decode_steps(self) -> tuple[Step, ...]:

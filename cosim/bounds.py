@@ -93,7 +93,7 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
             if not system.onchip.activations_on_chip and op.kind != "embedding":
                 core_bytes[c] += (op.bytes_in + op.bytes_out) // div
             if not system.onchip.state_on_chip and op.kind == "recurrence":
-                core_bytes[c] += 2 * d * STATE_BYTES // div
+                core_bytes[c] += 2 * d * STATE_BYTES * wl.batch // div
     # A channel group serves its cores one transfer at a time: the group's bytes over its
     # bandwidth, not each core's over a fair share (a core whose neighbours finish first
     # draws more than its share); and no core faster than its own memory path.

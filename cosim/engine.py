@@ -188,8 +188,10 @@ def simulate(
             f"bound {bounds.step_ns:.1f} ns ({bounds.binding})"
         )
     window = float(durations.sum())
+    batch = workload.batch
     resources = estimate_resources(arch)
-    power = power_summary(arch, frame, window, len(decode), resources)
+    # every decode step makes one token of each sequence of the batch
+    power = power_summary(arch, frame, window, len(decode) * batch, resources)
     util = _utilisation(frame, window, system)
     prefill = [s.index for s in workload.steps if s.phase == "prefill"]
     prefill_ns = (
@@ -197,14 +199,18 @@ def simulate(
     )
     mem_peak = _deliverable_peak_gb_per_s(system)
     bytes_per_token = bounds.dram_bytes
-    mem_bound_tps = mem_peak * 1e9 / bytes_per_token if bytes_per_token else float("inf")
-    tps = 1e9 / ns_per_token
+    mem_bound_tps = batch * mem_peak * 1e9 / bytes_per_token if bytes_per_token else float("inf")
+    tps = batch * 1e9 / ns_per_token
+    # the first token of each sequence comes out of the last prompt step (or, without a
+    # prompt, the first step)
+    first = prefill[-1] if prefill else decode[0]
+    ttft_ns = system.step_end_ns[first] - system.step_start_ns[workload.steps[0].index]
     return SimResult(
         tokens_per_s=tps,
         ms_per_token=ns_per_token / 1e6,
         avg_power_w=power["avg_power_w"],
         energy_per_token_j=power["energy_per_token_j"],
-        bound_tokens_per_s=1e9 / bounds.step_ns,
+        bound_tokens_per_s=batch * 1e9 / bounds.step_ns,
         bottleneck=_bottleneck(util, bounds),
         fits=resources.fits,
         resources=resources.as_dict(),
@@ -217,7 +223,10 @@ def simulate(
             binding_bound=bounds.binding,
             bounds_ns_per_token=bounds.as_dict(),
             memory_bound_tokens_per_s=mem_bound_tps,
-            channel_bound_tokens_per_s=_channel_peak_gb_per_s(system) * 1e9 / bytes_per_token
+            channel_bound_tokens_per_s=batch
+            * _channel_peak_gb_per_s(system)
+            * 1e9
+            / bytes_per_token
             if bytes_per_token
             else float("inf"),
             fraction_of_memory_bound=tps / mem_bound_tps if mem_bound_tps else 0.0,
@@ -230,6 +239,8 @@ def simulate(
             / 1e6
             / len(decode),
             prefill_ms=prefill_ns / 1e6,
+            time_to_first_token_ms=ttft_ns / 1e6,
+            batch=batch,
             prompt_tokens=len(prefill),
             decode_tokens=len(decode),
             clock_mhz=arch.spec.clock_mhz,

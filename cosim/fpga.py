@@ -235,7 +235,13 @@ class FpgaSystem:
                 else:
                     lo, hi = 0, m.rows
                 core.plans[m.id] = plan_matvec(
-                    array, m, lo, hi, chunk, self.options.max_transactions
+                    array,
+                    m,
+                    lo,
+                    hi,
+                    chunk,
+                    self.options.max_transactions,
+                    vectors=self.workload.batch,
                 )
         if rows_split:
             for core in self.cores:
@@ -255,7 +261,8 @@ class FpgaSystem:
         layers = int(self.workload.model.get("layers", 1))
         d = int(self.workload.model.get("d", 0))
         cores = len(self.cores)
-        state_need = math.ceil(layers * d * STATE_BYTES / cores)
+        # every sequence of a batch keeps its own recurrent state
+        state_need = math.ceil(layers * d * STATE_BYTES * self.workload.batch / cores)
         max_vec = max(
             (max(op.bytes_in, op.bytes_out) for s in self.workload.steps[:1] for op in s.ops),
             default=0,
@@ -522,7 +529,8 @@ class FpgaSystem:
         plan = core.plans[op.matrix]
         if not plan.chunks:
             return
-        yield env.timeout(tmac.cycles_to_ns(tmac.lead_cycles(op.cols)))
+        vectors = self.workload.batch
+        yield env.timeout(tmac.cycles_to_ns(tmac.lead_cycles(op.cols, vectors)))
         self._started(core, (step.index, seq)).succeed()
         resident = self.onchip.weights_resident
         for chunk in plan.chunks:
@@ -557,11 +565,11 @@ class FpgaSystem:
                 step.phase,
                 t_ns=start,
                 nbytes=chunk.nbytes,
-                energy_pj=tmac.chunk_energy_pj(chunk),
+                energy_pj=tmac.chunk_energy_pj(chunk, vectors),
                 busy_ns=busy,
                 stall_ns=stall,
             )
-        tail = tmac.fill_cycles + tmac.export_cycles(plan.rows)
+        tail = tmac.fill_cycles + tmac.export_cycles(plan.rows, vectors)
         yield env.timeout(tmac.cycles_to_ns(tail))
 
     def vector_work(self, core: Core, op: Op, elements: int) -> tuple[float, float]:
@@ -586,7 +594,7 @@ class FpgaSystem:
             nbytes += (op.bytes_in + op.bytes_out) // n
         if not self.onchip.state_on_chip and op.kind == "recurrence":
             d = int(self.workload.model.get("d", 0))
-            nbytes += 2 * d * STATE_BYTES // n
+            nbytes += 2 * d * STATE_BYTES * self.workload.batch // n
         if nbytes:
             yield from self.mem.transfer(
                 core.index, nbytes, "spill", op.name, step.index, step.phase

@@ -90,6 +90,8 @@ class FpgaFigures:
     stall_ms_per_token: float
     prefill_ms: float
     prompt_tokens: int
+    time_to_first_token_ms: float = 0.0
+    batch: int = 1
     decode_tokens: int
     clock_mhz: float
     cores: int
@@ -132,7 +134,7 @@ class SimResult:
 
     Attributes:
         tokens_per_s: Decode throughput (all sequences of a batch).
-        ms_per_token: Decode time per step.
+        ms_per_token: Decode time per step: each sequence's time per token.
         avg_power_w: Average power over the decode window.
         energy_per_token_j: Energy per token.
         bound_tokens_per_s: The design's analytical floor, as throughput.
@@ -191,6 +193,8 @@ class SimResult:
                 "onchip": {**asdict(f.onchip), "notes": list(f.onchip.notes)},
                 "stall_ms_per_token": f.stall_ms_per_token,
                 "prefill_ms": f.prefill_ms,
+                "time_to_first_token_ms": f.time_to_first_token_ms,
+                "batch": f.batch,
                 "prompt_tokens": f.prompt_tokens,
                 "decode_tokens": f.decode_tokens,
                 "design": self.design,

@@ -121,6 +121,11 @@ class TernaryArray(UnitBase):
             The buffer fill that ends with the group is released after them.
         start_latency_cycles: Fixed cycles between the end of a matvec's activation import
             and its first step (command decode, first buffer read); 0: none.
+        parallel_vectors: Activation vectors the array takes at once from each weight tile
+            when several sequences are decoded together (a batch): its trees and reducers
+            are replicated this many times and share the weight decode. A batch of ``B``
+            passes over each tile ``ceil(B / parallel_vectors)`` times (1: the vectors in
+            turn).
     """
 
     kind: Literal["ternary_array"]
@@ -137,6 +142,7 @@ class TernaryArray(UnitBase):
     count: Annotated[int, Field(ge=1, le=4096)] = 1
     handoff_bubble_cycles: Annotated[int, Field(ge=0, le=1 << 16)] = 0
     start_latency_cycles: Annotated[int, Field(ge=0, le=1 << 20)] = 0
+    parallel_vectors: Annotated[int, Field(ge=1, le=256)] = 1
 
     _lanes_pow2 = field_validator("lanes", "tile_cols")(_power_of_two)
 

@@ -178,6 +178,7 @@ def plan_matvec(
     hi: int,
     chunk_bytes: int,
     max_transactions: int,
+    vectors: int = 1,
 ) -> MatvecPlan:
     """Plan one core's rows ``[lo, hi)`` of matrix ``m`` as weight transfers.
 
@@ -188,6 +189,9 @@ def plan_matvec(
         hi: One past its last row.
         chunk_bytes: Bytes one transfer may fill (a weight-buffer half).
         max_transactions: Upper bound on transfers (chunks after the first are merged).
+        vectors: Activation vectors each weight tile serves (a batch's sequences): the
+            array passes over a tile ``ceil(vectors / parallel_vectors)`` times, bubbles
+            included, and every vector's weights reach an adder.
 
     Returns:
         The plan (empty when the core has no rows).
@@ -195,6 +199,8 @@ def plan_matvec(
     if hi <= lo:
         return MatvecPlan(0, m.cols, ())
     cycles, nbytes, adds, bubbles = _tile_cycles(spec, m, lo, hi)
+    passes = -(-vectors // spec.parallel_vectors)
+    cycles, bubbles, adds = cycles * passes, bubbles * passes, adds * vectors
     full_tile = max(
         1, math.ceil(spec.rows_parallel * spec.count * spec.tile_cols * spec.bits_per_weight / 8)
     )
@@ -285,20 +291,28 @@ class TernaryArrayModel(UnitModel[TernaryArray]):
         """Return cycles to bring a ``cols``-long activation vector into the array."""
         return math.ceil(cols * self.spec.activation_bits / self.act_path_bits)
 
-    def lead_cycles(self, cols: int) -> int:
-        """Return cycles from a matvec's start to its first possible step (import, start)."""
-        return self.import_cycles(cols) + self.spec.start_latency_cycles
+    def lead_cycles(self, cols: int, vectors: int = 1) -> int:
+        """Return cycles from a matvec's start to its first possible step (import, start).
 
-    def export_cycles(self, rows: int) -> int:
-        """Return cycles to write ``rows`` results out of the accumulators."""
-        return math.ceil(rows * self.spec.accumulator_bits / self.out_path_bits)
+        A batch's ``vectors`` activation vectors are all imported first.
+        """
+        return self.import_cycles(cols) * vectors + self.spec.start_latency_cycles
 
-    def chunk_energy_pj(self, chunk: Chunk) -> float:
-        """Return the dynamic energy of computing one chunk."""
+    def export_cycles(self, rows: int, vectors: int = 1) -> int:
+        """Return cycles to write ``rows`` results (of each of ``vectors``) out."""
+        return math.ceil(rows * vectors * self.spec.accumulator_bits / self.out_path_bits)
+
+    def chunk_energy_pj(self, chunk: Chunk, vectors: int = 1) -> float:
+        """Return the dynamic energy of computing one chunk for ``vectors`` vectors.
+
+        The trees of every vector accumulate in each of a pass's steps: the chunk's
+        steps (over its passes) times the vectors per pass, on average.
+        """
         trees = self.spec.rows_parallel * self.spec.count
+        passes = -(-vectors // self.spec.parallel_vectors)
         return (
             chunk.adds * self.pj_add
-            + chunk.steps * trees * self.pj_acc
+            + chunk.steps * vectors / passes * trees * self.pj_acc
             + chunk.nbytes * self.pj_weight_read
         )
 
@@ -395,4 +409,8 @@ def array_logic(spec: TernaryArray, max_cols: int = DESIGN_MAX_COLS) -> Logic:
         + ((offset_bits / 32) ** 2 if spec.weight_packing == "5trit" else 0),
         multipliers=0 if p_pow2 else 1,
     )
-    return (tree + reducer).times(trees) + decode + pipeline + sequencer
+    # a batch's vectors taken at once: trees, reducers and the activations' pipeline
+    # replicated per vector, the weight decode shared
+    vectors = spec.parallel_vectors
+    pipeline += _delay(lanes * act, stages).times(vectors - 1) if vectors > 1 else Logic()
+    return (tree + reducer).times(trees * vectors) + decode + pipeline + sequencer

@@ -37,7 +37,10 @@ from cosim_cli.errors import CliInputError
 from gpubench.schema import IMPLS
 from safeio import json_safe
 
-__all__ = ["register", "run"]
+__all__ = ["MAX_BATCH", "register", "run"]
+
+#: The largest batch a design is simulated with (its state and activations scale with it).
+MAX_BATCH = 4096
 
 
 def register(sub: Any) -> None:
@@ -77,6 +80,14 @@ def register(sub: Any) -> None:
         help="weight transfers per matvec per core (fidelity)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="B",
+        help="sequences decoded together (default 1): tokens/s is then their aggregate, "
+        "ms/token each sequence's",
+    )
     gpu = p.add_argument_group("GPU descriptions (examples/h200.yaml)")
     gpu.add_argument(
         "--impl",
@@ -90,7 +101,6 @@ def register(sub: Any) -> None:
         choices=("graph", "eager"),
         help="kernels from a CUDA graph or launched eagerly (default graph)",
     )
-    gpu.add_argument("--batch", type=int, default=1, help="sequences decoded together")
     gpu.add_argument(
         "--baseline",
         type=Path,
@@ -144,9 +154,11 @@ def run(args: argparse.Namespace) -> int:
         return _run_gpu(args, arch)
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
+    if not 1 <= args.batch <= MAX_BATCH:
+        raise CliInputError(f"--batch must be between 1 and {MAX_BATCH}")
     with progress_bar(err, quiet=args.json) as progress:
         trace = _load_trace(args, progress)
-        workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+        workload = workload_from_trace(trace, design_elementwise_bytes(arch)).batched(args.batch)
         task = progress.add_task("simulating", total=len(workload.steps))
         result = simulate(
             arch,
@@ -241,10 +253,11 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
 def _gpu_comparison(
     result: SimResult, model: str | None, baseline: Path | None
 ) -> dict[str, Any] | None:
-    """The fastest measured GPU case of ``model`` at batch 1 and this design's ratios to it.
+    """The fastest measured GPU case of ``model`` and this design's ratios to it.
 
-    Over the shipped baselines (every card measured), or ``baseline`` when given; ``None``
-    for a model no baseline measured.
+    At the design's batch where a GPU case was measured at it, else at batch 1; over the
+    shipped baselines (every card measured), or ``baseline`` when given; ``None`` for a
+    model no baseline measured.
     """
     from gpubench import BaselineError
     from gpubench.fastest import fastest_shipped
@@ -252,7 +265,10 @@ def _gpu_comparison(
     if not model:
         return None
     try:
-        best = fastest_shipped(model, 1, [baseline] if baseline is not None else None)
+        paths = [baseline] if baseline is not None else None
+        batch = result.fpga.batch if result.fpga is not None else 1
+        best = fastest_shipped(model, batch, paths) if batch != 1 else None
+        best = best or fastest_shipped(model, 1, paths)
     except BaselineError as exc:
         raise CliInputError(f"cannot read the GPU baseline: {exc}") from None
     if best is None:
@@ -280,8 +296,12 @@ def _table(result: SimResult) -> Table:
     t.add_column("figure")
     t.add_column("value", justify="right")
     rows = [
-        ("tokens/s", f"{s['tokens_per_s']:,.2f}"),
-        ("ms/token", f"{s['ms_per_token']:,.3f}"),
+        (
+            "tokens/s" + (f" (all {s['batch']} sequences)" if s["batch"] > 1 else ""),
+            f"{s['tokens_per_s']:,.2f}",
+        ),
+        ("ms/token" + (" (each sequence)" if s["batch"] > 1 else ""), f"{s['ms_per_token']:,.3f}"),
+        ("time to first token", f"{s['time_to_first_token_ms']:,.3f} ms"),
         ("average power", f"{s['avg_power_w']:,.2f} W"),
         ("energy/token", f"{s['energy_per_token_j']:.4g} J"),
         ("bound (design floor)", f"{s['bound_tokens_per_s']:,.2f} tok/s ({s['binding_bound']})"),
