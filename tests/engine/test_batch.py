@@ -48,8 +48,9 @@ def test_a_tile_serves_every_vector_of_a_batch() -> None:
 
 
 def test_vectors_in_parallel_replicate_the_trees_not_the_decode() -> None:
-    one, four = array_logic(_array(rows_parallel=2)), array_logic(
-        _array(rows_parallel=2, parallel_vectors=4)
+    one, four = (
+        array_logic(_array(rows_parallel=2)),
+        array_logic(_array(rows_parallel=2, parallel_vectors=4)),
     )
     assert four.adder_bits > 3.5 * one.adder_bits  # trees and reducers four times
     assert four.decoders == one.decoders  # the weight decode shared
