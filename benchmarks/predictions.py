@@ -5,9 +5,13 @@
 2. Predictions: that core on 370M, 1.3B and 2.7B; the U280 HBM design on 2.7B against
    TerEffic's published 727 tok/s at 46 W (arXiv 2502.16473); each design's distance from
    its memory-bandwidth bound.
+3. A batch sweep: the U280 design on 2.7B decoding 1, 2, 4, ..., 64 sequences together
+   (one trace, :meth:`~arch_models.workload.Workload.batched`): aggregate tokens/s, each
+   sequence's ms/token, J/token, its bound and what binds, and where the sequences'
+   state and activations stop fitting on chip.
 
-Run: ``.venv/bin/python benchmarks/predictions.py`` (about two minutes: it runs the
-functional model to make each trace).
+Run: ``.venv/bin/python benchmarks/predictions.py`` (about three minutes: it runs the
+functional model to make each trace); ``--batch-sweep`` runs the sweep only.
 """
 
 from __future__ import annotations
@@ -31,7 +35,32 @@ def run(design: str, model: str) -> dict[str, object]:
     return simulate(arch, workload_from_trace(trace, design_elementwise_bytes(arch))).summary
 
 
+def batch_sweep(design: str = "u280_hbm.yaml", model: str = "2.7b") -> None:
+    """Print the design decoding 1, 2, 4, ..., 64 sequences together."""
+    arch = load_arch(ROOT / "examples" / design)
+    trace = generate_trace(model, prompt_tokens=1, gen_tokens=2, seed=0)
+    one = workload_from_trace(trace, design_elementwise_bytes(arch))
+    print(f"Batch sweep: {design} on {model} (one weight pass a step serves every sequence)")
+    print(
+        f"  {'batch':>5} {'tok/s (all)':>12} {'ms/token each':>14} {'mJ/token':>9} "
+        f"{'bound tok/s':>12} {'binds':<8} {'state':<9} {'activations':<11} off-chip B/step"
+    )
+    for batch in (1, 2, 4, 8, 16, 32, 64):
+        s = simulate(arch, one.batched(batch)).summary
+        on = s["onchip"]
+        print(
+            f"  {batch:5d} {s['tokens_per_s']:12,.1f} {s['ms_per_token']:14.3f} "
+            f"{1e3 * s['energy_per_token_j']:9.3f} {s['bound_tokens_per_s']:12,.1f} "
+            f"{s['binding_bound']:<8} {'on chip' if on['state_on_chip'] else 'spills':<9} "
+            f"{'on chip' if on['activations_on_chip'] else 'spill':<11} "
+            f"{s['offchip_bytes_per_token']:,.0f}"
+        )
+
+
 def main() -> None:
+    if "--batch-sweep" in sys.argv[1:]:
+        batch_sweep()
+        return
     s = run("d5005_paper_core.yaml", "paper-block-d512")
     err = (s["ms_per_token"] - PAPER_MS) / PAPER_MS  # type: ignore[operator]
     print("Calibration: paper core, one d=512 block at 60 MHz")
@@ -63,6 +92,8 @@ def main() -> None:
                 f"{w / tps:9.4f}   ratio ours/theirs: {float(s['tokens_per_s']) / tps:.2f}x "  # type: ignore[arg-type]
                 f"tok/s, {float(s['avg_power_w']) / w:.2f}x W"  # type: ignore[arg-type]
             )
+    print()
+    batch_sweep()
 
 
 def _record(summary: dict[str, object], err: float) -> None:
