@@ -151,6 +151,8 @@ def simulate(
     if not workload.decode_steps:
         raise SimulationError("the workload has no decode step to measure")
     options = options or SimOptions()
+    if workload.batch == 1:  # the design's batch (a workload batched already keeps its own)
+        workload = workload.batched(arch.spec.layout.batch)
     wall0 = time.perf_counter()
     env = _CountingEnvironment()
     ctx = BuildContext(env=env, arch=arch, energy=EnergyTable(arch.device), recorder=Recorder())

@@ -344,12 +344,15 @@ class CoreLayout(UnitBase):
         split: ``rows`` (every core takes a slice of each matrix's rows, then all
             synchronise) or ``layers`` (each core runs whole layers, a pipeline).
         sync_cycles: Cycles a barrier costs after each split operation.
+        batch: Sequences the design decodes together: each step is one token of each,
+            against one read of the weights (``cosim simulate --batch`` overrides it).
     """
 
     kind: Literal["core_layout"]
     cores: Annotated[int, Field(ge=1, le=4096)]
     split: Literal["rows", "layers"] = "rows"
     sync_cycles: Annotated[int, Field(ge=0, le=1_000_000)] = 16
+    batch: Annotated[int, Field(ge=1, le=4096)] = 1
 
 
 class Control(UnitBase):

@@ -27,6 +27,8 @@ from rich.table import Table
 
 from arch_models.fidelity import Rung, fidelity_of
 from arch_models.spec import load_arch
+from arch_models.spec.evolve import evolve
+from arch_models.spec.units import CoreLayout
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
 from cosim.results import save_result
@@ -83,10 +85,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--batch",
         type=int,
-        default=1,
+        default=None,
         metavar="B",
-        help="sequences decoded together (default 1): tokens/s is then their aggregate, "
-        "ms/token each sequence's",
+        help="sequences decoded together (default: the design's layout.batch, else 1): "
+        "tokens/s is then their aggregate, ms/token each sequence's",
     )
     gpu = p.add_argument_group("GPU descriptions (examples/h200.yaml)")
     gpu.add_argument(
@@ -154,11 +156,16 @@ def run(args: argparse.Namespace) -> int:
         return _run_gpu(args, arch)
     if args.max_transactions < 2:
         raise CliInputError("--max-transactions must be at least 2")
-    if not 1 <= args.batch <= MAX_BATCH:
+    if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
         raise CliInputError(f"--batch must be between 1 and {MAX_BATCH}")
+    layouts = arch.spec.units_of(CoreLayout)
+    if args.batch is not None and layouts:  # --batch overrides the design's layout.batch
+        arch = evolve(arch, {f"{layouts[0].name}.batch": args.batch})
     with progress_bar(err, quiet=args.json) as progress:
         trace = _load_trace(args, progress)
-        workload = workload_from_trace(trace, design_elementwise_bytes(arch)).batched(args.batch)
+        workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+        if args.batch is not None and not layouts:  # no layout block to carry it
+            workload = workload.batched(args.batch)
         task = progress.add_task("simulating", total=len(workload.steps))
         result = simulate(
             arch,
@@ -211,6 +218,7 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
 
     if not args.model:
         raise CliInputError("give --model (370m, 1.3b or 2.7b)")
+    args.batch = 1 if args.batch is None else args.batch
     if args.batch < 1:
         raise CliInputError("--batch must be >= 1")
     path = args.baseline or default_baseline_path()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,3 +104,29 @@ def test_batch_must_be_positive() -> None:
         WL.batched(0)
     with pytest.raises(ValueError, match="already"):
         WL.batched(2).batched(2)
+
+
+def test_the_design_carries_its_batch_and_the_command_line_overrides_it(
+    tmp_path: Path,
+) -> None:
+    """``layout.batch`` in the description (searchable like any field); ``--batch`` wins."""
+    import json
+    import subprocess
+    import sys
+
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    layout = arch.spec.layout
+    eight = evolve(arch, {f"{layout.name}.batch": 8})
+    assert simulate(eight, WL).summary["batch"] == 8
+    assert simulate(eight, WL.batched(2)).summary["batch"] == 2  # a batched workload stays
+    cmd = [sys.executable, "-m", "cosim_cli", "simulate", str(EXAMPLES / "u280_hbm.yaml")]
+    out = subprocess.run(
+        [*cmd, "--model", "tiny", "--batch", "3", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout)["batch"] == 3
+    bad = subprocess.run([*cmd, "--model", "tiny", "--batch", "0"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--batch must be between 1 and" in bad.stderr
+    assert "Traceback" not in bad.stderr
