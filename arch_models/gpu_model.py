@@ -66,6 +66,15 @@ class GpuCalibration:
         kernel_bytes: Bytes a launch must move, by call, for measured kernels whose
             operands the profiler did not record (the fused implementation's table);
             counted as HBM traffic for power.
+        switch_us: Extra device time of a graph node whose kernel differs from the one
+            before it (a graph of distinct tiny kernels in turn against one repeated):
+            added to every kernel timed back to back with itself or priced by formula.
+        block_gb_per_s: Read bandwidth of one thread block (a one-block reduction by
+            bytes read): a kernel of fewer blocks than SMs reads no faster than its blocks
+            do (0: not measured). Matrix products (cuBLAS) are priced by the GEMV
+            microbenchmark instead.
+        in_context: Calls whose measured time is already a launch after a different
+            kernel (no switch cost added).
         kernel_watts: Watts a measured kernel adds above the active floor while it runs
             (its own NVML window, beside that session's floor), by call: such a kernel's
             share of the step draws these instead of the traffic and FLOP terms.
@@ -88,6 +97,9 @@ class GpuCalibration:
     host_us: dict[str, float] = field(default_factory=dict)
     kernel_bytes: dict[str, float] = field(default_factory=dict)
     kernel_watts: dict[str, float] = field(default_factory=dict)
+    switch_us: float = 0.0
+    block_gb_per_s: float = 0.0
+    in_context: frozenset[str] = frozenset()
     w_packed_busy: float = 0.0
     host_only_op_us: float = 0.0
     module_call_us: float = 0.0
@@ -200,16 +212,20 @@ class GpuModel:
         floor-plus-traffic formula.
         """
         hbm, l2 = self.split(k, params_in_l2)
+        switch = 0.0 if k.call in self.cal.in_context else self.cal.switch_us * 1e3
         measured = self.cal.kernel_us.get(k.call)
         if measured is not None:
             if not (hbm or l2):
                 hbm = int(self.cal.kernel_bytes.get(k.call, 0))
-            return measured * 1e3, hbm, l2
+            return measured * 1e3 + switch, hbm, l2
         mem_ns = hbm / self.hbm_bytes_per_ns + l2 / self.l2.bandwidth_gb_per_s
+        if self.cal.block_gb_per_s and not k.tensor_core and 0 < k.blocks < self.sms.count:
+            # each block runs on one SM: few blocks read at their own pace
+            mem_ns = max(mem_ns, (hbm + l2) / (k.blocks * self.cal.block_gb_per_s))
         rate = self.sms.bf16_tflops if k.tensor_core else self.sms.fp32_tflops
         compute_ns = k.flops / (rate * 1e3)
         floor = self.cal.matmul_floor_us if k.tensor_core else self.cal.kernel_floor_us
-        return floor * 1e3 + max(mem_ns, compute_ns), hbm, l2
+        return floor * 1e3 + switch + max(mem_ns, compute_ns), hbm, l2
 
     def run_step(self, step: KernelStep, launch: Launch) -> GpuStepResult:
         """Simulate one decode step issued eagerly or from a CUDA graph."""

@@ -158,6 +158,9 @@ def load_opcost(baseline_path: str | Path) -> dict[str, Any] | None:
     data: dict[str, Any] | None = None
     if sibling.exists():
         data = json.loads(sibling.read_text(encoding="utf-8"))
+    context = path.with_name(path.stem + "_kernel_context.json")
+    if context.exists():
+        data = {**(data or {}), "kernel_context": json.loads(context.read_text(encoding="utf-8"))}
     fused = path.with_name(path.stem + "_fused_kernels.json")
     if fused.exists():
         table = json.loads(fused.read_text(encoding="utf-8"))
@@ -187,16 +190,42 @@ def _kernel_times(
         count = int(row.get("per_step", 1))
         watts = row.get("watts")
         extra = float(watts) - float(floor) if watts and floor else float("nan")
+        # in a decode step no kernel follows itself: its time after a different one
+        launch_us = float(row.get("us_after_other") or row["us"])
         sums[key] = (
-            us + float(row["us"]) * count,
+            us + launch_us * count,
             nbytes + float(row.get("bytes", 0)) * count,
-            wus + extra * float(row["us"]) * count,
+            wus + extra * launch_us * count,
             n + count,
         )
     times = {key: us / n for key, (us, _, _, n) in sums.items() if n}
     moved = {key: b / n for key, (_, b, _, n) in sums.items() if n}
     watts = {key: max(0.0, w / us) for key, (us, _, w, n) in sums.items() if n and us and w == w}
     return times, moved, watts
+
+
+def _in_context(opcost: dict[str, Any] | None) -> frozenset[str]:
+    """Calls of the per-kernel table timed after a different kernel (``us_after_other``)."""
+    return frozenset(
+        captured_call(r["model"], int(r["batch"]), r["kernel"], int(r["grid"]))
+        for r in (opcost or {}).get("kernel_times", [])
+        if r.get("us_after_other")
+    )
+
+
+def _kernel_context(opcost: dict[str, Any] | None) -> tuple[float, float]:
+    """``(switch µs, one block's GB/s)`` from the kernel-context file (zeros without it).
+
+    The switch cost: a graph node's time with the most distinct kernels in turn less
+    with one repeated. One block's bandwidth: ``t = t0 + bytes / bw`` fitted to the
+    one-block reductions.
+    """
+    ctx = (opcost or {}).get("kernel_context") or {}
+    switch = {int(r["k"]): float(r["node_us"]) for r in ctx.get("switch", [])}
+    switch_us = max(0.0, switch[max(switch)] - switch[min(switch)]) if len(switch) > 1 else 0.0
+    one = [(float(r["bytes"]), float(r["us"])) for r in ctx.get("blocks", []) if r["blocks"] == 1]
+    block_gb_per_s = _fit(one)[1] if len(one) >= 2 else 0.0
+    return switch_us, max(0.0, block_gb_per_s)
 
 
 def _packed_watts(opcost: dict[str, Any] | None, w_per_tb_s: float) -> float:
@@ -311,6 +340,7 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
     speed = _HostSpeed(quiet_reference_of(baseline))
     kernels, hosts = _op_costs(opcost, micros, median(eager), speed)
     captured_us, captured_bytes, captured_watts = _kernel_times(opcost)
+    switch_us, block_gb_per_s = _kernel_context(opcost)
     kernels.update(captured_us)
     w_per_tb = median(per_tb) if per_tb else 0.0
     cal = GpuCalibration(
@@ -325,6 +355,9 @@ def calibrate_from_baseline(baseline: Baseline, opcost: dict[str, Any] | None = 
         host_us=hosts,
         kernel_bytes=captured_bytes,
         kernel_watts=captured_watts,
+        switch_us=switch_us,
+        block_gb_per_s=block_gb_per_s,
+        in_context=_in_context(opcost),
         w_packed_busy=_packed_watts(opcost, w_per_tb),
         dispatch_penalty=_dispatch_penalty(opcost),
         glue_us=_glue(opcost, speed.reference_us),

@@ -112,7 +112,7 @@ def simulate_gpu(
             calibration={  # the scalar figures; the per-call tables stay out
                 k: v
                 for k, v in dataclasses.asdict(cal.calibration).items()
-                if k not in ("kernel_us", "host_us")
+                if k not in ("kernel_us", "host_us", "kernel_bytes", "kernel_watts", "in_context")
             },
             events=r.events,
         ),

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 MODELS = ("370m", "1.3b", "2.7b")
-IMPLS = ("reference", "dense", "packed", "transformer")
+IMPLS = ("reference", "dense", "packed", "transformer", "transformer_fast")
 BATCHES = (1, 16)
 
 
