@@ -264,9 +264,14 @@ def _milli(joules: Any) -> Any:
 
 def _key_figures(record: DesignRecord) -> html.Table:
     s = record.summary
+    batch = s.get("batch") or 1
+    each = " (each sequence)" if batch > 1 else ""
     rows = [
-        ("tokens/s", _fmt(s.get("tokens_per_s"), ",.2f")),
-        ("ms/token", _fmt(s.get("ms_per_token"), ",.4f")),
+        (
+            f"tokens/s (all {batch} sequences)" if batch > 1 else "tokens/s",
+            _fmt(s.get("tokens_per_s"), ",.2f"),
+        ),
+        ("ms/token" + each, _fmt(s.get("ms_per_token"), ",.4f")),
         ("average power", _fmt(s.get("avg_power_w"), ".3f", " W")),
         ("energy/token", energy_text(s.get("energy_per_token_j"), 4)),
         ("bottleneck", str(s.get("bottleneck") or "n/a")),
@@ -284,6 +289,8 @@ def _key_figures(record: DesignRecord) -> html.Table:
         ),
         ("model", str(s.get("model", "?"))),
     ]
+    if s.get("time_to_first_token_ms") is not None:  # results from before it was recorded lack it
+        rows.insert(2, ("time to first token", _fmt(s["time_to_first_token_ms"], ",.3f", " ms")))
     return html.Table(
         html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows]),
         className="table key-figures",
