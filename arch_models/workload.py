@@ -145,14 +145,20 @@ class Step:
     """One token through the model.
 
     Attributes:
-        index: 0-based over prompt then generated tokens.
+        index: 0-based over prompt then generated tokens (over prompt chunks, then
+            generated tokens, once the prompt is chunked).
         phase: ``prefill`` or ``decode``.
         ops: The ops in execution order.
+        vectors: Activation vectors each weight read serves in this step: the batch's
+            sequences, times the prompt positions of a prefill chunk.
+        positions: Prompt positions (tokens of each sequence) the step carries.
     """
 
     index: int
     phase: Literal["prefill", "decode"]
     ops: tuple[Op, ...]
+    vectors: int = 1
+    positions: int = 1
 
 
 @dataclass(frozen=True)
@@ -194,17 +200,47 @@ class Workload:
         if batch == 1:
             return self
 
-        def scaled(op: Op) -> Op:
-            elements = op.elements if op.is_matvec else op.elements * batch
-            return replace(
-                op,
-                elements=elements,
-                bytes_in=op.bytes_in * batch,
-                bytes_out=op.bytes_out * batch,
-            )
-
-        steps = tuple(replace(s, ops=tuple(scaled(op) for op in s.ops)) for s in self.steps)
+        steps = tuple(
+            replace(s, ops=_scaled(s.ops, batch), vectors=s.vectors * batch) for s in self.steps
+        )
         return replace(self, steps=steps, batch=batch, meta={**self.meta, "batch": batch})
+
+    def chunked_prefill(self, chunk: int) -> Workload:
+        """Return this workload with its prompt taken ``chunk`` positions a step.
+
+        The ternary matvecs of a chunk's positions share one read of each weight (the
+        array takes their activation vectors as it takes a batch's); the elementwise and
+        norm work, the MLGRU recurrence included, still runs position by position (its
+        elements are the chunk's, in order: the recurrence needs the previous
+        position's state). Steps are renumbered: the chunks, then the decode steps.
+
+        Raises:
+            ValueError: ``chunk`` is below 1.
+        """
+        if chunk < 1:
+            raise ValueError(f"the prefill chunk must be at least 1 position (got {chunk})")
+        prompt = [s for s in self.steps if s.phase == "prefill"]
+        if chunk == 1 or len(prompt) <= 1:
+            return self
+        steps: list[Step] = []
+        for i in range(0, len(prompt), chunk):
+            group = prompt[i : i + chunk]
+            n = len(group)
+            first = group[0]
+            steps.append(
+                Step(
+                    len(steps),
+                    "prefill",
+                    _scaled(first.ops, n),
+                    vectors=first.vectors * n,
+                    positions=first.positions * n,
+                )
+            )
+        for s in self.steps:
+            if s.phase == "decode":
+                steps.append(replace(s, index=len(steps)))
+        meta = {**self.meta, "prefill_chunk": chunk}
+        return replace(self, steps=tuple(steps), meta=meta)
 
     @property
     def decode_steps(self) -> tuple[Step, ...]:
@@ -214,3 +250,16 @@ class Workload:
     def weight_bytes(self, bits_per_weight: float) -> int:
         """Return the packed bytes of every distinct matrix."""
         return sum(m.packed_bytes(bits_per_weight) for m in self.matrices.values())
+
+
+def _scaled(ops: tuple[Op, ...], n: int) -> tuple[Op, ...]:
+    """``ops`` for ``n`` activation vectors: elementwise work and every activation × n."""
+    return tuple(
+        replace(
+            op,
+            elements=op.elements if op.is_matvec else op.elements * n,
+            bytes_in=op.bytes_in * n,
+            bytes_out=op.bytes_out * n,
+        )
+        for op in ops
+    )

@@ -80,7 +80,7 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
             core = system.cores[c]
             share = op.elements * (c + 1) // n - op.elements * c // n if rows_split else op.elements
             if op.is_matvec:
-                plan = core.plans[op.matrix]
+                plan = core.plans[op.matrix, step.vectors]
                 core_cycles[c] += plan.cycles
                 if not system.onchip.weights_resident:
                     core_bytes[c] += plan.nbytes
@@ -141,7 +141,7 @@ def _prefetch_ns(system: FpgaSystem) -> float:
                 break
             if not op.is_matvec or not (rows_split or system.op_core(op) == c):
                 continue
-            for chunk in core.plans[op.matrix].chunks:
+            for chunk in core.plans[op.matrix, first.vectors].chunks:
                 if left > 0:
                     ahead[c] += chunk.nbytes
                     left -= 1

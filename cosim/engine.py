@@ -243,7 +243,7 @@ def simulate(
             prefill_ms=prefill_ns / 1e6,
             time_to_first_token_ms=ttft_ns / 1e6,
             batch=batch,
-            prompt_tokens=len(prefill),
+            prompt_tokens=sum(workload.steps[i].positions for i in prefill),
             decode_tokens=len(decode),
             clock_mhz=arch.spec.clock_mhz,
             cores=arch.spec.layout.cores,

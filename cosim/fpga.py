@@ -68,6 +68,11 @@ def _fill_shares(core: Core, chunk: Chunk) -> tuple[npt.NDArray[np.float64], npt
     return cycles * core.tmac.cycles_to_ns(1), sizes
 
 
+def _largest_vector(steps: list[Step] | tuple[Step, ...]) -> int:
+    """Return the largest activation vector (bytes in or out of one op) of ``steps``."""
+    return max((max(op.bytes_in, op.bytes_out) for s in steps for op in s.ops), default=0)
+
+
 def _periodic(
     arrive: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], j: int, span: int
 ) -> bool:
@@ -129,7 +134,7 @@ class Core:
     executors: dict[str, UnitModel[Any]]
     slots: simpy.Container
     ready: simpy.Store
-    plans: dict[int, MatvecPlan] = field(default_factory=dict)
+    plans: dict[tuple[int, int], MatvecPlan] = field(default_factory=dict)
     started: dict[tuple[int, int], simpy.Event] = field(default_factory=dict)
     freed: deque[float] = field(default_factory=deque)
     free_floor: float = -math.inf
@@ -159,6 +164,7 @@ class FpgaSystem:
         self.shared: list[UnitModel[Any]] = []
         self.mem: OffChipModel | None = None
         self.onchip = OnChip(weights_resident=False, state_on_chip=False, activations_on_chip=False)
+        self.acts_fit: dict[int, bool] = {}
         self.step_end_ns: dict[int, float] = {}
         self.mirrored = False
         self.live: list[Core] = []
@@ -228,29 +234,34 @@ class FpgaSystem:
         )
         chunk = wbuf.chunk_bytes if wbuf else full_tile
         per_core_bytes = [0] * len(self.cores)
+        # one plan per matrix and number of vectors a step's weight read serves
+        counts = sorted({s.vectors for s in self.workload.steps} or {self.workload.batch})
         for m in self.workload.matrices.values():
             for core in self.cores:
                 if rows_split:
                     lo, hi = self._core_rows(m.rows, core.index)
                 else:
                     lo, hi = 0, m.rows
-                core.plans[m.id] = plan_matvec(
-                    array,
-                    m,
-                    lo,
-                    hi,
-                    chunk,
-                    self.options.max_transactions,
-                    vectors=self.workload.batch,
-                )
+                for vectors in counts:
+                    core.plans[m.id, vectors] = plan_matvec(
+                        array,
+                        m,
+                        lo,
+                        hi,
+                        chunk,
+                        self.options.max_transactions,
+                        vectors=vectors,
+                    )
         if rows_split:
             for core in self.cores:
-                per_core_bytes[core.index] = sum(p.nbytes for p in core.plans.values())
+                per_core_bytes[core.index] = sum(
+                    p.nbytes for (_, v), p in core.plans.items() if v == counts[0]
+                )
         else:
             for op in self.workload.steps[0].ops if self.workload.steps else ():
                 if op.is_matvec:
                     c = self.op_core(op)
-                    per_core_bytes[c] += self.cores[c].plans[op.matrix].nbytes
+                    per_core_bytes[c] += self.cores[c].plans[op.matrix, counts[0]].nbytes
         notes = []
         resident = wbuf is not None and max(per_core_bytes) <= wbuf.spec.capacity_bytes
         if resident:
@@ -263,16 +274,20 @@ class FpgaSystem:
         cores = len(self.cores)
         # every sequence of a batch keeps its own recurrent state
         state_need = math.ceil(layers * d * STATE_BYTES * self.workload.batch / cores)
-        max_vec = max(
-            (max(op.bytes_in, op.bytes_out) for s in self.workload.steps[:1] for op in s.ops),
-            default=0,
-        )
+        # the decode steps decide what the summary reports; a prefill chunk whose
+        # activations do not fit spills them for that step only (see _acts_on_chip)
+        steady = self.workload.decode_steps[:1] or self.workload.steps[:1]
+        max_vec = _largest_vector(steady)
         cap = {
             h: sum(b.capacity_bytes for b in spec.units_of(Buffer) if b.holds == h)
             for h in ("activations", "state", "general")
         }
         act_cap = cap["activations"] + cap["general"]
         act_ok = act_cap >= max_vec
+        self.acts_fit = {
+            v: act_cap >= _largest_vector([s for s in self.workload.steps if s.vectors == v][:1])
+            for v in {s.vectors for s in self.workload.steps}
+        }
         state_cap = cap["state"] + (act_cap - max_vec if act_ok else 0)
         state_ok = state_cap >= state_need
         if not act_ok:
@@ -294,6 +309,10 @@ class FpgaSystem:
         self.mirrored = self._symmetric()
         self.live = self.cores[:1] if self.mirrored else self.cores
 
+    def _acts_on_chip(self, step: Step) -> bool:
+        """Return whether this step's activations stay on chip (a large chunk may not)."""
+        return self.onchip.activations_on_chip and self.acts_fit.get(step.vectors, True)
+
     def _symmetric(self) -> bool:
         """Return whether every core does exactly the same work at the same times.
 
@@ -308,6 +327,8 @@ class FpgaSystem:
         if self.cores[0].tmac.spec.zero_skipping or mem.groups != n:
             return False
         if not (self.onchip.activations_on_chip and self.onchip.state_on_chip):
+            return False
+        if not all(self.acts_fit.values()):
             return False
         if any(m.rows % n for m in self.workload.matrices.values()):
             return False
@@ -340,7 +361,7 @@ class FpgaSystem:
         for step in self.workload.steps:
             for seq, op in enumerate(step.ops):
                 if op.is_matvec and (rows_split or self.op_core(op) == core.index):
-                    for i, chunk in enumerate(core.plans[op.matrix].chunks):
+                    for i, chunk in enumerate(core.plans[op.matrix, step.vectors].chunks):
                         yield step, seq, op, i, chunk
 
     def _started(self, core: Core, key: tuple[int, int]) -> simpy.Event:
@@ -409,7 +430,7 @@ class FpgaSystem:
                     yield core.ready.put((chunk, landed, None))
                 core.chain[key].append((self.ctx.env.now, core.tmac.cycles_to_ns(chunk.cycles)))
             landed.succeed()
-            if i == len(core.plans[op.matrix].chunks) - 1:
+            if i == len(core.plans[op.matrix, step.vectors].chunks) - 1:
                 del core.chain[key]
             if core.wbuf is not None:
                 core.wbuf.record(
@@ -526,10 +547,10 @@ class FpgaSystem:
         """
         env = self.ctx.env
         tmac = core.tmac
-        plan = core.plans[op.matrix]
+        plan = core.plans[op.matrix, step.vectors]
         if not plan.chunks:
             return
-        vectors = self.workload.batch
+        vectors = step.vectors
         yield env.timeout(tmac.cycles_to_ns(tmac.lead_cycles(op.cols, vectors)))
         self._started(core, (step.index, seq)).succeed()
         resident = self.onchip.weights_resident
@@ -590,7 +611,7 @@ class FpgaSystem:
         assert self.mem is not None
         n = len(self.cores) if self.arch.spec.layout.split == "rows" else 1
         nbytes = 0
-        if not self.onchip.activations_on_chip:
+        if not self._acts_on_chip(step):
             nbytes += (op.bytes_in + op.bytes_out) // n
         if not self.onchip.state_on_chip and op.kind == "recurrence":
             d = int(self.workload.model.get("d", 0))
@@ -608,7 +629,7 @@ class FpgaSystem:
         ctrl = core.control
         if ctrl.overhead_cycles:
             yield env.timeout(ctrl.cycles_to_ns(ctrl.overhead_cycles))
-        if not (self.onchip.activations_on_chip and self.onchip.state_on_chip):
+        if not (self._acts_on_chip(step) and self.onchip.state_on_chip):
             yield from self._spill(core, op, step)
         if op.is_matvec:
             yield from self._compute_matvec(core, op, step, seq)
@@ -658,7 +679,7 @@ class FpgaSystem:
                 yield env.process(self._op_on_core(self.cores[0], op, step, 0, seq))
                 continue
             shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
-            spills = not (self.onchip.activations_on_chip and self.onchip.state_on_chip)
+            spills = not (self._acts_on_chip(step) and self.onchip.state_on_chip)
             if op.is_matvec or spills:
                 procs = [
                     env.process(self._op_on_core(core, op, step, shares[core.index], seq))

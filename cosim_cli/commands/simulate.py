@@ -90,6 +90,14 @@ def register(sub: Any) -> None:
         help="sequences decoded together (default: the design's layout.batch, else 1): "
         "tokens/s is then their aggregate, ms/token each sequence's",
     )
+    p.add_argument(
+        "--prefill-chunk",
+        type=int,
+        default=1,
+        metavar="C",
+        help="prompt positions whose matvecs share one read of the weights (default 1: "
+        "position by position); the recurrence still runs position by position",
+    )
     gpu = p.add_argument_group("GPU descriptions (examples/h200.yaml)")
     gpu.add_argument(
         "--impl",
@@ -158,12 +166,15 @@ def run(args: argparse.Namespace) -> int:
         raise CliInputError("--max-transactions must be at least 2")
     if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
         raise CliInputError(f"--batch must be between 1 and {MAX_BATCH}")
+    if not 1 <= args.prefill_chunk <= MAX_BATCH:
+        raise CliInputError(f"--prefill-chunk must be between 1 and {MAX_BATCH}")
     layouts = arch.spec.units_of(CoreLayout)
     if args.batch is not None and layouts:  # --batch overrides the design's layout.batch
         arch = evolve(arch, {f"{layouts[0].name}.batch": args.batch})
     with progress_bar(err, quiet=args.json) as progress:
         trace = _load_trace(args, progress)
         workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+        workload = workload.chunked_prefill(args.prefill_chunk)
         if args.batch is not None and not layouts:  # no layout block to carry it
             workload = workload.batched(args.batch)
         task = progress.add_task("simulating", total=len(workload.steps))
@@ -319,7 +330,7 @@ def _table(result: SimResult) -> Table:
             f"({s['fraction_of_memory_bound']:.0%} reached)",
         ),
         ("bottleneck", s["bottleneck"]),
-        ("prefill", f"{s['prefill_ms']:,.3f} ms for {s['prompt_tokens']} tokens"),
+        ("prefill", f"{s['prefill_ms']:,.3f} ms for {s['prompt_tokens']} prompt tokens"),
         ("fits", "yes" if s["fits"] else "NO"),
     ]
     for kind, r in s["resources"].items():

@@ -12,7 +12,7 @@ from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve
 from arch_models.spec.units import TernaryArray
 from arch_models.units.ternary import array_logic, plan_matvec
-from arch_models.workload import MatrixInfo
+from arch_models.workload import MatrixInfo, Workload
 from cosim.engine import simulate
 from tests.conftest import EXAMPLES
 from tests.engine.synth import synthetic_workload
@@ -130,3 +130,34 @@ def test_the_design_carries_its_batch_and_the_command_line_overrides_it(
     bad = subprocess.run([*cmd, "--model", "tiny", "--batch", "0"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--batch must be between 1 and" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_prefill_chunk_shares_one_weight_read() -> None:
+    """Chunks of the prompt: one weight pass a chunk, the recurrence still per position."""
+    prompt = synthetic_workload(layers=2, d=512, inter=1536, vocab=2048, steps=2, prompt=8)
+    chunked = prompt.chunked_prefill(4)
+    phases = [(s.phase, s.positions, s.vectors) for s in chunked.steps]
+    assert phases == [("prefill", 4, 4), ("prefill", 4, 4), ("decode", 1, 1), ("decode", 1, 1)]
+    assert [s.index for s in chunked.steps] == [0, 1, 2, 3]
+    rec = next(op for op in prompt.steps[0].ops if op.kind == "recurrence")
+    chunk_rec = next(op for op in chunked.steps[0].ops if op.kind == "recurrence")
+    assert chunk_rec.elements == 4 * rec.elements  # four positions' state updates, in order
+    assert prompt.chunked_prefill(1) is prompt
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    one, four = simulate(arch, prompt).summary, simulate(arch, chunked).summary
+    assert four["prompt_tokens"] == one["prompt_tokens"] == 8
+    assert four["time_to_first_token_ms"] < one["time_to_first_token_ms"]
+    assert four["ms_per_token"] == pytest.approx(one["ms_per_token"])  # decode unchanged
+    # a design that streams its weights: each chunk reads them once, a quarter of the
+    # position-by-position weight traffic
+    streaming = load_arch(EXAMPLES / "d5005_paper_core.yaml")
+
+    def weight_bytes(workload: Workload) -> int:
+        f = simulate(streaming, workload).frame
+        rows = (f["kind"] == "offchip") & (f["phase"] == "prefill")
+        rows &= ~f["op"].isin(["embedding", "spill"])  # the weights alone
+        return int(f.loc[rows, "bytes"].sum())
+
+    assert weight_bytes(chunked) == pytest.approx(weight_bytes(prompt) / 4, rel=0.02)
+    with pytest.raises(ValueError, match="at least 1 position"):
+        prompt.chunked_prefill(0)
