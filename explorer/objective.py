@@ -12,9 +12,11 @@ an :class:`Evaluation` with one of three outcomes:
 
 Constraint values follow Optuna's convention (``<= 0`` is satisfied), in the order of
 :data:`CONSTRAINTS`: the device's worst resource utilisation minus one, the power over the
-cap relative to the cap, and the accuracy report's ``max |Δlogit|`` over its bound
-(relative) and top-1 agreement under its bound. A constraint the space does not ask for
-is 0.
+cap relative to the cap, the accuracy report's ``max |Δlogit|`` over its bound
+(relative) and top-1 agreement under its bound, and the latency over its budget (the worse
+of ms/token and time to first token, relative). A constraint the space does not ask for
+is 0. Studies made before the latency budget existed hold four values a trial; Optuna
+sums a trial's violations, so old and new trials still compare.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ OBJECTIVES: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = (
     ("avg_power_w", "minimize"),
 )
 #: Names of the constraint values, in order.
-CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1")
+CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1", "latency")
 
 #: Constraint value used for "cannot be judged" (an invalid design) and infinities.
 _VIOLATED = 1e6
@@ -211,6 +213,10 @@ class Evaluator:
         self.options = options or SimOptions()
         self.judge = judge
         self.power_cap_w = space.spec.constraints.power_cap_w
+        self.latency = (
+            space.spec.constraints.max_ms_per_token,
+            space.spec.constraints.max_time_to_first_token_ms,
+        )
         self._workloads: dict[int, Workload] = {}
         self._memo: dict[str, Evaluation] = {}
         self._base = arch.spec.model_dump(mode="json")
@@ -324,7 +330,22 @@ class Evaluator:
                         f"top-1 agreement {agree:.3g} is below the bound of "
                         f"{bound.min_top1_agreement:g}"
                     )
-        return (resources, power, dlogit, top1), reasons
+        latency = 0.0
+        budgets = zip(
+            ("ms_per_token", "time_to_first_token_ms"),
+            ("ms per token", "ms to the first token"),
+            self.latency,
+            strict=True,
+        )
+        for key, words, budget in budgets:
+            got = summary.get(key)
+            if budget is None or not isinstance(got, int | float):
+                continue
+            over = (float(got) - budget) / budget
+            latency = max(latency, over)
+            if over > 0:
+                reasons.append(f"{float(got):.3g} {words} exceeds the budget of {budget:g}")
+        return (resources, power, dlogit, top1, latency), reasons
 
     def applied(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Return the base description with ``params`` applied (not validated)."""

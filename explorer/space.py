@@ -10,6 +10,8 @@ Parameters are keyed by their path in the description, by list index or by unit 
     name: u280-hbm
     constraints:
       power_cap_w: 45                     # optional: designs above it are infeasible
+      max_ms_per_token: 2.0               # optional latency budget: each sequence's ms/token
+      max_time_to_first_token_ms: 50      # optional latency budget: the prompt's time
       accuracy:                           # optional: numerics report of the functional model
         max_abs_dlogit: 2.0
         min_top1_agreement: 0.9
@@ -340,10 +342,16 @@ class Constraints(SpecModel):
     Attributes:
         power_cap_w: Largest allowed average power.
         accuracy: Bound on the numerics' cost.
+        max_ms_per_token: Latency budget: the longest allowed decode time per token of
+            each sequence (with ``layout.batch`` above 1, a batch's step).
+        max_time_to_first_token_ms: Latency budget: the longest allowed time to the first
+            token (the prompt's time).
     """
 
     power_cap_w: float | None = Field(default=None, gt=0)
     accuracy: AccuracyBound | None = None
+    max_ms_per_token: float | None = Field(default=None, gt=0)
+    max_time_to_first_token_ms: float | None = Field(default=None, gt=0)
 
 
 class SpaceSpec(SpecModel):

@@ -348,3 +348,18 @@ def test_a_half_planned_trial_is_not_taken_and_is_planned_again(
     trial = storage.get_trial(trial_id)
     assert trial.params[first] == written and len(trial.params) == len(space.parameters)
     assert Claimer(storage, study_id).claim() == trial_id
+
+
+def test_a_latency_budget_constrains_designs_out(tmp_path: Path) -> None:
+    """``max_ms_per_token``: a design slower than the budget is infeasible, and says why."""
+    space = _write(
+        tmp_path,
+        "version: 1\nname: budget\nconstraints: {max_ms_per_token: 0.000001}\nparameters:\n"
+        "  tmac.rows_parallel: {choices: [16, 32]}\n",
+    )
+    out = _run(space, tmp_path, 2, sampler="grid")
+    done = [t for t in out.study.trials if t.state == TrialState.COMPLETE]
+    assert done and all(t.user_attrs["status"] == "infeasible" for t in done)
+    for t in done:
+        assert "ms per token exceeds the budget of 1e-06" in t.user_attrs["reason"]
+        assert t.system_attrs["constraints"][4] > 0
