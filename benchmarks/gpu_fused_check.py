@@ -243,13 +243,7 @@ def random_kernel_checks(model_name: str, batch: int, rows: int, dev: Any) -> di
         R.norm_quant,
         [x, w1, w2[:1], q8(1, m, d), rn(1, m), eps, eps, None, None],
     )
-    for label, n, k, segs, res in (
-        ("ifg", 3 * d, d, 3, False),
-        ("o_proj +res", d, d, 1, True),
-        ("gate/up", 2 * inter, d, 1, False),
-        ("down +res", d, inter, 1, True),
-        ("head", v, d, 1, False),
-    ):
+    for label, n, k, segs, res in _gemvs(d, inter, v):
         mm = batch if label == "head" else m
         check(
             f"ternary_gemv {label} [{mm}: {n}x{k}]",
@@ -368,7 +362,7 @@ def kernel_times(
     monitor = PowerMonitor(enabled=True)
     tiny = torch.zeros(1, device=dev)
     tiny_graph = graph_or_loop(lambda: tiny.add_(1), launches, dev)
-    tiny_us = _best_us(tiny_graph, launches)
+    tiny_us = _best_us(tiny_graph, launches, dev)
     floor_w = _watts(tiny_graph, dev, monitor, window_s) if monitor.available else None
     rows: list[dict[str, Any]] = []
     print(
@@ -408,13 +402,7 @@ def kernel_times(
                     row,
                 )
             )
-            for label, n, k, segs, res in (
-                ("ifg", 3 * d, d, 3, False),
-                ("o_proj +res", d, d, 1, True),
-                ("gate/up", 2 * inter, d, 1, False),
-                ("down +res", d, inter, 1, True),
-                ("head", v, d, 1, False),
-            ):
+            for label, n, k, segs, res in _gemvs(d, inter, v):
                 qx, sx = q8(segs, m, k), torch.rand(segs, m, generator=g, device=dev) + 0.5
                 ws, out = torch.full((segs,), 0.05, dtype=torch.float64, device=dev), rn(m, n)
                 copies = min(1024, max(1, -(-3 * l2_bytes // (n * k // 4))))
@@ -465,9 +453,9 @@ def kernel_times(
                 n_cycle = len(cycle)
                 inner = max(launches, n_cycle)  # every copy once a replay
                 run = graph_or_loop(_cycling(cycle), inner, dev)
-                best = _best_us(run, inner)
-                same = _best_us(graph_or_loop(cycle[0], launches, dev), launches)
-                pairs = _best_us(graph_or_loop(_after(cycle, tiny), inner, dev), inner)
+                best = _best_us(run, inner, dev)
+                same = _best_us(graph_or_loop(cycle[0], launches, dev), launches, dev)
+                pairs = _best_us(graph_or_loop(_after(cycle, tiny), inner, dev), inner, dev)
                 watts = _watts(run, dev, monitor, window_s) if monitor.available else None
                 del run
                 total += best * per_step
@@ -513,21 +501,23 @@ def _after(calls: list[Callable[[], None]], tiny: Any) -> Callable[[], None]:
     return pair
 
 
-def _best_us(run: Callable[[], None], launches: int) -> float:
-    """Best of three timed ``run()`` (one graph replay of ``launches``): microseconds a launch."""
-    import torch
+def _gemvs(d: int, inter: int, v: int) -> tuple[tuple[str, int, int, int, bool], ...]:
+    """A decode step's ternary GEMV launches: (label, rows, columns, segments, +residual)."""
+    return (
+        ("ifg", 3 * d, d, 3, False),
+        ("o_proj +res", d, d, 1, True),
+        ("gate/up", 2 * inter, d, 1, False),
+        ("down +res", d, inter, 1, True),
+        ("head", v, d, 1, False),
+    )
 
-    run()
-    best = float("inf")
-    for _ in range(3):
-        t0 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        t1 = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        t0.record()
-        run()
-        t1.record()
-        t1.synchronize()
-        best = min(best, t0.elapsed_time(t1) * 1e3 / launches)
-    return best
+
+def _best_us(run: Callable[[], None], launches: int, dev: Any) -> float:
+    """Best of three timed ``run()`` (one graph replay of ``launches``): microseconds a launch."""
+    from gpubench.timing import time_each
+
+    run()  # warm
+    return min(time_each(run, 3, dev)) * 1e3 / launches
 
 
 def _watts(run: Callable[[], None], dev: Any, monitor: Any, seconds: float) -> float | None:

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from dashboards._labels import Box, place_labels, text_box
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
-from dashboards.names import ENERGY_UNIT, energy_text, part_name, resource_name
+from dashboards.names import ENERGY_UNIT, energy_text, millijoules, part_name, resource_name
 from explorer.pareto import pareto_mask
 
 __all__ = [
@@ -114,11 +114,6 @@ def iso_energy_levels(j_min: float, j_max: float) -> list[float]:
     return inside or [10.0 ** round(math.log10(math.sqrt(j_min * j_max)))]
 
 
-def _fmt_j(value: float) -> str:
-    """Joules in the page's one energy unit (millijoules): ``0.5 mJ``, ``20 mJ``."""
-    return f"{float(f'{value * 1e3:.3g}'):,g} mJ"
-
-
 #: The Pareto plot's colour scale, low J/token (good) to high: Viridis reversed.
 _ENERGY_SCALE = np.array(
     [[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in plotly.colors.sequential.Viridis[::-1]],
@@ -156,7 +151,7 @@ def _colour_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
         first = math.ceil(j_lo / step) * step
         vals = [first + k * step for k in range(8) if first + k * step <= j_hi * (1 + 1e-9)]
     vals = vals or [j_lo, j_hi]
-    return [math.log10(v) for v in vals], [_fmt_j(float(f"{v:.3g}")) for v in vals]
+    return [math.log10(v) for v in vals], [millijoules(float(f"{v:.3g}")) for v in vals]
 
 
 def pareto_figure(
@@ -535,7 +530,7 @@ def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
                 name="iso-J/token",
                 legendgroup="iso",
                 showlegend=first,
-                hovertemplate=f"{_fmt_j(level)}/token<extra></extra>",
+                hovertemplate=f"{millijoules(level)}/token<extra></extra>",
                 meta={"kind": "iso", "j_per_token": level},
             )
         )
@@ -543,7 +538,7 @@ def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
         # the line's end: where it leaves the plot at the top (y_hi) or the right (x_hi)
         end_x = min(x_hi, level * y_hi)
         end_y = end_x / level
-        text = f"{_fmt_j(level)}/token"
+        text = f"{millijoules(level)}/token"
         px, py = frame.pixel(end_x, end_y)
         at_top = end_x < x_hi
         # at the top the label hangs below and right of the end, at the right edge above

@@ -18,6 +18,7 @@ __all__ = [
     "gpu_short_label",
     "impl_name",
     "launch_name",
+    "millijoules",
     "part_name",
     "resource_name",
     "value_text",
@@ -108,11 +109,16 @@ def gpu_short_label(card: str, impl: str, launch: str, batch: int) -> str:
     return f"{card} {name} {launch}" + (f" ×{batch}" if batch != 1 else "")
 
 
+def millijoules(joules: float, digits: int = 3) -> str:
+    """Joules in the page's energy unit: ``9.96 mJ``, ``10,000 mJ`` (``digits`` significant)."""
+    return f"{float(f'{joules * 1e3:.{digits}g}'):,g} mJ"
+
+
 def energy_text(joules: float | None, digits: int = 3) -> str:
     """Energy per token in the page's one unit: ``9.96 mJ/token`` (``—`` when unknown)."""
     if joules is None or not math.isfinite(joules):
         return "—"
-    return f"{joules * 1e3:.{digits}g} {ENERGY_UNIT}"
+    return f"{millijoules(joules, digits)}/token"
 
 
 def value_text(value: object) -> str:

@@ -24,10 +24,11 @@ import json
 import time
 from collections.abc import Callable
 from functools import partial
-from statistics import median
 from typing import Any
 
 import torch
+
+from gpubench.timing import median, time_each
 
 __all__ = ["block_reads", "main", "switch_costs"]
 
@@ -40,18 +41,8 @@ FLOATS = (2048, 8192, 32768)
 
 def _per_launch_us(run: Callable[[], None], launches: int, reps: int = 5) -> float:
     """Median µs per launch of ``run`` (one graph replay of ``launches`` launches)."""
-    run()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        a = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        b = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        a.record()
-        run()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b) * 1e3 / launches)
-    return float(median(times))
+    run()  # warm
+    return median(time_each(run, reps, torch.device("cuda"))) * 1e3 / launches
 
 
 def switch_costs(device: torch.device, launches: int = 400) -> list[dict[str, float]]:

@@ -12,6 +12,7 @@ import pytest
 from dashboards import figures
 from dashboards.data import FIGURE_COLUMNS, PARAM_PREFIX
 from dashboards.gpu import GpuPoint
+from dashboards.names import energy_text
 
 
 def _table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -229,7 +230,7 @@ def test_every_iso_line_is_labelled_at_its_end() -> None:
     assert len(lines) >= 3 and len(labels) == len(lines)
     for line, label in zip(lines, labels, strict=True):
         j = line.meta["j_per_token"]
-        assert label.text == f"{figures._fmt_j(j)}/token"
+        assert label.text == energy_text(j)
         assert label.x == pytest.approx(math.log10(line.x[-1]), abs=0.05)  # at its end
         assert label.y == pytest.approx(math.log10(line.x[-1] / j), abs=0.05)
 
