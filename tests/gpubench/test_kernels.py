@@ -164,7 +164,7 @@ def test_triton_kernels_compile_for_hopper() -> None:
     from triton.backends.compiler import GPUTarget  # type: ignore[import-not-found, unused-ignore]
     from triton.compiler import ASTSource  # type: ignore[import-not-found, unused-ignore]
 
-    from gpubench import _triton
+    from gpubench import _kernelctx_triton, _triton
 
     target = GPUTarget("cuda", 90, 32)
     aligned = [["tt.divisibility", 16]]
@@ -189,6 +189,11 @@ def test_triton_kernels_compile_for_hopper() -> None:
             {"BLOCK_D": 1024},
         ),
         (_triton._empty_kernel, {"x_ptr": "*fp32"}, {}),
+        (
+            _kernelctx_triton._block_sum,
+            {"x_ptr": "*fp32", "out_ptr": "*fp32", "N": "constexpr", "BLOCK": "constexpr"},
+            {"N": 32768, "BLOCK": 1024},
+        ),
     ]
     for fn, sig, consts in kernels:
         attrs = {(k,): aligned for k, v in enumerate(sig.values()) if v != "constexpr"}
