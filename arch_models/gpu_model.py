@@ -37,6 +37,7 @@ from typing import Any, Literal
 import simpy
 
 from arch_models.gpu_kernels import Kernel, KernelStep
+from arch_models.sim_env import CountingEnvironment
 from arch_models.spec.arch import Arch
 from arch_models.spec.units import GpuL2, GpuSms, KernelLaunch, OffChipMemory
 
@@ -229,7 +230,7 @@ class GpuModel:
 
     def run_step(self, step: KernelStep, launch: Launch) -> GpuStepResult:
         """Simulate one decode step issued eagerly or from a CUDA graph."""
-        env = simpy.Environment()
+        env = CountingEnvironment()
         stream: simpy.Store = simpy.Store(env)
         params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
         totals = {
@@ -305,7 +306,7 @@ class GpuModel:
             l2_bytes=int(totals["l2"]),
             tensor_flops=int(totals["flops"]),
             kernels=n,
-            events=next(env._eid),
+            events=env.scheduled,
             packed_sm_ns=float(totals["packed"]),
             host_ns=float(totals["host"]),
             measured_w_ns=float(totals["w_ns"]),

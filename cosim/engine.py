@@ -20,11 +20,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.core import SimTime
-from simpy.events import NORMAL, EventPriority
 
 from arch_models.energy import EnergyTable
 from arch_models.resources import estimate_resources
+from arch_models.sim_env import CountingEnvironment
 from arch_models.spec.arch import Arch
 from arch_models.units import BuildContext, Recorder
 from arch_models.workload import ELEMENTWISE_OPS, Workload
@@ -36,24 +35,6 @@ from cosim.power import power_summary
 from cosim.run_result import SUMMARY_KEYS, FpgaFigures, SimResult, SimStats
 
 __all__ = ["SUMMARY_KEYS", "SimResult", "SimulationError", "simulate"]
-
-
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it schedules (the run's cost)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scheduled = 0
-
-    def schedule(
-        self,
-        event: simpy.Event,
-        priority: EventPriority = NORMAL,
-        delay: SimTime = 0,
-    ) -> None:
-        """Schedule ``event`` (SimPy's own method), counting it."""
-        self.scheduled += 1
-        super().schedule(event, priority, delay)
 
 
 def _utilisation(frame: pd.DataFrame, window_ns: float, system: FpgaSystem) -> dict[str, float]:
@@ -154,7 +135,7 @@ def simulate(
     if workload.batch == 1:  # the design's batch (a workload batched already keeps its own)
         workload = workload.batched(arch.spec.layout.batch)
     wall0 = time.perf_counter()
-    env = _CountingEnvironment()
+    env = CountingEnvironment()
     ctx = BuildContext(env=env, arch=arch, energy=EnergyTable(arch.device), recorder=Recorder())
     system = FpgaSystem(arch, workload, ctx, options)
     try:
