@@ -11,7 +11,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Kernel", "KernelStep"]
+__all__ = ["Kernel", "KernelStep", "attention_state"]
+
+
+def attention_state(op: str, reads: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Split an operator's non-parameter reads into activations and decode state.
+
+    In a decode step an attention operator (``scaled_dot_product_attention``, the cuDNN,
+    flash or memory-efficient forward) takes the query, then the key and value caches:
+    its second and third operands are state carried from earlier steps. Every other
+    operator's reads are activations.
+
+    Args:
+        op: The operator's name.
+        reads: Bytes of its non-parameter operands, in argument order.
+
+    Returns:
+        ``(activation reads, state reads)``.
+    """
+    if "attention" not in op.lower() or len(reads) < 3:
+        return reads, ()
+    return (reads[0], *reads[3:]), reads[1:3]
 
 
 @dataclass(frozen=True)
@@ -21,6 +41,7 @@ class Kernel:
     Attributes:
         name: The operator (``aten.linear.default``, ``packed_gemv``...).
         reads: Bytes of each non-parameter tensor read (activations, intermediates).
+            Activations are made and used within a step, so small ones stay in L2.
         writes: Bytes of each tensor written.
         param_bytes: Bytes of model parameters (weights) read.
         flops: Floating-point operations (a multiply-add counts 2).
@@ -28,6 +49,9 @@ class Kernel:
         call: The call's identity (operator and argument shapes), for looking up its
             measured cost; empty when unknown.
         blocks: Thread blocks it launches, where known (0: unknown).
+        state: Bytes of each decode-state tensor read (an attention's key and value
+            cache): written by earlier steps and read whole by this one, so, like the
+            parameters, in L2 only when the step's parameters and state all fit there.
     """
 
     name: str
@@ -38,11 +62,12 @@ class Kernel:
     tensor_core: bool = False
     call: str = ""
     blocks: int = 0
+    state: tuple[int, ...] = ()
 
     @property
     def read_bytes(self) -> int:
-        """Return all bytes read, parameters included."""
-        return sum(self.reads) + self.param_bytes
+        """Return all bytes read, parameters and state included."""
+        return sum(self.reads) + self.param_bytes + sum(self.state)
 
     @property
     def write_bytes(self) -> int:
@@ -77,3 +102,8 @@ class KernelStep:
     def flops(self) -> int:
         """Return the floating-point operations per step."""
         return sum(k.flops for k in self.kernels)
+
+    @property
+    def state_bytes_total(self) -> int:
+        """Return the decode-state bytes the step reads (a KV cache: per layer, once)."""
+        return sum(sum(k.state) for k in self.kernels)

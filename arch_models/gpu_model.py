@@ -201,9 +201,10 @@ class GpuModel:
         resident = self.l2.capacity_mib * 2**20 / 4
         hbm = sum(b for b in (*k.reads, *k.writes) if b > resident)
         l2 = sum(b for b in (*k.reads, *k.writes) if b <= resident)
+        carried = k.param_bytes + sum(k.state)
         if params_in_l2:
-            return hbm, l2 + k.param_bytes
-        return hbm + k.param_bytes, l2
+            return hbm, l2 + carried
+        return hbm + carried, l2
 
     def kernel_ns(self, k: Kernel, params_in_l2: bool) -> tuple[float, int, int]:
         """Return (device ns, HBM bytes, L2 bytes) of one kernel.
@@ -232,7 +233,9 @@ class GpuModel:
         """Simulate one decode step issued eagerly or from a CUDA graph."""
         env = CountingEnvironment()
         stream: simpy.Store = simpy.Store(env)
-        params_in_l2 = step.param_bytes_total <= self.l2.capacity_mib * 2**20 / 2
+        # parameters and decode state are both read once a step: L2 keeps them only if all fit
+        carried = step.param_bytes_total + step.state_bytes_total
+        params_in_l2 = carried <= self.l2.capacity_mib * 2**20 / 2
         totals = {
             "busy": 0.0,
             "hbm": 0,

@@ -23,7 +23,7 @@ import torch
 # PyTorch documents its dispatch-mode extension point only under this module path.
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from arch_models.gpu_kernels import Kernel, KernelStep
+from arch_models.gpu_kernels import Kernel, KernelStep, attention_state
 
 if TYPE_CHECKING:
     from gpubench.schema import Baseline
@@ -154,6 +154,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 int(t.numel() * t.element_size()) for t in ins if id(t) not in self.params
             )
         key = call_key(args, kwargs or {})
+        reads, state = attention_state(op, reads)
         self.kernels.append(
             Kernel(
                 str(func),
@@ -163,6 +164,7 @@ class _Recorder(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 _flops(op, args, outs),
                 tensor_core=op in _MATMUL,
                 call=f"{func}|{key}",
+                state=state,
             )
         )
         return out

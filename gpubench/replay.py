@@ -15,14 +15,16 @@ calls) are unknown for a captured list and left at zero.
 An embedding lookup is a gather: the profiler records the whole table as its operand,
 but it reads one row per token. A kernel that performs one (``aten::embedding``, or an
 Inductor kernel whose name lists ``embedding`` among the operators it fuses) is charged
-``batch`` rows of the table, not the table (:func:`gathered_param_bytes`).
+``batch`` rows of the table, not the table (:func:`gathered_param_bytes`). An attention
+kernel's key and value operands are the KV cache, decode state that comes from HBM like
+the weights (:func:`arch_models.gpu_kernels.attention_state`).
 """
 
 from __future__ import annotations
 
 import math
 
-from arch_models.gpu_kernels import Kernel, KernelStep
+from arch_models.gpu_kernels import Kernel, KernelStep, attention_state
 from gpubench.schema import Baseline, Case
 from gpubench.shapes import get_shape
 
@@ -74,9 +76,11 @@ def captured_step(case: Case) -> KernelStep:
     vocab = get_shape(case.model).vocab
     kernels: list[Kernel] = []
     for k in case.captured_kernels:
+        reads, state = attention_state(k.op, tuple(k.reads))
         one = Kernel(
             name=k.name,
-            reads=tuple(k.reads),
+            reads=reads,
+            state=state,
             writes=tuple(k.writes),
             param_bytes=gathered_param_bytes(k.name, k.op, k.param_bytes, case.batch, vocab),
             flops=k.flops,

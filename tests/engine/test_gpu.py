@@ -81,6 +81,38 @@ def test_kv_cache_update_writes_one_position() -> None:
     assert all(sum(k.writes) == per_position for k in updates)
 
 
+def test_the_kv_cache_is_state_read_from_hbm_like_the_weights() -> None:
+    """Attention's key and value operands are decode state: read from HBM once L2 is full.
+
+    At batch 16 the 370M Transformer++'s cache (16 x 384 positions x 1024 x bf16 a
+    tensor) is smaller than the per-tensor residency size, but it was written in earlier
+    steps with the whole model streamed in between: it is charged to HBM, not to L2.
+    """
+    from arch_models.gpu_kernels import attention_state
+
+    assert attention_state("aten::_cudnn_attention_forward", (8, 20, 30, 4)) == ((8, 4), (20, 30))
+    assert attention_state("aten::mm", (8, 20, 30)) == ((8, 20, 30), ())
+    cache = 16 * 384 * 1024 * 2
+    for impl in ("transformer", "transformer_fast"):
+        step = capture_harness_step("370m", impl, 16)
+        sdpa = [k for k in step.kernels if "attention" in k.name]
+        assert len(sdpa) == 24 and all(k.state == (cache, cache) for k in sdpa)
+        assert step.state_bytes_total == 24 * 2 * cache
+        gpu = GpuModel(
+            calibrated_arch(ARCH, calibrate_from_baseline(BASELINE, OPCOST)),
+            calibrate_from_baseline(BASELINE, OPCOST).calibration,
+        )
+        r = gpu.run_step(step, "graph")
+        stateless = tuple(
+            dataclasses.replace(k, reads=(*k.reads, *k.state), state=()) for k in step.kernels
+        )
+        as_activations = gpu.run_step(dataclasses.replace(step, kernels=stateless), "graph")
+        assert r.hbm_bytes - as_activations.hbm_bytes == step.state_bytes_total
+        # a toy step small enough for L2 keeps its state there
+        tiny = dataclasses.replace(step, kernels=sdpa[:1], param_bytes_total=0)
+        assert gpu.run_step(tiny, "graph").hbm_bytes == 0
+
+
 def test_capture_counts_what_costs_the_host_without_a_kernel() -> None:
     step = capture_harness_step("370m", "dense", 1)
     # 24 blocks x (block, token mixer, channel mixer, norms, BitLinears...) at least
