@@ -55,11 +55,11 @@ def test_bubble_adds_its_cycles_once_per_row_group(skip: bool) -> None:
 def _system(changes: dict[str, object]) -> FpgaSystem:
     from arch_models.energy import EnergyTable
     from arch_models.units import BuildContext, Recorder
-    from cosim.engine import _CountingEnvironment
+    from arch_models.sim_env import CountingEnvironment
 
     # a weight buffer small enough that the weights stream
     arch = evolve(load_arch(EXAMPLES / "u280_hbm.yaml"), {"wbuf.capacity_kib": 16, **changes})
-    env = _CountingEnvironment()
+    env = CountingEnvironment()
     ctx = BuildContext(env=env, arch=arch, energy=EnergyTable(arch.device), recorder=Recorder())
     system = FpgaSystem(arch, synthetic_workload(d=512, inter=1536), ctx, SimOptions())
     system.build()
