@@ -242,6 +242,76 @@ class Workload:
         meta = {**self.meta, "prefill_chunk": chunk}
         return replace(self, steps=tuple(steps), meta=meta)
 
+    def layer_share(self, card: int, cards: int) -> Workload:
+        """Return the part of every step that card ``card`` of ``cards`` runs (a pipeline).
+
+        Card ``k`` runs layers ``k·L // cards`` to ``(k+1)·L // cards - 1``; the ops before
+        the first layer (the embedding) go to the first card, those after the last
+        (the final norm and the head) to the last. Only its matrices are kept.
+
+        Raises:
+            ValueError: ``card`` is not one of ``cards``, or there are more cards than
+                layers.
+        """
+        layers = int(self.model.get("layers", 1))
+        if not 0 <= card < cards:
+            raise ValueError(f"card {card} is not one of {cards}")
+        if cards > layers:
+            raise ValueError(f"{cards} cards for {layers} layers: at least one layer a card")
+        lo, hi = card * layers // cards, (card + 1) * layers // cards
+
+        def mine(ops: tuple[Op, ...]) -> tuple[Op, ...]:
+            layered = [i for i, op in enumerate(ops) if op.layer >= 0]
+            first, last = (layered[0], layered[-1]) if layered else (len(ops), -1)
+            return tuple(
+                op
+                for i, op in enumerate(ops)
+                if lo <= op.layer < hi
+                or (op.layer < 0 and i < first and card == 0)
+                or (op.layer < 0 and i > last and card == cards - 1)
+            )
+
+        steps = tuple(replace(s, ops=mine(s.ops)) for s in self.steps)
+        used = {op.matrix for s in steps for op in s.ops if op.is_matvec}
+        matrices = {k: m for k, m in self.matrices.items() if k in used}
+        meta = {**self.meta, "share": f"layers {lo}-{hi - 1} of {layers}"}
+        return replace(self, steps=steps, matrices=matrices, meta=meta)
+
+    def row_share(self, card: int, cards: int) -> Workload:
+        """Return card ``card`` of ``cards``'s part of every step when rows are split.
+
+        Each matrix keeps rows ``rows·k // cards`` to ``rows·(k+1) // cards`` (with their
+        nonzero structure); a matvec op computes those outputs only. Elementwise, norm and
+        embedding ops are the whole vector's (every card runs them on the gathered vector).
+
+        Raises:
+            ValueError: ``card`` is not one of ``cards``, or a matrix has fewer rows than
+                there are cards.
+        """
+        if not 0 <= card < cards:
+            raise ValueError(f"card {card} is not one of {cards}")
+        matrices: dict[int, MatrixInfo] = {}
+        for k, m in self.matrices.items():
+            if m.rows < cards:
+                raise ValueError(f"matrix {m.name} has {m.rows} rows for {cards} cards")
+            lo, hi = m.rows * card // cards, m.rows * (card + 1) // cards
+            matrices[k] = replace(m, rows=hi - lo, nnz_blocks=m.nnz_blocks[lo:hi])
+
+        def mine(op: Op) -> Op:
+            if not op.is_matvec:
+                return op
+            rows = matrices[op.matrix].rows
+            return replace(
+                op,
+                rows=rows,
+                elements=rows * op.cols,
+                bytes_out=op.bytes_out * rows // max(1, op.rows),
+            )
+
+        steps = tuple(replace(s, ops=tuple(mine(op) for op in s.ops)) for s in self.steps)
+        meta = {**self.meta, "share": f"rows {card + 1}/{cards} of every matrix"}
+        return replace(self, steps=steps, matrices=matrices, meta=meta)
+
     @property
     def decode_steps(self) -> tuple[Step, ...]:
         """Return the decode steps."""

@@ -5,13 +5,17 @@
 2. Predictions: that core on 370M, 1.3B and 2.7B; the U280 HBM design on 2.7B against
    TerEffic's published 727 tok/s at 46 W (arXiv 2502.16473); each design's distance from
    its memory-bandwidth bound.
-3. A batch sweep: the U280 design on 2.7B decoding 1, 2, 4, ..., 64 sequences together
+3. TerEffic's two designs as described here (``examples/tereffic_onchip_370m.yaml``, a
+   system of three cards; ``examples/tereffic_hbm_2p7b.yaml``, one card) against their
+   published figures: 16,300 tok/s at 455 tok/s/W (370M) and 727 tok/s at 46 W (2.7B).
+4. A batch sweep: the U280 design on 2.7B decoding 1, 2, 4, ..., 64 sequences together
    (one trace, :meth:`~arch_models.workload.Workload.batched`): aggregate tokens/s, each
    sequence's ms/token, J/token, its bound and what binds, and where the sequences'
    state and activations stop fitting on chip.
 
 Run: ``.venv/bin/python benchmarks/predictions.py`` (about three minutes: it runs the
-functional model to make each trace); ``--batch-sweep`` runs the sweep only.
+functional model to make each trace); ``--batch-sweep`` runs the sweep only,
+``--tereffic`` the TerEffic comparison only.
 """
 
 from __future__ import annotations
@@ -20,13 +24,18 @@ import sys
 from pathlib import Path
 
 from arch_models.spec import load_arch
+from arch_models.spec.system import load_system
 from cosim.engine import simulate
+from cosim.system import simulate_system
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from workloads.trace import generate_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_MS = 43.0  # Zhu et al., arXiv 2406.02528: one block, d = 512, 60 MHz (PAPER.md)
 TEREFFIC = (727.0, 46.0)  # TerEffic, arXiv 2502.16473: 2.7B on one FPGA + HBM (PAPER.md)
+# TerEffic v2, arXiv 2502.16473 (abstract; PAPER.md): 370M fully on chip over several
+# FPGAs, batch 1: 16,300 tok/s at 455 tok/s/W
+TEREFFIC_ONCHIP = (16_300.0, 16_300.0 / 455.0)
 
 
 def run(design: str, model: str) -> dict[str, object]:
@@ -57,9 +66,48 @@ def batch_sweep(design: str = "u280_hbm.yaml", model: str = "2.7b") -> None:
         )
 
 
+def tereffic() -> None:
+    """Print TerEffic's two designs as described here against their published figures."""
+    print("TerEffic (arXiv 2502.16473) as described in examples/ (assumptions in the files)")
+    print(
+        f"  {'design':<28} {'model':<6} {'tok/s':>10} {'published':>10} {'err':>7} "
+        f"{'W':>7} {'published':>10} {'err':>7} {'bound tok/s':>12}  binds"
+    )
+    trace = generate_trace("370m", prompt_tokens=1, gen_tokens=2, seed=0)
+    system = load_system(ROOT / "examples" / "tereffic_onchip_370m.yaml")
+    r = simulate_system(
+        system, workload_from_trace(trace, design_elementwise_bytes(system.cards[0]))
+    )
+    rows = [
+        ("tereffic_onchip_370m.yaml", "370m", r.summary, TEREFFIC_ONCHIP),
+        ("tereffic_hbm_2p7b.yaml", "2.7b", run("tereffic_hbm_2p7b.yaml", "2.7b"), TEREFFIC),
+    ]
+    for design, model, s, (tps, w) in rows:
+        got_tps, got_w = float(s["tokens_per_s"]), float(s["avg_power_w"])  # type: ignore[arg-type]
+        print(
+            f"  {design:<28} {model:<6} {got_tps:10,.1f} {tps:10,.1f} {got_tps / tps - 1:+7.1%} "
+            f"{got_w:7.2f} {w:10.2f} {got_w / w - 1:+7.1%} "
+            f"{float(s['bound_tokens_per_s']):12,.1f}  {s['binding_bound']}"  # type: ignore[arg-type]
+        )
+    for card in r.cards:
+        print(
+            f"    card {card.index}: {card.share}, {card.avg_power_w:.2f} W "
+            f"(static {card.power_breakdown_w.get('static', 0.0):.1f} W), floor "
+            f"{card.bound_ns_per_step / 1e3:.2f} us a step"
+        )
+    for link in r.links:
+        print(
+            f"    link {link.name} ({link.link}): {link.bytes_per_token:,.0f} B/token, "
+            f"{link.avg_power_w:.2f} W"
+        )
+
+
 def main() -> None:
     if "--batch-sweep" in sys.argv[1:]:
         batch_sweep()
+        return
+    if "--tereffic" in sys.argv[1:]:
+        tereffic()
         return
     s = run("d5005_paper_core.yaml", "paper-block-d512")
     err = (s["ms_per_token"] - PAPER_MS) / PAPER_MS  # type: ignore[operator]
@@ -92,6 +140,8 @@ def main() -> None:
                 f"{w / tps:9.4f}   ratio ours/theirs: {float(s['tokens_per_s']) / tps:.2f}x "  # type: ignore[arg-type]
                 f"tok/s, {float(s['avg_power_w']) / w:.2f}x W"  # type: ignore[arg-type]
             )
+    print()
+    tereffic()
     print()
     batch_sweep()
 

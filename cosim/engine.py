@@ -34,7 +34,7 @@ from cosim.fpga import FpgaSystem, SimOptions
 from cosim.power import power_summary
 from cosim.run_result import SUMMARY_KEYS, FpgaFigures, SimResult, SimStats
 
-__all__ = ["SUMMARY_KEYS", "SimResult", "SimulationError", "simulate"]
+__all__ = ["SUMMARY_KEYS", "SimResult", "SimulationError", "mirror_cores", "simulate"]
 
 
 def _utilisation(frame: pd.DataFrame, window_ns: float, system: FpgaSystem) -> dict[str, float]:
@@ -51,7 +51,7 @@ def _utilisation(frame: pd.DataFrame, window_ns: float, system: FpgaSystem) -> d
     return out
 
 
-def _mirror(frame: pd.DataFrame, system: FpgaSystem) -> pd.DataFrame:
+def mirror_cores(frame: pd.DataFrame, system: FpgaSystem) -> pd.DataFrame:
     """Replicate the simulated core's rows for every identical core (see ``_symmetric``)."""
     if not system.mirrored:
         return frame
@@ -157,7 +157,7 @@ def simulate(
     env.run(until=driver)
     run_s = time.perf_counter() - run0
     events = env.scheduled
-    frame = _mirror(ctx.recorder.frame(), system)
+    frame = mirror_cores(ctx.recorder.frame(), system)
 
     decode = [s.index for s in workload.decode_steps]
     durations = np.array([system.step_end_ns[i] - system.step_start_ns[i] for i in decode])

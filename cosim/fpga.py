@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,11 @@ from arch_models.units.ternary import Chunk, MatvecPlan
 from arch_models.workload import ELEMENTWISE_OPS, Op, Step, Workload
 from cosim.run_result import OnChip
 
-__all__ = ["FpgaSystem", "SimOptions"]
+__all__ = ["AfterMatvec", "FpgaSystem", "SimOptions"]
+
+#: What a card waits for after a matvec: ``(step, seq, op) -> generator`` (see
+#: :meth:`FpgaSystem.run_step`).
+AfterMatvec = Callable[[Step, int, Op], Generator[Any, Any, None]]
 
 
 def _fill_shares(core: Core, chunk: Chunk) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
@@ -349,12 +353,35 @@ class FpgaSystem:
     def run(self, on_step_done: Any = None) -> simpy.Process:
         """Start the replay; returns the driver process (run the env until it ends)."""
         env = self.ctx.env
-        if not self.onchip.weights_resident:
-            for core in self.live:
-                env.process(self._dma(core))
+        self.start_weight_streams()
         if self.arch.spec.layout.split == "rows":
             return env.process(self._drive_rows(on_step_done))
         return env.process(self._drive_layers(on_step_done))
+
+    def start_weight_streams(self) -> None:
+        """Start each core's weight DMA, which streams the workload's matvecs in order.
+
+        :meth:`run` does it; a system of cards that drives each card's steps itself
+        (:meth:`run_step`) calls it once before.
+        """
+        if not self.onchip.weights_resident:
+            for core in self.live:
+                self.ctx.env.process(self._dma(core))
+
+    def run_step(
+        self, step: Step, after_matvec: AfterMatvec | None = None
+    ) -> Generator[Any, Any, None]:
+        """Run one step on this card's cores (rows split, or one core), op by op.
+
+        Steps must come in the workload's order (the weight DMA streams in that order).
+
+        Args:
+            step: A step of this system's workload.
+            after_matvec: Called as ``after_matvec(step, seq, op)`` once every core has
+                finished the matvec at ``seq`` (a generator: what the card waits for,
+                such as an exchange with other cards).
+        """
+        yield from self._run_step_rows(step, after_matvec)
 
     def _matvec_sequence(self, core: Core) -> Iterator[tuple[Step, int, Op, int, Chunk]]:
         rows_split = self.arch.spec.layout.split == "rows"
@@ -670,7 +697,9 @@ class FpgaSystem:
     def _needs_barrier(self, op: Op) -> bool:
         return op.is_matvec or op.kind in ("norm", "quantise")
 
-    def _run_step_rows(self, step: Step) -> Generator[Any, Any, None]:
+    def _run_step_rows(
+        self, step: Step, after_matvec: AfterMatvec | None = None
+    ) -> Generator[Any, Any, None]:
         env = self.ctx.env
         n = len(self.cores)
         sync_ns = self.cores[0].tmac.cycles_to_ns(self.arch.spec.layout.sync_cycles)
@@ -694,6 +723,8 @@ class FpgaSystem:
                 )
             if n > 1 and self._needs_barrier(op):
                 yield env.timeout(sync_ns)
+            if after_matvec is not None and op.is_matvec:
+                yield from after_matvec(step, seq, op)
 
     def _drive_rows(self, on_step_done: Any) -> Generator[Any, Any, None]:
         env = self.ctx.env

@@ -19,11 +19,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from arch_models.spec.system import System
 from cosim.errors import ResultsError
 from cosim.run_result import SimResult
+from cosim.system_result import SystemResult
 from safeio import atomic_folder, dumps, recover_folder
 
-__all__ = ["ResultsError", "SavedResult", "load_result", "save_result"]
+__all__ = ["ResultsError", "SavedResult", "load_result", "save_result", "save_system_result"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,38 @@ def load_result(folder: Path) -> SavedResult:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ResultsError(f"{folder}: not a readable results folder ({exc})") from None
     return SavedResult(frame, summary, design, run)
+
+
+def save_system_result(
+    result: SystemResult, system: System, out: Path, *, force: bool = False
+) -> Path:
+    """Write a system's results folder atomically: summary, provenance, every description.
+
+    ``summary.json`` (the ``--json`` keys), ``run.json`` (seed, versions, command line),
+    ``system.yaml`` and ``cards/card<k>.yaml`` (each card's design as simulated).
+
+    Raises:
+        ResultsError: The folder exists (without ``force``) or cannot be written.
+    """
+    out = Path(out)
+    recover_folder(out)
+    if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
+        raise ResultsError(f"{out} exists and is not empty; use --force to replace it")
+    run = {"seed": result.seed, "versions": dict(result.versions), "argv": sys.argv}
+    try:
+        with atomic_folder(out) as tmp:
+            (tmp / "summary.json").write_text(dumps(result.summary, sort_keys=True), "utf-8")
+            (tmp / "run.json").write_text(dumps(run, sort_keys=True), "utf-8")
+            spec = system.spec.model_dump(mode="json")
+            (tmp / "system.yaml").write_text(
+                yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8"
+            )
+            (tmp / "cards").mkdir()
+            for k, arch in enumerate(system.cards):
+                design = arch.spec.model_dump(mode="json")
+                (tmp / "cards" / f"card{k}.yaml").write_text(
+                    yaml.safe_dump(design, sort_keys=False, allow_unicode=True), encoding="utf-8"
+                )
+    except OSError as exc:
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror or exc}") from None
+    return out

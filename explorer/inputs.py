@@ -3,8 +3,9 @@
 Architecture descriptions and search spaces sit side by side (``examples/``), so a tool
 that takes "YAML files" tells them apart by their keys (:func:`input_kind`): a mapping
 with any of a description's own keys (``device``, ``clock_mhz``, ``units``) is a
-description, one with ``parameters`` (or ``constraints``) and none of those is a search
-space, and any other mapping is neither, which is an error saying so. A search space
+description, one with ``cards`` and none of those is a system of cards, one with
+``parameters`` (or ``constraints``) and none of those is a search space, and any other
+mapping is none of them, which is an error saying so. A search space
 names no design: :func:`fit_space` checks it against candidate designs (the one given, or
 those found) and reports the ones it fits, or the problems against the closest.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "DESIGN_KEYS",
     "MAX_FOLDER_FILES",
     "SPACE_KEYS",
+    "SYSTEM_KEYS",
     "InputKind",
     "SpaceFit",
     "designs_beside",
@@ -39,11 +41,14 @@ MAX_FOLDER_FILES = 200
 #: Top-level keys only a search space has.
 SPACE_KEYS: tuple[str, ...] = ("parameters", "constraints")
 
-InputKind = Literal["design", "space"]
+#: Top-level keys only a system of cards has.
+SYSTEM_KEYS: tuple[str, ...] = ("cards",)
+
+InputKind = Literal["design", "space", "system"]
 
 
 def input_kind(doc: Document) -> InputKind:
-    """Return what ``doc`` is: an architecture description or a search space.
+    """Return what ``doc`` is: an architecture description, a system or a search space.
 
     Anything that is not a mapping counts as a description, whose validator says what is
     wrong with it (``must be a mapping at the top level``).
@@ -53,6 +58,8 @@ def input_kind(doc: Document) -> InputKind:
     """
     if not isinstance(doc.data, dict) or any(k in doc.data for k in DESIGN_KEYS):
         return "design"
+    if any(k in doc.data for k in SYSTEM_KEYS):
+        return "system"
     if any(k in doc.data for k in SPACE_KEYS):
         return "space"
     raise SpecError(
@@ -60,8 +67,8 @@ def input_kind(doc: Document) -> InputKind:
             doc.problem(
                 (),
                 "is neither an architecture description (it has none of "
-                f"{', '.join(DESIGN_KEYS)}) nor a search space (it has no "
-                f"{SPACE_KEYS[0]})",
+                f"{', '.join(DESIGN_KEYS)}), a system (it has no {SYSTEM_KEYS[0]}) nor a "
+                f"search space (it has no {SPACE_KEYS[0]})",
             )
         ]
     )

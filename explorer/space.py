@@ -363,11 +363,14 @@ class SpaceSpec(SpecModel):
         description: Free text.
         constraints: Power cap and accuracy bound (both optional).
         parameters: Path in the description → how to search it, in sampling order.
+        design: The description the space was written for, relative to the space's own
+            file (optional): ``cosim validate`` checks the space against it first.
     """
 
     version: Literal[1]
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=128)
     description: str = ""
+    design: str | None = Field(default=None, min_length=1, max_length=1000)
     constraints: Constraints = Field(default_factory=Constraints)
     parameters: dict[str, Parameter] = Field(min_length=1, max_length=256)
 

@@ -11,6 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
+def example_designs() -> list[Path]:
+    """The architecture descriptions among the examples (not search spaces or systems)."""
+    import yaml
+
+    return sorted(
+        p
+        for p in EXAMPLES.glob("*.yaml")
+        if "device" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+    )
+
+
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES

@@ -13,9 +13,9 @@ import pytest
 
 from cosim_cli.main import COMMANDS, build_parser, main
 from gpubench.schema import read_baseline, shipped_baseline_paths
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, example_designs
 
-ARCH_FILES = [str(p) for p in sorted(EXAMPLES.glob("*.yaml")) if not p.stem.endswith("_space")]
+ARCH_FILES = [str(p) for p in example_designs()]
 BROKEN = ROOT / "tests/arch/broken"
 
 
@@ -247,12 +247,16 @@ def test_validate_space_against_its_design(
     assert main(["validate", "--json", str(good), d5005, str(EXAMPLES / "u280_hbm.yaml")]) == 0
     space = json.loads(capsys.readouterr().out)[0]
     assert space["summary"]["fits"] == ["u280_hbm.yaml"]
-    # alone in a folder: valid as a space, no design
+    # alone in a folder without naming its design: valid as a space, no design
     alone = tmp_path / "alone"
     alone.mkdir()
-    (alone / "s.yaml").write_text(text)
+    (alone / "s.yaml").write_text(text.replace("design: u280_hbm.yaml\n", ""))
     assert main(["validate", str(alone / "s.yaml")]) == 0
     assert "none found (give --design ARCH.yaml)" in capsys.readouterr().out
+    # naming a design that is not there is an error at that line
+    (alone / "named.yaml").write_text(text)
+    assert main(["validate", str(alone / "named.yaml")]) == 2
+    assert "named.yaml:5 design: no such file: u280_hbm.yaml" in capsys.readouterr().err
     assert main(["validate", str(good), "--design", str(good)]) == 2
     assert "is a search space, not an architecture description" in capsys.readouterr().err
 
@@ -267,5 +271,6 @@ def test_validate_a_file_that_is_neither(
     assert result["kind"] == "neither"
     assert result["problems"] == [
         "notes.yaml:1 <root>: is neither an architecture description (it has none of "
-        "device, clock_mhz, units) nor a search space (it has no parameters)"
+        "device, clock_mhz, units), a system (it has no cards) nor a search space (it has "
+        "no parameters)"
     ]

@@ -15,6 +15,7 @@ summary and provenance (see :mod:`cosim.results`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,19 @@ from rich.table import Table
 from arch_models.fidelity import Rung, fidelity_of
 from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve
+from arch_models.spec.system import load_system
 from arch_models.spec.units import CoreLayout
+from arch_models.validation.source import read_yaml
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
-from cosim.results import save_result
+from cosim.results import save_result, save_system_result
 from cosim.run_result import SimResult
+from cosim.system import simulate_system
+from cosim.system_result import SystemResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from cosim_cli.console import progress_bar, stderr_console, stdout_console
 from cosim_cli.errors import CliInputError
+from cosim_cli.system_table import system_tables
 from gpubench.schema import IMPLS
 from safeio import json_safe
 
@@ -157,17 +163,17 @@ def _load_trace(args: argparse.Namespace, progress: Progress) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Simulate and report."""
+    from explorer.inputs import input_kind
+
     out = stdout_console()
     err = stderr_console()
+    if input_kind(read_yaml(args.arch)) == "system":
+        _check_fpga_flags(args)
+        return run_system(args)
     arch = load_arch(args.arch)
     if arch.is_gpu:
         return _run_gpu(args, arch)
-    if args.max_transactions < 2:
-        raise CliInputError("--max-transactions must be at least 2")
-    if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
-        raise CliInputError(f"--batch must be between 1 and {MAX_BATCH}")
-    if not 1 <= args.prefill_chunk <= MAX_BATCH:
-        raise CliInputError(f"--prefill-chunk must be between 1 and {MAX_BATCH}")
+    _check_fpga_flags(args)
     layouts = arch.spec.units_of(CoreLayout)
     if args.batch is not None and layouts:  # --batch overrides the design's layout.batch
         arch = evolve(arch, {f"{layouts[0].name}.batch": args.batch})
@@ -217,6 +223,70 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
             out.print(f"results saved in {args.out}")
+    return 0
+
+
+def _check_fpga_flags(args: argparse.Namespace) -> None:
+    """Refuse out-of-range FPGA flags before any work."""
+    if args.max_transactions < 2:
+        raise CliInputError("--max-transactions must be at least 2")
+    if args.batch is not None and not 1 <= args.batch <= MAX_BATCH:
+        raise CliInputError(f"--batch must be between 1 and {MAX_BATCH}")
+    if not 1 <= args.prefill_chunk <= MAX_BATCH:
+        raise CliInputError(f"--prefill-chunk must be between 1 and {MAX_BATCH}")
+
+
+def run_system(args: argparse.Namespace) -> int:
+    """Simulate a system of FPGA cards (a description with ``cards``) and report."""
+    out = stdout_console()
+    err = stderr_console()
+    system = load_system(args.arch)
+    if args.batch is not None:  # every card takes the batch
+        cards = []
+        for arch in system.cards:
+            layouts = arch.spec.units_of(CoreLayout)
+            if not layouts:
+                raise CliInputError(
+                    f"--batch: {arch.filename} has no core_layout block to carry the batch"
+                )
+            cards.append(evolve(arch, {f"{layouts[0].name}.batch": args.batch}))
+        system = dataclasses.replace(system, cards=tuple(cards))
+    with progress_bar(err, quiet=args.json) as progress:
+        trace = _load_trace(args, progress)
+        workload = workload_from_trace(trace, design_elementwise_bytes(system.cards[0]))
+        workload = workload.chunked_prefill(args.prefill_chunk)
+        task = progress.add_task(
+            "simulating", total=len(workload.steps) * system.spec.sequences_in_flight
+        )
+        result = simulate_system(
+            system,
+            workload,
+            seed=args.seed,
+            options=SimOptions(max_transactions=args.max_transactions),
+            on_step=lambda done, total: progress.update(task, completed=done),
+        )
+    if args.out is not None:
+        save_system_result(result, system, args.out, force=args.force)
+    model = trace.manifest.get("model", {}).get("name") or args.model
+    gpu = _gpu_comparison(result, model, args.baseline)
+    if args.json:
+        print(json.dumps(json_safe({**result.to_json(), "gpu_comparison": gpu}), indent=2))
+        return 0
+    for table in system_tables(result):
+        out.print(table)
+    if gpu is not None:
+        out.print(
+            f"fastest measured GPU: {gpu['gpu']} {gpu['impl']} {gpu['launch']} batch "
+            f"{gpu['batch']} ({gpu['source']}): {gpu['tokens_per_s']:,.1f} tokens/s, "
+            f"{gpu['energy_per_token_j']:.4g} J/token; this system (simulated): "
+            f"{gpu['tokens_per_s_ratio']:.2f}x its tokens/s, "
+            f"{gpu['energy_per_token_ratio']:.2f}x fewer J/token"
+        )
+    for card in result.cards:
+        for problem in card.fit_problems:
+            out.print(f"[red]card {card.index} does not fit:[/] {problem}", markup=True)
+    if args.out is not None:
+        out.print(f"results saved in {args.out}")
     return 0
 
 
@@ -270,7 +340,7 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
 
 
 def _gpu_comparison(
-    result: SimResult, model: str | None, baseline: Path | None
+    result: SimResult | SystemResult, model: str | None, baseline: Path | None
 ) -> dict[str, Any] | None:
     """The fastest measured GPU case of ``model`` and this design's ratios to it.
 
@@ -285,7 +355,8 @@ def _gpu_comparison(
         return None
     try:
         paths = [baseline] if baseline is not None else None
-        batch = result.fpga.batch if result.fpga is not None else 1
+        s = result.summary  # a system's sequences: every group in flight
+        batch = int(s.get("batch", 1)) * int(s.get("sequences_in_flight", 1))
         best = fastest_shipped(model, batch, paths) if batch != 1 else None
         best = best or fastest_shipped(model, 1, paths)
     except BaselineError as exc:

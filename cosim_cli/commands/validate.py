@@ -14,14 +14,18 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from arch_models.spec import Arch, SpecError, validate_arch
 from arch_models.spec.summary import summarize
+from arch_models.spec.system import System, validate_system
 from arch_models.validation.source import read_yaml
 from cosim_cli.console import stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from explorer.space import Space
 
 __all__ = ["register", "run"]
 
@@ -56,7 +60,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate every file; print summary tables and every problem."""
     from explorer.inputs import designs_beside, fit_space, input_kind
-    from explorer.space import Space, validate_space
+    from explorer.space import validate_space
 
     out = stdout_console()
     err = stderr_console()
@@ -74,6 +78,15 @@ def run(args: argparse.Namespace) -> int:
             if kind == "space":
                 spaces[i] = (Path(path), validate_space(doc))
                 continue
+            if kind == "system":
+                system = validate_system(doc, Path(path).resolve().parent)
+                results[i] = {
+                    "file": path,
+                    "kind": "system",
+                    "valid": True,
+                    "summary": _system_summary(system),
+                }
+                continue
             arch = validate_arch(doc)
         except SpecError as exc:
             results[i] = _refused(path, exc, kind)
@@ -83,9 +96,12 @@ def run(args: argparse.Namespace) -> int:
         results[i] = {"file": path, "kind": "design", "valid": True, "summary": summarize(arch)}
     beside: dict[Path, list[Arch]] = {}
 
-    def candidates(path: Path) -> Iterator[list[Arch]]:
+    def candidates(path: Path, space: Space) -> Iterator[list[Arch]]:
         if given is not None:
             yield [given]
+            return
+        if space.spec.design is not None:  # the design the space names, and only it
+            yield [_named_design(path, space)]
             return
         yield list(archs.values())
         folder = path.resolve().parent
@@ -96,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     fitted: list[tuple[str, Any]] = []
     for i, (path, space) in spaces.items():
         try:
-            fit = fit_space(space, candidates(path))
+            fit = fit_space(space, candidates(path, space))
         except SpecError as exc:
             results[i] = _refused(str(path), exc, "space")
             continue
@@ -123,7 +139,40 @@ def run(args: argparse.Namespace) -> int:
             out.print(_table(valid))
         if fitted:
             out.print(_space_table(fitted))
+        for r in ordered:
+            if r["valid"] and r["kind"] == "system":
+                v = r["summary"]
+                out.print(
+                    f"system {v['name']} ({r['file']}): {len(v['cards'])} cards "
+                    f"({', '.join(sorted(set(v['cards'])))}), mapping {v['mapping']}, "
+                    f"links {v['card_link']} between cards and {v['host_link']} to the host"
+                )
     return 0 if all(r["valid"] for r in ordered) else 2
+
+
+def _named_design(path: Path, space: Space) -> Arch:
+    """The design a space names (``design:``), read beside the space.
+
+    Raises:
+        SpecError: The file is missing (at the space's ``design`` line) or invalid.
+    """
+    assert space.spec.design is not None
+    target = path.resolve().parent / space.spec.design
+    if not target.is_file():
+        raise SpecError([space.document.problem(("design",), f"no such file: {space.spec.design}")])
+    return validate_arch(read_yaml(target))
+
+
+def _system_summary(system: System) -> dict[str, Any]:
+    """What a valid system holds: its cards, links and mapping."""
+    return {
+        "name": system.spec.name,
+        "mapping": system.spec.mapping,
+        "cards": [f"{a.spec.name} ({a.device.id})" for a in system.cards],
+        "card_link": system.card_link.id,
+        "host_link": system.host_link.id,
+        "sequences_in_flight": system.spec.sequences_in_flight,
+    }
 
 
 def _read_design(path: Path) -> Arch:
@@ -132,10 +181,10 @@ def _read_design(path: Path) -> Arch:
     from explorer.inputs import input_kind
 
     doc = read_yaml(path)
-    if input_kind(doc) != "design":
-        raise CliInputError(
-            f"--design {path.name} is a search space, not an architecture description"
-        )
+    kind = input_kind(doc)
+    if kind != "design":
+        what = {"space": "search space", "system": "system of cards"}.get(kind, kind)
+        raise CliInputError(f"--design {path.name} is a {what}, not an architecture description")
     return validate_arch(doc)
 
 

@@ -28,13 +28,12 @@ from hypothesis import strategies as st
 from arch_models.spec import SpecError, parse_yaml, validate_arch
 from cosim.engine import simulate
 from cosim.errors import SimulationError
-from tests.conftest import EXAMPLES
+from tests.conftest import example_designs
 from tests.engine.synth import synthetic_workload
 
 SOURCES = {
     p.name: p.read_text(encoding="utf-8")
-    for p in sorted(EXAMPLES.glob("*.yaml"))
-    if not p.stem.endswith("_space")
+    for p in example_designs()
 }
 DATA = {name: yaml.safe_load(text) for name, text in SOURCES.items()}
 PROBLEM_LINE = re.compile(r"^[^\s:]+\.yaml:\d+ [^\n]+: [^\n]+$")

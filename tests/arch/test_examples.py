@@ -9,9 +9,9 @@ import pytest
 from arch_models.spec import load_arch
 from arch_models.spec.summary import summarize
 from arch_models.spec.units import Buffer, OffChipMemory, TernaryArray
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, example_designs
 
-ARCH_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.yaml") if not p.stem.endswith("_space"))
+ARCH_EXAMPLES = example_designs()
 
 
 def test_examples_exist() -> None:

@@ -10,14 +10,13 @@ import pytest
 import yaml
 
 from arch_models.spec.jsonschema import arch_json_schema
-from tests.conftest import EXAMPLES
+from tests.conftest import example_designs
 
 SCHEMA = arch_json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 EXAMPLE_DATA = {
     p.name: yaml.safe_load(p.read_text())
-    for p in sorted(EXAMPLES.glob("*.yaml"))
-    if not p.stem.endswith("_space")
+    for p in example_designs()
 }
 
 

@@ -54,8 +54,8 @@ def test_bubble_adds_its_cycles_once_per_row_group(skip: bool) -> None:
 
 def _system(changes: dict[str, object]) -> FpgaSystem:
     from arch_models.energy import EnergyTable
-    from arch_models.units import BuildContext, Recorder
     from arch_models.sim_env import CountingEnvironment
+    from arch_models.units import BuildContext, Recorder
 
     # a weight buffer small enough that the weights stream
     arch = evolve(load_arch(EXAMPLES / "u280_hbm.yaml"), {"wbuf.capacity_kib": 16, **changes})
