@@ -94,7 +94,13 @@ INDEX_STRING = (
   </head>
   <body>
     {%app_entry%}
-    <footer>{%config%}{%scripts%}{%renderer%}</footer>
+    <script>window.__nativeTrim = String.prototype.trim;</script>
+    <footer>{%config%}{%scripts%}<script>
+      // Dash's Babel polyfill (core-js 2) swaps the browser's own String.prototype.trim
+      // for a slower script one (it counts U+180E as white space, as Unicode once did);
+      // Plotly trims on every draw: put the browser's own back.
+      String.prototype.trim = window.__nativeTrim;
+    </script>{%renderer%}</footer>
   </body>
 </html>"""
 )
