@@ -125,11 +125,44 @@ def main() -> None:
         if rows[launch]:
             _summary(launch, rows[launch])
     _summary("all", rows["graph"] + rows["eager"])
+    _prompt_pass(arch, baseline, opcost)
     if not default:
         return
     _repeats(arch, baseline, opcost)
     if "--record" in sys.argv[1:]:
         _record(baseline, rows["graph"] + rows["eager"])
+
+
+def _prompt_pass(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> None:
+    """Print the predicted time to first token (the prompt pass) against the measured one.
+
+    For the implementations the meta device traces (their prompt pass's kernels are
+    known): the GPU model replays them with the decode step's calibration; the measured
+    figure is each case's ``prefill_ms`` (its prompt, 128 tokens).
+    """
+    from cosim.gpu_engine import predict_gpu_prefill_ms
+    from gpubench.capture import capture_harness_prefill
+    from gpubench.models import META_TRACEABLE
+
+    print()
+    print("time to first token (prompt pass): predicted vs measured prefill_ms")
+    errors: dict[str, list[float]] = defaultdict(list)
+    for c in sorted(baseline.cases, key=lambda c: (c.model, c.impl, c.launch, c.batch)):
+        if c.status != "ok" or c.impl not in META_TRACEABLE or not c.prefill_ms:
+            continue
+        prompt = capture_harness_prefill(c.model, c.impl, c.batch, c.prompt_tokens)
+        ms = predict_gpu_prefill_ms(arch, prompt, c.launch, baseline, opcost)
+        err = ms / c.prefill_ms - 1
+        errors[c.launch].append(err)
+        print(
+            f"{c.model:<5} {c.impl:<20} {c.launch:<6} {c.batch:>5} {c.prompt_tokens:>4} tokens "
+            f"meas {c.prefill_ms:8.2f} ms  pred {ms:8.2f} ms  {err:+7.1%}"
+        )
+    for launch, errs in sorted(errors.items()):
+        print(
+            f"{launch}: mean |err| {mean(abs(e) for e in errs):.1%} "
+            f"(worst {max(abs(e) for e in errs):.1%}), {len(errs)} cases"
+        )
 
 
 def _record(baseline: Baseline, rows: list[tuple[float, ...]]) -> None:

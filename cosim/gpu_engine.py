@@ -24,7 +24,7 @@ from cosim.run_result import GpuFigures, SimResult
 if TYPE_CHECKING:
     from gpubench.schema import Baseline
 
-__all__ = ["calibrated_arch", "simulate_gpu"]
+__all__ = ["calibrated_arch", "predict_gpu_prefill_ms", "simulate_gpu"]
 
 
 def calibrated_arch(arch: Arch, cal: Calibrated) -> Arch:
@@ -117,3 +117,28 @@ def simulate_gpu(
             events=r.events,
         ),
     )
+
+
+def predict_gpu_prefill_ms(
+    arch: Arch,
+    prefill: KernelStep,
+    launch: Launch,
+    baseline: Baseline,
+    opcost: dict[str, Any] | None = None,
+) -> float:
+    """Predict the prompt pass's time (the time to first token) of one implementation.
+
+    The prompt pass's kernels (:func:`gpubench.capture.capture_harness_prefill`) are
+    replayed like a decode step's, with the same calibration: calls the per-call
+    microbenchmark timed take that time, the others the floor-plus-traffic formula.
+
+    Args:
+        arch: A GPU description.
+        prefill: The kernels of the prompt pass.
+        launch: ``eager`` or ``graph``.
+        baseline: The measured baseline whose microbenchmarks calibrate the model.
+        opcost: The per-call kernel microbenchmark, if measured.
+    """
+    cal = calibrate_from_baseline(baseline, opcost)
+    gpu = GpuModel(calibrated_arch(arch, cal), cal.calibration)
+    return gpu.run_step(prefill, launch).ns / 1e6

@@ -115,6 +115,9 @@ class GpuFigures:
         batch: Sequences decoded together.
         calibration: The scalar figures the microbenchmarks set.
         events: Events the GPU model replayed.
+        time_to_first_token_ms: The prompt pass's predicted time (``None`` where its
+            kernels are not known: compiled and Triton-fused implementations).
+        prompt_tokens: Its prompt positions (0 when not predicted).
     """
 
     kernels_per_step: int
@@ -126,6 +129,8 @@ class GpuFigures:
     batch: int
     calibration: Mapping[str, Any]
     events: int
+    time_to_first_token_ms: float | None = None
+    prompt_tokens: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +228,8 @@ class SimResult:
             "design": self.design,
             "calibration": dict(g.calibration),
             "sim": {"events": g.events},
+            "time_to_first_token_ms": g.time_to_first_token_ms,
+            "prompt_tokens": g.prompt_tokens,
         }
 
     @functools.cached_property

@@ -33,6 +33,7 @@ __all__ = [
     "VIEW_OPS",
     "call_key",
     "calls_of",
+    "capture_harness_prefill",
     "capture_harness_step",
     "capture_step",
     "harness_step",
@@ -308,6 +309,36 @@ def capture_harness_step(
     )
     decoder = harness.build_decoder(built, batch, prompt_tokens=128, max_steps=256)
     return capture_step(built, decoder.step_, impl=impl, model=model, batch=batch)
+
+
+@functools.cache
+def capture_harness_prefill(model: str, impl: str, batch: int, prompt_tokens: int) -> KernelStep:
+    """Trace the prompt pass of a GPU-baseline implementation (its ``prefill_``).
+
+    The kernels that take ``prompt_tokens`` prompt positions of ``batch`` sequences
+    through the model and choose the first generated token: the GPU model's time to
+    first token. Traced as :func:`capture_harness_step` traces a decode step.
+
+    Raises:
+        ValueError: For an implementation the meta device cannot trace, or a prompt of
+            fewer than one token.
+        BaselineError: For an unknown model.
+    """
+    from gpubench import models as harness
+    from gpubench.shapes import get_shape
+
+    if prompt_tokens < 1:
+        raise ValueError(f"a prompt has at least one token (got {prompt_tokens})")
+    if impl not in harness.META_TRACEABLE:
+        raise ValueError(
+            f"implementation {impl!r} cannot be traced on the meta device; its prompt pass "
+            "has no kernel list here"
+        )
+    built = harness.build_model(
+        get_shape(model), impl, "meta", packed_linear=_packed_linear_as_one_kernel
+    )
+    decoder = harness.build_decoder(built, batch, prompt_tokens=prompt_tokens, max_steps=1)
+    return capture_step(built, decoder.prefill_, impl=impl, model=model, batch=batch)
 
 
 def harness_step(

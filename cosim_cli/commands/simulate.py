@@ -293,8 +293,9 @@ def run_system(args: argparse.Namespace) -> int:
 def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
     """Predict a GPU implementation's decode from its captured kernels."""
     from cosim.gpu_calibration import load_opcost
-    from cosim.gpu_engine import simulate_gpu
-    from gpubench.capture import harness_step
+    from cosim.gpu_engine import predict_gpu_prefill_ms, simulate_gpu
+    from gpubench.capture import capture_harness_prefill, harness_step
+    from gpubench.models import META_TRACEABLE
     from gpubench.schema import default_baseline_path, read_baseline
 
     if not args.model:
@@ -310,6 +311,13 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
         result = simulate_gpu(arch, step, args.launch, baseline, opcost)
     except (KeyError, ValueError) as exc:
         raise CliInputError(str(exc)) from None
+    if args.impl in META_TRACEABLE and result.gpu is not None and args.prompt_tokens >= 1:
+        prompt = capture_harness_prefill(args.model, args.impl, args.batch, args.prompt_tokens)
+        ttft = predict_gpu_prefill_ms(arch, prompt, args.launch, baseline, opcost)
+        gpu_figs = dataclasses.replace(
+            result.gpu, time_to_first_token_ms=ttft, prompt_tokens=args.prompt_tokens
+        )
+        result = dataclasses.replace(result, gpu=gpu_figs)
     summary = result.to_json()
     rungs = fidelity_of(arch)
     if args.json:
@@ -329,6 +337,12 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
         ("ms/token", f"{summary['ms_per_token']:.3f}"),
         ("average power", f"{summary['avg_power_w']:.1f} W"),
         ("energy/token", f"{summary['energy_per_token_j']:.4g} J"),
+        (
+            f"time to first token ({summary['prompt_tokens']}-token prompt)",
+            f"{summary['time_to_first_token_ms']:.3f} ms"
+            if summary["time_to_first_token_ms"] is not None
+            else "not predicted (no prompt-pass kernel list for this implementation)",
+        ),
         ("kernels/step", f"{summary['kernels_per_step']:,}"),
         ("HBM", f"{summary['hbm_tb_per_s']:.2f} TB/s"),
         ("bottleneck", summary["bottleneck"]),

@@ -31,10 +31,7 @@ from cosim.errors import SimulationError
 from tests.conftest import example_designs
 from tests.engine.synth import synthetic_workload
 
-SOURCES = {
-    p.name: p.read_text(encoding="utf-8")
-    for p in example_designs()
-}
+SOURCES = {p.name: p.read_text(encoding="utf-8") for p in example_designs()}
 DATA = {name: yaml.safe_load(text) for name, text in SOURCES.items()}
 PROBLEM_LINE = re.compile(r"^[^\s:]+\.yaml:\d+ [^\n]+: [^\n]+$")
 #: Longest a case may take to be answered (read, validate and, if valid, simulate).

@@ -14,10 +14,7 @@ from tests.conftest import example_designs
 
 SCHEMA = arch_json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-EXAMPLE_DATA = {
-    p.name: yaml.safe_load(p.read_text())
-    for p in example_designs()
-}
+EXAMPLE_DATA = {p.name: yaml.safe_load(p.read_text()) for p in example_designs()}
 
 
 def test_schema_is_valid_draft_2020_12() -> None:

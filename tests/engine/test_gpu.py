@@ -64,6 +64,34 @@ def test_graph_predictions_track_measurement(impl: str) -> None:
         assert err < 0.25, (case.batch, s.ms_per_token, case.decode_ms_per_token)
 
 
+def test_the_prompt_pass_is_traced_and_predicted_as_the_time_to_first_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 128-token prompt: every weight read once for all positions, more work than a step."""
+    from cosim.gpu_engine import predict_gpu_prefill_ms
+    from gpubench.capture import capture_harness_prefill
+
+    prompt = capture_harness_prefill("370m", "transformer", 1, 128)
+    step = capture_harness_step("370m", "transformer", 1)
+    assert prompt.flops > 100 * step.flops
+    ttft = predict_gpu_prefill_ms(ARCH, prompt, "graph", BASELINE, OPCOST)
+    decode = simulate_gpu(ARCH, step, "graph", BASELINE, OPCOST).ms_per_token
+    assert 0 < ttft < 128 * decode  # one pass over the weights, not 128
+    with pytest.raises(ValueError, match="at least one token"):
+        capture_harness_prefill("370m", "transformer", 1, 0)
+    with pytest.raises(ValueError, match="cannot be traced"):
+        capture_harness_prefill("370m", "fused", 1, 8)
+
+    import json
+
+    from cosim_cli.main import main
+
+    args = ["simulate", str(EXAMPLES / "h200.yaml"), "--model", "370m", "--json"]
+    assert main([*args, "--impl", "transformer", "--prompt-tokens", "128"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["time_to_first_token_ms"] == pytest.approx(ttft) and out["prompt_tokens"] == 128
+
+
 def test_graph_never_slower_than_eager() -> None:
     for impl in ("reference", "dense", "packed", "transformer"):
         g = simulate_gpu(ARCH, capture_harness_step("370m", impl, 1), "graph", BASELINE, OPCOST)
