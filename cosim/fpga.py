@@ -295,14 +295,21 @@ class FpgaSystem:
         state_cap = cap["state"] + (act_cap - max_vec if act_ok else 0)
         state_ok = state_cap >= state_need
         if not act_ok:
+            holders = [b.name for b in spec.units_of(Buffer) if b.holds == "activations"]
+            fix = f"raise {holders[0]}.capacity_kib" if holders else "add an activation buffer"
             notes.append(
                 f"activations spill to off-chip memory (largest vector {max_vec:,} B "
-                f"> {act_cap:,} B of activation buffers)"
+                f"> {act_cap:,} B of activation buffers; in {self.arch.filename}: {fix})"
             )
         if not state_ok:
+            holders = [b.name for b in spec.units_of(Buffer) if b.holds == "state"]
+            fix = (
+                f"raise {holders[0]}.capacity_kib" if holders else "add a buffer that holds state"
+            )
             notes.append(
                 f"recurrent state spills to off-chip memory ({state_need:,} B per core "
-                f"> {state_cap:,} B available)"
+                f"> {state_cap:,} B available; {self.workload.batch} sequences' state in "
+                f"{self.arch.filename}: {fix} or lower {spec.layout.name}.batch)"
             )
         self.onchip = OnChip(
             weights_resident=resident,

@@ -87,7 +87,10 @@ def test_a_batch_state_that_does_not_fit_spills_with_its_traffic() -> None:
     assert small["onchip"]["state_on_chip"]
     big = simulate(arch, WL.batched(4 * fits + 4)).summary
     assert not big["onchip"]["state_on_chip"]
-    assert any("recurrent state spills" in n for n in big["onchip"]["notes"])
+    note = next(n for n in big["onchip"]["notes"] if "recurrent state spills" in n)
+    # it names the file and the fields that would keep the batch's state on chip
+    assert f"{4 * fits + 4} sequences' state in u280_hbm.yaml" in note
+    assert f"raise {state.name}.capacity_kib or lower {arch.spec.layout.name}.batch" in note
 
 
 def test_in_parallel_is_faster_when_the_array_binds() -> None:
