@@ -11,9 +11,11 @@ workload's steps as SimPy processes; the engine then collects the recorder's row
 Scheduling. With ``split: rows`` every op is spread over all cores (each core takes a
 slice of each matrix's rows or of each vector's elements) and cores meet at a barrier
 (``sync_cycles``) after every op that needs all of them (matvecs, norms and quantisation,
-whose reductions span the vector). With ``split: layers`` each core runs whole layers:
-steps flow through the cores as a pipeline (prefill tokens overlap; a decode token waits
-for the previous one, whose output it needs).
+whose reductions span the vector; with ``core_layout.sync: reductions`` after the norms
+and quantisations only). Each op waits for its dispatch (``control.op_overhead_cycles``
+after the op before ended, or after it started with ``control.issue_ahead``). With
+``split: layers`` each core runs whole layers: steps flow through the cores as a pipeline
+(prefill tokens overlap; a decode token waits for the previous one, whose output it needs).
 
 Each core's DMA process streams the weight chunks of its matvecs, in execution order, into
 the weight buffer's slots ahead of use, across op and step boundaries (weights do not
@@ -143,6 +145,7 @@ class Core:
     freed: deque[float] = field(default_factory=deque)
     free_floor: float = -math.inf
     chain: dict[tuple[int, int], list[tuple[float, float]]] = field(default_factory=dict)
+    issued: float = -math.inf
 
 
 def _executors(units: list[UnitModel[Any]]) -> dict[str, UnitModel[Any]]:
@@ -660,9 +663,10 @@ class FpgaSystem:
     ) -> Generator[Any, Any, None]:
         """Run one op's share on one core (control overhead, spills, the work)."""
         env = self.ctx.env
-        ctrl = core.control
-        if ctrl.overhead_cycles:
-            yield env.timeout(ctrl.cycles_to_ns(ctrl.overhead_cycles))
+        wait = self._dispatch_ns(core, env.now)
+        if wait:
+            yield env.timeout(wait)
+        core.issued = env.now
         if not (self._acts_on_chip(step) and self.onchip.state_on_chip):
             yield from self._spill(core, op, step)
         if op.is_matvec:
@@ -695,13 +699,28 @@ class FpgaSystem:
         )
         return ns
 
-    def _local_op(self, core: Core, op: Op, step: Step, share: int) -> float:
-        """Record an op that touches no shared resource; return its ns with the overhead."""
+    def _dispatch_ns(self, core: Core, now: float) -> float:
+        """Return how long the core's next op waits for its dispatch from ``now``.
+
+        ``op_overhead_cycles`` after the op before ended; with ``issue_ahead`` after it
+        started (the op before has ended by ``now``), so a long op hides it.
+        """
         ctrl = core.control
         overhead = ctrl.cycles_to_ns(ctrl.overhead_cycles)
-        return overhead + self._record_vector(core, op, step, share, self.ctx.env.now + overhead)
+        if ctrl.spec.issue_ahead:
+            return max(0.0, core.issued + overhead - now)
+        return overhead
+
+    def _local_op(self, core: Core, op: Op, step: Step, share: int) -> float:
+        """Record an op that touches no shared resource; return its ns with the dispatch."""
+        now = self.ctx.env.now
+        wait = self._dispatch_ns(core, now)
+        core.issued = now + wait
+        return wait + self._record_vector(core, op, step, share, now + wait)
 
     def _needs_barrier(self, op: Op) -> bool:
+        if self.arch.spec.layout.sync == "reductions":
+            return op.kind in ("norm", "quantise")
         return op.is_matvec or op.kind in ("norm", "quantise")
 
     def _run_step_rows(

@@ -346,6 +346,11 @@ class CoreLayout(UnitBase):
         sync_cycles: Cycles a barrier costs after each split operation.
         batch: Sequences the design decodes together: each step is one token of each,
             against one read of the weights (``cosim simulate --batch`` overrides it).
+        sync: Where the cores of a rows split meet: ``ops`` (after every matvec, norm and
+            quantisation) or ``reductions`` (after the norms and quantisations only, whose
+            sums and maxima span every core's slice: a matvec's outputs stay with the
+            core that computed them, and the next matvec reads the quantised vector the
+            cores met on).
     """
 
     kind: Literal["core_layout"]
@@ -353,17 +358,23 @@ class CoreLayout(UnitBase):
     split: Literal["rows", "layers"] = "rows"
     sync_cycles: Annotated[int, Field(ge=0, le=1_000_000)] = 16
     batch: Annotated[int, Field(ge=1, le=4096)] = 1
+    sync: Literal["ops", "reductions"] = "ops"
 
 
 class Control(UnitBase):
     """Instruction dispatch: the fixed cost of issuing each operation.
 
     Attributes:
-        op_overhead_cycles: Cycles between the end of one op and the start of the next.
+        op_overhead_cycles: Cycles between the end of one op and the start of the next
+            (from the start of the op before, with ``issue_ahead``).
+        issue_ahead: The controller decodes and issues the next op while one runs (an
+            instruction queue): an op starts ``op_overhead_cycles`` after the one before
+            started, or when it ends if that is later, instead of that long after it ends.
     """
 
     kind: Literal["control"]
     op_overhead_cycles: Annotated[int, Field(ge=0, le=1_000_000)] = 8
+    issue_ahead: bool = False
 
 
 class GpuSms(UnitBase):
