@@ -14,7 +14,9 @@ against a reference outside them, each by a benchmark that measures the error:
   the RTL (coefficients fitted on half of the configurations, the error measured on the
   other half);
 - ``gpu_model``: the GPU model's ms/token and watts against the measured baselines,
-  ``benchmarks/gpu_fidelity.py``.
+  ``benchmarks/gpu_fidelity.py``;
+- ``gpu_ttft``: its time to first token (the prompt pass) against the baselines' measured
+  prefill, the same benchmark (CUDA graphs and eager).
 
 The measured figures live in ``fidelity.json`` beside this module, written by the
 benchmarks (``--record``) with the command, date and versions that measured them, never
@@ -46,6 +48,7 @@ RUNGS: dict[str, str] = {
     "rtl_energy_events": "energy model's event counts vs the RTL's",
     "yosys_resources": "resource model's LUT/FF vs Yosys synth_xilinx of the RTL",
     "gpu_model": "GPU model's ms/token and W vs the measured baselines",
+    "gpu_ttft": "GPU model's time to first token (prompt pass) vs the measured prefill",
 }
 _FPGA_RUNGS = ("paper", "rtl_cycles", "rtl_energy_events", "yosys_resources")
 
@@ -147,7 +150,7 @@ def fidelity_of(arch: Arch, ladder: dict[str, dict[str, Any]] | None = None) -> 
     """
     ladder = load_ladder() if ladder is None else ladder
     if arch.is_gpu:
-        names: tuple[str, ...] = ("gpu_model",)
+        names: tuple[str, ...] = ("gpu_model", "gpu_ttft")
     else:
         names = _FPGA_RUNGS
     rtl_gap = "" if arch.is_gpu else _rtl_applies(arch)

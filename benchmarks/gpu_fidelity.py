@@ -125,15 +125,18 @@ def main() -> None:
         if rows[launch]:
             _summary(launch, rows[launch])
     _summary("all", rows["graph"] + rows["eager"])
-    _prompt_pass(arch, baseline, opcost)
+    prompt_errors = _prompt_pass(arch, baseline, opcost)
     if not default:
         return
     _repeats(arch, baseline, opcost)
     if "--record" in sys.argv[1:]:
         _record(baseline, rows["graph"] + rows["eager"])
+        _record_ttft(baseline, prompt_errors)
 
 
-def _prompt_pass(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -> None:
+def _prompt_pass(
+    arch: Any, baseline: Baseline, opcost: dict[str, Any] | None
+) -> dict[str, list[float]]:
     """Print the predicted time to first token (the prompt pass) against the measured one.
 
     For the implementations the meta device traces (their prompt pass's kernels are
@@ -163,6 +166,36 @@ def _prompt_pass(arch: Any, baseline: Baseline, opcost: dict[str, Any] | None) -
             f"{launch}: mean |err| {mean(abs(e) for e in errs):.1%} "
             f"(worst {max(abs(e) for e in errs):.1%}), {len(errs)} cases"
         )
+    return errors
+
+
+def _record_ttft(baseline: Baseline, errors: dict[str, list[float]]) -> None:
+    """Write the prompt pass's errors into the fidelity ladder (``--record``)."""
+    import datetime
+
+    from arch_models.fidelity import record_rung
+    from cosim import __version__
+
+    every = [abs(e) for errs in errors.values() for e in errs]
+    if not every:
+        return
+    record_rung(
+        "gpu_ttft",
+        {
+            "cases": len(every),
+            "mean_abs_error": mean(every),
+            "worst_abs_error": max(every),
+            **{
+                f"{launch}_mean_abs_error": mean(abs(e) for e in errs)
+                for launch, errs in errors.items()
+            },
+            "baseline": str(default_baseline_path().relative_to(ROOT)),
+            "device": baseline.runs[0].environment.gpu_name if baseline.runs else None,
+            "command": "benchmarks/gpu_fidelity.py",
+            "date": datetime.date.today().isoformat(),
+            "versions": {"package": __version__},
+        },
+    )
 
 
 def _record(baseline: Baseline, rows: list[tuple[float, ...]]) -> None:

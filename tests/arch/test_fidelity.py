@@ -34,7 +34,7 @@ def test_rungs_of_a_design_the_rtl_builds_and_of_one_it_does_not() -> None:
     assert not rung.applies and "zero skipping with a saturating accumulator" in rung.why_not
     assert rung.describe().startswith("not checked:")
     gpu = fidelity_of(load_arch(EXAMPLES / "h200.yaml"), {})
-    assert [r.name for r in gpu] == ["gpu_model"]
+    assert [r.name for r in gpu] == ["gpu_model", "gpu_ttft"]
 
 
 def test_recording_a_rung_keeps_the_others(tmp_path: Path) -> None:
