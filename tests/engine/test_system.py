@@ -197,7 +197,7 @@ def test_more_cards_than_layers_is_refused(folder: Path) -> None:
 
 
 def test_the_example_system_simulates_from_the_command_line(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import json
 
@@ -206,7 +206,18 @@ def test_the_example_system_simulates_from_the_command_line(
     example = str(EXAMPLES / "tereffic_onchip_370m.yaml")
     assert main(["simulate", example, "--model", "tiny", "--json"]) == 2  # 2 layers, 3 cards
     assert "3 cards for 2 layers" in capsys.readouterr().err
-    assert main(["simulate", example, "--model", "370m", "--tokens", "1", "--json"]) == 0
+    out_dir = tmp_path / "run"
+    args = ["simulate", example, "--model", "370m", "--tokens", "1", "--out", str(out_dir)]
+    assert main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    saved = json.loads((out_dir / "summary.json").read_text())
+    assert saved["tokens_per_s"] == out["tokens_per_s"]
+    assert sorted(p.name for p in (out_dir / "cards").iterdir()) == [
+        "card0.yaml",
+        "card1.yaml",
+        "card2.yaml",
+    ]
+    assert main(args) == 2  # the folder is kept, not overwritten
+    assert "exists and is not empty" in capsys.readouterr().err
     assert out["mapping"] == "layers" and len(out["cards"]) == 3
     assert math.isfinite(out["tokens_per_s"]) and out["tokens_per_s"] <= out["bound_tokens_per_s"]
