@@ -2,7 +2,8 @@
 
 Runs the same properties as the fuzz tests (which run a bounded sample in CI), on many
 more cases, seeded: architecture descriptions (mutated, tagged, aliased, garbage; valid
-ones are simulated), search spaces, traces and checkpoints. A case passes when the tool
+ones are simulated), systems of cards (mutated, garbage, odd card files; valid ones are
+simulated), search spaces, traces and checkpoints. A case passes when the tool
 answers it within a few seconds with a result or a located refusal; an exception of
 another kind (a traceback) or no answer in time stops the run with the case that caused
 it. Printed per input kind: cases, outcomes, the slowest answer.
@@ -26,11 +27,13 @@ sys.path.insert(0, str(ROOT))  # the runners live beside the tests
 
 def _kinds() -> dict[str, Callable[[int, int], Counter[str]]]:
     from tests.arch import fuzzing as descriptions
+    from tests.arch.system_fuzzing import run_system_cases
     from tests.explorer.test_space_fuzz import run_space_cases
     from tests.workloads import fuzzing as workloads
 
     return {
         "descriptions": descriptions.run_cases,
+        "systems of cards": run_system_cases,
         "search spaces": run_space_cases,
         "traces": workloads.run_trace_cases,
         "checkpoints": workloads.run_checkpoint_cases,
