@@ -259,21 +259,17 @@ def _rows(
     return [host_in, *ring, host_out], env.process(drive())
 
 
-def _decode_step(base: Workload) -> Step:
-    return base.decode_steps[0]
-
-
 def _bound(
     system: System, base: Workload, cards: _Cards
-) -> tuple[float, float, str, Callable[[int, float], float]]:
-    """Return the floor per decode round (ns), its latency part, what binds, and a check.
+) -> tuple[float, str, Callable[[int], float]]:
+    """Return the floor per decode round (ns), what binds it, and the window's floor.
 
-    A *round* is one decode step of every group in flight. The check returns, for a
-    decode window of ``steps`` rounds, the least time it may take (the cards' prefetch
+    A *round* is one decode step of every group in flight. The last returns, for a
+    decode window of ``rounds`` rounds, the least time it may take (the cards' prefetch
     allowances subtracted where they apply).
     """
     n = len(cards.cards)
-    step = _decode_step(base)
+    step = base.decode_steps[0]
     host = system.host_link
     host_ns = 2 * (_tokens(step) / host.bytes_per_ns + host.latency_ns.value)
     floors = [b.step_ns for b in cards.bounds]
@@ -293,7 +289,7 @@ def _bound(
         }
         slack_latency = sum(max(0.0, f - a) for f, a in zip(floors, ahead, strict=True))
 
-        def least(rounds: int, _: float) -> float:
+        def least(rounds: int) -> float:
             by_card = max(groups * rounds * f - a for f, a in zip(floors, ahead, strict=True))
             return max(rounds * (slack_latency + hops + host_ns), by_card,
                        groups * rounds * max(serial, default=0.0))  # fmt: skip
@@ -309,19 +305,14 @@ def _bound(
             "exchanges and host transfers in sequence": exchange + host_ns,
         }
 
-        def least(rounds: int, _: float) -> float:
+        def least(rounds: int) -> float:
             return max(
                 max(rounds * f - a for f, a in zip(floors, ahead, strict=True)),
                 rounds * (exchange + host_ns),
             )
 
     binding = max(parts, key=lambda k: parts[k])
-    return (
-        parts[binding],
-        parts.get("one group's step through every card and link", 0.0),
-        binding,
-        least,
-    )
+    return parts[binding], binding, least
 
 
 def simulate_system(
@@ -388,11 +379,11 @@ def simulate_system(
     last = max(timeline.end[i] for i in decode)
     window = last - first
     rounds = len(base.decode_steps)
-    floor, _, binding, least = _bound(system, base, cards)
-    if window < least(rounds, window) * (1 - 1e-9) - 1e-6:
+    floor, binding, least = _bound(system, base, cards)
+    if window < least(rounds) * (1 - 1e-9) - 1e-6:
         raise AssertionError(
             f"internal error: the system's decode window {window:.1f} ns beats its own "
-            f"bound {least(rounds, window):.1f} ns ({binding})"
+            f"bound {least(rounds):.1f} ns ({binding})"
         )
     tokens = rounds * groups * base.batch
     per_sequence = []
