@@ -216,6 +216,7 @@ def test_validate_every_example_designs_and_spaces(capsys: pytest.CaptureFixture
     assert d5005["summary"]["designs"] == 240
     assert d5005["summary"]["fits"] == ["d5005_paper_core.yaml"]
     assert by_name["u280_hbm_space.yaml"]["summary"]["power_cap_w"] == 45
+    assert by_name["u280_hbm_space.yaml"]["summary"]["max_time_to_first_token_ms"] is None
 
 
 def test_validate_space_against_its_design(

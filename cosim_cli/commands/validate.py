@@ -211,6 +211,8 @@ def _space_summary(fit: Any) -> dict[str, Any]:
         "continuous": size is not None and math.isinf(size),
         "power_cap_w": space.spec.constraints.power_cap_w,
         "accuracy_bound": space.spec.constraints.accuracy is not None,
+        "max_ms_per_token": space.spec.constraints.max_ms_per_token,
+        "max_time_to_first_token_ms": space.spec.constraints.max_time_to_first_token_ms,
         "design": fit.design.filename if fit.design else None,
         "design_name": fit.design.spec.name if fit.design else None,
         "fits": [a.filename for a in fit.designs],
@@ -265,6 +267,10 @@ def _space_table(fitted: list[tuple[str, Any]]) -> Table:
         limits = [f"≤ {s['power_cap_w']:g} W"] if s["power_cap_w"] else []
         if s["accuracy_bound"]:
             limits.append("accuracy")
+        if s["max_ms_per_token"]:
+            limits.append(f"≤ {s['max_ms_per_token']:g} ms/token")
+        if s["max_time_to_first_token_ms"]:
+            limits.append(f"first token ≤ {s['max_time_to_first_token_ms']:g} ms")
         if fit.designs:
             design = ", ".join(f"{a.filename} ({a.spec.name})" for a in fit.designs)
         else:
