@@ -138,13 +138,21 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
     if rows.empty:
         return hidden
     row = rows.iloc[0]
+    batch = row.get("batch")
+    several = isinstance(batch, int | float) and math.isfinite(batch) and batch > 1
     lines: list[Any] = [
         html.B(f"trial {number} · {row['status']} · simulated (estimate)"),
         html.Br(),
-        f"{_fmt(row['tokens_per_s'], ',.1f')} tokens/s · {_fmt(row['avg_power_w'], '.3g')} W · "
+        f"{_fmt(row['tokens_per_s'], ',.1f')} tokens/s"
+        + (f" (all {int(batch)} sequences)" if several else "")
+        + f" · {_fmt(row['avg_power_w'], '.3g')} W · "
         f"{energy_text(row['energy_per_token_j'])} · "
-        f"{_fmt(row['ms_per_token'], '.3g')} ms/token",
+        f"{_fmt(row['ms_per_token'], '.3g')} ms/token"
+        + (" each" if several else ""),
     ]
+    ttft = row.get("time_to_first_token_ms")
+    if isinstance(ttft, int | float) and math.isfinite(ttft) and ttft > 0:
+        lines += [html.Br(), f"first token in {_fmt(ttft, '.3g')} ms"]
     for name in snap.params:
         value = row.get(PARAM_PREFIX + name)
         lines += [html.Br(), f"{name} = {_plain(value)}"]

@@ -29,6 +29,8 @@ FIGURE_COLUMNS = (
     "bound_tokens_per_s",
     "memory_bound_tokens_per_s",
     "fraction_of_memory_bound",
+    "time_to_first_token_ms",
+    "batch",
 )
 #: The columns of every row, before its parameter columns.
 COLUMNS = (

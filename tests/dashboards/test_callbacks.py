@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from pathlib import Path
@@ -119,8 +120,14 @@ def test_hover_card_shows_the_design(board: Dashboard) -> None:
     assert show is True and where == bbox
     assert f"trial {n} · infeasible" in text and "tmac.rows_parallel = 256" in text
     assert "lut: needs" in text  # why it is infeasible
+    assert "first token in" in text  # every FPGA trial has its time to first token
+    assert "sequences)" not in text  # batch 1: no aggregate to explain
     gpu = {"points": [{"customdata": ["gpu:0:0"], "bbox": bbox}]}
     assert views.hover_card(snap, gpu)[0] is False
+    # a design decoding a batch says its tokens/s are all its sequences'
+    batched = dataclasses.replace(snap, table=table.assign(batch=16.0))
+    text = str(views.hover_card(batched, {"points": [{"customdata": n, "bbox": bbox}]})[2])
+    assert "tokens/s (all 16 sequences)" in text and "ms/token each" in text
 
 
 def test_clicks_select_designs_gpu_points_do_not() -> None:
