@@ -147,8 +147,7 @@ def hover_card(snap: StudySnapshot | Notice, hover: Mapping[str, Any] | None) ->
         + (f" (all {int(batch)} sequences)" if several else "")
         + f" · {_fmt(row['avg_power_w'], '.3g')} W · "
         f"{energy_text(row['energy_per_token_j'])} · "
-        f"{_fmt(row['ms_per_token'], '.3g')} ms/token"
-        + (" each" if several else ""),
+        f"{_fmt(row['ms_per_token'], '.3g')} ms/token" + (" each" if several else ""),
     ]
     ttft = row.get("time_to_first_token_ms")
     if isinstance(ttft, int | float) and math.isfinite(ttft) and ttft > 0:
