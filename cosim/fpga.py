@@ -306,9 +306,7 @@ class FpgaSystem:
             )
         if not state_ok:
             holders = [b.name for b in spec.units_of(Buffer) if b.holds == "state"]
-            fix = (
-                f"raise {holders[0]}.capacity_kib" if holders else "add a buffer that holds state"
-            )
+            fix = f"raise {holders[0]}.capacity_kib" if holders else "add a buffer that holds state"
             notes.append(
                 f"recurrent state spills to off-chip memory ({state_need:,} B per core "
                 f"> {state_cap:,} B available; {self.workload.batch} sequences' state in "
