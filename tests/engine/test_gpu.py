@@ -306,8 +306,9 @@ def test_a_kernel_with_its_own_power_window_draws_its_measured_watts() -> None:
     gemv = Kernel("_gemm_kernel", (4096,), (4096,), 50 * 2**20, 10**9, True, "captured|x", 384)
     other = Kernel("_glu_kernel", (2**27,), (2**20,), 0, 0, False, "captured|y", 16)
     step = KernelStep("fused", "370m", 16, (gemv, other) * 8, 10**9)
+    # no switch between kernels: each launch takes exactly its measured time
     timed = dataclasses.replace(
-        cal, kernel_us={"captured|x": 30.0, "captured|y": 4.0}, kernel_bytes={}
+        cal, kernel_us={"captured|x": 30.0, "captured|y": 4.0}, kernel_bytes={}, switch_us=0.0
     )
     gpu = GpuModel(calibrated_arch(ARCH, calibrate_from_baseline(BASELINE, OPCOST)), timed)
     plain = gpu.run_step(step, "graph")
