@@ -128,6 +128,16 @@ class _Timeline:
         self.end: dict[int, float] = {}
 
 
+def _host_links(
+    env: simpy.Environment, system: System, n: int, rec: Recorder
+) -> tuple[LinkModel, LinkModel]:
+    """The host link directions a system uses: tokens into card 0, out of the last card."""
+    return (
+        LinkModel(env, system.host_link, "link.host->card0", rec),
+        LinkModel(env, system.host_link, f"link.card{n - 1}->host", rec),
+    )
+
+
 def _pipeline(
     env: simpy.Environment,
     system: System,
@@ -140,8 +150,7 @@ def _pipeline(
     """Start the ``layers`` mapping's processes; return its links and the all-done event."""
     n = len(cards.cards)
     groups = system.spec.sequences_in_flight
-    host_in = LinkModel(env, system.host_link, "link.host->card0", rec)
-    host_out = LinkModel(env, system.host_link, f"link.card{n - 1}->host", rec)
+    host_in, host_out = _host_links(env, system, n, rec)
     chain = [
         LinkModel(env, system.card_link, f"link.card{k}->card{k + 1}", rec) for k in range(n - 1)
     ]
@@ -196,8 +205,7 @@ def _rows(
 ) -> tuple[list[LinkModel], simpy.Process]:
     """Start the ``rows`` mapping's driver; return its links and the driver process."""
     n = len(cards.cards)
-    host_in = LinkModel(env, system.host_link, "link.host->card0", rec)
-    host_out = LinkModel(env, system.host_link, f"link.card{n - 1}->host", rec)
+    host_in, host_out = _host_links(env, system, n, rec)
     ring = (
         [
             LinkModel(env, system.card_link, f"link.card{k}->card{(k + 1) % n}", rec)

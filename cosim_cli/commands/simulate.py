@@ -212,13 +212,7 @@ def run(args: argparse.Namespace) -> int:
         out.print(_table(result))
         out.print(_fidelity_lines(rungs))
         if gpu is not None:
-            out.print(
-                f"fastest measured GPU: {gpu['gpu']} {gpu['impl']} {gpu['launch']} batch "
-                f"{gpu['batch']} ({gpu['source']}): {gpu['tokens_per_s']:,.1f} tokens/s, "
-                f"{gpu['energy_per_token_j']:.4g} J/token; this design (simulated): "
-                f"{gpu['tokens_per_s_ratio']:.2f}x its tokens/s, "
-                f"{gpu['energy_per_token_ratio']:.2f}x fewer J/token"
-            )
+            out.print(_gpu_line(gpu, "design"))
         for problem in result.fpga.fit_problems if result.fpga else ():
             out.print(f"[red]does not fit:[/] {problem}", markup=True)
         if args.out is not None:
@@ -275,13 +269,7 @@ def run_system(args: argparse.Namespace) -> int:
     for table in system_tables(result):
         out.print(table)
     if gpu is not None:
-        out.print(
-            f"fastest measured GPU: {gpu['gpu']} {gpu['impl']} {gpu['launch']} batch "
-            f"{gpu['batch']} ({gpu['source']}): {gpu['tokens_per_s']:,.1f} tokens/s, "
-            f"{gpu['energy_per_token_j']:.4g} J/token; this system (simulated): "
-            f"{gpu['tokens_per_s_ratio']:.2f}x its tokens/s, "
-            f"{gpu['energy_per_token_ratio']:.2f}x fewer J/token"
-        )
+        out.print(_gpu_line(gpu, "system"))
     for card in result.cards:
         for problem in card.fit_problems:
             out.print(f"[red]card {card.index} does not fit:[/] {problem}", markup=True)
@@ -384,6 +372,17 @@ def _gpu_comparison(
     fpga_j = s.get("energy_per_token_j")
     out["energy_per_token_ratio"] = gpu_j / fpga_j if gpu_j and fpga_j else None
     return out
+
+
+def _gpu_line(gpu: dict[str, Any], what: str) -> str:
+    """The fastest measured GPU case and this design's (or system's) ratios to it."""
+    return (
+        f"fastest measured GPU: {gpu['gpu']} {gpu['impl']} {gpu['launch']} batch "
+        f"{gpu['batch']} ({gpu['source']}): {gpu['tokens_per_s']:,.1f} tokens/s, "
+        f"{gpu['energy_per_token_j']:.4g} J/token; this {what} (simulated): "
+        f"{gpu['tokens_per_s_ratio']:.2f}x its tokens/s, "
+        f"{gpu['energy_per_token_ratio']:.2f}x fewer J/token"
+    )
 
 
 def _fidelity_lines(rungs: tuple[Rung, ...]) -> str:

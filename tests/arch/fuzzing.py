@@ -79,11 +79,8 @@ def dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> tuple[str, str]:
-    """An example design with one to three keys deleted, replaced or added."""
-    name = draw(st.sampled_from(sorted(DATA)))
-    data = copy.deepcopy(DATA[name])
+def mutate(draw: st.DrawFn, data: Any, replacements: st.SearchStrategy[Any] = values) -> Any:
+    """Delete, replace (with a draw of ``replacements``) or add one to three keys of ``data``."""
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p in paths_of(data) if p]
         path = draw(st.sampled_from(paths))
@@ -94,12 +91,19 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
         if action == "delete":
             del parent[path[-1]]
         elif action == "replace":
-            parent[path[-1]] = draw(values)
+            parent[path[-1]] = draw(replacements)
         elif isinstance(parent, dict):
             parent[draw(st.text(min_size=1, max_size=12))] = draw(values)
         else:
             parent.append(draw(values))
-    return name, dump(data)
+    return data
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, str]:
+    """An example design with one to three keys deleted, replaced or added."""
+    name = draw(st.sampled_from(sorted(DATA)))
+    return name, dump(mutate(draw, copy.deepcopy(DATA[name])))
 
 
 @st.composite

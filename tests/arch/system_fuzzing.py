@@ -17,7 +17,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import yaml
 from hypothesis import strategies as st
@@ -26,7 +25,7 @@ from arch_models.spec import SpecError, parse_yaml
 from arch_models.spec.system import validate_system
 from cosim.errors import SimulationError
 from cosim.system import simulate_system
-from tests.arch.fuzzing import CASE_SECONDS, PROBLEM_LINE, dump, paths_of, time_limit, values
+from tests.arch.fuzzing import CASE_SECONDS, PROBLEM_LINE, dump, mutate, time_limit, values
 from tests.conftest import EXAMPLES
 from tests.engine.synth import synthetic_workload
 
@@ -44,23 +43,8 @@ ODD_DESIGNS = (".", "/dev/null", "missing.yaml", "sys.yaml", "space.yaml", "../"
 @st.composite
 def mutated_systems(draw: st.DrawFn) -> str:
     """The example system with one to three keys deleted, replaced or added."""
-    data = copy.deepcopy(DATA)
-    for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in paths_of(data) if p]
-        path = draw(st.sampled_from(paths))
-        parent: Any = data
-        for part in path[:-1]:
-            parent = parent[part]
-        action = draw(st.sampled_from(["delete", "replace", "add"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(st.one_of(values, st.sampled_from(ODD_DESIGNS)))
-        elif isinstance(parent, dict):
-            parent[draw(st.text(min_size=1, max_size=12))] = draw(values)
-        else:
-            parent.append(draw(values))
-    return dump(data)
+    odd = st.one_of(values, st.sampled_from(ODD_DESIGNS))
+    return dump(mutate(draw, copy.deepcopy(DATA), odd))
 
 
 @st.composite
