@@ -20,15 +20,16 @@ model reads it beside its baseline (``<stem>_kernel_context.json``, see
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gpubench.timing import median, time_each
+from safeio import dumps, write_atomic
 
 __all__ = ["block_reads", "main", "switch_costs"]
 
@@ -121,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "switch": switch,
         "blocks": blocks,
     }
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=1)
+    write_atomic(Path(args.out), dumps(out, indent=1))  # a killed run leaves no half file
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -41,6 +41,7 @@ import functools
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -50,6 +51,7 @@ from gpubench.calls import Passthrough, aten_op, build_inputs, paired_us, per_ca
 from gpubench.capture import calls_of, capture_harness_step
 from gpubench.hostspeed import probe_us
 from gpubench.micro import launch_probe_us
+from safeio import dumps, write_atomic
 
 __all__ = [
     "dispatch_mix",
@@ -415,8 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         out["glue"] = measure_glue()
         summary = {k: round(v["us"], 2) for k, v in out["glue"]["per_kernel"].items()}
         print(f"glue: {summary} us per kernel", flush=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=1)
+    write_atomic(Path(args.out), dumps(out, indent=1))  # a killed run leaves no half file
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
