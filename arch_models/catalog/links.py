@@ -14,17 +14,16 @@ card-to-card link draws ``port_static_w`` (its cage's module) for as long as the
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import field_validator
 
+from arch_models.catalog.loader import entry_from_document, validated_entries
 from arch_models.catalog.models import Sourced
-from arch_models.validation.base import SpecModel, validate_document
-from arch_models.validation.errors import Problem, SpecError
-from arch_models.validation.source import read_yaml
+from arch_models.validation.base import SpecModel
 
 __all__ = ["LinkType", "get_link", "link_catalog"]
 
@@ -91,25 +90,10 @@ def link_catalog() -> dict[str, LinkType]:
         SpecError: A link file is invalid.
     """
     folder = Path(str(resources.files("arch_models.catalog") / "links"))
-    entries: dict[str, LinkType] = {}
-    problems: list[Problem] = []
-    for path in sorted(folder.glob("*.yaml")):
-        doc = read_yaml(path)
-        refs = doc.data.get("references") if isinstance(doc.data, dict) else None
-        try:
-            link = validate_document(
-                LinkType, doc, context={"references": refs if isinstance(refs, dict) else {}}
-            )
-        except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        if link.id != path.stem:
-            problems.append(doc.problem(("id",), f"must equal the file name {path.stem!r}"))
-            continue
-        entries[link.id] = link
-    if problems:
-        raise SpecError(problems)
-    return entries
+    entries = validated_entries(
+        sorted(folder.glob("*.yaml")), partial(entry_from_document, LinkType)
+    )
+    return {k: link for k, (link, _) in entries.items()}
 
 
 def get_link(link_id: str) -> LinkType:

@@ -8,9 +8,13 @@ folders); an entry there with the same id replaces the bundled one.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from arch_models.catalog.models import Device
 from arch_models.validation.base import validate_document
@@ -22,11 +26,22 @@ __all__ = [
     "catalog",
     "catalog_document",
     "device_from_document",
+    "entry_from_document",
     "get_device",
     "known_parts",
+    "validated_entries",
 ]
 
 CATALOG_ENV = "COSIM_CATALOG_PATH"
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Identified)
+M = TypeVar("M", bound=BaseModel)
 
 
 def device_from_document(doc: Document) -> Device:
@@ -41,9 +56,20 @@ def device_from_document(doc: Document) -> Device:
     Raises:
         SpecError: Listing every problem of the entry.
     """
+    return entry_from_document(Device, doc)
+
+
+def entry_from_document(model: type[M], doc: Document) -> M:
+    """Validate a catalog file (device or link) against ``model``, sources checked.
+
+    Every figure's ``source`` must be a key of the file's own ``references``.
+
+    Raises:
+        SpecError: Listing every problem of the entry.
+    """
     refs = doc.data.get("references") if isinstance(doc.data, dict) else None
     context = {"references": refs if isinstance(refs, dict) else {}}
-    return validate_document(Device, doc, context=context)
+    return validate_document(model, doc, context=context)
 
 
 def _catalog_files() -> list[Path]:
@@ -54,24 +80,39 @@ def _catalog_files() -> list[Path]:
     return files
 
 
-@cache
-def _load(env_value: str) -> dict[str, tuple[Device, Document]]:
-    entries: dict[str, tuple[Device, Document]] = {}
+def validated_entries(
+    files: Iterable[Path], validate: Callable[[Document], E]
+) -> dict[str, tuple[E, Document]]:
+    """Validate one catalog entry per file; each entry's ``id`` must be its file's name.
+
+    Args:
+        files: The entries' YAML files.
+        validate: Turns a parsed file into its entry (raising :class:`SpecError`).
+
+    Raises:
+        SpecError: Every problem of every file, together.
+    """
+    entries: dict[str, tuple[E, Document]] = {}
     problems: list[Problem] = []
-    for path in _catalog_files():
+    for path in files:
         try:
             doc = read_yaml(path)
-            device = device_from_document(doc)
+            entry = validate(doc)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        if device.id != path.stem:
+        if entry.id != path.stem:
             problems.append(doc.problem(("id",), f"must equal the file name {path.stem!r}"))
             continue
-        entries[device.id] = (device, doc)
+        entries[entry.id] = (entry, doc)
     if problems:
         raise SpecError(problems)
     return entries
+
+
+@cache
+def _load(env_value: str) -> dict[str, tuple[Device, Document]]:
+    return validated_entries(_catalog_files(), device_from_document)
 
 
 def catalog() -> dict[str, Device]:
