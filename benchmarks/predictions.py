@@ -15,7 +15,9 @@
 
 Run: ``.venv/bin/python benchmarks/predictions.py`` (about three minutes: it runs the
 functional model to make each trace); ``--batch-sweep`` runs the sweep only,
-``--tereffic`` the TerEffic comparison only.
+``--tereffic`` the TerEffic comparison only, ``--fixed-costs`` the fixed-cost variants only
+(the U280 design on 370M and 2.7B and the on-chip TerEffic system, with the controller
+issuing ahead and cores meeting only at reductions, and with other weight-buffer sizes).
 """
 
 from __future__ import annotations
@@ -102,12 +104,49 @@ def tereffic() -> None:
         )
 
 
+def fixed_costs() -> None:
+    """Print designs with their fixed costs hidden or exposed, against their own floors."""
+    import dataclasses
+
+    from arch_models.spec.evolve import evolve
+
+    hide = {"ctrl.issue_ahead": True, "layout.sync": "reductions"}
+    variants = [
+        ("as described", {}),
+        ("issue_ahead + sync reductions", hide),
+        ("wbuf 128 KiB", {"wbuf.capacity_kib": 128}),
+        ("wbuf 512 KiB", {"wbuf.capacity_kib": 512}),
+    ]
+    print("Fixed costs: the U280 design's variants against their own floors (simulated)")
+    arch = load_arch(ROOT / "examples" / "u280_hbm.yaml")
+    for model in ("370m", "2.7b"):
+        trace = generate_trace(model, prompt_tokens=1, gen_tokens=2, seed=0)
+        work = workload_from_trace(trace, design_elementwise_bytes(arch))
+        for name, changes in variants:
+            s = simulate(evolve(arch, changes), work).summary
+            tps, bound = float(s["tokens_per_s"]), float(s["bound_tokens_per_s"])  # type: ignore[arg-type]
+            print(f"  {model:<5} {name:<30} {tps:9,.1f} tok/s  {tps / bound:6.1%} of {bound:,.1f}")
+    system = load_system(ROOT / "examples" / "tereffic_onchip_370m.yaml")
+    trace = generate_trace("370m", prompt_tokens=1, gen_tokens=2, seed=0)
+    work = workload_from_trace(trace, design_elementwise_bytes(system.cards[0]))
+    for name, changes in variants[:2]:
+        cards = tuple(evolve(a, changes) for a in system.cards)
+        r = simulate_system(dataclasses.replace(system, cards=cards), work)
+        print(
+            f"  tereffic_onchip_370m.yaml {name:<30} {r.tokens_per_s:9,.1f} tok/s  "
+            f"{r.tokens_per_s / r.bound_tokens_per_s:6.1%} of {r.bound_tokens_per_s:,.1f}"
+        )
+
+
 def main() -> None:
     if "--batch-sweep" in sys.argv[1:]:
         batch_sweep()
         return
     if "--tereffic" in sys.argv[1:]:
         tereffic()
+        return
+    if "--fixed-costs" in sys.argv[1:]:
+        fixed_costs()
         return
     s = run("d5005_paper_core.yaml", "paper-block-d512")
     err = (s["ms_per_token"] - PAPER_MS) / PAPER_MS  # type: ignore[operator]
