@@ -64,6 +64,11 @@ _GPU_FONT_PX = 11
 _ISO_FONT_PX = 10
 #: The Pareto figure's margins (fixed, so label placement knows where the plot is).
 _MARGIN = (("l", 70), ("r", 120), ("t", 150), ("b", 60))
+#: The least width the Pareto figure is drawn at (the page keeps it at least this wide).
+#: Labels are placed for it and given in data coordinates: a wider figure stretches the
+#: gaps between them horizontally and never shrinks one (boxes keep their pixel size).
+PARETO_MIN_WIDTH_PX = 1100
+PARETO_HEIGHT_PX = 600
 #: Up to this many GPU points are labelled in full on the plot; more get short names.
 _FULL_LABELS = 4
 _STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
@@ -163,7 +168,7 @@ def pareto_figure(
     title: str = "",
     extra: Sequence[tuple[str, str, float, float, float]] = (),
     uirevision: str = "pareto",
-    size: tuple[int, int] = (1400, 600),
+    size: tuple[int, int] = (PARETO_MIN_WIDTH_PX, PARETO_HEIGHT_PX),
 ) -> go.Figure:
     """Return tokens/s against watts for every trial, with GPU baselines and iso-J/token lines.
 
@@ -182,7 +187,8 @@ def pareto_figure(
         extra: More designs (key, label, tokens/s, W, J/token), e.g. results folders.
         uirevision: Keeps zoom and legend choices across refreshes while unchanged.
         size: Width and height in pixels the labels are placed for (the height is the
-            figure's; the width is the page's, which the figure fills).
+            figure's; the width is the least the page draws it at: labels are placed in
+            data coordinates, so a wider figure only spreads them further apart).
 
     Trials and results folders are simulated estimates (the legend and hover say so); GPU
     points are measured. Every GPU star and every iso-J/token line is labelled, the GPU
@@ -359,12 +365,17 @@ def pareto_figure(
         font = _GPU_FONT_PX
         anchors = [frame.pixel(p.avg_power_w or 0, p.tokens_per_s or 0) for p in gpu_pts]
         offsets = place_labels(anchors, texts, font, frame.area, obstacles=iso_boxes)
-        for p, text, (dx, dy), b in zip(gpu_pts, texts, offsets, b16, strict=True):
+        for p, text, (px, py), (dx, dy), b in zip(
+            gpu_pts, texts, anchors, offsets, b16, strict=True
+        ):
+            ax, ay = frame.axis_units(px + dx, py + dy)
             fig.add_annotation(
                 x=frame.data_x(p.avg_power_w or 0),
                 y=frame.data_y(p.tokens_per_s or 0),
-                ax=dx,
-                ay=dy,
+                ax=ax,  # the label's centre in axis units (see PARETO_MIN_WIDTH_PX)
+                ay=ay,
+                axref="x",
+                ayref="y",
                 text=text,
                 showarrow=True,
                 arrowhead=0,
@@ -423,7 +434,7 @@ def pareto_figure(
             "groupclick": "toggleitem",
         },
         height=size[1],
-        margin=dict(_MARGIN),
+        margin=dict(_MARGIN, autoexpand=False),
         clickmode="event",
         hovermode="closest",
         uirevision=uirevision,
@@ -479,6 +490,14 @@ class _Frame:
     def data_y(self, y: float) -> float:
         """Return ``y`` in axis units."""
         return math.log10(y) if self.log_axes else y
+
+    def axis_units(self, px: float, py: float) -> tuple[float, float]:
+        """Return the axis units (log10 on log axes) at a pixel position."""
+        (x0, x1), (y0, y1), a = self.x_range, self.y_range, self.area
+        return (
+            x0 + (px - a.x0) / (a.x1 - a.x0) * (x1 - x0),
+            y0 + (a.y1 - py) / (a.y1 - a.y0) * (y1 - y0),
+        )
 
     def pixel(self, x: float, y: float) -> tuple[float, float]:
         """Return the pixel position of a data point."""
@@ -552,11 +571,10 @@ def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
             box = Box(px - 2 - w, py - 2 - h, px - 2, py - 2)
             box = Box(box.x0, max(box.y0, frame.area.y0), box.x1, max(box.y1, frame.area.y0 + h))
         boxes.append(box)
-        fig.add_annotation(
-            x=frame.data_x(end_x),
-            y=frame.data_y(end_y),
-            xshift=(box.x0 + box.x1) / 2 - px,
-            yshift=py - (box.y0 + box.y1) / 2,
+        cx, cy = frame.axis_units((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+        fig.add_annotation(  # at its centre in axis units, like the GPU labels
+            x=cx,
+            y=cy,
             text=text,
             showarrow=False,
             font={"size": _ISO_FONT_PX, "color": "#777"},

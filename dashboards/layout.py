@@ -31,7 +31,8 @@ TABS = (
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
        color: #222; background: #fafafa; }
-.page { max-width: 1400px; margin: 0 auto; padding: 10px 18px 40px; }
+/* min-width: the Pareto figure's least width (figures.PARETO_MIN_WIDTH_PX) + paddings */
+.page { max-width: 1400px; min-width: 1170px; margin: 0 auto; padding: 10px 18px 40px; }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 14px; margin-bottom: 8px; }
 header h1 { font-size: 18px; margin: 0 8px 0 0; }
 #study { min-width: 220px; }
@@ -225,7 +226,8 @@ def build_layout(
                     graph("pareto", placeholder, clear_on_unhover=True),
                     dcc.Tooltip(id="pareto-tooltip", direction="right", loading_text=""),
                 ],
-                style={"position": "relative"},
+                # never narrower than its labels were placed for (a narrow window scrolls)
+                style={"position": "relative", "minWidth": f"{figures.PARETO_MIN_WIDTH_PX}px"},
             ),
             html.Div(
                 "Click a point to select its design; the Design tab shows it in full.",

@@ -128,6 +128,27 @@ def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shipped_as_tiny(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The shipped baselines' 370M cases, renamed to the tiny model (the test study's).
+
+    Every measured implementation of both cards at batch 1 and 16: the densest set of
+    GPU stars and labels the Pareto view draws for a real model.
+    """
+    import dataclasses
+
+    from gpubench import read_baseline, write_baseline
+    from gpubench.schema import shipped_baseline_paths
+
+    folder = tmp_path_factory.mktemp("shipped-as-tiny")
+    out = []
+    for path in shipped_baseline_paths():
+        base = read_baseline(path)
+        cases = [dataclasses.replace(c, model="tiny") for c in base.cases if c.model == "370m"]
+        out.append(write_baseline(folder / path.name, dataclasses.replace(base, cases=cases)))
+    return out
+
+
 # ----------------------------------------------------------------------------- browser
 
 

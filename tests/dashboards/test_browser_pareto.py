@@ -55,3 +55,36 @@ def test_pareto_labels_do_not_overlap(
     assert "simulated (estimate)" in legend and "aggregate of 16 sequences" in legend
     shot(page, "pareto-all-gpu-b1-b16")
     assert not page.errors
+
+
+@pytest.mark.parametrize("width", [1400, 1170])
+def test_every_shipped_gpu_case_is_labelled_clear_of_the_others(
+    page: Any, serve: Any, study_db: Path, shipped_as_tiny: list[Path], width: int
+) -> None:
+    """All 30 measured 370M cases of both cards, the widest page and the narrowest one."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    url = serve(
+        DashboardConfig(storage=str(study_db), study=STUDY, baselines=shipped_as_tiny, refresh_s=0)
+    )
+    page.goto(url)
+    page.click("#gpu-mode label:has-text('all')")
+    page.click("#gpu-batches label:has-text('16')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#view-pareto .annotation')].length >= 30"
+    )
+    page.wait_for_timeout(500)
+    boxes = page.evaluate(BOXES_JS)
+    plot = page.evaluate(
+        "() => { const r = document.querySelector('#view-pareto .nsewdrag')"
+        ".getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+    )
+    gpu = [b for b in boxes if not b[0].endswith("J/token")]
+    assert len(gpu) == 30
+    for i, (text, *a) in enumerate(boxes):
+        inside = a[0] >= plot[0] - 1 and a[2] <= plot[2] + 1 and a[1] >= plot[1] - 1
+        assert inside and a[3] <= plot[3] + 1, f"{text!r} leaves the plot at {width} px"
+        for other, *b in boxes[:i]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, f"{text!r} overlaps {other!r} at {width} px"
+    shot(page, f"pareto-shipped-all-{width}")
+    assert not page.errors
