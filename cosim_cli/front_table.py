@@ -30,6 +30,8 @@ __all__ = ["FrontTable", "add_table_options", "front_table"]
 
 #: Header widths below this are not broken over lines (``tokens/s``, ``mJ/token``).
 _SHORT_HEADER = 8
+#: Latency columns (summary key → header), shown by default when the study optimises them.
+_LATENCY = {"ms_per_token": "ms/token", "time_to_first_token_ms": "TTFT ms"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ def front_table(
     *,
     wide: bool = False,
     columns: str | Sequence[str] | None = None,
+    objectives: Sequence[str] = (),
 ) -> FrontTable:
     """Return a front's table, ready to print (it fits itself to the console's width).
 
@@ -95,11 +98,12 @@ def front_table(
         title: The study's name.
         wide: Show every column.
         columns: Show these columns (comma-separated or a list), by header or key.
+        objectives: The study's objectives: each is among the default columns.
 
     Raises:
         CliInputError: For a column name the table does not have.
     """
-    return FrontTable(front, space_paths, title, wide=wide, columns=columns)
+    return FrontTable(front, space_paths, title, wide=wide, columns=columns, objectives=objectives)
 
 
 class FrontTable:
@@ -111,6 +115,7 @@ class FrontTable:
         title: The study's name.
         wide: Show every column.
         columns: Show these columns (comma-separated or a list), by header or key.
+        objectives: The study's objectives: each is among the default columns.
 
     Raises:
         CliInputError: For a column name the table does not have.
@@ -124,6 +129,7 @@ class FrontTable:
         *,
         wide: bool = False,
         columns: str | Sequence[str] | None = None,
+        objectives: Sequence[str] = (),
     ) -> None:
         n = len(front)
         self.title = f"Pareto front of {title} ({n} design{'' if n == 1 else 's'})"
@@ -137,7 +143,9 @@ class FrontTable:
         elif wide:
             self.fixed, self.optional = every, []
         else:
-            self.fixed = [figures[k] for k in ("trial", "tokens/s", "W", "mJ/token", "fits")]
+            default = ["trial", "tokens/s", "W", "mJ/token"]
+            default += [h for k, h in _LATENCY.items() if k in objectives and h in figures]
+            self.fixed = [figures[k] for k in (*default, "fits")]
             self.optional = []
             for col in params if n else ():
                 if n > 1 and len(set(col.cells)) == 1:
@@ -244,6 +252,11 @@ def _figure_columns(front: pd.DataFrame) -> dict[str, _Column]:
         "tokens/J": col("tokens/J", "tokens_per_joule", _number),
         "fits": col("fits", "fits", _cell),
         "bottleneck": col("bottleneck", "bottleneck", str, text=True),
+        **{
+            header: col(header, key, _number)
+            for key, header in _LATENCY.items()
+            if key in front.columns
+        },
     }
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from explorer.objectives import objectives_of
 from explorer.records import STATUSES, StudyAttr, TrialRecord, counted
 from explorer.table import FIGURE_COLUMNS, table_of
 from explorer.table import trial_row as table_row
@@ -127,6 +128,11 @@ class StudySnapshot:
     def model(self) -> str:
         """Return the model the study simulates."""
         return str(self.attrs.get(StudyAttr.MODEL, "?"))
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """Return what the study optimises (summary keys; tokens/s and W by default)."""
+        return objectives_of(self.attrs)
 
     def counts(self) -> dict[str, int]:
         """Return counted trials by status (``feasible``, ``infeasible``, ``failed``)."""

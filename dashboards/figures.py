@@ -23,7 +23,8 @@ from dashboards._labels import Box, place_labels, text_box
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
 from dashboards.names import ENERGY_UNIT, energy_text, millijoules, part_name, resource_name
-from explorer.pareto import pareto_mask
+from explorer.objectives import DEFAULT_OBJECTIVES, front_mask
+from explorer.pareto import front_name
 
 __all__ = [
     "COMPARE_METRICS",
@@ -169,6 +170,7 @@ def pareto_figure(
     extra: Sequence[tuple[str, str, float, float, float]] = (),
     uirevision: str = "pareto",
     size: tuple[int, int] = (PARETO_MIN_WIDTH_PX, PARETO_HEIGHT_PX),
+    objectives: Sequence[str] = DEFAULT_OBJECTIVES,
 ) -> go.Figure:
     """Return tokens/s against watts for every trial, with GPU baselines and iso-J/token lines.
 
@@ -186,6 +188,8 @@ def pareto_figure(
         title: Figure title.
         extra: More designs (key, label, tokens/s, W, J/token), e.g. results folders.
         uirevision: Keeps zoom and legend choices across refreshes while unchanged.
+        objectives: The study's objectives (:mod:`explorer.objectives`): the front drawn
+            is theirs (a staircase for tokens/s and W; ringed designs otherwise).
         size: Width and height in pixels the labels are placed for (the height is the
             figure's; the width is the least the page draws it at: labels are placed in
             data coordinates, so a wider figure only spreads them further apart).
@@ -272,17 +276,27 @@ def pareto_figure(
         )
     )
     feasible = plotted[plotted["status"] == "feasible"]
-    if len(feasible):
-        mask = pareto_mask(feasible["tokens_per_s"].to_numpy(), feasible["avg_power_w"].to_numpy())
+    if len(feasible) and all(n in feasible for n in objectives):
+        mask = front_mask(feasible[list(objectives)].to_numpy(dtype=float), objectives)
         front = feasible[mask].sort_values("avg_power_w")
+        # the front of tokens/s and W is a staircase here; of other objectives, its
+        # designs are ringed (their front is not a line in this plane)
+        staircase = tuple(objectives) == DEFAULT_OBJECTIVES
         fig.add_trace(
             go.Scatter(
                 x=front["avg_power_w"],
                 y=front["tokens_per_s"],
-                mode="lines",
-                name=f"Pareto front ({len(front)})",
+                mode="lines" if staircase else "markers",
+                name=front_name(objectives, len(front)),
                 line={"color": "#e45756", "width": 2, "shape": "hv"},
+                marker={
+                    "symbol": "diamond-open",
+                    "size": 13,
+                    "color": "#e45756",
+                    "line": {"width": 2, "color": "#e45756"},
+                },
                 hoverinfo="skip",
+                meta={"kind": "front", "objectives": list(objectives)},
             )
         )
     for i, (key, label, tps, watts, jpt) in enumerate(extra):

@@ -218,6 +218,7 @@ def pareto_view(
         title=title,
         extra=more,
         uirevision=f"{snap.name}:{log_axes}",
+        objectives=snap.objectives,
     )
 
 

@@ -5,7 +5,8 @@
 the study's trace through :func:`cosim.engine.simulate` and judges the constraints, giving
 an :class:`Evaluation` with one of three outcomes:
 
-- ``feasible``: objectives ``(tokens_per_s, avg_power_w)``, every constraint met;
+- ``feasible``: the space's objectives (by default ``(tokens_per_s, avg_power_w)``),
+  every constraint met;
 - ``infeasible``: a valid design that breaks a constraint (objectives still measured), or
   a variant the validator refuses (no objectives: the trial is pruned);
 - ``failed``: the simulator raised; ``reason`` says what it raised.
@@ -39,6 +40,7 @@ from cosim.engine import simulate
 from cosim.fpga import SimOptions
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from explorer._files import safe_name, write_atomic
+from explorer.objectives import DEFAULT_OBJECTIVES, METRICS
 from explorer.records import Status, TrialAttr
 from explorer.space import AccuracyBound, Space
 from safeio import json_safe
@@ -61,10 +63,10 @@ __all__ = [
     "design_numerics",
 ]
 
-#: The study's objectives: (summary key, direction).
-OBJECTIVES: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = (
-    ("tokens_per_s", "maximize"),
-    ("avg_power_w", "minimize"),
+#: The default objectives: (summary key, direction); a space may name others
+#: (:mod:`explorer.objectives`).
+OBJECTIVES: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = tuple(
+    (name, METRICS[name].direction) for name in DEFAULT_OBJECTIVES
 )
 #: Names of the constraint values, in order.
 CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1", "latency")
@@ -88,7 +90,8 @@ class Evaluation:
             numerics report under ``numerics_cost`` when the space bounds accuracy.
         design: The variant's resolved description (for an invalid variant: the base
             description with the changes applied, unvalidated).
-        values: ``(tokens_per_s, avg_power_w)``, or ``None`` when not simulated.
+        values: The space's objectives, in its order (by default ``(tokens_per_s,
+            avg_power_w)``), or ``None`` when not simulated.
         constraints: One value per :data:`CONSTRAINTS` (``<= 0`` satisfied).
     """
 
@@ -96,8 +99,15 @@ class Evaluation:
     reason: str
     summary: dict[str, Any]
     design: dict[str, Any]
-    values: tuple[float, float] | None
+    values: tuple[float, ...] | None
     constraints: tuple[float, ...] = field(default=())
+
+
+def _figure(value: Any) -> float:
+    """A summary figure as a float (``NaN`` where missing or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
 
 
 def design_numerics(arch: Arch) -> Numerics:
@@ -269,11 +279,14 @@ class Evaluator:
             summary["numerics_cost"] = cost
         summary = json_safe(summary)
         constraints, reasons = self._judge(summary, cost)
-        values = (float(result.summary["tokens_per_s"]), float(result.summary["avg_power_w"]))
+        values = tuple(_figure(result.summary.get(name)) for name in self.space.objectives)
         if not all(math.isfinite(v) for v in values):
+            shown = ", ".join(
+                f"{n} {v}" for n, v in zip(self.space.objectives, values, strict=True)
+            )
             return Evaluation(
                 status="failed",
-                reason=f"non-finite objectives {values}",
+                reason=f"non-finite objectives ({shown})",
                 summary=summary,
                 design=design,
                 values=None,
@@ -361,7 +374,7 @@ class Evaluator:
                 continue
         return dict(json_safe(data))
 
-    def __call__(self, trial: Trial) -> tuple[float, float]:
+    def __call__(self, trial: Trial) -> tuple[float, ...]:
         """Optuna objective: sample, evaluate, record the trial's user attributes.
 
         Before evaluating, the trial is marked ``failed`` ("the worker stopped before the

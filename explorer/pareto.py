@@ -1,8 +1,9 @@
 """The study's answer: the Pareto front of feasible designs, a pick from it, and its files.
 
-:func:`trials_frame` has one row per counted trial (status, objectives, parameters by
+:func:`trials_frame` has one row per counted trial (status, figures, parameters by
 path); :func:`pareto_front` keeps the feasible designs no other feasible design beats on
-both tokens/s (higher) and watts (lower), one row per distinct design, fastest first.
+the study's objectives (tokens/s higher and watts lower unless its space named others,
+:mod:`explorer.objectives`), one row per distinct design, best first.
 :func:`pick_trial` chooses a trial by number or by a named rule over the front (see
 :data:`PICKS`). :func:`write_front` writes the front as CSV and Parquet and a plot as HTML
 and PNG (PNG through kaleido and a Chromium browser), each atomically, refusing to replace
@@ -23,6 +24,7 @@ import pandas as pd
 
 from explorer._files import check_targets, write_atomic
 from explorer.errors import ExplorerError
+from explorer.objectives import DEFAULT_OBJECTIVES, METRICS, front_mask, objectives_of
 from explorer.records import StudyAttr, TrialRecord
 from explorer.table import COLUMNS, trials_table
 
@@ -37,6 +39,7 @@ __all__ = [
     "FRONT_FORMATS",
     "PICKS",
     "front_figure",
+    "front_name",
     "front_of",
     "gpu_label",
     "pareto_front",
@@ -60,6 +63,8 @@ _HEAD = [
     "bottleneck",
     "fits",
     "reason",
+    "ms_per_token",
+    "time_to_first_token_ms",
 ]
 
 
@@ -67,8 +72,8 @@ def trials_frame(study: Study) -> pd.DataFrame:
     """Return one row per counted trial of a study (retried and unfinished ones left out).
 
     Columns: ``trial, state, status, tokens_per_s, avg_power_w, energy_per_token_j,
-    tokens_per_joule, bottleneck, fits, reason`` (of :mod:`explorer.table`'s table), then
-    one column per parameter path.
+    tokens_per_joule, bottleneck, fits, reason, ms_per_token, time_to_first_token_ms`` (of
+    :mod:`explorer.table`'s table), then one column per parameter path.
     """
     table = trials_table(TrialRecord.of(t) for t in study.get_trials(deepcopy=False))
     params = [c for c in table.columns if c not in COLUMNS]
@@ -76,19 +81,21 @@ def trials_frame(study: Study) -> pd.DataFrame:
 
 
 def pareto_front(study: Study) -> pd.DataFrame:
-    """Return the front: feasible designs not beaten on both tokens/s and watts.
+    """Return the front: feasible designs no other beats on the study's objectives.
 
-    A design beats another when it is at least as fast and at most as power-hungry, and
-    strictly better in one (:func:`pareto_mask`, which the dashboard draws too): two
-    designs with the same figures are both on the front. Repeats of a design (same
-    parameters) appear once, under their first trial. Sorted by tokens/s, fastest first;
+    The objectives are those the study optimises (:func:`explorer.objectives.objectives_of`;
+    tokens/s and watts unless its space named others). A design beats another when it is
+    at least as good in every objective and strictly better in one
+    (:func:`explorer.objectives.front_mask`, which the dashboard draws too): two designs
+    with the same figures are both on the front. Repeats of a design (same parameters)
+    appear once, under their first trial. Sorted by the first objective, best first;
     columns as :func:`trials_frame`.
     """
-    return front_of(trials_frame(study))
+    return front_of(trials_frame(study), objectives_of(study.user_attrs))
 
 
-def front_of(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the front of a :func:`trials_frame` (see :func:`pareto_front`)."""
+def front_of(frame: pd.DataFrame, objectives: Sequence[str] = DEFAULT_OBJECTIVES) -> pd.DataFrame:
+    """Return the front of a :func:`trials_frame` over ``objectives`` (see :func:`pareto_front`)."""
     ok = frame[(frame["status"] == "feasible") & (frame["state"] == "COMPLETE")].copy()
     if ok.empty:
         return ok.reset_index(drop=True)
@@ -98,8 +105,12 @@ def front_of(frame: pd.DataFrame) -> pd.DataFrame:
         for _, r in ok.iterrows()
     ]
     ok = ok.sort_values("trial").drop_duplicates("_key").drop(columns="_key")
-    ok = ok[pareto_mask(ok["tokens_per_s"].to_numpy(), ok["avg_power_w"].to_numpy())]
-    ok = ok.sort_values(["tokens_per_s", "avg_power_w"], ascending=[False, True], kind="stable")
+    ok = ok[front_mask(ok[list(objectives)].to_numpy(dtype=float), objectives)]
+    ok = ok.sort_values(
+        list(objectives),
+        ascending=[METRICS[n].direction == "minimize" for n in objectives],
+        kind="stable",
+    )
     return ok.reset_index(drop=True)
 
 
@@ -108,17 +119,7 @@ def pareto_mask(tokens_per_s: np.ndarray, watts: np.ndarray) -> np.ndarray:
 
     A point repeated exactly is kept every time it appears.
     """
-    tps = np.asarray(tokens_per_s, dtype=float)
-    w = np.asarray(watts, dtype=float)
-    keep = np.zeros(len(tps), dtype=bool)
-    idx = np.flatnonzero(np.isfinite(tps) & np.isfinite(w))
-    order = idx[np.lexsort((w[idx], -tps[idx]))]  # fastest first, then lowest power
-    best, last_t = math.inf, math.nan
-    for i in order:
-        if w[i] < best or (w[i] == best and tps[i] == last_t):
-            keep[i] = True
-            best, last_t = w[i], tps[i]
-    return keep
+    return front_mask(np.column_stack([tokens_per_s, watts]), DEFAULT_OBJECTIVES)
 
 
 def _plain(v: Any) -> Any:
@@ -227,7 +228,8 @@ def front_figure(
     import plotly.graph_objects as go
 
     frame = trials_frame(study) if frame is None else frame
-    front = front_of(frame)
+    objectives = objectives_of(study.user_attrs)
+    front = front_of(frame, objectives)
     fig = go.Figure()
     for status, color in (("infeasible", "#bbbbbb"), ("feasible", "#4c78a8")):
         part = frame[(frame["status"] == status) & frame["tokens_per_s"].notna()]
@@ -244,12 +246,13 @@ def front_figure(
         )
     if not front.empty:
         line = front.sort_values("avg_power_w")
+        staircase = tuple(objectives) == DEFAULT_OBJECTIVES  # else the front's projection
         fig.add_trace(
             go.Scatter(
                 x=line["avg_power_w"],
                 y=line["tokens_per_s"],
-                mode="lines+markers",
-                name=f"Pareto front ({len(front)})",
+                mode="lines+markers" if staircase else "markers",
+                name=front_name(objectives, len(front)),
                 line={"color": "#e45756", "shape": "hv"},
                 marker={"color": "#e45756", "size": 9},
                 text=[f"trial {n}" for n in line["trial"]],
@@ -289,6 +292,14 @@ def front_figure(
         height=600,
     )
     return fig
+
+
+def front_name(objectives: Sequence[str], count: int) -> str:
+    """The front's legend entry: its size, and its objectives unless they are the plot's."""
+    if tuple(objectives) == DEFAULT_OBJECTIVES:
+        return f"Pareto front ({count})"
+    names = ", ".join(METRICS[n].label for n in objectives)
+    return f"Pareto front of {names} ({count})"
 
 
 def _ticks(values: Sequence[Any], axis: str) -> dict[str, Any]:
@@ -340,7 +351,7 @@ def write_front(
     targets = {f: out / f"{base}.front.{f}" for f in formats}
     check_targets(targets.values(), force)
     frame = trials_frame(study) if frame is None else frame
-    front = front_of(frame)
+    front = front_of(frame, objectives_of(study.user_attrs))
     fig = front_figure(study, frame, gpu) if {"html", "png"} & set(formats) else None
     for fmt, path in targets.items():
         if fmt == "csv":

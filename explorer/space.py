@@ -8,6 +8,7 @@ Parameters are keyed by their path in the description, by list index or by unit 
 
     version: 1
     name: u280-hbm
+    objectives: [tokens_per_s, energy_per_token_j]  # optional: 2 or 3 (default: tokens/s, W)
     constraints:
       power_cap_w: 45                     # optional: designs above it are infeasible
       max_ms_per_token: 2.0               # optional latency budget: each sequence's ms/token
@@ -58,6 +59,7 @@ from arch_models.validation.base import SpecModel, describe_value, validate_docu
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, format_path, read_yaml
 from arch_models.validation.version import check_format_version
+from explorer.objectives import DEFAULT_OBJECTIVES, METRICS
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -365,12 +367,16 @@ class SpaceSpec(SpecModel):
         parameters: Path in the description → how to search it, in sampling order.
         design: The description the space was written for, relative to the space's own
             file (optional): ``cosim validate`` checks the space against it first.
+        objectives: What the study optimises: two or three distinct summary figures of
+            :data:`explorer.objectives.METRICS`, each in its own direction (default:
+            tokens/s maximised, average power minimised).
     """
 
     version: Literal[1]
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=128)
     description: str = ""
     design: str | None = Field(default=None, min_length=1, max_length=1000)
+    objectives: list[str] = Field(default_factory=lambda: list(DEFAULT_OBJECTIVES))
     constraints: Constraints = Field(default_factory=Constraints)
     parameters: dict[str, Parameter] = Field(min_length=1, max_length=256)
 
@@ -378,6 +384,18 @@ class SpaceSpec(SpecModel):
     @classmethod
     def _version(cls, v: Any) -> Any:
         return check_format_version(v, FORMAT_VERSION)
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives(cls, v: list[str]) -> list[str]:
+        unknown = [n for n in v if n not in METRICS]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not in supported list: {', '.join(METRICS)}")
+        if not 2 <= len(v) <= 3:
+            raise ValueError(f"give 2 or 3 objectives (got {len(v)})")
+        if len(set(v)) != len(v):
+            raise ValueError(f"an objective is named twice ({', '.join(v)})")
+        return v
 
 
 @dataclass(frozen=True)
@@ -405,9 +423,21 @@ class Space:
         """Return the parameters in sampling order."""
         return self.spec.parameters
 
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """Return what the study optimises (summary keys, in order)."""
+        return tuple(self.spec.objectives)
+
     def as_dict(self) -> dict[str, Any]:
-        """Return the validated space as JSON-ready data (as stored with a study)."""
-        return self.spec.model_dump(mode="json")
+        """Return the validated space as JSON-ready data (as stored with a study).
+
+        Default objectives are left out, as in files written before the key existed: a
+        study made then and resumed now finds the same space.
+        """
+        data = self.spec.model_dump(mode="json")
+        if tuple(data.get("objectives") or ()) == DEFAULT_OBJECTIVES:
+            del data["objectives"]
+        return data
 
     def bind(self, arch: Arch) -> Space:
         """Check the space against a design and resolve every path.

@@ -49,13 +49,8 @@ from explorer._files import safe_name
 from explorer._queue import Claimer, Heartbeat, Planner
 from explorer._sampling import SAMPLERS, make_sampler
 from explorer.errors import ExplorerError
-from explorer.objective import (
-    CONSTRAINTS,
-    OBJECTIVES,
-    Evaluator,
-    NumericsJudge,
-    TrialFailedError,
-)
+from explorer.objective import CONSTRAINTS, Evaluator, NumericsJudge, TrialFailedError
+from explorer.objectives import directions, objectives_of
 from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
 from explorer.storage import default_cache_dir, open_storage, redact, storage_url, study_lock
@@ -233,8 +228,8 @@ def _metadata(settings: StudySettings, arch: Arch, space: Space, population: int
         StudyAttr.MODEL: settings.model,
         StudyAttr.SEED: settings.seed,
         StudyAttr.PACKAGE_VERSION: __version__,
-        StudyAttr.OBJECTIVES: [name for name, _ in OBJECTIVES],
-        StudyAttr.DIRECTIONS: [direction for _, direction in OBJECTIVES],
+        StudyAttr.OBJECTIVES: list(space.objectives),
+        StudyAttr.DIRECTIONS: directions(space.objectives),
         StudyAttr.CONSTRAINT_NAMES: list(CONSTRAINTS),
         StudyAttr.SAMPLER: settings.sampler,
         StudyAttr.POPULATION_SIZE: population,
@@ -313,11 +308,12 @@ def _create_or_join(
     """
     import optuna
 
-    directions = [d for _, d in OBJECTIVES]
     with study_lock(settings.storage_url, settings.study_name):
         try:
             study = optuna.create_study(
-                storage=storage, study_name=settings.study_name, directions=directions
+                storage=storage,
+                study_name=settings.study_name,
+                directions=meta[StudyAttr.DIRECTIONS],
             )
         except optuna.exceptions.DuplicatedStudyError:
             study = optuna.load_study(study_name=settings.study_name, storage=storage)
@@ -330,9 +326,15 @@ def _create_or_join(
 
 def _check_joined(study: Study, settings: StudySettings, meta: dict[str, Any]) -> None:
     """Check an existing study's settings against ours; complete an unfinished creation."""
-    if [d.name.lower() for d in study.directions] != [d for _, d in OBJECTIVES]:
-        raise ExplorerError(f"study {settings.study_name!r} has other objectives")
     attrs = study.user_attrs
+    ours = list(meta[StudyAttr.OBJECTIVES])
+    theirs = list(objectives_of(attrs)) if StudyAttr.OBJECTIVES in attrs else ours
+    if [d.name.lower() for d in study.directions] != meta[StudyAttr.DIRECTIONS] or (theirs != ours):
+        raise ExplorerError(
+            f"study {settings.study_name!r} optimises {', '.join(theirs)}; the search space "
+            f"asks for {', '.join(ours)}: resume it with its own space's objectives, or give "
+            "another --study name"
+        )
     ready = StudyAttr.EXPLORER_FORMAT in attrs
     if not ready and any(t.state.name != "WAITING" for t in study.get_trials(deepcopy=False)):
         raise ExplorerError(
@@ -443,7 +445,7 @@ def _run_one(
     with Heartbeat(storage, trial_id, interval):
         try:
             trial = optuna.trial.Trial(study, trial_id)
-            values: tuple[float, float] | None = evaluator(trial)
+            values: tuple[float, ...] | None = evaluator(trial)
             state = TrialState.COMPLETE
         except optuna.TrialPruned:
             values, state = None, TrialState.PRUNED

@@ -123,3 +123,15 @@ def test_empty_and_single_design_fronts() -> None:
     assert "(0 designs)" in _render(100, front=_front(0))
     one = _render(100, front=_front(1))
     assert "(1 design)" in one and "2,812,346" in one
+
+
+def test_a_studys_latency_objectives_are_default_columns() -> None:
+    front = _front()
+    front["ms_per_token"] = [0.25 + 0.01 * i for i in range(len(front))]
+    front["time_to_first_token_ms"] = [12.5 + i for i in range(len(front))]
+    plain = _render(160, front)
+    assert "TTFT ms" not in plain and "ms/token" not in plain
+    text = _render(160, front, objectives=("tokens_per_s", "time_to_first_token_ms"))
+    assert "TTFT ms" in text and "12.5" in text and "ms/token" not in text
+    both = _render(200, front, columns="trial,ms/token,TTFT ms")
+    assert "0.25" in both and "17.5" in both

@@ -78,6 +78,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the study and print its front."""
     from cosim_cli.front_table import front_table
+    from explorer.objectives import objectives_of
     from explorer.pareto import pareto_front
     from explorer.study import run_study
 
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in outcome.problems:
         err.print(f"[yellow]warning:[/] {problem}", markup=True)
     front = pareto_front(outcome.study)
+    objectives = objectives_of(outcome.study.user_attrs)
     c = outcome.counts
     if args.json:
         print(
@@ -126,11 +128,18 @@ def run(args: argparse.Namespace) -> int:
         paths = outcome.study.user_attrs.get("space_paths") or {}
         try:
             table = front_table(
-                front, paths, outcome.study_name, wide=args.wide, columns=args.columns
+                front,
+                paths,
+                outcome.study_name,
+                wide=args.wide,
+                columns=args.columns,
+                objectives=objectives,
             )
         except CliInputError as exc:  # the study ran: show the default table, not an error
             err.print(f"[yellow]warning:[/] {escape(str(exc))}", markup=True)
-            table = front_table(front, paths, outcome.study_name, wide=args.wide)
+            table = front_table(
+                front, paths, outcome.study_name, wide=args.wide, objectives=objectives
+            )
         out.print(table)
         out.print(
             f"{c.done} trials ({c.feasible} feasible, {c.infeasible} infeasible, "

@@ -61,6 +61,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, print its front, write the files."""
+    from explorer.objectives import objectives_of
     from explorer.pareto import front_of, gpu_label, trials_frame, write_front
     from explorer.records import StudyAttr
     from explorer.study import load_study
@@ -68,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(args.storage, args.study)
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     frame = trials_frame(study)  # the study is read once
-    front = front_of(frame)
+    objectives = objectives_of(study.user_attrs)
+    front = front_of(frame, objectives)
     paths = study.user_attrs.get(StudyAttr.SPACE_PATHS) or {}
-    table = front_table(front, paths, args.study, wide=args.wide, columns=args.columns)
+    table = front_table(
+        front, paths, args.study, wide=args.wide, columns=args.columns, objectives=objectives
+    )
     gpu = _fastest_gpu(str(study.user_attrs.get(StudyAttr.MODEL, "")), args.baseline)
     written = write_front(study, args.out, formats, force=args.force, frame=frame, gpu=gpu)
     out = stdout_console()

@@ -313,3 +313,24 @@ def test_the_page_names_things_in_words() -> None:
     )
     assert names.energy_text(0.009963) == "9.96 mJ/token" and names.energy_text(None) == "—"
     assert names.value_text(True) == "yes" and names.value_text(300.0) == "300"
+
+
+def test_the_front_drawn_is_that_of_the_studys_objectives() -> None:
+    from explorer.objectives import front_mask
+
+    table = _table(200, seed=4)
+    table["time_to_first_token_ms"] = np.random.default_rng(5).uniform(1, 9, len(table))
+    plain = figures.pareto_figure(table)
+    stairs = next(t for t in plain.data if (t.meta or {}).get("kind") == "front")
+    assert stairs.mode == "lines" and stairs.name.startswith("Pareto front (")
+    names = ("tokens_per_s", "energy_per_token_j", "time_to_first_token_ms")
+    fig = figures.pareto_figure(table, objectives=names)
+    front = next(t for t in fig.data if (t.meta or {}).get("kind") == "front")
+    assert front.mode == "markers"
+    assert front.name.startswith(
+        "Pareto front of tokens/s, energy per token (J), time to first token (ms) ("
+    )
+    feasible = table[table["status"] == "feasible"]
+    expected = feasible[front_mask(feasible[list(names)].to_numpy(float), names)]
+    assert sorted(front.x) == sorted(expected["avg_power_w"])
+    assert len(front.x) > len(stairs.x)  # a third objective keeps more designs
