@@ -262,7 +262,10 @@ def _figure_columns(front: pd.DataFrame) -> dict[str, _Column]:
 
 def _param_columns(front: pd.DataFrame, space_paths: dict[str, str]) -> list[_Column]:
     by_path = {v: k for k, v in space_paths.items()}
-    paths = [c for c in front.columns if c.startswith(("units[", "clock_mhz", "device"))]
+    searched = set(space_paths.values())
+    paths = [
+        c for c in front.columns if c in searched or c.startswith(("units[", "clock_mhz", "device"))
+    ]
     return [
         _Column(by_path.get(p, p), (by_path.get(p, p), p), tuple(_cell(v) for v in front[p]))
         for p in paths

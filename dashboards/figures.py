@@ -603,7 +603,13 @@ def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
 
 
 def resources_figure(summary: Mapping[str, Any]) -> go.Figure:
-    """Return each resource's use against the device's capacity (percent bars)."""
+    """Return each resource's use against the device's capacity (percent bars).
+
+    A system's cards each fit their own device: one bar per card and resource.
+    """
+    cards = [c for c in summary.get("cards") or [] if isinstance(c, Mapping)]
+    if cards:
+        return _card_resources_figure(cards)
     res = summary.get("resources") or {}
     if not res:
         return empty_figure("no resource estimate (the design was not simulated)", 260)
@@ -638,8 +644,85 @@ def resources_figure(summary: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
+def _card_resources_figure(cards: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Per card of a system: each resource's use against that card's device."""
+    kinds = list(dict.fromkeys(k for c in cards for k in (c.get("resources") or {})))
+    fig = go.Figure()
+    top = 110.0
+    for i, card in enumerate(cards):
+        res = card.get("resources") or {}
+        util = [100.0 * float((res.get(k) or {}).get("utilisation") or 0.0) for k in kinds]
+        top = max(top, *util)
+        fig.add_trace(
+            go.Bar(
+                x=util,
+                y=[resource_name(k) for k in kinds],
+                orientation="h",
+                name=f"card {card.get('index', i)}: {card.get('design', '')}",
+                marker={"color": PALETTE[i % len(PALETTE)]},
+                text=[f"{u:.1f}%" for u in util],
+                textposition="auto",
+                hovertemplate=f"card {card.get('index', i)}, %{{y}}: %{{x:.1f}}%<extra></extra>",
+            )
+        )
+    fig.add_vline(x=100, line={"color": "#d62728", "dash": "dash", "width": 1})
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Resources used / device capacity, per card", "x": 0.01},
+        xaxis={"title": {"text": "% of the card's device"}, "range": [0, top * 1.05]},
+        yaxis={"autorange": "reversed"},
+        barmode="group",
+        height=110 + 16 * len(kinds) * len(cards),
+        margin={"l": 90, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def _system_power_figure(summary: Mapping[str, Any]) -> go.Figure:
+    """A system's average power by card and link, with its energy per token."""
+    parts = [
+        (f"card {c.get('index', i)} ({c.get('design', '')})", float(c.get("avg_power_w") or 0))
+        for i, c in enumerate(summary.get("cards") or [])
+    ]
+    parts += [
+        (f"link {link.get('name', '')}", float(link.get("avg_power_w") or 0))
+        for link in summary.get("links") or []
+    ]
+    total = sum(w for _, w in parts) or 1.0
+    jpt = summary.get("energy_per_token_j")
+    fig = go.Figure(
+        go.Bar(
+            x=[w for _, w in parts],
+            y=[n for n, _ in parts],
+            orientation="h",
+            marker={"color": "#54a24b"},
+            text=[f"{w:.3g} W ({100 * w / total:.0f}%)" for _, w in parts],
+            textposition="auto",
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    head = f"Power by card and link: {total:.3g} W"
+    if isinstance(jpt, int | float):
+        head += f", {energy_text(float(jpt))}"
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": head, "x": 0.01},
+        xaxis={"title": {"text": "W"}},
+        yaxis={"autorange": "reversed"},
+        height=80 + 30 * len(parts),
+        margin={"l": 200, "r": 20, "t": 40, "b": 40},
+    )
+    return fig
+
+
 def energy_figure(summary: Mapping[str, Any]) -> go.Figure:
-    """Return the energy per token by component (mJ/token), with its average watts."""
+    """Return the energy per token by component (mJ/token), with its average watts.
+
+    A system (its summary has ``cards``) shows its power by card and link instead.
+    """
+    if summary.get("cards"):
+        return _system_power_figure(summary)
     energy = summary.get("energy_breakdown_j_per_token") or {}
     power = summary.get("power_breakdown_w") or {}
     if not energy:

@@ -299,15 +299,71 @@ def _key_figures(record: DesignRecord) -> html.Table:
     ]
     if s.get("time_to_first_token_ms") is not None:  # results from before it was recorded lack it
         rows.insert(2, ("time to first token", _fmt(s["time_to_first_token_ms"], ",.3f", " ms")))
+    cards = s.get("cards")
+    if isinstance(cards, list) and cards:  # a system: its cards, not one device
+        links = record.design.get("links") or {}
+        system_rows = [
+            (
+                "cards · mapping",
+                f"{len(cards)} · {s.get('mapping', '?')} "
+                f"({s.get('sequences_in_flight', 1)} group(s) of sequences in flight)",
+            ),
+            ("links", f"card to card {links.get('card', '?')}, host {links.get('host', '?')}"),
+        ]
+        drop = {"memory-bandwidth bound", "of the memory bound", "device · clock · cores"}
+        rows = [r for r in rows if r[0] not in drop]
+        rows[-1:-1] = system_rows
+        rows = [(("fits the devices" if k == "fits the device" else k), v) for k, v in rows]
     return html.Table(
         html.Tbody([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows]),
         className="table key-figures",
     )
 
 
+def system_view(summary: Mapping[str, Any]) -> Any:
+    """Return a system's cards (share, power, fit, weights on chip) and links (traffic)."""
+    head = ["card", "design", "device", "share", "W", "fits", "weights on chip"]
+    cards = [
+        [
+            str(c.get("index", i)),
+            str(c.get("design", "")),
+            str(c.get("device", "")),
+            str(c.get("share", "")),
+            _fmt(c.get("avg_power_w"), ".3g"),
+            "yes" if c.get("fits") else "no: " + "; ".join(c.get("fit_problems") or []),
+            "yes" if (c.get("onchip") or {}).get("weights_resident") else "no (streamed)",
+        ]
+        for i, c in enumerate(summary.get("cards") or [])
+    ]
+    link_head = ["link", "type", "bytes/token", "busy", "W"]
+    links = [
+        [
+            str(x.get("name", "")),
+            str(x.get("link", "")),
+            _fmt(x.get("bytes_per_token"), ",.0f"),
+            _fmt(x.get("busy"), ".2%"),
+            _fmt(x.get("avg_power_w"), ".3g"),
+        ]
+        for x in summary.get("links") or []
+    ]
+
+    def table(header: list[str], rows: list[list[str]], name: str) -> html.Table:
+        return html.Table(
+            [
+                html.Thead(html.Tr([html.Th(h) for h in header])),
+                html.Tbody([html.Tr([html.Td(v) for v in r]) for r in rows]),
+            ],
+            className=f"table {name}",
+        )
+
+    return html.Div([table(head, cards, "system-cards"), table(link_head, links, "system-links")])
+
+
 def numerics_view(record: DesignRecord) -> Any:
     """Return the design's number formats and, when the study measured it, their cost."""
-    units = record.design.get("units") or []
+    cards = record.design.get("card_designs")  # a system: its first card group's numerics
+    design = cards[0] if isinstance(cards, list) and cards and isinstance(cards[0], dict) else {}
+    units = (design or record.design).get("units") or []
     rows: list[tuple[str, str]] = []
     for u in units:
         if not isinstance(u, dict):
@@ -430,6 +486,7 @@ def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
             ],
             className="row",
         ),
+        *([html.Div([html.H4("Cards and links"), system_view(s)])] if s.get("cards") else []),
         html.Div([html.H4("What is checked (fidelity ladder)"), fidelity_view(record)]),
         html.Details(
             [

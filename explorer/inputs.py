@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from arch_models.spec.arch import Arch, validate_arch
+from arch_models.spec.system import System, validate_system
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, read_yaml
 from explorer.space import Space
@@ -32,6 +33,7 @@ __all__ = [
     "designs_beside",
     "fit_space",
     "input_kind",
+    "load_base",
 ]
 
 #: Top-level keys only an architecture description has.
@@ -45,6 +47,23 @@ SPACE_KEYS: tuple[str, ...] = ("parameters", "constraints")
 SYSTEM_KEYS: tuple[str, ...] = ("cards",)
 
 InputKind = Literal["design", "space", "system"]
+
+
+def load_base(path: str | Path) -> Arch | System:
+    """Read the base of a study: an architecture description or a system of cards.
+
+    Raises:
+        SpecError: The file is invalid, or is a search space.
+    """
+    doc = read_yaml(path)
+    kind = input_kind(doc)
+    if kind == "system":
+        return validate_system(doc, Path(path).resolve().parent)
+    if kind == "space":
+        raise SpecError(
+            [doc.problem((), "is a search space; give the design (or system) it varies here")]
+        )
+    return validate_arch(doc)
 
 
 def input_kind(doc: Document) -> InputKind:
@@ -85,16 +104,16 @@ class SpaceFit:
     """
 
     space: Space
-    designs: tuple[Arch, ...]
-    tried: tuple[Arch, ...]
+    designs: tuple[Arch | System, ...]
+    tried: tuple[Arch | System, ...]
 
     @property
-    def design(self) -> Arch | None:
+    def design(self) -> Arch | System | None:
         """Return the design the space belongs to (the first it fits), if any."""
         return self.designs[0] if self.designs else None
 
 
-def fit_space(space: Space, tiers: Iterable[Sequence[Arch]]) -> SpaceFit:
+def fit_space(space: Space, tiers: Iterable[Sequence[Arch | System]]) -> SpaceFit:
     """Check a space against candidate designs, tier by tier, and keep those it fits.
 
     The first tier in which the space fits some design gives the answer (so designs the
@@ -113,10 +132,10 @@ def fit_space(space: Space, tiers: Iterable[Sequence[Arch]]) -> SpaceFit:
         SpecError: It fits none of the candidates: a first problem names them, then the
             problems against the closest one (fewest problems), located in the space.
     """
-    tried: list[Arch] = []
-    failures: list[tuple[Arch, tuple[Problem, ...], int]] = []
+    tried: list[Arch | System] = []
+    failures: list[tuple[Arch | System, tuple[Problem, ...], int]] = []
     for tier in tiers:
-        fits: list[tuple[Arch, Space]] = []
+        fits: list[tuple[Arch | System, Space]] = []
         for arch in tier:
             if any(arch is t for t in tried):
                 continue
@@ -175,6 +194,6 @@ def designs_beside(path: Path, known: Mapping[Path, Arch] | None = None) -> list
     return found
 
 
-def _label(arch: Arch) -> str:
+def _label(arch: Arch | System) -> str:
     """Return how a design is named in messages: ``file (name)``."""
     return f"{arch.filename} ({arch.spec.name})"

@@ -33,16 +33,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from arch_models.spec.arch import Arch
-from arch_models.spec.evolve import evolve, parse_path
+from arch_models.spec.evolve import CARD_PREFIX, parse_path
+from arch_models.spec.system import System
 from arch_models.spec.units import TernaryArray, VectorUnit
 from arch_models.validation.errors import SpecError
 from cosim.engine import simulate
 from cosim.fpga import SimOptions
+from cosim.run_result import SimResult
+from cosim.system import simulate_system
+from cosim.system_result import SystemResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from explorer._files import safe_name, write_atomic
 from explorer.objectives import DEFAULT_OBJECTIVES, METRICS
 from explorer.records import Status, TrialAttr
 from explorer.space import AccuracyBound, Space
+from explorer.space import variant as space_variant
 from safeio import json_safe
 
 if TYPE_CHECKING:
@@ -101,6 +106,23 @@ class Evaluation:
     design: dict[str, Any]
     values: tuple[float, ...] | None
     constraints: tuple[float, ...] = field(default=())
+
+
+#: Key of a system design's card descriptions (one per card group) in a trial's design.
+CARD_DESIGNS = "card_designs"
+
+
+def design_of(base: Arch | System) -> dict[str, Any]:
+    """Return a design as a trial records it: the description, JSON-ready.
+
+    A system's record is its description with each card group's description under
+    :data:`CARD_DESIGNS`, so a trial says everything that was simulated.
+    """
+    if isinstance(base, System):
+        data = base.spec.model_dump(mode="json")
+        data[CARD_DESIGNS] = [g.spec.model_dump(mode="json") for g in base.groups]
+        return data
+    return base.spec.model_dump(mode="json")
 
 
 def _figure(value: Any) -> float:
@@ -198,7 +220,7 @@ class Evaluator:
     """Trial → spec variant → simulate → objectives and constraints.
 
     Args:
-        arch: The base design.
+        arch: The base design, or a system of cards.
         space: The search space, bound to ``arch``.
         trace: The study's trace (``workloads.trace.Trace``).
         seed: Recorded with every simulation.
@@ -208,7 +230,7 @@ class Evaluator:
 
     def __init__(
         self,
-        arch: Arch,
+        arch: Arch | System,
         space: Space,
         trace: Trace,
         *,
@@ -229,7 +251,7 @@ class Evaluator:
         )
         self._workloads: dict[int, Workload] = {}
         self._memo: dict[str, Evaluation] = {}
-        self._base = arch.spec.model_dump(mode="json")
+        self._base = design_of(arch)
         #: The evaluation of the last trial :meth:`__call__` ran (its constraint values).
         self.last: Evaluation | None = None
 
@@ -249,7 +271,7 @@ class Evaluator:
 
     def _evaluate(self, params: Mapping[str, Any]) -> Evaluation:
         try:
-            variant = evolve(self.arch, params)
+            variant = space_variant(self.arch, params)
         except SpecError as exc:
             why = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
             return Evaluation(
@@ -260,13 +282,20 @@ class Evaluator:
                 values=None,
                 constraints=(_VIOLATED,) + (0.0,) * (len(CONSTRAINTS) - 1),
             )
-        design = variant.spec.model_dump(mode="json")
+        design = design_of(variant)
         try:
-            result = simulate(
-                variant, self._workload(variant), options=self.options, seed=self.seed
-            )
+            if isinstance(variant, System):
+                card = variant.cards[0]
+                result: SimResult | SystemResult = simulate_system(
+                    variant, self._workload(card), options=self.options, seed=self.seed
+                )
+            else:
+                card = variant
+                result = simulate(
+                    variant, self._workload(variant), options=self.options, seed=self.seed
+                )
             summary = dict(result.summary)
-            cost = self.judge.cost(variant) if self.judge is not None else None
+            cost = self.judge.cost(card) if self.judge is not None else None
         except Exception as exc:  # the study goes on: the trial is recorded as failed
             return Evaluation(
                 status="failed",
@@ -311,12 +340,19 @@ class Evaluator:
         self, summary: dict[str, Any], cost: dict[str, Any] | None
     ) -> tuple[tuple[float, ...], list[str]]:
         reasons: list[str] = []
-        util = [r.get("utilisation") for r in summary.get("resources", {}).values()]
+        # a system's cards each fit their own device: the worst card's worst resource
+        blocks = [c.get("resources") or {} for c in summary.get("cards") or []] or [
+            summary.get("resources") or {}
+        ]
+        util = [r.get("utilisation") for block in blocks for r in block.values()]
         worst = max((_VIOLATED if u is None else float(u) for u in util), default=0.0)
         resources = min(worst - 1.0, _VIOLATED)
         if not summary.get("fits", True):
             resources = max(resources, 1e-9)
-            reasons.extend(summary.get("fit_problems") or ["does not fit the device"])
+            problems = list(summary.get("fit_problems") or [])
+            for i, card in enumerate(summary.get("cards") or []):
+                problems += [f"card {i}: {p}" for p in card.get("fit_problems") or []]
+            reasons.extend(problems or ["does not fit the device"])
         power = 0.0
         if self.power_cap_w is not None:
             watts = float(summary["avg_power_w"])
@@ -361,17 +397,24 @@ class Evaluator:
         return (resources, power, dlogit, top1, latency), reasons
 
     def applied(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the base description with ``params`` applied (not validated)."""
+        """Return the base description with ``params`` applied (not validated).
+
+        A system's ``card.`` paths apply to each of its ``card_designs``.
+        """
         data = copy.deepcopy(self._base)
         for path, value in params.items():
-            node: Any = data
+            targets: list[Any] = [data]
+            if path.startswith(CARD_PREFIX) and isinstance(self.arch, System):
+                targets = list(data.get(CARD_DESIGNS) or [])
+                path = path.removeprefix(CARD_PREFIX)
             parts = parse_path(path)
-            try:
-                for part in parts[:-1]:
-                    node = node[part]
-                node[parts[-1]] = value
-            except (KeyError, IndexError, TypeError):
-                continue
+            for node in targets:
+                try:
+                    for part in parts[:-1]:
+                        node = node[part]
+                    node[parts[-1]] = value
+                except (KeyError, IndexError, TypeError):
+                    continue
         return dict(json_safe(data))
 
     def __call__(self, trial: Trial) -> tuple[float, ...]:

@@ -54,7 +54,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 from arch_models.spec.arch import Arch
-from arch_models.spec.evolve import evolve, parse_path, resolve_path
+from arch_models.spec.evolve import CARD_PREFIX, evolve, evolve_system, parse_path, resolve_path
+from arch_models.spec.system import System
 from arch_models.validation.base import SpecModel, describe_value, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, PathT, format_path, read_yaml
@@ -439,11 +440,15 @@ class Space:
             del data["objectives"]
         return data
 
-    def bind(self, arch: Arch) -> Space:
-        """Check the space against a design and resolve every path.
+    def bind(self, arch: Arch | System) -> Space:
+        """Check the space against a design (or a system of cards) and resolve every path.
+
+        For a system, a path names a field of the system description (``cards[0].count``,
+        ``links.card``, ``mapping``) or, after ``card.``, a field of every card
+        (``card.tmac.lanes``; see :func:`arch_models.spec.evolve.evolve_system`).
 
         Args:
-            arch: The validated base design.
+            arch: The validated base design or system.
 
         Returns:
             The space with :attr:`paths` filled.
@@ -453,20 +458,19 @@ class Space:
                 field, or a value is invalid for its field (located in the space file).
         """
         problems: list[Problem] = []
-        data = arch.spec.model_dump(mode="json")
         paths: dict[str, str] = {}
         seen: dict[str, str] = {}
         for key, param in self.parameters.items():
             where: PathT = ("parameters", key)
             try:
-                parts = resolve_path(arch, parse_path(key))
+                data, parts, prefix = _target(arch, key)
             except ValueError:
                 continue  # reported by load_space
             fault = _leaf_fault(data, parts)
             if fault:
                 problems.append(self.document.problem(where, fault))
                 continue
-            canonical = format_path(parts)
+            canonical = prefix + format_path(parts)
             if canonical in seen:
                 problems.append(
                     self.document.problem(
@@ -482,7 +486,7 @@ class Space:
         return replace(self, paths=paths)
 
     def _value_problems(
-        self, arch: Arch, key: str, param: Parameter, canonical: str
+        self, arch: Arch | System, key: str, param: Parameter, canonical: str
     ) -> list[Problem]:
         """Check each value a parameter can take against its field, alone."""
         where: PathT = ("parameters", key)
@@ -506,12 +510,13 @@ class Space:
             else:
                 candidates = [((*where, "low"), param.low), ((*where, "high"), param.high)]
         problems = []
+        own = canonical.removeprefix(CARD_PREFIX) if isinstance(arch, System) else canonical
         for loc, value in candidates:
             try:
-                evolve(arch, {canonical: value})
+                variant(arch, {canonical: value})
             except SpecError as exc:
                 for p in exc.problems:
-                    if p.path == canonical:
+                    if p.path == own:
                         problems.append(self.document.problem(loc, f"{canonical} {p.message}"))
         return problems
 
@@ -724,6 +729,28 @@ def _same(a: Scalar, b: Scalar) -> bool:
     return a == b
 
 
+def variant(base: Arch | System, changes: Mapping[str, Any]) -> Arch | System:
+    """Return the base design's (or system's) variant with ``changes`` (canonical paths)."""
+    if isinstance(base, System):
+        return evolve_system(base, changes)
+    return evolve(base, changes)
+
+
+def _target(base: Arch | System, key: str) -> tuple[Any, tuple[str | int, ...], str]:
+    """Where a parameter key points: (the data it names a field of, the path, its prefix).
+
+    Raises:
+        ValueError: The key is not a well-formed path.
+    """
+    if isinstance(base, System):
+        if key.startswith(CARD_PREFIX):
+            card = base.groups[0]
+            parts = resolve_path(card, parse_path(key.removeprefix(CARD_PREFIX)))
+            return card.spec.model_dump(mode="json"), parts, CARD_PREFIX
+        return base.spec.model_dump(mode="json"), parse_path(key), ""
+    return base.spec.model_dump(mode="json"), resolve_path(base, parse_path(key)), ""
+
+
 def _leaf_fault(data: Any, parts: tuple[str | int, ...]) -> str:
     """Return why ``parts`` names no scalar field of ``data`` ('' when it does)."""
     node = data
@@ -784,7 +811,7 @@ def _cross_checks(spec: SpaceSpec, doc: Document) -> list[Problem]:
     return problems
 
 
-def validate_space(doc: Document, arch: Arch | None = None) -> Space:
+def validate_space(doc: Document, arch: Arch | System | None = None) -> Space:
     """Validate a parsed search space (and bind it to ``arch`` when given).
 
     Raises:
@@ -803,7 +830,7 @@ def validate_space(doc: Document, arch: Arch | None = None) -> Space:
     return space
 
 
-def load_space(path: str | Path, arch: Arch | None = None) -> Space:
+def load_space(path: str | Path, arch: Arch | System | None = None) -> Space:
     """Read and validate a search-space file.
 
     Args:

@@ -42,14 +42,16 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from arch_models.spec import Arch, load_arch
+from arch_models.spec import Arch
+from arch_models.spec.system import System
 from cosim import __version__
 from cosim.fpga import SimOptions
 from explorer._files import safe_name
 from explorer._queue import Claimer, Heartbeat, Planner
 from explorer._sampling import SAMPLERS, make_sampler
 from explorer.errors import ExplorerError
-from explorer.objective import CONSTRAINTS, Evaluator, NumericsJudge, TrialFailedError
+from explorer.inputs import load_base
+from explorer.objective import CONSTRAINTS, Evaluator, NumericsJudge, TrialFailedError, design_of
 from explorer.objectives import directions, objectives_of
 from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
@@ -217,11 +219,13 @@ def default_population(n_trials: int) -> int:
 # --------------------------------------------------------------------------- study set-up
 
 
-def _metadata(settings: StudySettings, arch: Arch, space: Space, population: int) -> dict[str, Any]:
+def _metadata(
+    settings: StudySettings, arch: Arch | System, space: Space, population: int
+) -> dict[str, Any]:
     """The study's user attributes (the dashboard's contract; see :mod:`explorer`)."""
     return {
         StudyAttr.ARCH_PATH: settings.arch_path,
-        StudyAttr.BASE_DESIGN: arch.spec.model_dump(mode="json"),
+        StudyAttr.BASE_DESIGN: design_of(arch),
         StudyAttr.SPACE: space.as_dict(),
         StudyAttr.SPACE_PATH: settings.space_path,
         StudyAttr.SPACE_PATHS: dict(space.paths),
@@ -413,7 +417,9 @@ def ensure_trace(settings: StudySettings, log: Callable[[str], None] | None = No
     )
 
 
-def _evaluator(settings: StudySettings, arch: Arch, space: Space, trace: Trace) -> Evaluator:
+def _evaluator(
+    settings: StudySettings, arch: Arch | System, space: Space, trace: Trace
+) -> Evaluator:
     bound = space.spec.constraints.accuracy
     judge = (
         NumericsJudge(bound, settings.model, settings.seed, Path(settings.cache_dir))
@@ -523,7 +529,7 @@ def _open_worker(
     settings: StudySettings,
     index: int,
     launch: int,
-    loaded: tuple[Arch, Space, Trace] | None = None,
+    loaded: tuple[Arch | System, Space, Trace] | None = None,
 ) -> tuple[Study, BaseStorage, Evaluator, Planner]:
     """Open the storage and study with this worker's sampler, build its objective and planner.
 
@@ -536,7 +542,7 @@ def _open_worker(
 
     _quiet()
     if loaded is None:
-        arch = load_arch(settings.arch_path)
+        arch = load_base(settings.arch_path)
         loaded = (arch, load_space(settings.space_path, arch), ensure_trace(settings))
     arch, space, trace = loaded
     storage = open_storage(
@@ -606,7 +612,7 @@ def load_study(storage: str | Path | None, study_name: str) -> Study:
     return study
 
 
-def default_study_name(arch: Arch, space: Space, model: str) -> str:
+def default_study_name(arch: Arch | System, space: Space, model: str) -> str:
     """Return ``<design>-<space>-<model>`` (the default ``--study``)."""
     return f"{arch.spec.name}.{space.spec.name}.{safe_name(model)}"
 
@@ -635,7 +641,7 @@ def run_study(
     """Create (or join) a study and run it until it has ``n_trials`` counted trials.
 
     Args:
-        arch_path: The base design (an FPGA description).
+        arch_path: The base design (an FPGA description, or a system of FPGA cards).
         space_path: The search space.
         model: Model name (``1.3b``, ``tiny``...) or config path.
         n_trials: The study's total trial count (finished trials already in the study
@@ -680,8 +686,8 @@ def run_study(
     if sampler not in SAMPLERS:
         raise ExplorerError(f"sampler {sampler!r} is not in supported list: {', '.join(SAMPLERS)}")
     _quiet()
-    arch = load_arch(arch_path)
-    if arch.is_gpu:
+    arch = load_base(arch_path)
+    if isinstance(arch, Arch) and arch.is_gpu:
         raise ExplorerError(
             f"{arch.filename}: {arch.device.id} is a GPU; the explorer searches FPGA designs"
         )

@@ -10,14 +10,19 @@ point into the original file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from arch_models.spec.arch import Arch, validate_arch
+from arch_models.spec.system import System, SystemSpec, assemble_system
+from arch_models.validation.base import validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document
 
-__all__ = ["evolve", "parse_path", "resolve_path"]
+__all__ = ["CARD_PREFIX", "evolve", "evolve_system", "parse_path", "resolve_path"]
+
+#: Prefix of a system variant's paths that change every card's description.
+CARD_PREFIX = "card."
 
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -64,12 +69,25 @@ def evolve(arch: Arch, changes: Mapping[str, Any]) -> Arch:
         SpecError: A path does not exist or the variant is invalid.
     """
     data: dict[str, Any] = arch.spec.model_dump(mode="json", exclude_unset=True)
+    problems = _apply(data, changes, arch.filename, lambda parts: resolve_path(arch, parts))
+    if problems:
+        raise SpecError(problems)
+    return validate_arch(Document(data, arch.filename, {(): 1}))
+
+
+def _apply(
+    data: dict[str, Any],
+    changes: Mapping[str, Any],
+    filename: str,
+    resolve: Callable[[tuple[str | int, ...]], tuple[str | int, ...]],
+) -> list[Problem]:
+    """Set each path of ``changes`` in ``data`` (in place); return what could not be set."""
     problems: list[Problem] = []
     for path, value in changes.items():
         try:
-            parts = resolve_path(arch, parse_path(path))
+            parts = resolve(parse_path(path))
         except ValueError as exc:
-            problems.append(Problem(arch.filename, 0, path, str(exc)))
+            problems.append(Problem(filename, 0, path, str(exc)))
             continue
         node: Any = data
         for i, part in enumerate(parts[:-1]):
@@ -77,15 +95,39 @@ def evolve(arch: Arch, changes: Mapping[str, Any]) -> Arch:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
                 where = ".".join(map(str, parts[: i + 1]))
-                problems.append(Problem(arch.filename, 0, path, f"no such field ({where})"))
+                problems.append(Problem(filename, 0, path, f"no such field ({where})"))
                 node = None
                 break
         if node is None:
             continue
         if isinstance(node, list) and not (isinstance(parts[-1], int) and parts[-1] < len(node)):
-            problems.append(Problem(arch.filename, 0, path, "no such list item"))
+            problems.append(Problem(filename, 0, path, "no such list item"))
             continue
         node[parts[-1]] = value
+    return problems
+
+
+def evolve_system(system: System, changes: Mapping[str, Any]) -> System:
+    """Return a validated variant of a system with ``changes`` applied.
+
+    A path names a field of the system description (``cards[0].count``, ``links.card``,
+    ``mapping``, ``sequences_in_flight``), or, after :data:`CARD_PREFIX`, a field of every
+    card's description (``card.tmac.lanes``, ``card.layout.batch``: the cards of a system
+    run the same step, so their batch and their variants change together).
+
+    Raises:
+        SpecError: A path does not exist, or the variant (system or a card) is invalid.
+    """
+    own = {k: v for k, v in changes.items() if not k.startswith(CARD_PREFIX)}
+    cards = {k[len(CARD_PREFIX) :]: v for k, v in changes.items() if k.startswith(CARD_PREFIX)}
+    data: dict[str, Any] = system.spec.model_dump(mode="json", exclude_unset=True)
+    problems = _apply(data, own, system.filename, lambda parts: parts)
     if problems:
         raise SpecError(problems)
-    return validate_arch(Document(data, arch.filename, {(): 1}))
+    doc = Document(data, system.filename, {(): 1})
+    spec = validate_document(SystemSpec, doc)
+    old = system.groups
+    if len(spec.cards) != len(old):
+        raise SpecError([Problem(system.filename, 0, "cards", "a variant keeps the card groups")])
+    groups = [evolve(arch, cards) if cards else arch for arch in old]
+    return assemble_system(doc, spec, groups)

@@ -28,6 +28,7 @@ share a step at a time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -40,7 +41,14 @@ from arch_models.validation.base import SpecModel, validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document, read_yaml
 
-__all__ = ["MAX_CARDS", "System", "SystemSpec", "load_system", "validate_system"]
+__all__ = [
+    "MAX_CARDS",
+    "System",
+    "SystemSpec",
+    "assemble_system",
+    "load_system",
+    "validate_system",
+]
 
 #: Most cards a system may hold.
 MAX_CARDS = 64
@@ -126,6 +134,12 @@ class System:
     host_link: LinkType
     filename: str
 
+    @property
+    def groups(self) -> tuple[Arch, ...]:
+        """One description per card group (``spec.cards``), in order."""
+        starts = [sum(g.count for g in self.spec.cards[:i]) for i in range(len(self.spec.cards))]
+        return tuple(self.cards[i] for i in starts)
+
 
 def _link(doc: Document, field: str, link_id: str, role: str, problems: list[Problem]) -> None:
     links = link_catalog()
@@ -150,27 +164,57 @@ def validate_system(doc: Document, folder: Path) -> System:
     """
     spec = validate_document(SystemSpec, doc)
     problems: list[Problem] = []
-    _link(doc, "card", spec.links.card, "card", problems)
-    _link(doc, "host", spec.links.host, "host", problems)
-    cards: list[Arch] = []
+    groups: list[Arch | None] = []
     for i, group in enumerate(spec.cards):
         where = ("cards", i, "design")
         path = (folder / group.design).resolve()
         if not path.is_file():
             why = "not a regular file" if path.exists() else "no such file"
             problems.append(doc.problem(where, f"{why}: {group.design}"))
+            groups.append(None)
             continue
         card_doc = read_yaml(path)  # its own problems name its own file
         if isinstance(card_doc.data, dict) and "cards" in card_doc.data:
             problems.append(doc.problem(where, f"{group.design} is a system; a card is a design"))
+            groups.append(None)
             continue
-        arch = validate_arch(card_doc)
+        groups.append(validate_arch(card_doc))
+    return assemble_system(doc, spec, groups, problems)
+
+
+def assemble_system(
+    doc: Document,
+    spec: SystemSpec,
+    groups: Sequence[Arch | None],
+    problems: Sequence[Problem] = (),
+) -> System:
+    """Check a system's links and cards together and build it.
+
+    Args:
+        doc: The system's document (for the line of each problem).
+        spec: Its validated description.
+        groups: One validated card description per group of ``spec.cards`` (``None``
+            where it could not be read: its problem is among ``problems``).
+        problems: Problems found already.
+
+    Raises:
+        SpecError: Every problem: unknown or misplaced links, GPU cards, cards whose
+            cores do not split rows, and ``problems``.
+    """
+    found = list(problems)
+    _link(doc, "card", spec.links.card, "card", found)
+    _link(doc, "host", spec.links.host, "host", found)
+    cards: list[Arch] = []
+    for i, (group, arch) in enumerate(zip(spec.cards, groups, strict=True)):
+        where = ("cards", i, "design")
+        if arch is None:
+            continue
         if arch.is_gpu:
-            problems.append(doc.problem(where, f"{group.design} describes a GPU, not an FPGA card"))
+            found.append(doc.problem(where, f"{group.design} describes a GPU, not an FPGA card"))
             continue
         layout = arch.spec.layout
         if layout.cores > 1 and layout.split != "rows":
-            problems.append(
+            found.append(
                 doc.problem(
                     where,
                     f"{group.design}: a card in a system splits its share over its cores "
@@ -179,8 +223,8 @@ def validate_system(doc: Document, folder: Path) -> System:
             )
             continue
         cards.extend([arch] * group.count)
-    if problems:
-        raise SpecError(problems)
+    if found:
+        raise SpecError(found)
     links = link_catalog()
     return System(spec, tuple(cards), links[spec.links.card], links[spec.links.host], doc.filename)
 

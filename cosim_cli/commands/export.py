@@ -35,6 +35,7 @@ from cosim_cli.errors import CliInputError
 if TYPE_CHECKING:
     from arch_models.spec import Arch
     from explorer.export import Provenance
+    from explorer.export_system import SystemDesign
 
 __all__ = ["register", "run"]
 
@@ -91,8 +92,9 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _trial_design(args: argparse.Namespace) -> tuple[Arch, Provenance, Any]:
+def _trial_design(args: argparse.Namespace) -> tuple[Arch | SystemDesign, Provenance, Any]:
     from explorer.export import Provenance, design_of_trial
+    from explorer.export_system import system_of_trial
     from explorer.pareto import pick_trial
     from explorer.study import load_study
 
@@ -100,13 +102,16 @@ def _trial_design(args: argparse.Namespace) -> tuple[Arch, Provenance, Any]:
         raise CliInputError("give --trial N or --pick RULE with --study")
     study = load_study(args.storage, args.study)
     trial = pick_trial(study, args.trial if args.trial is not None else args.pick)
-    return design_of_trial(study, trial), Provenance.of_trial(study, trial), trial
+    system = system_of_trial(study, trial)  # a system study's trial: its cards and system
+    design = system if system is not None else design_of_trial(study, trial)
+    return design, Provenance.of_trial(study, trial), trial
 
 
 def run(args: argparse.Namespace) -> int:
     """Take the design (a trial's or a file's), write the files."""
     from arch_models.spec import load_arch
     from explorer.export import Provenance, export_set
+    from explorer.export_system import SystemDesign, export_system_set
 
     if (args.arch is None) == (args.study is None):
         raise CliInputError("give either --study (with --trial or --pick) or --arch")
@@ -115,25 +120,39 @@ def run(args: argparse.Namespace) -> int:
     if args.max_rows < 1 or args.max_cols < 1:
         raise CliInputError("--max-rows and --max-cols must be at least 1")
     trial = None
+    design: Arch | SystemDesign
     if args.arch is not None:
-        arch = load_arch(args.arch)
+        design = load_arch(args.arch)
         prov = Provenance(source=str(args.arch))
     else:
-        arch, prov, trial = _trial_design(args)
-    written = export_set(
-        arch,
-        args.format,
-        args.out,
-        prov,
-        args.force,
-        max_rows=args.max_rows,
-        max_cols=args.max_cols,
-    )
+        design, prov, trial = _trial_design(args)
+    if isinstance(design, SystemDesign):
+        written = export_system_set(
+            design,
+            args.format,
+            args.out,
+            prov,
+            args.force,
+            max_rows=args.max_rows,
+            max_cols=args.max_cols,
+        )
+        name = design.name
+    else:
+        written = export_set(
+            design,
+            args.format,
+            args.out,
+            prov,
+            args.force,
+            max_rows=args.max_rows,
+            max_cols=args.max_cols,
+        )
+        name = design.spec.name
     if args.json:
         print(
             json.dumps(
                 {
-                    "design": arch.spec.name,
+                    "design": name,
                     "trial": trial.number if trial is not None else None,
                     "status": prov.status if trial is not None else None,
                     "files": [str(p) for p in written.paths],
@@ -159,10 +178,12 @@ def run(args: argparse.Namespace) -> int:
             f"{o.get('avg_power_w') or 0:.3f} W"
         )
     else:
-        out.print(f"{arch.spec.name} from {args.arch}")
+        out.print(f"{name} from {args.arch}")
     for path in written.paths:
         out.print(f"wrote {path}")
     synth = [p for p in written.paths if p.name.endswith("_synth.ys")]
-    if synth:
-        out.print(f"synthesise with: cd {synth[0].parent} && yosys -s {synth[0].name}")
+    for script in synth:
+        out.print(f"synthesise with: cd {script.parent} && yosys -s {script.name}")
+    if isinstance(design, SystemDesign):
+        out.print(f"simulate the system again with: cosim simulate {written.paths[-1]}")
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         results[i] = {"file": path, "kind": "design", "valid": True, "summary": summarize(arch)}
     beside: dict[Path, list[Arch]] = {}
 
-    def candidates(path: Path, space: Space) -> Iterator[list[Arch]]:
+    def candidates(path: Path, space: Space) -> Iterator[Sequence[Arch | System]]:
         if given is not None:
             yield [given]
             return
@@ -150,17 +150,19 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r["valid"] for r in ordered) else 2
 
 
-def _named_design(path: Path, space: Space) -> Arch:
-    """The design a space names (``design:``), read beside the space.
+def _named_design(path: Path, space: Space) -> Arch | System:
+    """The design (or system of cards) a space names (``design:``), read beside the space.
 
     Raises:
         SpecError: The file is missing (at the space's ``design`` line) or invalid.
     """
+    from explorer.inputs import load_base
+
     assert space.spec.design is not None
     target = path.resolve().parent / space.spec.design
     if not target.is_file():
         raise SpecError([space.document.problem(("design",), f"no such file: {space.spec.design}")])
-    return validate_arch(read_yaml(target))
+    return load_base(target)
 
 
 def _system_summary(system: System) -> dict[str, Any]:

@@ -28,7 +28,9 @@ def _dominated(values: np.ndarray, names: list[str]) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("names", [list(DEFAULT_OBJECTIVES), THREE, ["ms_per_token", "avg_power_w"]])
+@pytest.mark.parametrize(
+    "names", [list(DEFAULT_OBJECTIVES), THREE, ["ms_per_token", "avg_power_w"]]
+)
 def test_the_front_is_every_row_no_other_dominates(names: list[str]) -> None:
     rng = np.random.default_rng(len(names))
     values = rng.integers(0, 6, size=(60, len(names))).astype(float)  # many ties
@@ -66,7 +68,9 @@ def test_bad_objectives_are_refused_at_their_line(
     tmp_path: Path, objectives: str, message: str
 ) -> None:
     path = tmp_path / "space.yaml"
-    path.write_text(SMALL_SPACE.replace("name: small\n", f"name: small\nobjectives: {objectives}\n"))
+    path.write_text(
+        SMALL_SPACE.replace("name: small\n", f"name: small\nobjectives: {objectives}\n")
+    )
     with pytest.raises(SpecError) as info:
         load_space(path)
     text = str(info.value)
