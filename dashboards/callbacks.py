@@ -124,11 +124,13 @@ def on_pareto(
     selected: str | None,
     triggered: Sequence[str] = (),
     gpu_mode: str = GPU_FASTEST,
+    x_axis: str = "avg_power_w",
 ) -> Any:
     """Return the Pareto figure, or only a patch of its ring when just the selection moved.
 
     ``triggered`` names the inputs that changed (``ctx.triggered_prop_ids``); ``gpu_mode``
-    is the GPU cases shown (``fastest``: the fastest per batch size; ``all``).
+    is the GPU cases shown (``fastest``: the fastest per batch size; ``all``); ``x_axis``
+    what the x axis shows (average power or batch).
     """
     snap = board.snapshot(study)
     if list(triggered) == ["selected.data"] and isinstance(snap, StudySnapshot):
@@ -139,7 +141,9 @@ def on_pareto(
         if number is not None:
             row = snap.table[snap.table["trial"] == number]
             if len(row) and row["tokens_per_s"].iloc[0] > 0:
-                x, y = [float(row["avg_power_w"].iloc[0])], [float(row["tokens_per_s"].iloc[0])]
+                at = row[x_axis].iloc[0] if x_axis in row else 1.0
+                x = [float(at) if at == at else 1.0]  # NaN: a study from before batch was kept
+                y = [float(row["tokens_per_s"].iloc[0])]
         patch["data"][figures.SELECTED_TRACE]["x"] = x
         patch["data"][figures.SELECTED_TRACE]["y"] = y
         return patch
@@ -152,6 +156,7 @@ def on_pareto(
         log_axes=axes != "linear",
         batches=batches,
         gpu_mode=gpu_mode,
+        x_axis=x_axis,
     )
 
 
@@ -475,10 +480,16 @@ def register(app: Any, board: Dashboard) -> None:
     )
 
     def _pareto(
-        _v: str, axes: str, batches: list[int], mode: str, selected: str | None, study: str
+        _v: str,
+        axes: str,
+        batches: list[int],
+        mode: str,
+        x_axis: str,
+        selected: str | None,
+        study: str,
     ) -> Any:
         triggered = list(ctx.triggered_prop_ids)
-        return on_pareto(board, study, axes, batches, selected, triggered, mode)
+        return on_pareto(board, study, axes, batches, selected, triggered, mode, x_axis)
 
     _wire(
         app,
@@ -488,6 +499,7 @@ def register(app: Any, board: Dashboard) -> None:
         Input("axes", "value"),
         Input("gpu-batches", "value"),
         Input("gpu-mode", "value"),
+        Input("pareto-x", "value"),
         Input("selected", "data"),
         State("study", "value"),
         prevent_initial_call=True,  # the layout carries the first figure

@@ -70,6 +70,11 @@ _MARGIN = (("l", 70), ("r", 120), ("t", 150), ("b", 60))
 #: gaps between them horizontally and never shrinks one (boxes keep their pixel size).
 PARETO_MIN_WIDTH_PX = 1100
 PARETO_HEIGHT_PX = 600
+#: What the Pareto plot's x axis may show: summary key → axis title.
+X_AXES = {
+    "avg_power_w": "average power (W)",
+    "batch": "batch (sequences a decode step serves)",
+}
 #: Up to this many GPU points are labelled in full on the plot; more get short names.
 _FULL_LABELS = 4
 _STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
@@ -171,6 +176,7 @@ def pareto_figure(
     uirevision: str = "pareto",
     size: tuple[int, int] = (PARETO_MIN_WIDTH_PX, PARETO_HEIGHT_PX),
     objectives: Sequence[str] = DEFAULT_OBJECTIVES,
+    x_axis: str = "avg_power_w",
 ) -> go.Figure:
     """Return tokens/s against watts for every trial, with GPU baselines and iso-J/token lines.
 
@@ -188,6 +194,9 @@ def pareto_figure(
         title: Figure title.
         extra: More designs (key, label, tokens/s, W, J/token), e.g. results folders.
         uirevision: Keeps zoom and legend choices across refreshes while unchanged.
+        x_axis: What the x axis shows: ``avg_power_w`` (watts, with iso-J/token lines) or
+            ``batch`` (the sequences a step serves: designs against the GPU's batch-1 and
+            batch-16 figures; results folders, which record no batch, are left out).
         objectives: The study's objectives (:mod:`explorer.objectives`): the front drawn
             is theirs (a staircase for tokens/s and W; ringed designs otherwise).
         size: Width and height in pixels the labels are placed for (the height is the
@@ -198,12 +207,21 @@ def pareto_figure(
     points are measured. Every GPU star and every iso-J/token line is labelled, the GPU
     labels placed clear of each other (:func:`dashboards._labels.place_labels`).
     """
+    if x_axis not in X_AXES:
+        raise ValueError(f"x_axis must be one of {', '.join(X_AXES)} (got {x_axis!r})")
+    by_batch = x_axis == "batch"
     fig = go.Figure()
     if table.empty:
         plotted = table
     else:
-        plotted = table[np.isfinite(table["tokens_per_s"]) & np.isfinite(table["avg_power_w"])]
-        plotted = plotted[(plotted["tokens_per_s"] > 0) & (plotted["avg_power_w"] > 0)]
+        plotted = table.copy()
+        if by_batch:  # studies from before the batch was recorded ran one sequence
+            plotted["batch"] = plotted.get("batch", pd.Series(1.0, index=plotted.index))
+            plotted["batch"] = plotted["batch"].fillna(1.0)
+        plotted = plotted[np.isfinite(plotted["tokens_per_s"]) & np.isfinite(plotted[x_axis])]
+        plotted = plotted[(plotted["tokens_per_s"] > 0) & (plotted[x_axis] > 0)]
+    if by_batch:
+        extra = ()
     coloured = plotted[plotted["status"] != "failed"]
     energy = coloured["energy_per_token_j"].to_numpy(dtype=float)
     energy = energy[np.isfinite(energy) & (energy > 0)]
@@ -219,7 +237,7 @@ def pareto_figure(
     sel = plotted[plotted["trial"] == selected] if selected is not None else plotted.iloc[:0]
     fig.add_trace(
         go.Scatter(
-            x=sel["avg_power_w"],
+            x=sel[x_axis],
             y=sel["tokens_per_s"],
             mode="markers",
             name="selected",
@@ -251,7 +269,7 @@ def pareto_figure(
                 marker["opacity"] = 0.7
         fig.add_trace(
             go.Scattergl(
-                x=part["avg_power_w"].to_numpy(),
+                x=part[x_axis].to_numpy(),
                 y=part["tokens_per_s"].to_numpy(),
                 mode="markers",
                 name=name,
@@ -278,13 +296,13 @@ def pareto_figure(
     feasible = plotted[plotted["status"] == "feasible"]
     if len(feasible) and all(n in feasible for n in objectives):
         mask = front_mask(feasible[list(objectives)].to_numpy(dtype=float), objectives)
-        front = feasible[mask].sort_values("avg_power_w")
-        # the front of tokens/s and W is a staircase here; of other objectives, its
-        # designs are ringed (their front is not a line in this plane)
-        staircase = tuple(objectives) == DEFAULT_OBJECTIVES
+        front = feasible[mask].sort_values(x_axis)
+        # the front of tokens/s and W is a staircase here; of other objectives, or on the
+        # batch axis, its designs are ringed (their front is not a line in this plane)
+        staircase = tuple(objectives) == DEFAULT_OBJECTIVES and not by_batch
         fig.add_trace(
             go.Scatter(
-                x=front["avg_power_w"],
+                x=front[x_axis],
                 y=front["tokens_per_s"],
                 mode="lines" if staircase else "markers",
                 name=front_name(objectives, len(front)),
@@ -318,18 +336,22 @@ def pareto_figure(
                 ),
             )
         )
-    xs = list(plotted["avg_power_w"]) + [p.avg_power_w or 0 for p in gpu_pts]
+
+    def gpu_x(p: GpuPoint) -> float:
+        return float(p.batch) if by_batch else float(p.avg_power_w or 0)
+
+    xs = list(plotted[x_axis]) + [gpu_x(p) for p in gpu_pts]
     xs += [e[3] for e in extra]
     ys = list(plotted["tokens_per_s"]) + [p.tokens_per_s or 0 for p in gpu_pts]
     ys += [e[2] for e in extra]
     frame = _Frame.of(xs, ys, log_axes, size)
-    iso_boxes = _iso_lines(fig, frame)
+    iso_boxes = [] if by_batch else _iso_lines(fig, frame)
     if gpu_pts:
         texts = _gpu_labels(gpu_pts)
         b16 = [p.batch != 1 for p in gpu_pts]
         fig.add_trace(
             go.Scatter(
-                x=[p.avg_power_w for p in gpu_pts],
+                x=[gpu_x(p) for p in gpu_pts],
                 y=[p.tokens_per_s for p in gpu_pts],
                 mode="markers",  # the labels are annotations placed clear of each other
                 name=f"measured GPU ({len(gpu_pts)})",
@@ -349,12 +371,14 @@ def pareto_figure(
                         p.source,
                         p.date,
                         _hover(p),
+                        p.avg_power_w or math.nan,
                     ]
                     for p, e in zip(gpu_pts, gpu_energy, strict=True)
                 ],
                 hovertemplate=(
                     "<b>%{customdata[6]}</b><br>model %{customdata[1]} · "
-                    "%{y:,.1f} tokens/s · %{x:.3g} W<br>%{customdata[2]:.3g} mJ/token · "
+                    "%{y:,.1f} tokens/s · %{customdata[7]:.3g} W<br>"
+                    "%{customdata[2]:.3g} mJ/token · "
                     "%{customdata[3]:.3g} ms/token<br>%{customdata[4]}, %{customdata[5]}"
                     "<extra></extra>"
                 ),
@@ -377,14 +401,14 @@ def pareto_figure(
                 )
             )
         font = _GPU_FONT_PX
-        anchors = [frame.pixel(p.avg_power_w or 0, p.tokens_per_s or 0) for p in gpu_pts]
+        anchors = [frame.pixel(gpu_x(p), p.tokens_per_s or 0) for p in gpu_pts]
         offsets = place_labels(anchors, texts, font, frame.area, obstacles=iso_boxes)
         for p, text, (px, py), (dx, dy), b in zip(
             gpu_pts, texts, anchors, offsets, b16, strict=True
         ):
             ax, ay = frame.axis_units(px + dx, py + dy)
             fig.add_annotation(
-                x=frame.data_x(p.avg_power_w or 0),
+                x=frame.data_x(gpu_x(p)),
                 y=frame.data_y(p.tokens_per_s or 0),
                 ax=ax,  # the label's centre in axis units (see PARETO_MIN_WIDTH_PX)
                 ay=ay,
@@ -415,10 +439,10 @@ def pareto_figure(
             "yanchor": "top",
         },
         xaxis={
-            "title": {"text": "average power (W)"},
+            "title": {"text": X_AXES[x_axis]},
             "type": axis,
             "range": list(frame.x_range),
-            **_log_ticks(xs, log_axes),
+            **(_batch_ticks(xs) if by_batch else _log_ticks(xs, log_axes)),
         },
         yaxis={
             "title": {"text": "tokens/s"},
@@ -519,6 +543,16 @@ class _Frame:
         px = a.x0 + (self.data_x(x) - x0) / (x1 - x0) * (a.x1 - a.x0)
         py = a.y1 - (self.data_y(y) - y0) / (y1 - y0) * (a.y1 - a.y0)
         return px, py
+
+
+def _batch_ticks(values: Sequence[float]) -> dict[str, Any]:
+    """Ticks at the powers of two the batches span."""
+    vals = [v for v in values if v > 0 and math.isfinite(v)]
+    if not vals:
+        return {}
+    top = max(0, math.ceil(math.log2(max(vals))))
+    ticks = [2**k for k in range(top + 1)]
+    return {"tickvals": ticks, "ticktext": [str(t) for t in ticks]}
 
 
 def _log_ticks(values: Sequence[float], log_axes: bool) -> dict[str, Any]:

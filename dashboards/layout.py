@@ -186,6 +186,26 @@ def build_layout(
                     ),
                     html.Div(
                         [
+                            html.Span("x axis", className="control-label"),
+                            dcc.RadioItems(
+                                id="pareto-x",
+                                options=[
+                                    {"label": "W", "value": "avg_power_w"},
+                                    {"label": "batch", "value": "batch"},
+                                ],
+                                value="avg_power_w",
+                                inline=True,
+                            ),
+                        ],
+                        style={"display": "flex"},
+                        title=(
+                            "W: tokens/s against average power, with lines of equal J/token; "
+                            "batch: tokens/s against the sequences a step serves, designs "
+                            "beside the GPU's batch-1 and batch-16 figures"
+                        ),
+                    ),
+                    html.Div(
+                        [
                             html.Span("GPU batch sizes", className="control-label"),
                             dcc.Checklist(
                                 id="gpu-batches",

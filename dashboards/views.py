@@ -177,11 +177,13 @@ def pareto_view(
     log_axes: bool,
     batches: Sequence[int] | None,
     gpu_mode: str = GPU_FASTEST,
+    x_axis: str = "avg_power_w",
 ) -> Any:
     """Return the Pareto figure of a study (or a figure saying why there is none).
 
     ``gpu_mode`` is ``fastest`` (the fastest measured case of the study's model at each
-    batch size, :func:`~dashboards.gpu.fastest_points`) or ``all`` (every measured case).
+    batch size, :func:`~dashboards.gpu.fastest_points`) or ``all`` (every measured case);
+    ``x_axis`` is ``avg_power_w`` or ``batch`` (:data:`dashboards.figures.X_AXES`).
 
     Raises:
         ValueError: ``gpu_mode`` is neither.
@@ -209,7 +211,8 @@ def pareto_view(
         and _finite(r.summary.get("avg_power_w"))
         and str(r.summary.get("model")) == model
     ]
-    title = f"{snap.name}: tokens/s against average power, model {model}"
+    against = "batch" if x_axis == "batch" else "average power"
+    title = f"{snap.name}: tokens/s against {against}, model {model}"
     return figures.pareto_figure(
         snap.table,
         points,
@@ -217,8 +220,9 @@ def pareto_view(
         log_axes=log_axes,
         title=title,
         extra=more,
-        uirevision=f"{snap.name}:{log_axes}",
+        uirevision=f"{snap.name}:{log_axes}:{x_axis}",
         objectives=snap.objectives,
+        x_axis=x_axis,
     )
 
 

@@ -88,3 +88,31 @@ def test_every_shipped_gpu_case_is_labelled_clear_of_the_others(
             assert apart, f"{text!r} overlaps {other!r} at {width} px"
     shot(page, f"pareto-shipped-all-{width}")
     assert not page.errors
+
+
+def test_the_batch_axis_shows_designs_against_the_gpus_batch_figures(
+    page: Any, serve: Any, study_db: Path, baseline_file: Path
+) -> None:
+    url = serve(
+        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
+    )
+    page.goto(url)
+    page.click("#gpu-batches label:has-text('16')")
+    page.click("#pareto-x label:has-text('batch')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#view-pareto .xtitle')]"
+        ".some(t => t.textContent.startsWith('batch'))"
+    )
+    stars = page.evaluate(
+        """() => {
+          const gd = document.querySelector('#view-pareto .js-plotly-plot');
+          const t = gd.data.find(d => (d.name || '').startsWith('measured GPU'));
+          return Array.from(t.x);
+        }"""
+    )
+    assert sorted(stars) == [1, 16]  # the fastest case at each batch size
+    title = page.locator("#view-pareto .gtitle").text_content() or ""
+    assert "tokens/s against batch" in title
+    assert page.locator("#view-pareto .annotation", has_text="J/token").count() == 0
+    shot(page, "pareto-batch-axis")
+    assert not page.errors

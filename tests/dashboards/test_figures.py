@@ -334,3 +334,26 @@ def test_the_front_drawn_is_that_of_the_studys_objectives() -> None:
     expected = feasible[front_mask(feasible[list(names)].to_numpy(float), names)]
     assert sorted(front.x) == sorted(expected["avg_power_w"])
     assert len(front.x) > len(stairs.x)  # a third objective keeps more designs
+
+
+def test_the_batch_axis_sets_designs_beside_the_gpus_batch_figures() -> None:
+    import dataclasses
+
+    table = _table(120, seed=6)
+    table["batch"] = np.random.default_rng(7).choice([1, 2, 4, 8, 16, 32], len(table))
+    table.loc[table.index[:5], "batch"] = np.nan  # a study from before the batch was kept
+    b1 = _gpu(150.0, 140.0)
+    b16 = dataclasses.replace(b1, key="gpu:0:1", batch=16, tokens_per_s=1900.0)
+    fig = figures.pareto_figure(table, [b1, b16], x_axis="batch")
+    assert fig.layout.xaxis.title.text == figures.X_AXES["batch"]
+    assert not [t for t in fig.data if (t.meta or {}).get("kind") == "iso"]  # no J/token lines
+    gpu = next(t for t in fig.data if t.name.startswith("measured GPU"))
+    assert list(gpu.x) == [1.0, 16.0]
+    assert [d[7] for d in gpu.customdata] == [140.0, 140.0]  # the hover keeps their watts
+    trials = [t for t in fig.data if (t.meta or {}).get("kind") == "trials"]
+    shown = sorted(x for t in trials for x in t.x)
+    expected = table[(table["tokens_per_s"] > 0)]["batch"].fillna(1.0)
+    assert shown == sorted(expected)
+    assert set(fig.layout.xaxis.tickvals) >= {1, 2, 4, 8, 16, 32}
+    with pytest.raises(ValueError, match="x_axis must be one of"):
+        figures.pareto_figure(table, x_axis="clock")
