@@ -262,6 +262,19 @@ class OffChipModel(UnitModel[OffChipMemory]):
         half = -math.inf if free_at is None else free_at
         if stream.last_request == -math.inf:  # the DMA starts with the run
             stream.last_request = -(interval if not fifo else cyc)
+        if lag == 1:  # one beat a block: the same arithmetic on floats (NumPy costs more)
+            return self._beat_fill_single(stream, beats, half, latency, xfer, interval)
+        return self._beat_fill_blocks(stream, beats, half, lag)
+
+    def _beat_fill_blocks(self, stream: _Stream, beats: int, half: float, lag: int) -> float:
+        """:meth:`_beat_fill`'s blocks of ``lag`` beats, each a few cumulative maxima."""
+        s = self.spec
+        cyc = self.ctx.ns_per_cycle
+        xfer = self._beat_ns()
+        interval = (s.path_beat_interval_cycles or 1) * cyc
+        fifo = s.path_fifo_beats
+        mo = s.max_outstanding or 0
+        latency = self._round_trip_ns()
         done = 0
         prev: npt.NDArray[np.float64] | None = None
         while done < beats:
@@ -296,7 +309,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
             if prev is not None and n == lag and left and min(req[0], took[0]) > half:
                 step = block - prev
                 period = float(step[0, 0])
-                if np.allclose(step, period, rtol=0.0, atol=1e-6 * max(1.0, abs(period))):
+                if float(np.abs(step - period).max()) <= 1e-6 * max(1.0, abs(period)):
                     # periodic from here on: the remaining whole blocks repeat this one
                     block = block + left * period
                     req, slot, arrive, took = block
@@ -313,6 +326,63 @@ class OffChipModel(UnitModel[OffChipMemory]):
                 while len(stream.delivered) > mo:
                     stream.delivered.popleft()
             done += n
+        stream.mem_end = stream.last_take + cyc
+        return stream.mem_end
+
+    def _beat_fill_single(
+        self,
+        stream: _Stream,
+        beats: int,
+        half: float,
+        latency: float,
+        xfer: float,
+        interval: float,
+    ) -> float:
+        """:meth:`_beat_fill` when each beat waits for the one before (a lag of one beat).
+
+        The block arithmetic of :meth:`_beat_fill` with one beat a block, on floats: every
+        operation is the one the arrays would do (the same results to the bit), the
+        periodic shortcut included.
+        """
+        s = self.spec
+        cyc = self.ctx.ns_per_cycle
+        fifo = s.path_fifo_beats
+        mo = s.max_outstanding or 0
+        gap = cyc if fifo else interval
+        done = 0
+        prev: tuple[float, float, float, float] | None = None
+        while done < beats:
+            if fifo:
+                base = (stream.takes[-fifo] if len(stream.takes) >= fifo else -math.inf) + cyc
+            else:
+                base = half
+            if mo:
+                lagged = stream.delivered[-mo] if len(stream.delivered) >= mo else -math.inf
+                base = max(base, lagged + cyc)
+            req = max(base, stream.last_request + gap)
+            slot = max(req + latency, stream.last_slot + xfer)
+            arrive = slot + xfer - cyc
+            took = max(max(arrive, half), stream.last_take + interval) if fifo else arrive
+            left = beats - done - 1
+            if prev is not None and left and min(req, took) > half:
+                step = (req - prev[0], slot - prev[1], arrive - prev[2], took - prev[3])
+                period = step[0]
+                tol = 1e-6 * max(1.0, abs(period))
+                if all(abs(x - period) <= tol for x in step):
+                    # periodic from here on: the remaining beats repeat this one
+                    req, slot, arrive, took = (v + left * period for v in (req, slot, arrive, took))
+                    done += left
+            prev = (req, slot, arrive, took)
+            stream.last_request, stream.last_slot, stream.last_take = req, slot, took
+            if fifo:
+                stream.takes.append(took)
+                while len(stream.takes) > fifo:
+                    stream.takes.popleft()
+            if mo:
+                stream.delivered.append(arrive)
+                while len(stream.delivered) > mo:
+                    stream.delivered.popleft()
+            done += 1
         stream.mem_end = stream.last_take + cyc
         return stream.mem_end
 
