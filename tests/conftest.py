@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,26 @@ def example_designs() -> list[Path]:
         for p in EXAMPLES.glob("*.yaml")
         if "device" in (yaml.safe_load(p.read_text(encoding="utf-8")) or {})
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_trace_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands the tests run keep their traces in a folder of the session's own.
+
+    Never the user's cache (``~/.cache/mmfree-cosim``): a test neither writes there nor
+    reads a trace another version of the code left there. Subprocesses inherit it.
+    """
+    import os
+
+    from workloads.trace_cache import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("trace-cache"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture

@@ -78,6 +78,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--trace", type=Path, metavar="DIR", help="replay this trace instead")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="make the trace even if the trace cache holds it, and do not keep it (the cache: "
+        "$COSIM_CACHE_DIR, else ~/.cache/mmfree-cosim; keyed by model, seed, token counts, "
+        "trace format and the functional model's code)",
+    )
     p.add_argument("--out", type=Path, metavar="DIR", help="save results in this folder")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
     p.add_argument(
@@ -131,6 +138,7 @@ def register(sub: Any) -> None:
 def _load_trace(args: argparse.Namespace, progress: Progress) -> Any:
     """Read ``--trace``, or run the model for one, each phase shown in ``progress``."""
     from workloads.trace import PHASE_WEIGHTS, generate_trace, read_trace
+    from workloads.trace_cache import cached_trace
 
     if args.trace is not None:
         reading = progress.add_task(f"reading the trace {args.trace}", total=None)
@@ -152,13 +160,29 @@ def _load_trace(args: argparse.Namespace, progress: Progress) -> Any:
             tasks[name] = progress.add_task(f"{args.model}: {what}", total=total)
         progress.update(tasks[name], completed=done)
 
-    return generate_trace(
-        args.model,
-        prompt_tokens=args.prompt_tokens,
-        gen_tokens=args.tokens,
-        seed=args.seed,
-        on_progress=phase,
+    if args.no_cache:
+        return generate_trace(
+            args.model,
+            prompt_tokens=args.prompt_tokens,
+            gen_tokens=args.tokens,
+            seed=args.seed,
+            on_progress=phase,
+        )
+    looking = progress.add_task(f"{args.model}: looking in the trace cache", total=None)
+    trace, folder, hit = cached_trace(
+        args.model, args.prompt_tokens, args.tokens, args.seed, on_progress=phase
     )
+    progress.update(
+        looking,
+        total=1,
+        completed=1,
+        description=(
+            f"{args.model}: trace from the cache ({folder})"
+            if hit
+            else f"{args.model}: trace made" + (f", kept in {folder}" if folder else "")
+        ),
+    )
+    return trace
 
 
 def run(args: argparse.Namespace) -> int:
