@@ -181,10 +181,17 @@ class Replayer:
         from cosim.fpga import SimOptions
         from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
         from explorer.export import design_of_trial
+        from explorer.objective import CARD_DESIGNS
 
         record = TrialRecord.of(trial)
         if not record.summary:
             raise NotSimulatedError(record.number, record.reason)
+        if isinstance(record.design.get(CARD_DESIGNS), list):
+            raise ReplayError(
+                record.number,
+                "it is a system of cards, whose timeline is not replayed (its cards' and "
+                "links' figures are in the Design view)",
+            )
         attrs = dict(study.user_attrs)
         options = attrs.get(StudyAttr.SIM_OPTIONS) or {}
         trace = self._trace(attrs, record.number)

@@ -104,3 +104,15 @@ def test_a_system_study_runs_and_its_trials_export_and_simulate_again(tmp_path: 
     work = workload_from_trace(trace, design_elementwise_bytes(exported.cards[0]))
     again = simulate_system(exported, work)
     assert again.tokens_per_s == pytest.approx(trial.user_attrs["summary"]["tokens_per_s"])
+
+
+def test_a_system_trials_timeline_is_refused_with_a_reason(tmp_path: Path) -> None:
+    from explorer.replay import Replayer, ReplayError
+
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    db = tmp_path / "s.db"
+    out = run_study(SYSTEM, space, "tiny", 2, storage=db, progress=False, sampler="grid")
+    done = next(t for t in out.study.trials if t.user_attrs.get("status") == "feasible")
+    with pytest.raises(ReplayError, match="a system of cards, whose timeline is not replayed"):
+        Replayer.for_storage(f"sqlite:///{db}").frame(out.study, done)
