@@ -53,6 +53,9 @@ class RtlParams:
         act_path_bits: Import width.
         out_path_bits: Export width.
         op_overhead_cycles: Dispatch cycles before each matvec.
+        issue_ahead: 1 when the next matvec's dispatch runs while one runs (the control
+            block's ``issue_ahead``: it starts ``op_overhead_cycles`` after the one before
+            started, or when that one ends if later), else 0.
         zero_skip: 1 when the array skips zero weights (the HDL's ``ZERO_SKIP``), else 0.
         max_rows: Rows the result store holds.
         max_cols: Columns the activation store holds.
@@ -78,6 +81,7 @@ class RtlParams:
     act_path_bits: int = 32
     out_path_bits: int = 24
     op_overhead_cycles: int = 0
+    issue_ahead: int = 0
     zero_skip: int = 0
     max_rows: int = 512
     max_cols: int = 512
@@ -211,6 +215,7 @@ class RtlParams:
             act_path_bits=abuf.width_bits * abuf.ports if abuf else a.lanes * a.activation_bits,
             out_path_bits=abuf.width_bits * abuf.ports if abuf else a.accumulator_bits,
             op_overhead_cycles=controls[0].op_overhead_cycles if controls else 0,
+            issue_ahead=int(controls[0].issue_ahead) if controls else 0,
             zero_skip=int(a.zero_skipping),
             max_rows=max_rows,
             max_cols=max_cols,

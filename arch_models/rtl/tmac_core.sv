@@ -4,10 +4,13 @@
 // ACCUMULATOR_OVERFLOW, ACTIVATION_BITS, TILE_COLS, HANDOFF_BUBBLE_CYCLES,
 // START_LATENCY_CYCLES), the weight buffer's half (TILE_CAPACITY_BYTES), the memory path
 // (BEAT_BITS, PATH_FIFO_BEATS, PATH_BEAT_INTERVAL_CYCLES, MAX_OUTSTANDING), the activation
-// paths (ACT_PATH_BITS in, OUT_PATH_BITS out), dispatch (OP_OVERHEAD_CYCLES) and zero
-// skipping (ZERO_SKIP: the array's zero_skipping).
+// paths (ACT_PATH_BITS in, OUT_PATH_BITS out), dispatch (OP_OVERHEAD_CYCLES, and
+// ISSUE_AHEAD: the control block's issue_ahead) and zero skipping (ZERO_SKIP: the array's
+// zero_skipping).
 //
-// Each matvec command runs: OP_OVERHEAD_CYCLES of dispatch; the activation import
+// Each matvec command runs: OP_OVERHEAD_CYCLES of dispatch (with ISSUE_AHEAD, counted
+// from the start of the command before: only what is left of them when this command is
+// taken, none once the command before ran that long, none for the first); the activation import
 // (ceil(cols * ACTIVATION_BITS / ACT_PATH_BITS) beats); START_LATENCY_CYCLES; the steps,
 // as weights land in the buffer; the pipeline drain (PIPELINE_STAGES + TREE_DEPTH
 // cycles); the export of the results (ceil(rows * ACCUMULATOR_BITS / OUT_PATH_BITS)
@@ -41,6 +44,7 @@ module tmac_core #(
     parameter int ACT_PATH_BITS = 32,
     parameter int OUT_PATH_BITS = 24,
     parameter int OP_OVERHEAD_CYCLES = 0,
+    parameter int ISSUE_AHEAD = 0,
     parameter int ZERO_SKIP = 0,
     parameter int MAX_ROWS = 512,
     parameter int MAX_COLS = 512,
@@ -106,14 +110,36 @@ module tmac_core #(
   logic [31:0] nimp, nexp, cnt, icnt, ecnt, dcnt;
   logic [31:0] rows_in, cols_in, nimp_in;
   logic accept, act_take, out_take, steps_done, run;
+  // dispatch: the cycles a taken command waits before its import; with ISSUE_AHEAD those
+  // of OP_OVERHEAD_CYCLES not yet spent since the command before started (its import)
+  logic [31:0] cycle, started, since, ovh;
+  logic had;
 
+  assign since = cycle - started;
+  // (the first command's dispatch is done before the run, as the engine has it)
+  assign ovh = ISSUE_AHEAD == 0 ? OP_OVERHEAD_CYCLES
+      : !had || since >= OP_OVERHEAD_CYCLES ? 32'd0 : OP_OVERHEAD_CYCLES - since;
   assign rows_in = {{(32 - SHAPE_BITS) {1'b0}}, cmd_rows};
   assign cols_in = {{(32 - SHAPE_BITS) {1'b0}}, cmd_cols};
   assign nimp_in = (cols_in * ACTIVATION_BITS + ACT_PATH_BITS - 1) / ACT_PATH_BITS;
   assign accept = state == IDLE && cmd_valid;
   assign cmd_ready = state == IDLE;
-  // with no dispatch overhead the first import beat is taken in the command's own cycle
-  assign act_ready = state == IMP || (accept && OP_OVERHEAD_CYCLES == 0);
+  // with no dispatch wait the first import beat is taken in the command's own cycle
+  assign act_ready = state == IMP || (accept && ovh == 32'd0);
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      cycle <= 32'd0;
+      started <= 32'd0;
+      had <= 1'b0;
+    end else begin
+      cycle <= cycle + 32'd1;
+      if (accept) begin
+        started <= cycle + ovh;  // the cycle its import begins
+        had <= 1'b1;
+      end
+    end
+  end
   assign act_take = act_valid && act_ready;
   assign out_valid = state == EXP;
   assign out_take = out_valid && out_ready;
@@ -136,11 +162,11 @@ module tmac_core #(
           nexp <= (rows_in * ACCUMULATOR_BITS + OUT_PATH_BITS - 1) / OUT_PATH_BITS;
           dcnt <= 32'd0;
           ecnt <= 32'd0;
-          if (OP_OVERHEAD_CYCLES >= 2) begin
+          if (ovh >= 32'd2) begin
             state <= OVH;
-            cnt <= OP_OVERHEAD_CYCLES - 1;
+            cnt <= ovh - 32'd1;
             icnt <= 32'd0;
-          end else if (OP_OVERHEAD_CYCLES == 1) begin
+          end else if (ovh == 32'd1) begin
             state <= IMP;
             icnt <= 32'd0;
           end else if (act_take && nimp_in == 32'd1) begin

@@ -36,6 +36,7 @@ module tmac_tb #(
     parameter int ACT_PATH_BITS = 32,
     parameter int OUT_PATH_BITS = 24,
     parameter int OP_OVERHEAD_CYCLES = 0,
+    parameter int ISSUE_AHEAD = 0,
     parameter int ZERO_SKIP = 0,
     parameter int MAX_ROWS = 512,
     parameter int MAX_COLS = 512
@@ -82,6 +83,7 @@ module tmac_tb #(
       .ACT_PATH_BITS(ACT_PATH_BITS),
       .OUT_PATH_BITS(OUT_PATH_BITS),
       .OP_OVERHEAD_CYCLES(OP_OVERHEAD_CYCLES),
+      .ISSUE_AHEAD(ISSUE_AHEAD),
       .ZERO_SKIP(ZERO_SKIP),
       .MAX_ROWS(MAX_ROWS),
       .MAX_COLS(MAX_COLS),

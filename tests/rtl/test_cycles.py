@@ -1,7 +1,8 @@
 """The engine predicts the RTL's cycles: the same matvecs, the same memory.
 
-Three designs (a plain one; one with a stream FIFO, a beat interval, a hand-off bubble, a
-start latency and 5-trit weights; one skipping zero weights), each under four memories:
+Four designs (a plain one; one with a stream FIFO, a beat interval, a hand-off bubble, a
+start latency and 5-trit weights; one skipping zero weights; one whose controller issues
+ahead, ``control.issue_ahead``, a 40-cycle dispatch), each under four memories:
 a beat every cycle at latency 1, latency 20, a beat every third cycle, and random stalls
 (a slot lost with probability 0.2). With deterministic memory the engine's count is the
 RTL's (within 0.5%); with random stalls, within 2% (the engine prices the stalls as their
@@ -33,6 +34,8 @@ DESIGNS = {
         "tmac.tile_cols": 64,
         "tmac.handoff_bubble_cycles": 1,
     },
+    # the controller issues ahead: a long dispatch, hidden behind the matvec before
+    "issue-ahead": {"ctrl.issue_ahead": True, "ctrl.op_overhead_cycles": 40},
 }
 TIMINGS = {
     "every-cycle": MemoryTiming(latency_cycles=1, beat_interval_cycles=1),
