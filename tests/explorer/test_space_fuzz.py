@@ -24,11 +24,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from arch_models.spec import load_arch
+from arch_models.spec.evolve import evolve_system
+from arch_models.spec.system import load_system
 from arch_models.validation import SpecError
 from arch_models.validation.source import parse_yaml
 from explorer._sampling import make_sampler
 from explorer.errors import ExplorerError
+from explorer.objectives import directions
 from explorer.space import MAX_INT, validate_space
+from tests.conftest import EXAMPLES
 from tests.explorer.conftest import U280
 
 ARCH = load_arch(U280)
@@ -127,9 +131,29 @@ def parameters(draw: st.DrawFn, key: str, earlier: list[str]) -> dict[str, Any]:
     return param
 
 
+#: A system of cards as a study's base, its own fields and its cards' (``card.``).
+SYSTEM = load_system(EXAMPLES / "tereffic_onchip_370m.yaml")
+SYSTEM_KEYS = [
+    "cards[0].count", "mapping", "links.card", "links.host", "sequences_in_flight",
+    "card.tmac.lanes", "card.layout.batch", "card.clock_mhz", "card.nope", "card.",
+    "cards[5].count", "cards[0].design", "card.units[99].lanes", "links", "card.card.lanes",
+]  # fmt: skip
+FITTING.update(
+    {
+        "cards[0].count": [2, 3, 4], "mapping": ["layers", "rows"],
+        "links.card": ["aurora-64b66b-x4", "qsfp28-100gbe", "pcie-gen3-x16"],
+        "links.host": ["pcie-gen3-x16", "pcie-gen4-x16"], "sequences_in_flight": [1, 2],
+        "card.tmac.lanes": [32, 64], "card.layout.batch": [1, 4], "card.clock_mhz": [200.0],
+    }
+)  # fmt: skip
+#: Objectives a space may name, and some it may not.
+OBJECTIVES = ["tokens_per_s", "avg_power_w", "energy_per_token_j", "ms_per_token",
+              "time_to_first_token_ms", "joules", "", "tokens_per_s"]  # fmt: skip
+
+
 @st.composite
-def spaces(draw: st.DrawFn) -> str:
-    keys = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=6, unique=True))
+def spaces(draw: st.DrawFn, keys_from: tuple[str, ...] = tuple(KEYS)) -> str:
+    keys = draw(st.lists(st.sampled_from(keys_from), min_size=1, max_size=6, unique=True))
     params: dict[str, Any] = {}
     for i, key in enumerate(keys):
         earlier = keys[:i] if draw(st.integers(0, 5)) else keys
@@ -141,13 +165,17 @@ def spaces(draw: st.DrawFn) -> str:
     }
     if draw(st.integers(0, 3)) == 0:
         doc["constraints"] = _often(draw, {"power_cap_w": 45}, anything)
+    if draw(st.integers(0, 3)) == 0:
+        doc["objectives"] = _often(
+            draw, draw(st.lists(st.sampled_from(OBJECTIVES), max_size=4)), anything
+        )
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def _exercise(text: str) -> str:
+def _exercise(text: str, base: Any = ARCH) -> str:
     """Validate, then use the space as a study would; only clean errors may come out."""
     try:
-        space = validate_space(parse_yaml(text, "fuzz.yaml"), ARCH)
+        space = validate_space(parse_yaml(text, "fuzz.yaml"), base)
     except SpecError as exc:
         assert exc.problems
         for line in str(exc).splitlines():
@@ -169,13 +197,16 @@ def _exercise(text: str) -> str:
                 break
     for name in ("nsga2", "tpe", "random"):
         study = optuna.create_study(
-            directions=["maximize", "minimize"],
+            directions=directions(space.objectives),
             sampler=make_sampler(name, seed=0, space=space, population_size=4),
         )
         for _ in range(2):
             trial = study.ask()
-            space.suggest(trial)
-            study.tell(trial, [1.0, 1.0])
+            chosen = space.suggest(trial)
+            if base is SYSTEM:  # a system variant: made, or refused with located problems
+                with contextlib.suppress(SpecError):
+                    evolve_system(SYSTEM, chosen)
+            study.tell(trial, [1.0] * len(space.objectives))
     return "valid"
 
 
@@ -189,6 +220,20 @@ def test_hostile_space_files_give_clean_errors_quickly(text: str) -> None:
     t0 = time.perf_counter()
     with contextlib.suppress(ExplorerError):  # a clean, one-message error
         _exercise(text)
+    took = time.perf_counter() - t0
+    assert took < BOUND_S, f"{took:.1f} s for:\n{text}"
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spaces(tuple(SYSTEM_KEYS)))
+def test_hostile_spaces_over_a_system_give_clean_errors_quickly(text: str) -> None:
+    t0 = time.perf_counter()
+    with contextlib.suppress(ExplorerError):
+        _exercise(text, SYSTEM)
     took = time.perf_counter() - t0
     assert took < BOUND_S, f"{took:.1f} s for:\n{text}"
 
