@@ -33,13 +33,19 @@ def register(sub: Any) -> None:
 
     p: argparse.ArgumentParser = sub.add_parser(
         "explore",
-        help="search a design's space for the tokens/s vs watts Pareto front",
+        help="search a design's (or a system's) space for its Pareto front",
         description="Run an Optuna study (NSGA-II by default) over the variants of ARCH "
-        "that SPACE allows, maximising tokens/s and minimising watts under the device's "
+        "that SPACE allows, for the space's objectives (by default maximising tokens/s and "
+        "minimising watts) under the device's "
         "resources and the space's constraints. The same command resumes a stopped study "
         "or joins it from another machine sharing the storage.",
     )
-    p.add_argument("arch", type=Path, metavar="ARCH.yaml", help="the base design")
+    p.add_argument(
+        "arch",
+        type=Path,
+        metavar="ARCH.yaml",
+        help="the base design, or a system of cards (a description with cards:)",
+    )
     p.add_argument("--space", type=Path, required=True, metavar="SPACE.yaml", help="search space")
     p.add_argument(
         "--model", required=True, metavar="M", help="370m, 1.3b, 2.7b, paper-block-d512, tiny..."
