@@ -236,6 +236,12 @@ def on_timeline(
         optuna_study, trial = board.trial(study, selected)
         if trial is None:
             return html.P("Select a design first.", className="hint")
+        if isinstance((trial.user_attrs.get("design") or {}).get("card_designs"), list):
+            return html.P(
+                f"Trial {trial.number} is a system of cards: its timeline is not replayed; "
+                "each card's and link's figures are above.",
+                className="hint",
+            )
         if not run:
             return html.P(
                 f"Press 'Simulate its timeline' to replay trial {trial.number} and see how "

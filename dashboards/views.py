@@ -365,9 +365,7 @@ def system_view(summary: Mapping[str, Any]) -> Any:
 
 def numerics_view(record: DesignRecord) -> Any:
     """Return the design's number formats and, when the study measured it, their cost."""
-    cards = record.design.get("card_designs")  # a system: its first card group's numerics
-    design = cards[0] if isinstance(cards, list) and cards and isinstance(cards[0], dict) else {}
-    units = (design or record.design).get("units") or []
+    units = _card_design(record)[0].get("units") or []  # a system: its first card group's
     rows: list[tuple[str, str]] = []
     for u in units:
         if not isinstance(u, dict):
@@ -432,20 +430,33 @@ def fidelity_view(record: DesignRecord) -> Any:
     from arch_models.validation.errors import SpecError
     from arch_models.validation.source import Document
 
+    design, system = _card_design(record)
     try:
-        arch = validate_arch(Document(data=record.design, filename=f"{record.label}.yaml"))
+        arch = validate_arch(Document(data=design, filename=f"{record.label}.yaml"))
     except (SpecError, ValueError, TypeError) as exc:
         return html.P(f"the stored description does not validate: {exc}", className="reason")
     items = [
         html.Li(rung.describe(), className="checked" if rung.applies else "unchecked")
         for rung in fidelity_of(arch)
     ]
-    note = html.P(
+    text = (
         "Figures not listed as checked (power, per-event energies, bandwidth efficiencies) "
-        "are the model's estimates from sourced coefficients.",
-        className="hint",
+        "are the model's estimates from sourced coefficients."
     )
-    return html.Div([html.Ul(items, id="detail-fidelity"), note])
+    if system:
+        text = (
+            "For its cards' design (the first card group's). The links' bandwidth, "
+            "latency and energy are their catalog figures, not checked here. " + text
+        )
+    return html.Div([html.Ul(items, id="detail-fidelity"), html.P(text, className="hint")])
+
+
+def _card_design(record: DesignRecord) -> tuple[dict[str, Any], bool]:
+    """A design's description, or a system's first card group's; and whether a system."""
+    cards = record.design.get("card_designs")
+    if isinstance(cards, list) and cards and isinstance(cards[0], dict):
+        return cards[0], True
+    return record.design, False
 
 
 def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:

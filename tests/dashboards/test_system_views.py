@@ -58,3 +58,9 @@ def test_the_design_view_names_cards_links_and_mapping(record: DesignRecord) -> 
     assert "cards · mapping" in text and "aurora-64b66b-x4" in text and "pcie-gen3-x16" in text
     assert "device · clock · cores" not in text  # one device's row: a system has several
     assert "ternary array" in text  # numerics of its cards' design
+
+
+def test_the_fidelity_ladder_is_that_of_the_cards(record: DesignRecord) -> None:
+    text = _text(views.fidelity_view(record))
+    assert "does not validate" not in text and "detail-fidelity" in text
+    assert "For its cards' design" in text and "links" in text
