@@ -117,6 +117,27 @@ class _Stream:
     delivered: deque[float] = field(default_factory=deque)
 
 
+@dataclass(frozen=True)
+class _Path:
+    """A read path's constants, as a fill's arithmetic uses them.
+
+    Attributes:
+        cyc: A cycle, ns.
+        xfer: One beat's transfer, ns.
+        interval: The least gap between beats taken, ns.
+        fifo: Stream FIFO depth, beats (0: none).
+        mo: Requests in flight (0: unlimited).
+        latency: A request's round trip, ns.
+    """
+
+    cyc: float
+    xfer: float
+    interval: float
+    fifo: int
+    mo: int
+    latency: float
+
+
 def _lagged(history: deque[float], lag: int, n: int) -> npt.NDArray[np.float64]:
     """Return, for the next ``n <= lag`` beats, the time beat ``j - lag`` was recorded."""
     out = np.full(n, -np.inf)
@@ -251,30 +272,35 @@ class OffChipModel(UnitModel[OffChipMemory]):
         ``path_beat_interval_cycles``, or a cycle). A block of beats no longer than the
         lag depends only on earlier blocks, so each block is a few cumulative maxima.
         """
-        s = self.spec
-        cyc = self.ctx.ns_per_cycle
-        xfer = self._beat_ns()
-        interval = (s.path_beat_interval_cycles or 1) * cyc
-        fifo = s.path_fifo_beats
-        mo = s.max_outstanding or 0
-        lag = min(x for x in (fifo, mo, beats) if x)
-        latency = self._round_trip_ns()
+        p = self._path()
+        lag = min(x for x in (p.fifo, p.mo, beats) if x)
         half = -math.inf if free_at is None else free_at
         if stream.last_request == -math.inf:  # the DMA starts with the run
-            stream.last_request = -(interval if not fifo else cyc)
+            stream.last_request = -(p.interval if not p.fifo else p.cyc)
         if lag == 1:  # one beat a block: the same arithmetic on floats (NumPy costs more)
-            return self._beat_fill_single(stream, beats, half, latency, xfer, interval)
-        return self._beat_fill_blocks(stream, beats, half, lag)
+            return self._beat_fill_single(stream, beats, half, p)
+        return self._beat_fill_blocks(stream, beats, half, lag, p)
 
-    def _beat_fill_blocks(self, stream: _Stream, beats: int, half: float, lag: int) -> float:
-        """:meth:`_beat_fill`'s blocks of ``lag`` beats, each a few cumulative maxima."""
+    def _path(self) -> _Path:
+        """The read path's constants a fill's arithmetic uses."""
         s = self.spec
         cyc = self.ctx.ns_per_cycle
-        xfer = self._beat_ns()
-        interval = (s.path_beat_interval_cycles or 1) * cyc
-        fifo = s.path_fifo_beats
-        mo = s.max_outstanding or 0
-        latency = self._round_trip_ns()
+        return _Path(
+            cyc=cyc,
+            xfer=self._beat_ns(),
+            interval=(s.path_beat_interval_cycles or 1) * cyc,
+            fifo=s.path_fifo_beats,
+            mo=s.max_outstanding or 0,
+            latency=self._round_trip_ns(),
+        )
+
+    def _beat_fill_blocks(
+        self, stream: _Stream, beats: int, half: float, lag: int, p: _Path
+    ) -> float:
+        """:meth:`_beat_fill`'s blocks of ``lag`` beats, each a few cumulative maxima."""
+        cyc, xfer, interval, fifo, mo, latency = (
+            p.cyc, p.xfer, p.interval, p.fifo, p.mo, p.latency
+        )  # fmt: skip
         done = 0
         prev: npt.NDArray[np.float64] | None = None
         while done < beats:
@@ -329,25 +355,16 @@ class OffChipModel(UnitModel[OffChipMemory]):
         stream.mem_end = stream.last_take + cyc
         return stream.mem_end
 
-    def _beat_fill_single(
-        self,
-        stream: _Stream,
-        beats: int,
-        half: float,
-        latency: float,
-        xfer: float,
-        interval: float,
-    ) -> float:
+    def _beat_fill_single(self, stream: _Stream, beats: int, half: float, p: _Path) -> float:
         """:meth:`_beat_fill` when each beat waits for the one before (a lag of one beat).
 
         The block arithmetic of :meth:`_beat_fill` with one beat a block, on floats: every
         operation is the one the arrays would do (the same results to the bit), the
         periodic shortcut included.
         """
-        s = self.spec
-        cyc = self.ctx.ns_per_cycle
-        fifo = s.path_fifo_beats
-        mo = s.max_outstanding or 0
+        cyc, xfer, interval, fifo, mo, latency = (
+            p.cyc, p.xfer, p.interval, p.fifo, p.mo, p.latency
+        )  # fmt: skip
         gap = cyc if fifo else interval
         done = 0
         prev: tuple[float, float, float, float] | None = None

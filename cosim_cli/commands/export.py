@@ -126,28 +126,20 @@ def run(args: argparse.Namespace) -> int:
         prov = Provenance(source=str(args.arch))
     else:
         design, prov, trial = _trial_design(args)
+    writer: Any  # a system trial: its cards' files and the system file; else the design's
     if isinstance(design, SystemDesign):
-        written = export_system_set(
-            design,
-            args.format,
-            args.out,
-            prov,
-            args.force,
-            max_rows=args.max_rows,
-            max_cols=args.max_cols,
-        )
-        name = design.name
+        writer, name = export_system_set, design.name
     else:
-        written = export_set(
-            design,
-            args.format,
-            args.out,
-            prov,
-            args.force,
-            max_rows=args.max_rows,
-            max_cols=args.max_cols,
-        )
-        name = design.spec.name
+        writer, name = export_set, design.spec.name
+    written = writer(
+        design,
+        args.format,
+        args.out,
+        prov,
+        args.force,
+        max_rows=args.max_rows,
+        max_cols=args.max_cols,
+    )
     if args.json:
         print(
             json.dumps(

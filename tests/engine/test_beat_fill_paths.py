@@ -51,8 +51,8 @@ def test_one_beat_path_matches_the_block_path(
     fast = _figures(changes)
     assert calls, "the one-beat path did not run"
 
-    def blocks(self: OffChipModel, stream: Any, beats: int, half: float, *_: Any) -> float:
-        return self._beat_fill_blocks(stream, beats, half, 1)
+    def blocks(self: OffChipModel, stream: Any, beats: int, half: float, path: Any) -> float:
+        return self._beat_fill_blocks(stream, beats, half, 1, path)
 
     monkeypatch.setattr(OffChipModel, "_beat_fill_single", blocks)
     assert _figures(changes) == fast
