@@ -111,6 +111,24 @@ def gpu_case(model: str, impl: str, launch: str, batch: int, tps: float, watts: 
     )
 
 
+def add_trial_copy(db: Path) -> None:
+    """Add to the study in ``db`` a finished copy of its first feasible trial."""
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{db}")
+    done = next(t for t in study.trials if t.user_attrs.get("status") == "feasible")
+    study.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            values=done.values,
+            params=done.params,
+            distributions=done.distributions,
+            user_attrs=done.user_attrs,
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A valid GPU baseline with cases on the tiny model (the study's) and on 370m."""

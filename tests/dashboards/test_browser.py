@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dashboards.state import DashboardConfig
-from tests.dashboards.conftest import STUDY, shot
+from tests.dashboards.conftest import STUDY, add_trial_copy, shot
 
 #: The GPU cases' names on the page (dashboards.names).
 PACKED_B1 = "H200 packed 2-bit, CUDA graph, batch 1"
@@ -182,9 +182,6 @@ def test_walk_through_every_view(
 def test_live_update_and_corrupt_study(
     page: Any, serve: Any, study_copy: Path, baseline_file: Path, tmp_path: Path
 ) -> None:
-    import optuna
-    from optuna.trial import TrialState, create_trial
-
     url = serve(
         DashboardConfig(
             storage=str(study_copy), study=STUDY, baselines=[baseline_file], refresh_s=1
@@ -193,17 +190,7 @@ def test_live_update_and_corrupt_study(
     page.goto(url)
     _wait_for_plot(page)
     page.wait_for_selector("#status:has-text('16 trials')")
-    study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{study_copy}")
-    done = next(t for t in study.trials if t.user_attrs.get("status") == "feasible")
-    study.add_trial(
-        create_trial(
-            state=TrialState.COMPLETE,
-            values=done.values,
-            params=done.params,
-            distributions=done.distributions,
-            user_attrs=done.user_attrs,
-        )
-    )
+    add_trial_copy(study_copy)
     page.wait_for_selector("#status:has-text('17 trials')", timeout=15_000)
 
     corrupt = tmp_path / "corrupt.db"
