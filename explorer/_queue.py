@@ -14,7 +14,8 @@ Every trial has a *position*: its rank among the study's trials, a retry taking 
 position of the trial it retries. Positions form batches of the study's population size
 (NSGA-II's generation). A batch is planned, in position order and under the study's lock,
 only once every trial of the batches before it has finished, each design drawn by a
-sampler seeded from the study's seed and the position. So what a trial is given depends
+sampler seeded from the study's seed and the position (the first two positions take the
+space's corners, :func:`explorer._sampling.corner`). So what a trial is given depends
 only on the seed, its position and the designs and results before its batch, never on
 which worker asks first or when; the simulator being deterministic, two runs of a study
 with the same settings give the same trials, with one worker or many. A worker that dies
@@ -189,7 +190,7 @@ class Planner:
         """
         import optuna
 
-        from explorer._sampling import make_sampler
+        from explorer._sampling import CORNERS, FixedSampler, corner, make_sampler
 
         if not self._due(storage.get_all_trials(study_id, deepcopy=False)):
             return 0
@@ -204,6 +205,8 @@ class Planner:
                     space=self.space,
                     population_size=population,
                 )
+                if position < CORNERS and self.sampler != "grid":  # the space's corners first
+                    sampler = FixedSampler(corner(self.space, position), sampler)
                 view = optuna.Study(study_name=study_name, storage=storage, sampler=sampler)
                 trial_id = storage.get_trial_id_from_study_id_trial_number(
                     study_id, placeholder.number

@@ -17,6 +17,10 @@ mutation, TPE's densities):
   where the extreme designs of the front lie, sooner. TPE's draws come from its model and
   are taken as they are.
 
+The planner gives a study's first :data:`CORNERS` positions the space's two corners
+(:func:`corner`: every parameter at its first value, then at its last) through
+:class:`FixedSampler`, whatever the sampler (not the grid, which runs every design).
+
 Constraints: workers store each trial's constraint values in its ``constraints`` system
 attribute before telling Optuna the result. Optuna 5's samplers read them from there;
 older ones are given a ``constraints_func`` that returns them.
@@ -41,7 +45,16 @@ from explorer.objective import CONSTRAINTS
 from explorer.records import SystemAttr
 from explorer.space import Parameter, Space, active
 
-__all__ = ["ATTEMPTS", "CANDIDATES", "SAMPLERS", "DistinctSampler", "make_sampler"]
+__all__ = [
+    "ATTEMPTS",
+    "CANDIDATES",
+    "CORNERS",
+    "SAMPLERS",
+    "DistinctSampler",
+    "FixedSampler",
+    "corner",
+    "make_sampler",
+]
 
 #: Sampler names accepted by ``--sampler``.
 SAMPLERS = ("nsga2", "tpe", "random", "grid")
@@ -49,6 +62,64 @@ SAMPLERS = ("nsga2", "tpe", "random", "grid")
 ATTEMPTS = 32
 #: Random draws compared for the one farthest from the designs seen.
 CANDIDATES = 8
+#: A study's first positions that take the space's corners (:func:`corner`).
+CORNERS = 2
+
+
+def corner(space: Space, which: int) -> dict[str, Any]:
+    """Return a corner of the space: every parameter at its first value, or its last.
+
+    ``which`` 0 takes each parameter's first choice (a range's ``low``), 1 its last (its
+    ``high``): spaces list their choices in order, so these are the smallest and the
+    largest design, where the ends of a front often lie (the fastest design of the D5005
+    space is its last corner). Keys are the space's; a conditional parameter is in the
+    corner only where its condition holds there.
+    """
+    chosen: dict[str, Any] = {}
+    for key, param in space.parameters.items():
+        if not active(param, chosen):
+            continue
+        if param.choices is not None:
+            chosen[key] = param.choices[-1 if which else 0]
+        else:
+            values = param.domain()
+            if values is not None:
+                chosen[key] = values[-1 if which else 0]
+            else:
+                chosen[key] = param.high if which else param.low
+    return chosen
+
+
+class FixedSampler(BaseSampler):
+    """Gives a trial the values of a given design (the rest, if any, from ``fallback``).
+
+    The planner gives a study's first positions the space's corners through it: the
+    trial's parameters are then written as any sampled ones are.
+    """
+
+    def __init__(self, values: dict[str, Any], fallback: BaseSampler) -> None:
+        self.values, self.fallback = values, fallback
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if param_name in self.values:
+            return self.values[param_name]
+        return self.fallback.sample_independent(study, trial, param_name, param_distribution)
 
 
 def _constraints_of(trial: FrozenTrial) -> list[float]:

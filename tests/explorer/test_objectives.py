@@ -12,6 +12,7 @@ from arch_models.validation.errors import SpecError
 from explorer import ExplorerError, pareto_front, run_study
 from explorer.objectives import DEFAULT_OBJECTIVES, METRICS, front_mask, objectives_of
 from explorer.space import load_space
+from tests.conftest import EXAMPLES
 from tests.explorer.conftest import SMALL_SPACE, U280
 
 THREE = ["tokens_per_s", "energy_per_token_j", "time_to_first_token_ms"]
@@ -103,3 +104,37 @@ def test_a_study_optimises_its_spaces_objectives_and_keeps_them(tmp_path: Path) 
             U280, plain, "tiny", 9, storage=db, progress=False, seed=1,
             study_name=study.study_name,
         )  # fmt: skip
+
+
+def test_a_study_starts_at_the_corners_of_its_space(tmp_path: Path) -> None:
+    from explorer._sampling import corner
+
+    space = tmp_path / "space.yaml"
+    space.write_text(SMALL_SPACE)
+    out = run_study(U280, space, "tiny", 4, storage=tmp_path / "s.db", progress=False, seed=5)
+    first = sorted(out.study.trials, key=lambda t: t.number)[:2]
+    bound = load_space(space)
+    assert first[0].params == corner(bound, 0) == {
+        "layout.cores": 4, "tmac.lanes": 32, "wbuf.double_buffered": True, "clock_mhz": 200.0
+    }  # fmt: skip
+    assert first[1].params == corner(bound, 1) == {
+        "layout.cores": 16, "tmac.lanes": 64, "wbuf.double_buffered": False, "clock_mhz": 300.0
+    }  # fmt: skip
+
+
+def test_corners_follow_conditions_and_ranges(tmp_path: Path) -> None:
+    from explorer._sampling import corner
+
+    d5005 = load_space(EXAMPLES / "d5005_space.yaml")
+    assert corner(d5005, 0) == {
+        "ddr.path_bits_per_cycle": 8, "tmac.lanes": 4, "ddr.max_outstanding": 1,
+        "ddr.path_latency_cycles": 2, "clock_mhz": 60.0,
+    }  # fmt: skip
+    # the last corner reads without limit: the latency it would set does not apply
+    assert corner(d5005, 1) == {
+        "ddr.path_bits_per_cycle": 64, "tmac.lanes": 32, "ddr.max_outstanding": None,
+        "clock_mhz": 240.0,
+    }  # fmt: skip
+    ranges = load_space(EXAMPLES / "u280_hbm_space.yaml")
+    assert corner(ranges, 0)["layout.cores"] == 4 and corner(ranges, 1)["layout.cores"] == 32
+    assert corner(ranges, 1)["clock_mhz"] == 300.0
