@@ -10,7 +10,9 @@
 2. On small spaces every design is simulated (the exhaustive front), then NSGA-II studies
    of as many trials as the space has designs run from several seeds; the hypervolume of
    each study's front after 25%, 50% and 100% of its trials is given as a fraction of the
-   exhaustive front's. Target: at least 95% within 25% of the trials. The spaces:
+   exhaustive front's (a study starts at its space's two corners, then NSGA-II's
+   space-filling first generation). Target: at least 95% within 25% of the trials. The
+   spaces:
    examples/u280_small_space.yaml (216 designs; power and throughput trade off, a front
    of a few designs) on the tiny model, and examples/d5005_space.yaml (240 designs; static
    power dominates, so power follows throughput and most designs are on the front) on one
