@@ -35,7 +35,7 @@ def create_app(config: DashboardConfig | None = None, board: Dashboard | None = 
 
     from dashboards import callbacks
     from dashboards.export import export_formats
-    from dashboards.layout import INDEX_STRING, build_layout
+    from dashboards.layout import INDEX_STRING, RENDERER, build_layout
 
     board = board or Dashboard(config or DashboardConfig())
     app = dash.Dash(
@@ -48,6 +48,7 @@ def create_app(config: DashboardConfig | None = None, board: Dashboard | None = 
         suppress_callback_exceptions=False,
     )
     app.index_string = INDEX_STRING
+    app.renderer = RENDERER  # Dash's documented hook for the renderer's start script
     formats = export_formats()
 
     def layout() -> Any:

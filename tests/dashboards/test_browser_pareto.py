@@ -116,3 +116,14 @@ def test_the_batch_axis_shows_designs_against_the_gpus_batch_figures(
     assert page.locator("#view-pareto .annotation", has_text="J/token").count() == 0
     shot(page, "pareto-batch-axis")
     assert not page.errors
+
+
+def test_the_page_starts_even_when_plotly_does_not_load(
+    page: Any, serve: Any, study_db: Path, baseline_file: Path
+) -> None:
+    url = serve(
+        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
+    )
+    page.route("**/plotly.min.js", lambda route: route.abort())
+    page.goto(url)
+    page.wait_for_selector("#status:has-text('16 trials')")  # Dash started all the same

@@ -31,3 +31,18 @@ def test_the_layout_is_dashs_own_and_is_made_again_when_the_study_changes(
     assert client.get("/_dash-dependencies").status_code == 200
     refused = client.get("/_dash-layout", headers={"Host": "evil.example"})
     assert refused.status_code == 400
+
+
+def test_the_page_preloads_its_layout_and_starts_dash_once_plotly_ran(
+    study_copy: Path, baseline_file: Path
+) -> None:
+    from dashboards.layout import RENDERER
+
+    app = create_app(
+        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
+    )
+    page = app.server.test_client().get("/").data.decode()
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        assert f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{path}">' in page
+    assert RENDERER in page and 'id="plotly-js"' in page
+    assert page.index('id="plotly-js"') < page.index(RENDERER)
