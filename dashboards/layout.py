@@ -123,6 +123,25 @@ INDEX_STRING = (
 )
 
 
+def _control(label: str, component: Any, title: str = "") -> html.Div:
+    """A labelled control of a view's control row (``title``: its tooltip, if any)."""
+    return html.Div(
+        [html.Span(label, className="control-label"), component],
+        style={"display": "flex"},
+        title=title,
+    )
+
+
+def _radio(id_: str, options: dict[str, Any], value: Any) -> dcc.RadioItems:
+    """Inline radio items: label → value."""
+    return dcc.RadioItems(
+        id=id_,
+        options=[{"label": k, "value": v} for k, v in options.items()],
+        value=value,
+        inline=True,
+    )
+
+
 def _view(tab: str, children: list[Any], visible: bool = False) -> html.Div:
     return html.Div(
         children, id=f"view-{tab}", className="view", style=None if visible else {"display": "none"}
@@ -185,72 +204,29 @@ def build_layout(
         [
             html.Div(
                 [
-                    html.Div(
-                        [
-                            html.Span("axes", className="control-label"),
-                            dcc.RadioItems(
-                                id="axes",
-                                options=[
-                                    {"label": "log", "value": "log"},
-                                    {"label": "linear", "value": "linear"},
-                                ],
-                                value="log",
-                                inline=True,
-                            ),
-                        ],
-                        style={"display": "flex"},
+                    _control("axes", _radio("axes", {"log": "log", "linear": "linear"}, "log")),
+                    _control(
+                        "x axis",
+                        _radio("pareto-x", {"W": "avg_power_w", "batch": "batch"}, "avg_power_w"),
+                        "W: tokens/s against average power, with lines of equal J/token; "
+                        "batch: tokens/s against the sequences a step serves, designs "
+                        "beside the GPU's batch-1 and batch-16 figures",
                     ),
-                    html.Div(
-                        [
-                            html.Span("x axis", className="control-label"),
-                            dcc.RadioItems(
-                                id="pareto-x",
-                                options=[
-                                    {"label": "W", "value": "avg_power_w"},
-                                    {"label": "batch", "value": "batch"},
-                                ],
-                                value="avg_power_w",
-                                inline=True,
-                            ),
-                        ],
-                        style={"display": "flex"},
-                        title=(
-                            "W: tokens/s against average power, with lines of equal J/token; "
-                            "batch: tokens/s against the sequences a step serves, designs "
-                            "beside the GPU's batch-1 and batch-16 figures"
+                    _control(
+                        "GPU batch sizes",
+                        dcc.Checklist(
+                            id="gpu-batches",
+                            options=initial.get("batches", []),
+                            value=[1] if 1 in batches or not batches else batches[:1],
+                            inline=True,
                         ),
                     ),
-                    html.Div(
-                        [
-                            html.Span("GPU batch sizes", className="control-label"),
-                            dcc.Checklist(
-                                id="gpu-batches",
-                                options=initial.get("batches", []),
-                                value=[1] if 1 in batches or not batches else batches[:1],
-                                inline=True,
-                            ),
-                        ],
-                        style={"display": "flex"},
-                    ),
-                    html.Div(
-                        [
-                            html.Span("GPU", className="control-label"),
-                            dcc.RadioItems(
-                                id="gpu-mode",
-                                options=[
-                                    {"label": "fastest", "value": GPU_FASTEST},
-                                    {"label": "all", "value": GPU_ALL},
-                                ],
-                                value=GPU_FASTEST,
-                                inline=True,
-                            ),
-                        ],
-                        style={"display": "flex"},
-                        title=(
-                            "fastest: the fastest measured case of the model at each batch "
-                            "size (lowest ms/token over every baseline); all: every measured "
-                            "implementation"
-                        ),
+                    _control(
+                        "GPU",
+                        _radio("gpu-mode", {"fastest": GPU_FASTEST, "all": GPU_ALL}, GPU_FASTEST),
+                        "fastest: the fastest measured case of the model at each batch "
+                        "size (lowest ms/token over every baseline); all: every measured "
+                        "implementation",
                     ),
                     html.Button("Add selected to Compare", id="pareto-add", n_clicks=0),
                     html.Span("", id="pareto-message", className="message"),

@@ -30,7 +30,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from arch_models.spec.arch import Arch
 from arch_models.spec.evolve import CARD_PREFIX, parse_path
@@ -44,7 +44,6 @@ from cosim.system import simulate_system
 from cosim.system_result import SystemResult
 from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
 from explorer._files import safe_name, write_atomic
-from explorer.objectives import DEFAULT_OBJECTIVES, METRICS
 from explorer.records import Status, TrialAttr
 from explorer.space import AccuracyBound, Space
 from explorer.space import variant as space_variant
@@ -60,7 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONSTRAINTS",
-    "OBJECTIVES",
     "Evaluation",
     "Evaluator",
     "NumericsJudge",
@@ -68,11 +66,6 @@ __all__ = [
     "design_numerics",
 ]
 
-#: The default objectives: (summary key, direction); a space may name others
-#: (:mod:`explorer.objectives`).
-OBJECTIVES: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = tuple(
-    (name, METRICS[name].direction) for name in DEFAULT_OBJECTIVES
-)
 #: Names of the constraint values, in order.
 CONSTRAINTS = ("resources", "power_cap", "accuracy_dlogit", "accuracy_top1", "latency")
 

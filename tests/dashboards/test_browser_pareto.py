@@ -28,13 +28,17 @@ BOXES_JS = """() => [...document.querySelectorAll('#view-pareto .annotation')].m
 })"""
 
 
+def _serve(serve: Any, study_db: Path, baselines: list[Path]) -> str:
+    """The URL of the test study's dashboard with these GPU baselines."""
+    return str(
+        serve(DashboardConfig(storage=str(study_db), study=STUDY, baselines=baselines, refresh_s=0))
+    )
+
+
 def test_pareto_labels_do_not_overlap(
     page: Any, serve: Any, study_db: Path, baseline_file: Path
 ) -> None:
-    url = serve(
-        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
-    )
-    page.goto(url)
+    page.goto(_serve(serve, study_db, [baseline_file]))
     page.click("#gpu-mode label:has-text('all')")
     page.click("#gpu-batches label:has-text('16')")
     page.wait_for_function(
@@ -63,10 +67,7 @@ def test_every_shipped_gpu_case_is_labelled_clear_of_the_others(
 ) -> None:
     """All 30 measured 370M cases of both cards, the widest page and the narrowest one."""
     page.set_viewport_size({"width": width, "height": 1000})
-    url = serve(
-        DashboardConfig(storage=str(study_db), study=STUDY, baselines=shipped_as_tiny, refresh_s=0)
-    )
-    page.goto(url)
+    page.goto(_serve(serve, study_db, shipped_as_tiny))
     page.click("#gpu-mode label:has-text('all')")
     page.click("#gpu-batches label:has-text('16')")
     page.wait_for_function(
@@ -93,10 +94,7 @@ def test_every_shipped_gpu_case_is_labelled_clear_of_the_others(
 def test_the_batch_axis_shows_designs_against_the_gpus_batch_figures(
     page: Any, serve: Any, study_db: Path, baseline_file: Path
 ) -> None:
-    url = serve(
-        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
-    )
-    page.goto(url)
+    page.goto(_serve(serve, study_db, [baseline_file]))
     page.click("#gpu-batches label:has-text('16')")
     page.click("#pareto-x label:has-text('batch')")
     page.wait_for_function(
@@ -121,9 +119,7 @@ def test_the_batch_axis_shows_designs_against_the_gpus_batch_figures(
 def test_the_page_starts_even_when_plotly_does_not_load(
     page: Any, serve: Any, study_db: Path, baseline_file: Path
 ) -> None:
-    url = serve(
-        DashboardConfig(storage=str(study_db), study=STUDY, baselines=[baseline_file], refresh_s=0)
-    )
+    url = _serve(serve, study_db, [baseline_file])
     page.route("**/plotly.min.js", lambda route: route.abort())
     page.goto(url)
     page.wait_for_selector("#status:has-text('16 trials')")  # Dash started all the same
