@@ -716,7 +716,8 @@ class FpgaSystem:
         core.issued = now + wait
         return wait + self._record_vector(core, op, step, share, now + wait)
 
-    def _needs_barrier(self, op: Op) -> bool:
+    def needs_barrier(self, op: Op) -> bool:
+        """Return whether the cores meet at a barrier after ``op`` (rows split, n > 1)."""
         if self.arch.spec.layout.sync == "reductions":
             return op.kind in ("norm", "quantise")
         return op.is_matvec or op.kind in ("norm", "quantise")
@@ -745,7 +746,7 @@ class FpgaSystem:
                 yield env.timeout(
                     max(self._local_op(core, op, step, shares[core.index]) for core in self.live)
                 )
-            if n > 1 and self._needs_barrier(op):
+            if n > 1 and self.needs_barrier(op):
                 yield env.timeout(sync_ns)
             if after_matvec is not None and op.is_matvec:
                 yield from after_matvec(step, seq, op)

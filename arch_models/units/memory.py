@@ -199,7 +199,8 @@ class OffChipModel(UnitModel[OffChipMemory]):
         The narrowest of the datapath (``path_bits_per_cycle``), the request window
         (requests in flight, ``max_outstanding`` and the stream FIFO's ``path_fifo_beats``
         credits, each ``beat_bytes``, per latency plus the request's own transfer time,
-        Little's law) and the beat interval (``path_beat_interval_cycles``).
+        Little's law; and at most one request a cycle) and the beat interval
+        (``path_beat_interval_cycles``).
         """
         return min(self._memory_side_bytes_per_ns(), self._taker_bytes_per_ns())
 
@@ -218,8 +219,10 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if window == math.inf:
             return path
         req = s.beat_bytes
-        per_req_ns = self._round_trip_ns() + req / min(path, self.group_bytes_per_ns())
-        return min(path, window * req / per_req_ns)
+        per_req_ns = self.round_trip_ns() + req / min(path, self.group_bytes_per_ns())
+        # requests leave one a cycle at most (the beat-level path's issue)
+        issue = req / self.ctx.ns_per_cycle
+        return min(path, issue, window * req / per_req_ns)
 
     def _taker_bytes_per_ns(self) -> float:
         """Return what the core takes: a beat per ``path_beat_interval_cycles``."""
@@ -238,11 +241,11 @@ class OffChipModel(UnitModel[OffChipMemory]):
         if free_at is None:  # the stream goes on: its requests are long out
             first = max(stream.mem_end, now)
         else:
-            first = max(free_at + self._round_trip_ns(), stream.mem_end, now)
+            first = max(free_at + self.round_trip_ns(), stream.mem_end, now)
         stream.mem_end = first + moved * pace
         return stream.mem_end
 
-    def _round_trip_ns(self) -> float:
+    def round_trip_ns(self) -> float:
         """Return a read request's round trip as the core sees it.
 
         ``path_latency_cycles`` when given (a shell-side prefetch FIFO serves the core),
@@ -291,7 +294,7 @@ class OffChipModel(UnitModel[OffChipMemory]):
             interval=(s.path_beat_interval_cycles or 1) * cyc,
             fifo=s.path_fifo_beats,
             mo=s.max_outstanding or 0,
-            latency=self._round_trip_ns(),
+            latency=self.round_trip_ns(),
         )
 
     def _beat_fill_blocks(

@@ -60,6 +60,7 @@ __all__ = [
     "TernaryArrayModel",
     "array_logic",
     "plan_matvec",
+    "tile_cycles",
     "window_bytes",
 ]
 
@@ -137,7 +138,7 @@ class MatvecPlan:
         return sum(c.steps for c in self.chunks)
 
 
-def _tile_cycles(
+def tile_cycles(
     spec: TernaryArray, m: MatrixInfo, lo: int, hi: int
 ) -> tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
@@ -198,7 +199,7 @@ def plan_matvec(
     """
     if hi <= lo:
         return MatvecPlan(0, m.cols, ())
-    cycles, nbytes, adds, bubbles = _tile_cycles(spec, m, lo, hi)
+    cycles, nbytes, adds, bubbles = tile_cycles(spec, m, lo, hi)
     passes = -(-vectors // spec.parallel_vectors)
     cycles, bubbles, adds = cycles * passes, bubbles * passes, adds * vectors
     full_tile = max(
