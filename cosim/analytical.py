@@ -63,7 +63,7 @@ from arch_models.spec.units import Buffer, CoreLayout, OffChipMemory, TernaryArr
 from arch_models.units import UNIT_MODELS, BuildContext, OffChipModel, Recorder
 from arch_models.units.ternary import tile_cycles
 from arch_models.validation.errors import SpecError
-from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Step, Workload
+from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Op, Step, Workload
 from cosim.fpga import STATE_BYTES, FpgaSystem, SimOptions
 
 __all__ = ["TIER", "AnalyticalModel", "Estimates", "UnsupportedChangeError"]
@@ -135,8 +135,12 @@ class Estimates:
 class _Table:
     """Variants' changed fields as columns, and their distinct combinations."""
 
-    def __init__(self, base: Arch, columns: Mapping[str, Any]) -> None:
+    def __init__(
+        self, base: Arch, columns: Mapping[str, Any], cache: dict[Any, Any] | None = None
+    ) -> None:
         self.base = base
+        #: Validated variants and figures by combination, shared by a model's tables.
+        self.cache: dict[Any, Any] = {} if cache is None else cache
         self.paths: dict[str, Path] = {}
         self.cols: dict[str, npt.NDArray[Any]] = {}
         sizes = set()
@@ -162,7 +166,10 @@ class _Table:
             raise UnsupportedChangeError(f"columns differ in length: {sorted(sizes)}")
         self.n = sizes.pop() if sizes else 1
         self._codes: dict[str, I64] = {}
-        self._arch_cache: dict[tuple[tuple[str, Any], ...], Arch | None] = {}
+
+    def rows(self, idx: npt.NDArray[np.int64]) -> _Table:
+        """Return the variants at ``idx`` as a table (sharing this one's cache)."""
+        return _Table(self.base, {k: v[idx] for k, v in self.cols.items()}, self.cache)
 
     def of_unit(self, index: int) -> list[str]:
         """Return the columns that change unit ``index``."""
@@ -198,18 +205,25 @@ class _Table:
 
     def variant(self, changes: dict[str, Any]) -> Arch | None:
         """Return the validated base with ``changes`` (``None`` if the validator refuses)."""
-        key = tuple(sorted(changes.items()))
-        if key not in self._arch_cache:
+        key = ("arch", tuple(sorted(changes.items())))
+        if key not in self.cache:
             try:
-                self._arch_cache[key] = evolve(self.base, changes) if changes else self.base
+                self.cache[key] = evolve(self.base, changes) if changes else self.base
             except SpecError:
-                self._arch_cache[key] = None
-        return self._arch_cache[key]
+                self.cache[key] = None
+        got: Arch | None = self.cache[key]
+        return got
 
     def per_variant(
-        self, names: Sequence[str], fn: Callable[[Arch], Sequence[float]], width: int
+        self, tag: str, names: Sequence[str], fn: Callable[[Arch], Sequence[float]], width: int
     ) -> tuple[F64, npt.NDArray[np.bool_]]:
         """Evaluate ``fn`` once per distinct combination of ``names``; spread to variants.
+
+        Args:
+            tag: Names ``fn`` in the cache (one tag, one function).
+            names: The columns ``fn``'s figures depend on.
+            fn: A variant's figures.
+            width: How many.
 
         Returns:
             ``(values (N, width), valid (N,))``: NaN where the combination is invalid.
@@ -218,14 +232,31 @@ class _Table:
         out = np.full((len(reps), width), np.nan)
         ok = np.zeros(len(reps), dtype=bool)
         for j, rep in enumerate(reps):
-            arch = self.variant(rep)
-            if arch is not None:
-                out[j] = fn(arch)
+            key = (tag, tuple(sorted(rep.items())))
+            if key not in self.cache:
+                arch = self.variant(rep)
+                self.cache[key] = None if arch is None else list(fn(arch))
+            got = self.cache[key]
+            if got is not None:
+                out[j] = got
                 ok[j] = True
         return out[inv], ok[inv]
 
 
 # ------------------------------------------------------------------- the model
+
+#: The per-variant figures of :class:`Estimates` (all but ``resources``).
+_FIGURES = (
+    "tokens_per_s",
+    "ms_per_token",
+    "time_to_first_token_ms",
+    "avg_power_w",
+    "energy_per_token_j",
+    "bound_tokens_per_s",
+    "fits",
+    "worst_utilisation",
+    "valid",
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +269,225 @@ class _Matvecs:
     tiles: F64
     rows: F64  # rows of the busiest core
     share: F64  # the busiest core's share of the whole matrix (bytes, steps)
+
+
+@dataclass(frozen=True)
+class _Variants:
+    """A group's per-variant figures (arrays of length ``n``; 2-D ones by column).
+
+    ``array``: lanes, rows in parallel, tile width, zero skipping, bits per weight,
+    activation and accumulator bits, start latency, hand-off bubble, adder-tree fill,
+    vectors in parallel. ``buffers``: has a weight buffer, its capacity, its fill (bytes
+    one transfer fills), slots, pJ per byte; activation path and result path widths (bits
+    a cycle); activation and state capacities. ``memory``: the busiest core's bandwidth
+    (all cores streaming), a core's alone, round trip, pJ per byte, burst, and whether a
+    fill waits for its round trip once its half frees.
+    """
+
+    n: int
+    batch: int
+    split: str
+    clock: F64
+    cores: I64
+    array: F64
+    buffers: F64
+    memory: F64
+    valid: npt.NDArray[np.bool_]
+
+    @property
+    def ns_cyc(self) -> F64:
+        """Return the clock period."""
+        out: F64 = 1000.0 / self.clock
+        return out
+
+    @property
+    def bw(self) -> F64:
+        """Return the busiest core's bandwidth, every core streaming (bytes/ns)."""
+        return self.memory[:, 0]
+
+    @property
+    def bw_alone(self) -> F64:
+        """Return a core's bandwidth when it streams alone (bytes/ns)."""
+        return self.memory[:, 1]
+
+    @property
+    def lat(self) -> F64:
+        """Return the round trip of a request (ns)."""
+        return self.memory[:, 2]
+
+    @property
+    def mem_pj(self) -> F64:
+        """Return the off-chip energy per byte (pJ)."""
+        return self.memory[:, 3]
+
+    @property
+    def burst(self) -> F64:
+        """Return the off-chip burst (bytes)."""
+        return self.memory[:, 4]
+
+    @property
+    def exposed(self) -> F64:
+        """Return 1 where a fill waits for its round trip once its half frees."""
+        return self.memory[:, 5]
+
+
+@dataclass(frozen=True)
+class _OnChip:
+    """What each variant keeps on chip (1.0 in a ``*_spill`` column: it spills)."""
+
+    resident: npt.NDArray[np.bool_]
+    acts_spill: F64
+    state_spill: F64
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """One matvec on every variant: its busiest core's times (ns), bytes and energy (pJ)."""
+
+    cycles: F64  # array cycles (all passes)
+    comp: F64
+    lead: F64  # activation import and start latency
+    tail: F64  # adder-tree fill and export
+    nbytes: F64
+    first: F64  # bytes of its first weight fill
+    chunks: F64  # fills
+    c_first: F64  # compute of a full fill
+    c_last: F64  # compute of the last fill
+    fill: F64  # the first fill's transfer (every core streaming)
+    rest: F64  # bytes after the first fill
+    rest_ns: F64  # their transfer, double buffered (with any round trips not hidden)
+    merged: npt.NDArray[np.bool_]  # the engine merges its fills (requested once started)
+    k: F64  # cores sharing the busiest core's channels
+    fill_alone: F64  # the first fill's transfer, alone on the channels
+    own: F64  # the busiest core's later fills, single buffered (round trips, transfers)
+    pj_resident: F64  # all cores, weights on chip
+    pj_streamed: F64  # all cores, weights streamed
+
+
+class _Dma:
+    """Each variant's weight stream: when it is free, and when its next two fills may start.
+
+    A weight buffer's two halves (double buffered): the next matvec's first fill may
+    start once the array has started this one's last fill (the half of the fill before
+    is free), the one after once the array has ended; a single half: once the array has
+    ended. Per core of a layers split (each streams its own layers' weights).
+    """
+
+    def __init__(self, var: _Variants, resident: npt.NDArray[np.bool_]) -> None:
+        cols = int(var.cores.max()) if var.split == "layers" else 1
+        self.var = var
+        self.resident = resident
+        self.free = np.full((var.n, cols), -np.inf)
+        self.slot_a = np.full((var.n, cols), -np.inf)
+        self.slot_b = np.full((var.n, cols), -np.inf)
+        self.rows = np.arange(var.n)
+        self.double = var.buffers[:, 3] >= 2
+
+    def matvec(self, t_now: F64, tm: _Terms, core: I64 | None) -> F64:
+        """Run one matvec from ``t_now`` (its gap done); return when its export ends.
+
+        Args:
+            t_now: When the matvec is dispatched.
+            tm: Its terms.
+            core: Each variant's core (a layers split), or ``None`` (a rows split: the
+                busiest core stands for all).
+        """
+        lat = self.var.lat
+        if core is None:
+            df, sa, sb = self.free[:, 0], self.slot_a[:, 0], self.slot_b[:, 0]
+        else:
+            df = self.free[self.rows, core]
+            sa = self.slot_a[self.rows, core]
+            sb = self.slot_b[self.rows, core]
+        ready = t_now + tm.lead
+        dma0 = np.maximum(df, sa)
+        paused = np.where(sa > df, lat, 0.0)  # a stream that restarts waits a round trip
+        land0 = dma0 + paused + tm.fill
+        begin = np.maximum(ready, land0)
+        # Double buffered: the second fill once the other half is free, the rest back to
+        # back, each requested as the array frees a half (where a fill's round trip and
+        # compute outlast its transfer, every two fills wait for the difference: ``extra``).
+        # A merged transfer (the engine's, beyond max_transactions) is requested once the
+        # array has started the matvec.
+        go = np.maximum(land0, sb)
+        go = np.where(tm.merged, np.maximum(go, begin), go)
+        mem_end = np.where(tm.rest > 0, go + np.where(sb > land0, lat, 0.0) + tm.rest_ns, land0)
+        end2 = np.maximum(begin + tm.comp, mem_end + tm.c_last)
+        # Single buffered: fill, compute, fill, compute ... at the bandwidth a core draws
+        # alone; k cores sharing the channels take turns, each fill holding them for its
+        # round trip and its transfer (the busiest core's every fill waits for the
+        # others': theirs of this matvec, or of the next once they are done).
+        land1 = dma0 + tm.k * (paused + tm.fill_alone)
+        end1 = np.maximum(ready, land1) + tm.comp + tm.k * tm.own
+        end = np.where(self.resident, ready + tm.comp, np.where(self.double, end2, end1))
+        next_a = np.where(
+            self.double,
+            np.where(tm.chunks >= 2, end - tm.c_last, sb),
+            end - (tm.k - 1) * (lat + tm.fill_alone),
+        )
+        channel = np.where(self.double, mem_end, land1 + tm.k * tm.own)
+        keep = self.resident
+        new = (np.where(keep, df, channel), np.where(keep, sa, next_a), np.where(keep, sb, end))
+        if core is None:
+            self.free[:, 0], self.slot_a[:, 0], self.slot_b[:, 0] = new
+        else:
+            self.free[self.rows, core], self.slot_a[self.rows, core] = new[0], new[1]
+            self.slot_b[self.rows, core] = new[2]
+        out: F64 = end + tm.tail
+        return out
+
+
+@dataclass(frozen=True)
+class _StepGaps:
+    """One step's gaps for every variant (2-D: variant × gap)."""
+
+    gaps: F64  # cycles before each matvec, and after the last
+    vector_cycles: F64
+    vector_pj: F64
+    embed_bytes: F64
+    act_spill: F64  # bytes per gap if activations spill
+    state_spill: F64  # bytes per gap if the state spills
+
+
+class _Gaps:
+    """The gap profiles of a group's distinct vector/norm/control combinations."""
+
+    def __init__(self, profiles: list[list[_Profile] | None], inv: I64) -> None:
+        self.profiles = profiles
+        self.inv = inv
+        self.valid = np.array([p is not None for p in profiles])[inv]
+
+    def step(self, index: int) -> _StepGaps:
+        """Spread step ``index``'s profile of each combination to its variants."""
+        ref = next((p for p in self.profiles if p is not None), None)
+        width = ref[index].gaps.size if ref is not None else 1
+        k = len(self.profiles)
+        gaps, act, state = np.zeros((k, width)), np.zeros((k, width)), np.zeros((k, width))
+        scal = np.zeros((k, 3))
+        for j, prof in enumerate(self.profiles):
+            if prof is not None:
+                p = prof[index]
+                gaps[j], act[j], state[j] = p.gaps, p.act_spill, p.state_spill
+                scal[j] = (p.vector_cycles, p.vector_pj, p.embed_bytes)
+        s = scal[self.inv]
+        inv = self.inv
+        return _StepGaps(gaps[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
+
+
+def _moved(nbytes: F64, burst: F64) -> F64:
+    """Return the bytes a transfer moves (whole bursts)."""
+    out: F64 = np.ceil(nbytes / burst) * burst
+    return out
+
+
+def _worst_utilisation(used: Mapping[str, F64], base: Arch, n: int) -> F64:
+    """Return each variant's largest used/available over resource kinds."""
+    avail = base.device.resources.available() if base.device.resources else {}
+    util = np.zeros(n)
+    for k, u in used.items():
+        a = avail.get(k, 0)
+        util = np.maximum(util, u / a if a else np.where(u > 0, np.inf, 0.0))
+    return util
 
 
 class AnalyticalModel:
@@ -267,249 +517,134 @@ class AnalyticalModel:
         self.i_layout = next((i for i, u in enumerate(units) if isinstance(u, CoreLayout)), None)
         self.i_buffers = [i for i, u in enumerate(units) if isinstance(u, Buffer)]
         self._plan_cache: dict[tuple[Any, ...], tuple[F64, ...]] = {}
+        self._cache: dict[Any, Any] = {}
+        #: Variants estimated at once (their per-matrix figures are chunk × matrices).
+        self.chunk = 16384
 
     # ----------------------------------------------------------------- public
-    def evaluate(self, columns: Mapping[str, Any]) -> Estimates:
-        """Estimate every variant.
+    def evaluate(
+        self,
+        columns: Mapping[str, Any],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Estimates:
+        """Estimate every variant (a few thousand at a time, to bound memory).
 
         Args:
             columns: Changed field path (``tmac.lanes``, ``units[3].capacity_kib``,
                 ``clock_mhz``) → one value per variant; unchanged fields are the base's.
+            progress: Called as ``progress(done, total)`` after each chunk of variants.
 
         Raises:
             UnsupportedChangeError: A column the tier does not model, or columns of
                 different lengths.
         """
-        table = _Table(self.base, columns)
+        table = _Table(self.base, columns, self._cache)
         layout_cols = table.of_unit(self.i_layout) if self.i_layout is not None else []
         shaping = [c for c in layout_cols if table.paths[c][2] in ("batch", "split")]
-        inv, reps = table.combos(shaping)
-        parts = []
-        order = np.empty(table.n, dtype=np.int64)
-        start = 0
-        for j, rep in enumerate(reps):
-            idx = np.flatnonzero(inv == j)
-            sub = _Table(self.base, {k: v[idx] for k, v in table.cols.items()})
-            arch = sub.variant(rep) or self.base
-            parts.append(self._evaluate_group(sub, arch.spec.layout.batch, arch.spec.layout.split))
-            order[idx] = np.arange(start, start + idx.size)
-            start += idx.size
-        merged = {
-            f: np.concatenate([getattr(p, f) for p in parts])[order]
-            for f in (
-                "tokens_per_s",
-                "ms_per_token",
-                "time_to_first_token_ms",
-                "avg_power_w",
-                "energy_per_token_j",
-                "bound_tokens_per_s",
-                "fits",
-                "worst_utilisation",
-                "valid",
-            )
-        }
-        kinds = sorted({k for p in parts for k in p.resources})
-        res = {
-            k: np.concatenate([p.resources.get(k, np.zeros(len(p))) for p in parts])[order]
-            for k in kinds
-        }
-        return Estimates(**merged, resources=res)
+        out: dict[str, Any] = {}
+        res: dict[str, F64] = {}
+        for lo in range(0, table.n, self.chunk):
+            chunk = table.rows(np.arange(lo, min(table.n, lo + self.chunk)))
+            inv, reps = chunk.combos(shaping)
+            for j, rep in enumerate(reps):
+                idx = np.flatnonzero(inv == j)
+                sub = chunk.rows(idx)
+                arch = sub.variant(rep) or self.base
+                got = self._evaluate_group(sub, arch.spec.layout.batch, arch.spec.layout.split)
+                at = lo + idx
+                for f in _FIGURES:
+                    col = getattr(got, f)
+                    if f not in out:
+                        out[f] = np.zeros(table.n, dtype=col.dtype)
+                    out[f][at] = col
+                for k, col in got.resources.items():
+                    res.setdefault(k, np.zeros(table.n))[at] = col
+            if progress is not None:
+                progress(min(table.n, lo + self.chunk), table.n)
+        return Estimates(**out, resources=res)
 
     # -------------------------------------------------------------- one group
-    def _evaluate_group(self, t: _Table, batch: int, split: str) -> Estimates:
-        """Estimate variants that share a batch and a split (one workload)."""
-        wl = self.workload if self.workload.batch > 1 else self.workload.batched(batch)
-        wl_batch = wl.batch
+    def _variants(self, t: _Table, batch: int, split: str) -> _Variants:
+        """Gather every per-variant figure the recurrence needs (per distinct value)."""
         n_var = t.n
         clock = (
             t.cols["clock_mhz"].astype(float)
             if "clock_mhz" in t.cols
             else np.full(n_var, float(self.base.spec.clock_mhz))
         )
-        ns_cyc = 1000.0 / clock
         layout_cols = t.of_unit(self.i_layout) if self.i_layout is not None else []
-        cores_f, ok_l = t.per_variant(layout_cols, lambda a: [a.spec.layout.cores], 1)
-        cores = np.nan_to_num(cores_f[:, 0], nan=1).astype(np.int64)
-
-        # the array's figures
+        cores_f, ok_l = t.per_variant("cores", layout_cols, lambda a: [a.spec.layout.cores], 1)
         arr_cols = t.of_unit(self.i_array)
-        arr, ok_a = t.per_variant(arr_cols, lambda a: _array_figures(a, self.i_array), 11)
-        _, par, tcols, zs, bpw, act_bits, acc_bits, start_lat, _, fillc, pvec = arr.T
-        # buffers: weight chunk, slots, read/write energy; activation path; capacities
+        arr, ok_a = t.per_variant("array", arr_cols, lambda a: _array_figures(a, self.i_array), 11)
         buf_cols = [c for i in self.i_buffers for c in t.of_unit(i)]
-        buf, ok_b = t.per_variant(buf_cols + arr_cols, self._buffer_figures, 9)
-        (has_w, w_cap, w_chunk, w_slots, w_pj, act_path, out_path, act_cap, state_cap) = buf.T
-        # memory: bandwidth its busiest core draws, round trip, energy, burst
-        mem_cols = (
-            t.of_unit(self.i_mem) + layout_cols + (["clock_mhz"] if "clock_mhz" in t.cols else [])
+        buf, ok_b = t.per_variant("buffers", buf_cols + arr_cols, self._buffer_figures, 9)
+        mem_cols = t.of_unit(self.i_mem) + layout_cols + [c for c in ("clock_mhz",) if c in t.cols]
+        mem, ok_m = t.per_variant(
+            f"memory-{split}", mem_cols, lambda a: self._memory_figures(a, split), 6
         )
-        mem, ok_m = t.per_variant(mem_cols, lambda a: self._memory_figures(a, split), 6)
-        bw, bw_alone, lat, mem_pj, burst, exposed = mem.T
+        return _Variants(
+            n=n_var,
+            batch=batch,
+            split=split,
+            clock=clock,
+            cores=np.nan_to_num(cores_f[:, 0], nan=1).astype(np.int64),
+            array=arr,
+            buffers=buf,
+            memory=mem,
+            valid=ok_l & ok_a & ok_b & ok_m,
+        )
 
-        # gaps between matvecs (cycles), vector energy, embedding and spill bytes per step
-        gap_cols = t.of_kinds(_GAP_KINDS)
-        gaps_inv, gap_reps = t.combos(gap_cols)
-        gap_profiles = []
-        for rep in gap_reps:
-            arch = t.variant(rep)
-            gap_profiles.append(None if arch is None else _gap_profile(arch, wl))
-        ok_g = np.array([gap_profiles[j] is not None for j in range(len(gap_reps))])[gaps_inv]
-
-        # matvec shares, from the engine's tile arithmetic per distinct shape
-        mv = self._matvecs(t, arr, cores, split)
-
-        # what stays on chip
-        steady = wl.decode_steps[0]
-        max_vec = max((max(op.bytes_in, op.bytes_out) for op in steady.ops), default=0)
-        if split == "rows":
-            per_core_bytes = sum(
-                (mv.nbytes[:, op.matrix] for op in steady.ops if op.is_matvec), np.zeros(n_var)
-            )
-        else:  # a layers split's core holds its own layers' matrices
-            per_core_bytes = self._layer_core_bytes(steady, mv, cores)
-        resident = (has_w > 0) & (per_core_bytes <= w_cap)
-        acts_ok = act_cap >= max_vec
-        layers = int(wl.model.get("layers", 1))
-        d = int(wl.model.get("d", 0))
-        state_need = np.ceil(layers * d * STATE_BYTES * wl_batch / cores)
-        state_ok = state_cap + np.where(acts_ok, act_cap - max_vec, 0) >= state_need
-
-        # the recurrence over every step
-        n_cores_max = int(cores.max()) if split == "layers" else 1
-        dma_free = np.full((n_var, n_cores_max), -np.inf)
-        slot_a = np.full((n_var, n_cores_max), -np.inf)  # the next first fill may start
-        slot_b = np.full((n_var, n_cores_max), -np.inf)  # the next fill after it may start
-        rows_idx = np.arange(n_var)
-        t_now = np.zeros(n_var)
+    def _evaluate_group(self, t: _Table, batch: int, split: str) -> Estimates:
+        """Estimate variants that share a batch and a split (one workload)."""
+        wl = self.workload if self.workload.batch > 1 else self.workload.batched(batch)
+        var = self._variants(t, wl.batch, split)
+        gaps = self._gaps(t, wl)
+        mv = self._matvecs(t, var.array, var.cores, split)
+        onchip = self._onchip(wl, var, mv)
+        dma = _Dma(var, onchip.resident)
+        terms: dict[tuple[int, int], _Terms] = {}
+        t_now = np.zeros(var.n)
         step_ns: list[F64] = []
         floor_ns: list[F64] = []
         dyn_pj: list[F64] = []
-        trees = par
-        slots2 = w_slots >= 2
-        mt = self.options.max_transactions
-        merge_above = mt if mt > 1 else math.inf
         prefill_end = None
-        spill_w = np.where(acts_ok, 0.0, 1.0)
-        spill_s = np.where(state_ok, 0.0, 1.0)
+        layers = int(wl.model.get("layers", 1))
         for s_i, step in enumerate(wl.steps):
-            v = step.vectors
-            passes = np.ceil(v / pvec)
-            start_t = t_now.copy()
-            mem_bytes = np.zeros(n_var)  # the busiest core's off-chip bytes this step
-            comp_cyc = np.zeros(n_var)
-            energy = np.zeros(n_var)
-            gap_cyc, vec_cyc, vec_pj, embed_bytes, act_spill, state_spill = _gather_profile(
-                gap_profiles, gaps_inv, s_i
-            )
-            spill_bytes = act_spill * spill_w[:, None] + state_spill * spill_s[:, None]
-            spill_ns = spill_bytes / bw[:, None] + (spill_bytes > 0) * lat[:, None]
-            gap_ns = gap_cyc * ns_cyc[:, None] + spill_ns
+            start = t_now.copy()
+            prof = gaps.step(s_i)
+            spill = prof.act_spill * onchip.acts_spill[:, None]
+            spill += prof.state_spill * onchip.state_spill[:, None]
+            gap_ns = prof.gaps * var.ns_cyc[:, None] + spill / var.bw[:, None]
+            gap_ns += (spill > 0) * var.lat[:, None]
+            spilled = spill.sum(axis=1)
             # the embedding row read (core 0's port) opens the step
-            t_now = t_now + lat + embed_bytes / bw_alone
-            mem_bytes += embed_bytes + spill_bytes.sum(axis=1)
-            energy += (
-                vec_pj
-                + np.ceil(embed_bytes / burst) * burst * mem_pj
-                + spill_bytes.sum(axis=1) * mem_pj
-            )
+            t_now = t_now + var.lat + prof.embed_bytes / var.bw_alone
+            mem_bytes = prof.embed_bytes + spilled  # the busiest core's off-chip bytes
+            energy = prof.vector_pj + (_moved(prof.embed_bytes, var.burst) + spilled) * var.mem_pj
+            comp_cyc = np.zeros(var.n)
             j = 0
             for op in step.ops:
                 if not op.is_matvec:
                     continue
-                m = op.matrix
+                key = (op.matrix, step.vectors)
+                if key not in terms:
+                    terms[key] = self._terms(var, mv, op, step.vectors)
+                tm = terms[key]
                 t_now = t_now + gap_ns[:, j]
-                if split == "rows":
-                    core = np.zeros(n_var, dtype=np.int64)
-                    path_bw = bw
-                else:
-                    core = _layer_core(op.layer, layers, cores)
-                    path_bw = bw_alone
-                c_cyc = mv.cycles[:, m] * passes
-                comp_cyc += c_cyc
-                comp = c_cyc * ns_cyc
-                lead = (np.ceil(op.cols * act_bits / act_path) * v + start_lat) * ns_cyc
-                tail = (fillc + np.ceil(mv.rows[:, m] * v * acc_bits / out_path)) * ns_cyc
-                nbytes = mv.nbytes[:, m]
-                full_tile = np.maximum(1, np.ceil(par * tcols * bpw / 8))
-                per_chunk = np.maximum(1, np.floor(w_chunk / full_tile))
-                chunks = np.maximum(1, np.ceil(mv.tiles[:, m] / per_chunk))
-                first = np.minimum(per_chunk * full_tile, nbytes)
-                # compute of a full fill, and of the last (a partial one)
-                c_first = comp * first / np.maximum(nbytes, 1.0)
-                c_last = np.maximum(comp - (chunks - 1) * c_first, 0.0)
-                ready = t_now + lead
-                df = dma_free[rows_idx, core]
-                sa = slot_a[rows_idx, core]
-                sb = slot_b[rows_idx, core]
-                dma0 = np.maximum(df, sa)
-                fill = first / path_bw
-                land0 = dma0 + np.where(sa > df, lat, 0.0) + fill
-                begin = np.maximum(ready, land0)
-                rest = nbytes - first
-                # double buffered: the second fill once the other half is free, the rest
-                # back to back, each requested as the array frees a half: where a fill's
-                # round trip and compute outlast a transfer, every two fills wait for one
-                go = np.maximum(land0, sb)
-                # a merged transfer (the engine's, beyond max_transactions) is requested
-                # once the array has started the matvec
-                go = np.where(chunks > merge_above, np.maximum(go, begin), go)
-                extra = np.maximum(0.0, c_first + lat * exposed - fill) / 2
-                mem_end = np.where(
-                    rest > 0,
-                    go
-                    + np.where(sb > land0, lat, 0.0)
-                    + rest / path_bw
-                    + np.maximum(chunks - 2, 0) * extra,
-                    land0,
-                )
-                end2 = np.maximum(begin + comp, mem_end + c_last)
-                # single buffered: fill, compute, fill, compute ... (at the bandwidth a
-                # core draws alone: cores sharing channels fill while the others compute,
-                # and together no faster than the channels)
-                # (k cores share the channels; each fill holds them for its round trip
-                # and its transfer)
-                k = bw_alone / path_bw
-                fill_alone = first / bw_alone
-                land1 = dma0 + k * (np.where(sa > df, lat, 0.0) + fill_alone)
-                begin1 = np.maximum(ready, land1)
-                own = (chunks - 1) * lat + rest / bw_alone
-                end1 = begin1 + np.maximum(comp + own, k * own)
-                end = np.where(slots2, end2, end1)
-                end = np.where(resident, ready + comp, end)
-                # when the next two fills may start: the array frees the half of this
-                # matvec's last fill but one (or of the one before, for a single fill),
-                # then the last (double); once the first core sharing the channels has
-                # ended (single)
-                new_a = np.where(
-                    slots2,
-                    np.where(chunks >= 2, end - c_last, sb),
-                    end - (k - 1) * (lat + fill_alone),
-                )
-                channel_free = np.where(slots2, mem_end, land1 + k * own)
-                dma_free[rows_idx, core] = np.where(resident, df, channel_free)
-                slot_a[rows_idx, core] = np.where(resident, sa, new_a)
-                slot_b[rows_idx, core] = np.where(resident, sb, end)
-                t_now = end + tail
-                mem_bytes += np.where(resident, 0.0, nbytes)
-                # energy (all cores): adds, accumulations, weight reads (and writes, and
-                # off-chip bytes when streamed)
-                mat = self.workload.matrices[m]
-                adds = np.where(zs > 0, float(mat.nonzeros), float(mat.rows * mat.cols)) * v
-                steps_all = (mv.cycles[:, m] - mv.bubbles[:, m]) / mv.share[:, m] * v
-                bytes_all = nbytes / mv.share[:, m]
-                moved_all = np.ceil(bytes_all / burst) * burst
-                energy += (
-                    adds * self.energy.get("ternary_add_pj_per_op")
-                    + steps_all * trees * self.energy.get("accumulate_pj_per_op")
-                    + bytes_all * w_pj
-                    + np.where(resident, 0.0, bytes_all * w_pj + moved_all * mem_pj)
-                )
+                core = _layer_core(op.layer, layers, var.cores) if split == "layers" else None
+                t_now = dma.matvec(t_now, tm, core)
+                comp_cyc += tm.cycles
+                mem_bytes = mem_bytes + np.where(onchip.resident, 0.0, tm.nbytes)
+                energy = energy + np.where(onchip.resident, tm.pj_resident, tm.pj_streamed)
                 j += 1
             t_now = t_now + gap_ns[:, j]
             # the floors: off-chip bytes, array cycles, vector cycles of the busiest core
-            floor = np.maximum(np.maximum(mem_bytes / bw, comp_cyc * ns_cyc), vec_cyc * ns_cyc)
-            dur = np.maximum(t_now - start_t, floor)
-            t_now = start_t + dur
+            floor = np.maximum(
+                np.maximum(mem_bytes / var.bw, comp_cyc * var.ns_cyc),
+                prof.vector_cycles * var.ns_cyc,
+            )
+            dur = np.maximum(t_now - start, floor)
+            t_now = start + dur
             step_ns.append(dur)
             floor_ns.append(floor)
             dyn_pj.append(energy)
@@ -520,34 +655,117 @@ class AnalyticalModel:
         dec_floor = np.mean([floor_ns[i] for i in decode], axis=0)
         dec_pj = np.mean([dyn_pj[i] for i in decode], axis=0)
         ttft = prefill_end if prefill_end is not None else step_ns[decode[0]]
-
-        # resources and power
-        used, by_kind_ok = self._resources(t, cores)
-        avail = self.base.device.resources.available() if self.base.device.resources else {}
-        util = np.zeros(n_var)
-        for k, u in used.items():
-            a = avail.get(k, 0)
-            util = np.maximum(util, u / a if a else np.where(u > 0, np.inf, 0.0))
+        used, ok_r = self._resources(t, var.cores)
+        util = _worst_utilisation(used, self.base, var.n)
         static_w = self.base.device.power.static_w
         static = float(static_w.value) if static_w is not None else math.nan
         clock_w = (
-            self.energy.get("clock_mw_per_mhz_per_kff") * clock * used.get("ff", 0.0) / 1000 / 1000
+            self.energy.get("clock_mw_per_mhz_per_kff")
+            * var.clock
+            * used.get("ff", 0.0)
+            / 1000
+            / 1000
         )
         power = static + clock_w + dec_pj / dec_ns * 1e-3  # pJ/ns is mW
-        valid = ok_l & ok_a & ok_b & ok_m & ok_g & by_kind_ok
+        valid = var.valid & gaps.valid & ok_r
         nan = np.where(valid, 1.0, np.nan)
-        tps = wl_batch * 1e9 / dec_ns * nan
         return Estimates(
-            tokens_per_s=tps,
+            tokens_per_s=wl.batch * 1e9 / dec_ns * nan,
             ms_per_token=dec_ns / 1e6 * nan,
             time_to_first_token_ms=ttft / 1e6 * nan,
             avg_power_w=power * nan,
-            energy_per_token_j=power * dec_ns * 1e-9 / wl_batch * nan,
-            bound_tokens_per_s=wl_batch * 1e9 / dec_floor * nan,
+            energy_per_token_j=power * dec_ns * 1e-9 / wl.batch * nan,
+            bound_tokens_per_s=wl.batch * 1e9 / dec_floor * nan,
             fits=valid & (util <= 1.0),
             worst_utilisation=util,
             valid=valid,
             resources=used,
+        )
+
+    def _gaps(self, t: _Table, wl: Workload) -> _Gaps:
+        """Each variant's gaps between matvecs (per distinct vector, norm, control unit)."""
+        inv, reps = t.combos(t.of_kinds(_GAP_KINDS))
+        profiles = []
+        for rep in reps:
+            key = ("gaps", wl.batch, tuple(sorted(rep.items())))
+            if key not in t.cache:
+                arch = t.variant(rep)
+                t.cache[key] = None if arch is None else _gap_profile(arch, wl)
+            profiles.append(t.cache[key])
+        return _Gaps(profiles, inv)
+
+    def _onchip(self, wl: Workload, var: _Variants, mv: _Matvecs) -> _OnChip:
+        """What stays on chip (the engine's rules: weights, activations, state)."""
+        steady = wl.decode_steps[0]
+        max_vec = max((max(op.bytes_in, op.bytes_out) for op in steady.ops), default=0)
+        if var.split == "rows":
+            per_core = sum(
+                (mv.nbytes[:, op.matrix] for op in steady.ops if op.is_matvec), np.zeros(var.n)
+            )
+        else:  # a layers split's core holds its own layers' matrices
+            per_core = self._layer_core_bytes(steady, mv, var.cores)
+        act_cap, state_cap = var.buffers[:, 7], var.buffers[:, 8]
+        acts_ok = act_cap >= max_vec
+        layers = int(wl.model.get("layers", 1))
+        d = int(wl.model.get("d", 0))
+        need = np.ceil(layers * d * STATE_BYTES * wl.batch / var.cores)
+        state_ok = state_cap + np.where(acts_ok, act_cap - max_vec, 0) >= need
+        return _OnChip(
+            resident=(var.buffers[:, 0] > 0) & (per_core <= var.buffers[:, 1]),
+            acts_spill=np.where(acts_ok, 0.0, 1.0),
+            state_spill=np.where(state_ok, 0.0, 1.0),
+        )
+
+    def _terms(self, var: _Variants, mv: _Matvecs, op: Op, v: int) -> _Terms:
+        """One matvec's times, bytes and energies for every variant (``v`` vectors)."""
+        _, par, tcols, zs, bpw, act_bits, acc_bits, start_lat, _, fillc, pvec = var.array.T
+        m = op.matrix
+        cycles = mv.cycles[:, m] * np.ceil(v / pvec)
+        comp = cycles * var.ns_cyc
+        nbytes = mv.nbytes[:, m]
+        full_tile = np.maximum(1, np.ceil(par * tcols * bpw / 8))
+        per_chunk = np.maximum(1, np.floor(var.buffers[:, 2] / full_tile))
+        chunks = np.maximum(1, np.ceil(mv.tiles[:, m] / per_chunk))
+        first = np.minimum(per_chunk * full_tile, nbytes)
+        c_first = comp * first / np.maximum(nbytes, 1.0)
+        path_bw = var.bw if var.split == "rows" else var.bw_alone
+        # energy (all cores): adds, accumulations, weight-buffer reads; and when streamed
+        # the buffer's writes and the off-chip bytes
+        mat = self.workload.matrices[m]
+        adds = np.where(zs > 0, float(mat.nonzeros), float(mat.rows * mat.cols)) * v
+        steps_all = (mv.cycles[:, m] - mv.bubbles[:, m]) / mv.share[:, m] * v
+        bytes_all = nbytes / mv.share[:, m]
+        w_pj = var.buffers[:, 4]
+        resident_pj = (
+            adds * self.energy.get("ternary_add_pj_per_op")
+            + steps_all * par * self.energy.get("accumulate_pj_per_op")
+            + bytes_all * w_pj
+        )
+        c_last = np.maximum(comp - (chunks - 1) * c_first, 0.0)
+        fill = first / path_bw
+        rest = nbytes - first
+        extra = np.maximum(0.0, c_first + var.lat * var.exposed - fill) / 2
+        mt = self.options.max_transactions
+        k = var.bw_alone / path_bw
+        return _Terms(
+            c_last=c_last,
+            fill=fill,
+            rest=rest,
+            rest_ns=rest / path_bw + np.maximum(chunks - 2, 0) * extra,
+            merged=(chunks > mt) if mt > 1 else np.zeros(var.n, dtype=bool),
+            k=k,
+            fill_alone=first / var.bw_alone,
+            own=(chunks - 1) * var.lat + rest / var.bw_alone,
+            cycles=cycles,
+            comp=comp,
+            lead=(np.ceil(op.cols * act_bits / var.buffers[:, 5]) * v + start_lat) * var.ns_cyc,
+            tail=(fillc + np.ceil(mv.rows[:, m] * v * acc_bits / var.buffers[:, 6])) * var.ns_cyc,
+            nbytes=nbytes,
+            first=first,
+            chunks=chunks,
+            c_first=c_first,
+            pj_resident=resident_pj,
+            pj_streamed=resident_pj + bytes_all * w_pj + _moved(bytes_all, var.burst) * var.mem_pj,
         )
 
     # ---------------------------------------------------------------- helpers
@@ -686,7 +904,7 @@ class AnalyticalModel:
                 got = model.resources(arch.spec.units[i], device)
                 return [float(got.get(k, 0.0)) for k in kinds]
 
-            vals, good = t.per_variant(t.of_unit(i), fig, len(kinds))
+            vals, good = t.per_variant(f"resources-{i}", t.of_unit(i), fig, len(kinds))
             ok &= good
             times = 1 if model.placement == "device" else cores
             for j, k in enumerate(kinds):
@@ -832,23 +1050,3 @@ def _gap_profile(arch: Arch, wl: Workload) -> list[_Profile]:
             )
         )
     return out
-
-
-def _gather_profile(
-    profiles: list[list[_Profile] | None], inv: I64, step: int
-) -> tuple[F64, F64, F64, F64, F64, F64]:
-    """Spread one step's profile of each gap combination to its variants."""
-    ref = next(p for p in profiles if p is not None)[step]
-    width = ref.gaps.size
-    gaps = np.zeros((len(profiles), width))
-    act = np.zeros((len(profiles), width))
-    state = np.zeros((len(profiles), width))
-    scal = np.zeros((len(profiles), 3))
-    for j, prof in enumerate(profiles):
-        if prof is None:
-            continue
-        p = prof[step]
-        gaps[j], act[j], state[j] = p.gaps, p.act_spill, p.state_spill
-        scal[j] = (p.vector_cycles, p.vector_pj, p.embed_bytes)
-    s = scal[inv]
-    return gaps[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv]
