@@ -226,7 +226,8 @@ class _Table:
             width: How many.
 
         Returns:
-            ``(values (N, width), valid (N,))``: NaN where the combination is invalid.
+            ``(values (N, width), valid (N,))``: where the combination is invalid, the
+            base design's values (so that what follows computes), marked invalid.
         """
         inv, reps = self.combos(names)
         out = np.full((len(reps), width), np.nan)
@@ -237,9 +238,13 @@ class _Table:
                 arch = self.variant(rep)
                 self.cache[key] = None if arch is None else list(fn(arch))
             got = self.cache[key]
-            if got is not None:
-                out[j] = got
-                ok[j] = True
+            ok[j] = got is not None
+            if got is None:
+                base_key = (tag, ())
+                if base_key not in self.cache:
+                    self.cache[base_key] = list(fn(self.base))
+                got = self.cache[base_key]
+            out[j] = got
         return out[inv], ok[inv]
 
 
@@ -587,7 +592,7 @@ class AnalyticalModel:
             batch=batch,
             split=split,
             clock=clock,
-            cores=np.nan_to_num(cores_f[:, 0], nan=1).astype(np.int64),
+            cores=cores_f[:, 0].astype(np.int64),
             array=arr,
             buffers=buf,
             memory=mem,
@@ -828,7 +833,6 @@ class AnalyticalModel:
         lanes, par, tcols, zs, bpw, *_rest = arr.T
         bubble = arr[:, 8]
         key_cols = np.stack([par, lanes, tcols, bubble, zs, bpw, cores.astype(float)], axis=1)
-        key_cols = np.nan_to_num(key_cols, nan=1.0)
         uniq, inv = np.unique(key_cols, axis=0, return_inverse=True)
         per_key = np.zeros((len(uniq), 6, n_mat))
         for k, row in enumerate(uniq):

@@ -19,7 +19,7 @@ from arch_models.validation.base import validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document
 
-__all__ = ["CARD_PREFIX", "evolve", "evolve_system", "parse_path", "resolve_path"]
+__all__ = ["CARD_PREFIX", "evolve", "evolve_system", "parse_path", "resolve_path", "value_at"]
 
 #: Prefix of a system variant's paths that change every card's description.
 CARD_PREFIX = "card."
@@ -53,6 +53,21 @@ def resolve_path(arch: Arch, parts: tuple[str | int, ...]) -> tuple[str | int, .
             if unit.name == parts[0]:
                 return ("units", i, *parts[1:])
     return parts
+
+
+def value_at(arch: Arch, path: str) -> Any:
+    """Return the value a description has at ``path`` (its default where not written).
+
+    Raises:
+        ValueError: The path is malformed or names no field.
+    """
+    node: Any = arch.spec.model_dump(mode="json")
+    for part in resolve_path(arch, parse_path(path)):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"{arch.filename}: no field {path!r}") from None
+    return node
 
 
 def evolve(arch: Arch, changes: Mapping[str, Any]) -> Arch:

@@ -1,0 +1,110 @@
+"""The analytical tier against the SimPy tier and its own floors.
+
+Variants are drawn (seeded) from the example spaces and replayed on a small synthetic
+workload shaped like the model, so each SimPy run takes a fraction of a second. The
+tolerance below is the tier's measured worst error on these variants with margin, not a
+target: ``benchmarks/explore.py`` measures it on the real models and reports it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arch_models.spec import load_arch
+from arch_models.spec.evolve import evolve, value_at
+from cosim.analytical import AnalyticalModel, UnsupportedChangeError
+from cosim.engine import simulate
+from explorer import load_space
+from tests.conftest import EXAMPLES
+from tests.engine.synth import synthetic_workload
+
+#: Worst |relative error| the tier may show here (measured: 5.3% on tokens/s, 0.3% on W).
+TOLERANCE = 0.10
+
+
+def _draw(design: str, space: str, n: int, seed: int) -> tuple[Any, list[dict[str, Any]]]:
+    """Draw ``n`` designs of a space, each complete (an inactive parameter: the base's)."""
+    arch = load_arch(EXAMPLES / design)
+    designs = list(load_space(EXAMPLES / space, arch).designs())
+    rng = np.random.default_rng(seed)
+    drawn = [designs[int(i)] for i in rng.choice(len(designs), size=n, replace=False)]
+    keys = sorted({k for d in drawn for k in d})
+    return arch, [{k: d.get(k, value_at(arch, k)) for k in keys} for d in drawn]
+
+
+@pytest.mark.parametrize(
+    ("design", "space"),
+    [("u280_hbm.yaml", "u280_hbm_space.yaml"), ("d5005_paper_core.yaml", "d5005_space.yaml")],
+)
+def test_estimates_follow_simpy_and_never_beat_a_floor(design: str, space: str) -> None:
+    arch, designs = _draw(design, space, 12, seed=3)
+    work = synthetic_workload(layers=2, d=512, inter=1536, vocab=2048, steps=3, prompt=1)
+    est = AnalyticalModel(arch, work).evaluate(
+        {k: np.array([d[k] for d in designs], dtype=object) for k in designs[0]}
+    )
+    assert est.valid.all()
+    for i, changes in enumerate(designs):
+        sim = simulate(evolve(arch, changes), work)
+        got = est.summary(i)
+        assert got["tokens_per_s"] <= got["bound_tokens_per_s"] * (1 + 1e-12)
+        assert got["tokens_per_s"] <= sim.bound_tokens_per_s * (1 + 1e-9), changes
+        assert got["tokens_per_s"] == pytest.approx(sim.tokens_per_s, rel=TOLERANCE), changes
+        assert got["avg_power_w"] == pytest.approx(sim.avg_power_w, rel=TOLERANCE), changes
+        assert got["time_to_first_token_ms"] == pytest.approx(
+            sim.fpga.time_to_first_token_ms, rel=TOLERANCE
+        )
+        assert got["fits"] == sim.fits
+
+
+def test_batches_and_a_layers_split_are_estimated_too() -> None:
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    work = synthetic_workload(layers=4, d=512, inter=1536, vocab=2048, steps=3, prompt=1)
+    variants = [
+        {"layout.batch": 4, "layout.cores": 8},
+        {"layout.batch": 1, "layout.cores": 4, "layout.split": "layers"},
+        {"layout.batch": 16, "layout.cores": 16},
+    ]
+    cols = {k: [v[k] for v in variants] for k in ("layout.batch", "layout.cores")}
+    cols["layout.split"] = [v.get("layout.split", "rows") for v in variants]
+    est = AnalyticalModel(arch, work).evaluate(cols)
+    for i, changes in enumerate(variants):
+        sim = simulate(evolve(arch, {**changes, "layout.split": cols["layout.split"][i]}), work)
+        assert est.tokens_per_s[i] == pytest.approx(sim.tokens_per_s, rel=TOLERANCE), changes
+        assert est.tokens_per_s[i] <= sim.bound_tokens_per_s * (1 + 1e-9)
+
+
+def test_many_at_once_are_each_what_it_is_alone() -> None:
+    arch, designs = _draw("u280_hbm.yaml", "u280_hbm_space.yaml", 30, seed=5)
+    work = synthetic_workload(layers=1, d=256, inter=768, vocab=512, steps=2, prompt=1)
+    model = AnalyticalModel(arch, work)
+    model.chunk = 7  # several chunks, groups split across them
+    together = model.evaluate({k: [d[k] for d in designs] for k in designs[0]})
+    for i in (0, 11, 29):
+        alone = AnalyticalModel(arch, work).evaluate({k: [v] for k, v in designs[i].items()})
+        assert alone.summary(0) == together.summary(i)
+
+
+def test_a_variant_the_validator_refuses_is_marked_not_estimated() -> None:
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    work = synthetic_workload(layers=1, d=256, inter=768, steps=2)
+    est = AnalyticalModel(arch, work).evaluate({"tmac.adder_tree_depth": [6, 2]})
+    assert est.valid.tolist() == [True, False]
+    assert not math.isnan(est.tokens_per_s[0]) and math.isnan(est.tokens_per_s[1])
+    assert not est.fits[1]
+
+
+def test_what_it_does_not_model_is_refused_by_name() -> None:
+    arch = load_arch(EXAMPLES / "u280_hbm.yaml")
+    model = AnalyticalModel(arch, synthetic_workload(layers=1, d=256, inter=768, steps=2))
+    with pytest.raises(UnsupportedChangeError, match=r"device\.part"):
+        model.evaluate({"device.part": ["alveo-u250"]})
+    with pytest.raises(UnsupportedChangeError, match="differ in length"):
+        model.evaluate({"tmac.lanes": [16, 32], "clock_mhz": [200.0]})
+    with pytest.raises(UnsupportedChangeError, match="GPU"):
+        AnalyticalModel(
+            load_arch(EXAMPLES / "h100.yaml"), synthetic_workload(layers=1, d=256, steps=2)
+        )
