@@ -94,6 +94,9 @@ def front_mask(values: npt.ArrayLike, names: Sequence[str]) -> npt.NDArray[np.bo
     if not len(idx):
         return keep
     pts = cost[idx]
+    if pts.shape[1] == 2:
+        keep[idx[_front_2d(pts)]] = True
+        return keep
     # sweep in lexicographic order: a point can only be dominated by one before it
     order = np.lexsort(pts.T[::-1])
     front: list[int] = []
@@ -106,3 +109,15 @@ def front_mask(values: npt.ArrayLike, names: Sequence[str]) -> npt.NDArray[np.bo
         front.append(int(k))
     keep[idx[front]] = True
     return keep
+
+
+def _front_2d(pts: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Return the rows of two minimised columns that no other row dominates (a sort).
+
+    Distinct rows in lexicographic order: a row is on the front when its second value is
+    below every earlier row's; repeated rows share their distinct row's verdict.
+    """
+    uniq, inv = np.unique(pts, axis=0, return_inverse=True)  # sorted by column 0, then 1
+    best_before = np.minimum.accumulate(np.concatenate([[np.inf], uniq[:-1, 1]]))
+    on: npt.NDArray[np.bool_] = (uniq[:, 1] < best_before)[inv.ravel()]
+    return on
