@@ -18,12 +18,24 @@
    power dominates, so power follows throughput and most designs are on the front) on one
    block of the paper's model.
 
+3. The analytical tier (cosim.analytical): its designs per second over the whole U280
+   space on 1.3B (573,440 designs), and its error against SimPy per example space (designs
+   drawn with a seed, each simulated): mean and worst |relative error| of tokens/s, W,
+   J/token and time to first token.
+4. The two-tier search (``--sampler two-tier``, explorer.two_tier): a study of the whole
+   U280 space on 1.3B with 2 workers (wall time, target <= 10 min; its SimPy-verified
+   front), and on a sub-space small enough to simulate exhaustively (256 designs) the
+   two-tier front against the exhaustive SimPy front: hypervolume and designs found. The
+   hypervolume table of step 2 has a two-tier row per small space too (its budget: 25%
+   of the space's designs).
+
 Hypervolume: both objectives normalised to [0, 1] over the exhaustive set of feasible
 designs and turned into minimisation (1 - tokens/s, watts), reference point (1.1, 1.1),
 the usual 10% beyond the worst so the extreme designs count: the area the front dominates.
 
 Run: ``.venv/bin/python benchmarks/explore.py [--trials-1 40] [--trials-2 200]
-[--hv-seeds 3] [--hv-model tiny] [--hv-d5005-model paper-block-d512]``
+[--hv-seeds 3] [--hv-model tiny] [--hv-d5005-model paper-block-d512] [--tier-designs 30]
+[--two-tier-trials 400] [--skip-speed] [--skip-hv] [--skip-tier] [--skip-two-tier]``
 """
 
 from __future__ import annotations
@@ -36,7 +48,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from arch_models.spec import load_arch
+from arch_models.spec.evolve import evolve
 from explorer import load_space, run_study
 from explorer.objective import Evaluator
 from explorer.study import StudySettings, ensure_trace
@@ -170,6 +185,124 @@ def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) ->
     )
     print(f"=> {space_path.name}: hypervolume reached / exhaustive over {seeds} seeds: "
           f"{summary}; target >= 95% at 25%")  # fmt: skip
+    budget = round(0.25 * n)
+    t1 = time.perf_counter()
+    out = run_study(
+        arch_path, space_path, model, budget, storage=work / f"hv-{space_path.stem}-2t.db",
+        sampler="two-tier", cache_dir=work / "cache", progress=False,
+    )  # fmt: skip
+    share = hypervolume(_front_points(out.study.get_trials(deepcopy=False)), tps, watts) / full
+    print(f"=> {space_path.name}: two-tier search, {budget} SimPy trials (25%): hypervolume "
+          f"{share:.1%} of exhaustive ({time.perf_counter() - t1:.0f} s)")  # fmt: skip
+
+
+#: (design, space, model) of the analytical tier's error table.
+TIER_SPACES = (
+    (U280, U280_SPACE, "1.3b"),
+    (U280, U280_SMALL_SPACE, "tiny"),
+    (D5005, D5005_SPACE, "paper-block-d512"),
+)
+#: The sub-space of the U280 space simulated exhaustively (256 designs).
+SUB_SPACE = """version: 1
+design: {design}
+name: u280-sub
+constraints: {{power_cap_w: 45}}
+parameters:
+  layout.cores: {{choices: [8, 16, 24, 32]}}
+  hbm.channels: {{choices: [16, 32]}}
+  tmac.lanes: {{choices: [32, 64]}}
+  tmac.rows_parallel: {{choices: [8, 16]}}
+  tmac.zero_skipping: {{choices: [false, true]}}
+  wbuf.capacity_kib: {{choices: [128, 256]}}
+  clock_mhz: {{choices: [200.0, 300.0]}}
+"""
+FIGURES = ("tokens_per_s", "avg_power_w", "energy_per_token_j", "time_to_first_token_ms")
+
+
+def tier(designs: int, work: Path) -> None:
+    """The analytical tier: designs a second on the whole U280 space, error per space."""
+    from cosim.engine import simulate
+    from cosim.trace_workload import workload_from_trace
+    from explorer.two_tier import sweep
+
+    for arch_path, space_path, model in TIER_SPACES:
+        arch = load_arch(arch_path)
+        space = load_space(space_path, arch)
+        settings = StudySettings(
+            arch_path=str(arch_path), space_path=str(space_path), model=model,
+            storage_url="", study_name="", cache_dir=str(work / "cache"),
+        )  # fmt: skip
+        work_load = workload_from_trace(ensure_trace(settings))
+        s = sweep(arch, space, work_load)
+        print(
+            f"analytical tier, {space_path.name} on {model}: {len(s):,} designs in "
+            f"{s.seconds:.1f} s = {s.per_second:,.0f} designs/s on one core (target >= 10,000)"
+        )
+        rng = np.random.default_rng(0)
+        picks = rng.choice(np.flatnonzero(s.estimates.valid), size=min(designs, len(s)),
+                           replace=False)  # fmt: skip
+        errors: dict[str, list[float]] = {f: [] for f in FIGURES}
+        t0 = time.perf_counter()
+        for i in picks:
+            params = {space.paths[k]: v for k, v in s.params(int(i)).items()}
+            sim = simulate(evolve(arch, params), work_load).summary
+            est = s.estimates.summary(int(i))
+            for f in FIGURES:
+                errors[f].append(abs(float(est[f]) / float(sim[f]) - 1))
+        shown = "; ".join(
+            f"{f} mean {statistics.mean(v):.2%} worst {max(v):.2%}" for f, v in errors.items()
+        )
+        print(f"  error against SimPy over {len(picks)} drawn designs "
+              f"({time.perf_counter() - t0:.0f} s of SimPy): {shown}")  # fmt: skip
+
+
+def two_tier(trials: int, work: Path) -> None:
+    """A two-tier study of the whole U280 space on 1.3B; a sub-space against exhaustive."""
+    t0 = time.perf_counter()
+    out = run_study(
+        U280, U280_SPACE, "1.3b", trials, storage=work / "two-tier.db", workers=2,
+        sampler="two-tier", cache_dir=work / "cache", progress=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    rec = out.study.user_attrs["two_tier"]
+    front = _front(_front_points(out.study.get_trials(deepcopy=False)))
+    errs = ", ".join(f"{k} {v['worst']:.1%}" for k, v in rec["errors"].items())
+    print(
+        f"two-tier study, whole {U280_SPACE.name} on 1.3B, 2 workers: {wall / 60:.1f} min "
+        f"(target <= 10 min; trace made before): {rec['designs']:,} designs swept in "
+        f"{rec['seconds']:.0f} s, {out.counts.done} simulated "
+        f"({out.counts.feasible} feasible), {len(front)} on the SimPy-verified front; worst "
+        f"error measured: {errs}; candidates within it: "
+        f"{rec['rounds'][-1]['candidates'] if rec['rounds'] else 0:,}"
+    )
+    sub = work / "u280_sub_space.yaml"
+    sub.write_text(SUB_SPACE.format(design=U280), encoding="utf-8")
+    t1 = time.perf_counter()
+    full = run_study(
+        U280, sub, "1.3b", 256, storage=work / "sub-grid.db", workers=2, sampler="grid",
+        cache_dir=work / "cache", progress=False,
+    )  # fmt: skip
+    grid_s = time.perf_counter() - t1
+    points = _front_points(full.study.get_trials(deepcopy=False))
+    tps = (min(p[0] for p in points), max(p[0] for p in points))
+    watts = (min(p[1] for p in points), max(p[1] for p in points))
+    exhaustive = _front(points)
+    for budget in (32, 64):
+        t2 = time.perf_counter()
+        got = run_study(
+            U280, sub, "1.3b", budget, storage=work / f"sub-2t-{budget}.db", workers=2,
+            sampler="two-tier", cache_dir=work / "cache", progress=False,
+        )  # fmt: skip
+        mine = _front(_front_points(got.study.get_trials(deepcopy=False)))
+        found = len({(round(t, 6), round(w, 6)) for t, w in mine}
+                    & {(round(t, 6), round(w, 6)) for t, w in exhaustive})  # fmt: skip
+        share = hypervolume(mine, tps, watts) / hypervolume(exhaustive, tps, watts)
+        print(
+            f"  sub-space (256 designs; exhaustive SimPy {grid_s:.0f} s, {len(exhaustive)} on "
+            f"the front): two-tier with {budget} SimPy trials ({time.perf_counter() - t2:.0f} "
+            f"s): hypervolume {share:.1%} of exhaustive, {found} of its {len(exhaustive)} "
+            "front designs found"
+        )
 
 
 def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -190,13 +323,21 @@ def main() -> None:
     parser.add_argument(
         "--hv-d5005-model", default="paper-block-d512", help="model of the small D5005 space"
     )
+    parser.add_argument("--tier-designs", type=int, default=30, help="designs per error table")
+    parser.add_argument("--two-tier-trials", type=int, default=400, help="SimPy budget, 1.3B")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-hv", action="store_true")
+    parser.add_argument("--skip-tier", action="store_true")
+    parser.add_argument("--skip-two-tier", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="explore-bench-") as tmp:
         work = Path(tmp)
         if not args.skip_speed:
             speed(args.trials_1, args.trials_2, work)
+        if not args.skip_tier:
+            tier(args.tier_designs, work)
+        if not args.skip_two_tier:
+            two_tier(args.two_tier_trials, work)
         if not args.skip_hv:
             hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
             hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)

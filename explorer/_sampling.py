@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Sampler names accepted by ``--sampler``.
-SAMPLERS = ("nsga2", "tpe", "random", "grid")
+SAMPLERS = ("nsga2", "tpe", "random", "grid", "two-tier")
 #: Draws per trial before a repeated design is accepted (the space may be exhausted).
 ATTEMPTS = 32
 #: Random draws compared for the one farthest from the designs seen.
@@ -314,10 +314,10 @@ def make_sampler(
             inner = optuna.samplers.TPESampler(seed=seed, **legacy)
     elif name == "random":
         inner = optuna.samplers.RandomSampler(seed=seed)
-    elif name == "grid":
-        # A grid study queues every design as a trial with fixed parameters (see
-        # explorer.study, which also refuses a space with a continuous range); nothing is
-        # left to draw.
+    elif name in ("grid", "two-tier"):
+        # A grid study queues every design as a trial with fixed parameters, a two-tier
+        # study the designs its analytical sweep chose (see explorer.study, which also
+        # refuses a space with a continuous range); nothing is left to draw.
         return optuna.samplers.RandomSampler(seed=seed)
     else:
         raise ExplorerError(f"sampler {name!r} is not in supported list: {', '.join(SAMPLERS)}")

@@ -427,6 +427,7 @@ class Evaluator:
         trial.set_user_attr(TrialAttr.STATUS, "failed")
         trial.set_user_attr(TrialAttr.REASON, "the worker stopped before the trial finished")
         trial.set_user_attr(TrialAttr.WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr(TrialAttr.TIER, "simpy")
         trial.set_user_attr(TrialAttr.PARAMS_BY_PATH, json_safe(params))
         trial.set_user_attr(TrialAttr.SUMMARY, {})
         trial.set_user_attr(TrialAttr.DESIGN, self.applied(params))

@@ -79,6 +79,9 @@ class StudyAttr:
     SAMPLER: Final = "sampler"
     #: NSGA-II's population.
     POPULATION_SIZE: Final = "population_size"
+    #: Two-tier studies: the analytical sweep and each round (designs swept, seconds,
+    #: designs a second, the errors measured, candidates within them, trials queued).
+    TWO_TIER: Final = "two_tier"
     #: The trace's token counts: ``{PROMPT_TOKENS: ..., GEN_TOKENS: ...}``.
     TRACE: Final = "trace"
     PROMPT_TOKENS: Final = "prompt_tokens"
@@ -115,6 +118,14 @@ class TrialAttr:
     PARAMS_BY_PATH: Final = "params_by_path"
     #: ``host:pid`` of the process that ran it.
     WORKER: Final = "worker"
+    #: The tier whose figures the trial holds: ``"simpy"`` (every trial a worker ran).
+    TIER: Final = "tier"
+    #: Two-tier studies: why the trial was chosen, ``"calibration"`` (to measure the
+    #: analytical tier's error) or ``"candidate"`` (within that error of the front).
+    TIER_PLAN: Final = "tier_plan"
+    #: Two-tier studies: the analytical tier's figures of the design
+    #: (:meth:`cosim.analytical.Estimates.summary`), written when it was queued.
+    ANALYTICAL: Final = "analytical"
 
 
 class SystemAttr:

@@ -52,10 +52,11 @@ from explorer._sampling import SAMPLERS, make_sampler
 from explorer.errors import ExplorerError
 from explorer.inputs import load_base
 from explorer.objective import CONSTRAINTS, Evaluator, NumericsJudge, TrialFailedError, design_of
-from explorer.objectives import directions, objectives_of
-from explorer.records import StudyAttr, SystemAttr, TrialRecord, retried_numbers
+from explorer.objectives import METRICS, directions, objectives_of
+from explorer.records import StudyAttr, SystemAttr, TrialAttr, TrialRecord, retried_numbers
 from explorer.space import Space, load_space
 from explorer.storage import default_cache_dir, open_storage, redact, storage_url, study_lock
+from safeio import json_safe
 
 if TYPE_CHECKING:
     from optuna import Study
@@ -693,7 +694,7 @@ def run_study(
         )
     space = load_space(space_path, arch)
     grid_size: int | float = math.inf
-    if sampler == "grid":
+    if sampler in ("grid", "two-tier"):
         try:
             space.grid()  # a continuous range has no grid: say so before creating anything
             grid_size = space.size()
@@ -719,33 +720,31 @@ def run_study(
         heartbeat_interval=heartbeat_interval,
         grace_period=grace_period,
     )
+    two_tier = sampler == "two-tier"
+    if two_tier and not isinstance(arch, Arch):
+        raise ExplorerError(
+            f"{arch_path}: the two-tier search needs a single-card design (the analytical "
+            "tier estimates one card); search a system with another --sampler"
+        )
     store = open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     trace = ensure_trace(settings, log=console.print if progress else None)
     population = population_size or default_population(n_trials)
     meta = _metadata(settings, arch, space, population)
     target = min(n_trials, int(grid_size)) if math.isfinite(grid_size) else n_trials
-    study = _create_or_join(store, settings, meta, target, space if sampler == "grid" else None)
+    study = _create_or_join(
+        store, settings, meta, 0 if two_tier else target, space if sampler == "grid" else None
+    )
     before = trial_counts(study)
     launch = before.done + before.running + before.retried  # 0 for a fresh study
     setup_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    problems: list[str] = []
-    with _Progress(console, progress, study, target) as show:
-        show(study)
-        if workers == 1:
-            study_w, store_w, evaluator, planner = _open_worker(
-                settings, 0, launch, (arch, space, trace)
-            )
-            _work(
-                study_w,
-                store_w,
-                evaluator,
-                heartbeat_interval,
-                planner,
-                on_trial=(lambda: show(study)) if progress else None,
-            )
-        else:
-            problems = _run_processes(settings, workers, launch, study, show)
+    run = _Runner(settings, workers, launch, (arch, space, trace), console, progress)
+    if two_tier:
+        assert isinstance(arch, Arch)
+        target = _run_two_tier(run, study, n_trials)
+    else:
+        run(study, target)
+    problems = run.problems
     final = optuna.load_study(study_name=name, storage=store)
     counts = trial_counts(final)
     return StudyOutcome(
@@ -759,6 +758,191 @@ def run_study(
         setup_s=setup_s,
         problems=problems,
     )
+
+
+class _Runner:
+    """Runs the workers on a study's waiting trials until none is left (with progress)."""
+
+    def __init__(
+        self,
+        settings: StudySettings,
+        workers: int,
+        launch: int,
+        loaded: tuple[Arch | System, Space, Trace],
+        console: Console,
+        progress: bool,
+    ) -> None:
+        self.settings, self.workers, self.launch, self.loaded = settings, workers, launch, loaded
+        self.console, self.progress = console, progress
+        self.problems: list[str] = []
+
+    def __call__(self, study: Study, target: int, what: str = "") -> None:
+        """Run the study's waiting trials, the bar counting up to ``target`` trials."""
+        with _Progress(self.console, self.progress, study, target, what) as show:
+            show(study)
+            if self.workers == 1:
+                study_w, store_w, evaluator, planner = _open_worker(
+                    self.settings, 0, self.launch, self.loaded
+                )
+                _work(
+                    study_w,
+                    store_w,
+                    evaluator,
+                    self.settings.heartbeat_interval,
+                    planner,
+                    on_trial=(lambda: show(study)) if self.progress else None,
+                )
+            else:
+                self.problems += _run_processes(
+                    self.settings, self.workers, self.launch, study, show
+                )
+
+
+def _run_two_tier(run: _Runner, study: Study, budget: int) -> int:
+    """Sweep the space with the analytical tier, then simulate what may be on the front.
+
+    See :mod:`explorer.two_tier`. Returns the study's trial target (what was queued).
+    """
+    from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+    from explorer import two_tier
+
+    settings, console = run.settings, run.console
+    arch, space, trace = run.loaded
+    assert isinstance(arch, Arch)
+    workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+    with _Bar(console, run.progress, "analytical tier: sweeping the space") as bar:
+        s = two_tier.sweep(
+            arch,
+            space,
+            workload,
+            options=SimOptions(max_transactions=settings.max_transactions),
+            progress=bar,
+        )
+    record: dict[str, Any] = {
+        "designs": len(s),
+        "feasible": int(s.feasible.sum()),
+        "seconds": round(s.seconds, 3),
+        "designs_per_s": round(s.per_second, 1),
+        "budget": budget,
+        "rounds": [],
+    }
+
+    def queue(indices: list[int], plan: str) -> int:
+        with study_lock(settings.storage_url, settings.study_name):
+            trials = study.get_trials(deepcopy=False)
+            have = {_params_key(t) for t in trials}
+            room = budget - len(trials)
+            added = 0
+            for i in indices:
+                if added >= room:
+                    break
+                params = s.params(i)
+                if json.dumps(params, sort_keys=True) in have:
+                    continue
+                study.enqueue_trial(
+                    params,
+                    user_attrs={
+                        TrialAttr.ANALYTICAL: s.estimates.summary(i),
+                        TrialAttr.TIER_PLAN: plan,
+                    },
+                )
+                added += 1
+        return added
+
+    def run_queued(what: str) -> None:
+        run(study, len(study.get_trials(deepcopy=False)), what)
+
+    added = queue(two_tier.calibration(s, settings.seed), "calibration")
+    run_queued("SimPy tier: calibration")
+    errors = _two_tier_errors(study, two_tier)
+    for _ in range(3):  # candidates; again while the measured errors grow
+        allow = {n: e["worst"] for n, e in errors.items() if math.isfinite(e["worst"])}
+        cands = two_tier.candidates(s, allow)
+        added = queue(cands, "candidate")
+        record["rounds"].append({"errors": errors, "candidates": len(cands), "queued": added})
+        if not added:
+            break
+        run_queued("SimPy tier: candidates")
+        grown = _two_tier_errors(study, two_tier)
+        worse = any(grown[n]["worst"] > errors[n]["worst"] for n in errors)
+        errors = grown
+        if not worse:
+            break
+    record["errors"] = errors
+    study.set_user_attr(StudyAttr.TWO_TIER, json_safe(record))
+    if run.progress:
+        console.print(_two_tier_line(record))
+    return len(study.get_trials(deepcopy=False))
+
+
+def _two_tier_errors(study: Study, two_tier: Any) -> dict[str, dict[str, float]]:
+    """The analytical tier's errors against every simulated trial of the study."""
+    pairs = []
+    for t in study.get_trials(deepcopy=False):
+        est = t.user_attrs.get(TrialAttr.ANALYTICAL)
+        got = t.user_attrs.get(TrialAttr.SUMMARY)
+        if isinstance(est, dict) and isinstance(got, dict) and got:
+            pairs.append((est, got))
+    out: dict[str, dict[str, float]] = two_tier.measured_errors(pairs, list(METRICS))
+    return out
+
+
+def _two_tier_line(record: dict[str, Any]) -> str:
+    """One line on the sweep and the rounds, for the terminal."""
+    last = record["rounds"][-1] if record["rounds"] else {}
+    errs = ", ".join(
+        f"{k} {v['worst']:.1%}"
+        for k, v in record.get("errors", {}).items()
+        if isinstance(v.get("worst"), float) and math.isfinite(v["worst"])
+    )
+    return (
+        f"analytical tier: {record['designs']:,} designs in {record['seconds']:.1f} s "
+        f"({record['designs_per_s']:,.0f}/s); worst error against SimPy: {errs or 'none yet'}; "
+        f"{last.get('candidates', 0):,} designs within it of the front, the nearest "
+        f"simulated (budget {record['budget']:,} trials)"
+    )
+
+
+def _params_key(trial: FrozenTrial) -> str:
+    params = trial.params or trial.system_attrs.get(SystemAttr.FIXED_PARAMS) or {}
+    return json.dumps(params, sort_keys=True)
+
+
+class _Bar:
+    """A rich progress bar over ``progress(done, total)`` calls (or nothing)."""
+
+    def __init__(self, console: Console, enabled: bool, what: str) -> None:
+        self.console, self.enabled, self.what = console, enabled, what
+        self.bar: Progress | None = None
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.what, total=None)
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _run_processes(
@@ -797,8 +981,11 @@ def _run_processes(
 class _Progress:
     """A rich progress bar over the study's counted trials (or nothing)."""
 
-    def __init__(self, console: Console, enabled: bool, study: Study, target: int) -> None:
+    def __init__(
+        self, console: Console, enabled: bool, study: Study, target: int, what: str = ""
+    ) -> None:
         self.console, self.enabled, self.study, self.target = console, enabled, study, target
+        self.what = what or f"exploring {study.study_name}"
         self.bar: Progress | None = None
         self.last = 0.0
 
@@ -824,9 +1011,7 @@ class _Progress:
                 transient=False,
             )
             self.bar.start()
-            self.task = self.bar.add_task(
-                f"exploring {self.study.study_name}", total=self.target, tally=""
-            )
+            self.task = self.bar.add_task(self.what, total=self.target, tally="")
         return self.show
 
     def show(self, study: Study) -> None:

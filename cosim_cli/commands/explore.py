@@ -1,13 +1,15 @@
 """``cosim explore ARCH --space SPACE --model M --trials N``: search a design's space.
 
-Runs an Optuna study (NSGA-II by default; ``--sampler tpe|random|grid``) maximising
+Runs an Optuna study (NSGA-II by default; ``--sampler tpe|random|grid|two-tier``) maximising
 tokens/s and minimising watts of the design's variants, under the device's resources and
 the space's optional power cap and accuracy bound. The study lives in ``--storage`` (a
 SQLite file, ``studies.db`` by default; any SQLAlchemy URL such as
 ``postgresql+psycopg://user@host/db`` otherwise); ``--workers K`` runs K processes here,
 and the same command on other machines with the same storage joins the study. A killed
 run resumes with the same command. Shows a progress bar, then the Pareto front. See
-:mod:`explorer.study`.
+:mod:`explorer.study`. ``--sampler two-tier`` estimates every design of the space with the
+analytical tier first, then simulates at most N of them: those within its measured error of
+the front (:mod:`explorer.two_tier`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ def register(sub: Any) -> None:
     p.add_argument("--study", metavar="NAME", help="study name (default design.space.model)")
     p.add_argument("--workers", type=int, default=1, metavar="K", help="processes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and samplers (0)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="nsga2", help="default nsga2")
+    p.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="nsga2",
+        help="default nsga2; two-tier: sweep the whole space with the analytical tier, "
+        "then simulate (at most --trials) the designs within its error of the front",
+    )
     p.add_argument("--population", type=int, metavar="P", help="NSGA-II population size")
     p.add_argument("--prompt-tokens", type=int, default=1, metavar="P", help="prompt tokens (1)")
     p.add_argument("--tokens", type=int, default=2, metavar="G", help="decode tokens (2)")

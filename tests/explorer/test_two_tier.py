@@ -1,0 +1,94 @@
+"""The two-tier search: the analytical sweep, the SimPy rounds, what trials say, resuming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arch_models.spec import load_arch
+from cosim.trace_workload import workload_from_trace
+from explorer import ExplorerError, pareto_front, run_study
+from explorer.objectives import front_mask
+from explorer.space import load_space
+from explorer.study import StudySettings, ensure_trace
+from explorer.two_tier import Sweep, calibration, candidates, measured_errors, sweep
+from tests.conftest import EXAMPLES
+from tests.explorer.conftest import U280
+
+SPACE = EXAMPLES / "u280_small_space.yaml"  # 216 designs
+
+
+def _sweep(tmp_path: Path) -> Sweep:
+    arch = load_arch(U280)
+    settings = StudySettings(
+        arch_path=str(U280), space_path=str(SPACE), model="tiny", storage_url="",
+        study_name="", cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    return sweep(arch, load_space(SPACE, arch), workload_from_trace(ensure_trace(settings)))
+
+
+def test_the_sweep_covers_the_space_and_candidates_start_at_its_front(tmp_path: Path) -> None:
+    s = _sweep(tmp_path)
+    assert len(s) == 216 and s.feasible.any()
+    designs = {json.dumps(s.params(i), sort_keys=True) for i in range(len(s))}
+    assert len(designs) == 216
+    feas = np.flatnonzero(s.feasible)
+    front = set(feas[front_mask(s.values[feas], s.objectives)].tolist())
+    exact = candidates(s, {"tokens_per_s": 0.0, "avg_power_w": 0.0})
+    assert set(exact[: len(front)]) == front  # the front first, nearest first after it
+    wider = candidates(s, {"tokens_per_s": 0.2, "avg_power_w": 0.2})
+    assert set(exact) <= set(wider) and len(wider) > len(exact)
+    cal = calibration(s, seed=0)
+    assert len(cal) == len(set(cal)) and set(cal) <= set(feas.tolist())
+    assert cal == calibration(s, seed=0)
+
+
+def test_measured_errors_are_relative_mean_and_worst() -> None:
+    pairs = [({"tokens_per_s": 110.0}, {"tokens_per_s": 100.0}),
+             ({"tokens_per_s": 95.0}, {"tokens_per_s": 100.0})]  # fmt: skip
+    got = measured_errors(pairs, ["tokens_per_s", "avg_power_w"])
+    assert got["tokens_per_s"]["worst"] == pytest.approx(0.10)
+    assert got["tokens_per_s"]["mean"] == pytest.approx(0.075)
+    assert np.isnan(got["avg_power_w"]["worst"])
+
+
+def test_a_two_tier_study_simulates_its_picks_and_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    out = run_study(U280, SPACE, "tiny", 30, storage=db, sampler="two-tier", progress=False)
+    study = out.study
+    first = len(study.trials)
+    assert out.counts.done == first <= 30
+    plans = [t.user_attrs["tier_plan"] for t in study.trials]
+    assert plans.count("calibration") >= 2 and "candidate" in plans
+    for t in study.trials:
+        assert t.user_attrs["tier"] == "simpy"
+        assert t.user_attrs["analytical"]["tier"] == "analytical"
+    record = study.user_attrs["two_tier"]
+    assert record["designs"] == 216 and record["budget"] == 30
+    assert set(record["errors"]) >= {"tokens_per_s", "avg_power_w"}
+    front = pareto_front(study)
+    assert not front.empty
+    assert all(study.trials[int(n)].user_attrs["tier"] == "simpy" for n in front["trial"])
+    # resuming with the same budget queues nothing; a larger one adds only new designs
+    again = run_study(U280, SPACE, "tiny", 30, storage=db, sampler="two-tier", progress=False)
+    assert again.ran == 0 and len(again.study.trials) == first
+    more = run_study(U280, SPACE, "tiny", 45, storage=db, sampler="two-tier", progress=False)
+    params = [json.dumps(t.params, sort_keys=True) for t in more.study.trials]
+    assert len(params) == len(set(params)) and len(params) > first
+
+
+def test_what_the_two_tier_search_cannot_sweep_is_refused(tmp_path: Path) -> None:
+    space = tmp_path / "c.yaml"
+    space.write_text("version: 1\nname: c\nparameters:\n  clock_mhz: {low: 150.0, high: 300.0}\n")
+    with pytest.raises(ExplorerError, match="a grid needs a step or choices"):
+        run_study(U280, space, "tiny", 4, storage=tmp_path / "s.db", sampler="two-tier",
+                  progress=False)  # fmt: skip
+    assert not (tmp_path / "s.db").exists()
+    with pytest.raises(ExplorerError, match="single-card design"):
+        run_study(
+            EXAMPLES / "tereffic_onchip_370m.yaml", EXAMPLES / "tereffic_onchip_space.yaml",
+            "tiny", 4, storage=tmp_path / "t.db", sampler="two-tier", progress=False,
+        )  # fmt: skip
