@@ -48,6 +48,8 @@ class DesignRecord:
         design: The resolved architecture description.
         params: Searched parameters (space key → value; empty for results folders).
         origin: The study's name, or the results folder.
+        provenance: Which tier's figures these are and why the design was simulated
+            (two-tier studies), in words; ``""`` when there is nothing to say.
     """
 
     key: str
@@ -58,6 +60,7 @@ class DesignRecord:
     design: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     origin: str = ""
+    provenance: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,28 @@ def record_of_trial(trial: FrozenTrial, study_name: str) -> DesignRecord:
         design=dict(record.design),
         params=dict(record.params),
         origin=study_name,
+        provenance=_provenance(record),
     )
+
+
+def _provenance(record: TrialRecord) -> str:
+    """Say that a two-tier study's trial holds SimPy's figures, and why it was simulated."""
+    if not record.tier_plan:
+        return ""
+    why = {
+        "calibration": "to measure the analytical tier's error",
+        "candidate": "as within the analytical tier's measured error of the front",
+    }.get(record.tier_plan, record.tier_plan)
+    est = record.analytical
+    guess = ""
+    if isinstance(est.get("tokens_per_s"), int | float) and isinstance(
+        est.get("avg_power_w"), int | float
+    ):
+        guess = (
+            f" (the analytical tier estimated {est['tokens_per_s']:,.0f} tokens/s at "
+            f"{est['avg_power_w']:.1f} W)"
+        )
+    return f"Figures from the SimPy tier; the two-tier search simulated it {why}{guess}."
 
 
 def load_results_folders(paths: Sequence[str | Path]) -> tuple[list[SavedDesign], list[Notice]]:

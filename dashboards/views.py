@@ -470,6 +470,8 @@ def detail_view(record: DesignRecord | None, image_format: str = "png") -> Any:
     head: list[Any] = [html.H3([f"{record.label} ", status], id="detail-title")]
     if record.reason:
         head.append(html.P(record.reason, className="reason"))
+    if record.provenance:
+        head.append(html.P(record.provenance, className="hint", id="detail-provenance"))
     if record.params:
         head.append(
             html.P(

@@ -167,6 +167,10 @@ class TrialRecord:
         worker: ``host:pid`` of the process that ran it (``""`` when unknown).
         values: ``(tokens_per_s, avg_power_w)`` of a complete trial.
         retry_history: Numbers of the trials this one retries.
+        tier: The tier whose figures it holds (``simpy``; ``""`` for trials run before
+            the key existed, which were SimPy's too).
+        tier_plan: Why a two-tier study chose it (``calibration`` or ``candidate``).
+        analytical: What the analytical tier estimated for it (two-tier studies).
     """
 
     number: int
@@ -180,6 +184,9 @@ class TrialRecord:
     worker: str = ""
     values: tuple[float, ...] | None = None
     retry_history: tuple[int, ...] = ()
+    tier: str = ""
+    tier_plan: str = ""
+    analytical: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_attrs(
@@ -216,6 +223,9 @@ class TrialRecord:
             worker=str(user_attrs.get(TrialAttr.WORKER) or ""),
             values=None if values is None else tuple(float(v) for v in values),
             retry_history=tuple(int(n) for n in retry_history or ()),
+            tier=str(user_attrs.get(TrialAttr.TIER) or ""),
+            tier_plan=str(user_attrs.get(TrialAttr.TIER_PLAN) or ""),
+            analytical=_mapping(user_attrs.get(TrialAttr.ANALYTICAL)),
         )
 
     @classmethod

@@ -10,6 +10,7 @@ import pytest
 
 from arch_models.spec import load_arch
 from cosim.trace_workload import workload_from_trace
+from dashboards.designs import record_of_trial
 from explorer import ExplorerError, pareto_front, run_study
 from explorer.objectives import front_mask
 from explorer.space import load_space
@@ -69,6 +70,8 @@ def test_a_two_tier_study_simulates_its_picks_and_resumes(tmp_path: Path) -> Non
     record = study.user_attrs["two_tier"]
     assert record["designs"] == 216 and record["budget"] == 30
     assert set(record["errors"]) >= {"tokens_per_s", "avg_power_w"}
+    shown = record_of_trial(study.trials[0], study.study_name).provenance
+    assert "SimPy tier" in shown and "analytical tier estimated" in shown
     front = pareto_front(study)
     assert not front.empty
     assert all(study.trials[int(n)].user_attrs["tier"] == "simpy" for n in front["trial"])
