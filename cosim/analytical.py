@@ -97,6 +97,9 @@ class Estimates:
         fits: Every resource kind within the device.
         worst_utilisation: The largest used/available over resource kinds.
         valid: The variant's units validate (``False``: figures are NaN).
+        family: Which of the tier's regimes estimates it (weight buffer single or
+            double, channels of its own or shared, dense or zero skipping, weights on
+            chip, a layers split), in words: its error is measured per family.
         resources: Use per resource kind (whole design).
     """
 
@@ -109,6 +112,7 @@ class Estimates:
     fits: npt.NDArray[np.bool_]
     worst_utilisation: F64
     valid: npt.NDArray[np.bool_]
+    family: npt.NDArray[np.object_]
     resources: Mapping[str, F64] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -126,6 +130,7 @@ class Estimates:
             "bound_tokens_per_s": float(self.bound_tokens_per_s[i]),
             "fits": bool(self.fits[i]),
             "worst_utilisation": float(self.worst_utilisation[i]),
+            "family": str(self.family[i]),
         }
 
 
@@ -261,6 +266,7 @@ _FIGURES = (
     "fits",
     "worst_utilisation",
     "valid",
+    "family",
 )
 
 
@@ -479,6 +485,23 @@ class _Gaps:
         return _StepGaps(gaps[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
 
 
+def _family(var: _Variants, onchip: _OnChip) -> npt.NDArray[np.object_]:
+    """Each variant's regime of the tier, in words (see :attr:`Estimates.family`)."""
+    parts = [
+        np.where(var.buffers[:, 3] >= 2, "double-buffered", "single-buffered"),
+        np.where(var.bw_alone > var.bw * (1 + 1e-9), "shared channels", "own channels"),
+        np.where(var.array[:, 3] > 0, "zero skipping", "dense"),
+    ]
+    out = parts[0].astype(object)
+    for p in parts[1:]:
+        out = out + ", " + p.astype(object)
+    out = np.where(onchip.resident, out + ", weights on chip", out)
+    if var.split == "layers":
+        out = out + ", layers split"
+    result: npt.NDArray[np.object_] = out.astype(object)
+    return result
+
+
 def _moved(nbytes: F64, burst: F64) -> F64:
     """Return the bytes a transfer moves (whole bursts)."""
     out: F64 = np.ceil(nbytes / burst) * burst
@@ -684,6 +707,7 @@ class AnalyticalModel:
             fits=valid & (util <= 1.0),
             worst_utilisation=util,
             valid=valid,
+            family=_family(var, onchip),
             resources=used,
         )
 

@@ -42,8 +42,10 @@ from explorer.objectives import METRICS, front_mask
 from explorer.space import Constraints, Space
 
 __all__ = [
+    "ALL",
     "ERROR_FLOOR",
     "Sweep",
+    "allowances",
     "calibration",
     "candidates",
     "measured_errors",
@@ -52,9 +54,9 @@ __all__ = [
 
 #: The least error allowance of a figure (the tier's error is never taken as zero).
 ERROR_FLOOR = 0.001
-#: Designs per calibration round: the analytical front's extremes and spread, the rest
-#: drawn from the feasible designs.
-CALIBRATION = 16
+#: Designs spread along the analytical front in the calibration round (two of every
+#: family of the tier's regimes come on top).
+CALIBRATION = 8
 
 
 @dataclass(frozen=True)
@@ -173,54 +175,79 @@ def sweep(
 def calibration(s: Sweep, seed: int, count: int = CALIBRATION) -> list[int]:
     """Return the designs simulated first to measure the tier's error.
 
-    Half spread along the analytical front (its ends included, evenly by the first
-    objective), half drawn (seeded) from the other feasible designs.
+    ``count`` spread along the analytical front (its ends included, evenly by the first
+    objective), and two drawn (seeded) from each family of the tier's regimes
+    (:attr:`cosim.analytical.Estimates.family`) among the feasible designs, so that
+    every family's error is measured.
     """
     feasible = np.flatnonzero(s.feasible & np.isfinite(s.values).all(axis=1))
     if not feasible.size:
         return []
     front = feasible[front_mask(s.values[feasible], s.objectives)]
     front = front[np.argsort(s.values[front, 0], kind="stable")]
-    take = min(front.size, max(2, count // 2))
+    take = min(front.size, max(2, count))
     spread = np.rint(np.linspace(0, front.size - 1, take)).astype(np.int64)
     picks = [int(front[j]) for j in spread]
-    rest = np.setdiff1d(feasible, picks)
     rng = np.random.default_rng(seed)
-    extra = rng.choice(rest, size=min(rest.size, count - len(set(picks))), replace=False)
-    return list(dict.fromkeys([*picks, *(int(i) for i in extra)]))
+    families = s.estimates.family[feasible]
+    for fam in sorted(set(families.tolist())):
+        members = np.setdiff1d(feasible[families == fam], picks)
+        picks += [int(i) for i in rng.choice(members, size=min(2, members.size), replace=False)]
+    return list(dict.fromkeys(picks))
 
 
-def candidates(s: Sweep, errors: Mapping[str, float], near: float = 1.0) -> list[int]:
+#: Key of the errors measured over every family (:func:`allowances` falls back to it).
+ALL = "all"
+
+
+def allowances(s: Sweep, errors: Mapping[str, Mapping[str, float]]) -> npt.NDArray[np.float64]:
+    """Return each design's relative error allowance per objective (designs × objectives).
+
+    Its family's worst measured error where the family was measured, else the worst
+    over all families (``errors[ALL]``), never below :data:`ERROR_FLOOR`.
+    """
+    out = np.empty(s.values.shape)
+    overall = errors.get(ALL, {})
+    fams = s.estimates.family
+    for j, n in enumerate(s.objectives):
+        out[:, j] = max(overall.get(n, 0.0), ERROR_FLOOR)
+        for fam, errs in errors.items():
+            if fam != ALL and n in errs:
+                out[fams == fam, j] = max(errs[n], ERROR_FLOOR)
+    return out
+
+
+def candidates(s: Sweep, errors: Mapping[str, Mapping[str, float]]) -> list[int]:
     """Return the designs that could be on the front, nearest first.
 
     A design is a candidate unless another feasible design, its figures made worse by
-    each objective's error, still dominates the design's figures made better by it.
+    its family's error, still dominates the design's figures made better by its own
+    family's error (:func:`allowances`).
 
     Args:
         s: The sweep.
-        errors: Each objective's relative error allowance.
-        near: Scales the allowances (1: the errors as measured).
+        errors: Per family (and :data:`ALL`), each objective's relative error allowance.
 
     Returns:
         Indices into the sweep: the analytical front's designs, then the others by how
-        close each is to the front.
+        close each is to being dominated.
     """
-    ok = np.isfinite(s.values).all(axis=1) & (s.values > 0).all(axis=1)
-    pool = np.flatnonzero(ok & (s.feasible | _near_feasible(s, errors)))
+    ok = np.asarray(np.isfinite(s.values).all(axis=1) & (s.values > 0).all(axis=1), dtype=bool)
+    pool = np.flatnonzero(ok & (s.feasible | _near_feasible(s, errors.get(ALL, {}))))
     feas = np.flatnonzero(ok & s.feasible)
     if not pool.size:
         return []
-    # log-figures, each turned "bigger is better"; a gap of 2e both ways is the margin
+    # log-figures, each turned "bigger is better"; pessimistic and optimistic by the error
     sign = np.array([1.0 if METRICS[n].direction == "maximize" else -1.0 for n in s.objectives])
-    logv = np.log(s.values) * sign
-    width = np.array([2 * max(errors.get(n, 0.0), ERROR_FLOOR) for n in s.objectives]) * near
-    front = feas[front_mask(s.values[feas], s.objectives)] if feas.size else feas
-    f = np.unique(logv[front] / width, axis=0)  # identical figures count once
-    need = _need(logv[pool] / width, f)
-    keep = need < 1.0
-    # the analytical front first (a design it dominates by a hair has need 0 too), then
-    # by how far each is behind it
-    on_front = np.isin(pool, front)
+    logv = np.log(np.where(ok[:, None], s.values, 1.0)) * sign
+    allow = np.log1p(allowances(s, errors))
+    worse, better = logv - allow, logv + allow
+    every = ["avg_power_w"] * len(s.objectives)  # front_mask minimises: hand it -figures
+    front = feas[front_mask(-worse[feas], every)] if feas.size else feas
+    need = _need(better[pool], np.unique(worse[front], axis=0))
+    keep = need < 0.0
+    # the analytical front first, then by how far each is from being dominated
+    on_front = np.isin(pool, feas[front_mask(s.values[feas], s.objectives)])
     order = np.lexsort((need[keep], ~on_front[keep]))
     return [int(i) for i in pool[keep][order]]
 
@@ -228,8 +255,8 @@ def candidates(s: Sweep, errors: Mapping[str, float], near: float = 1.0) -> list
 def _need(d: npt.NDArray[np.float64], f: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Return, per row of ``d``, how far the front ``f`` is ahead on its worst objective.
 
-    Both in units of margin, bigger better: ``max over p of min over j of f[p, j] - d[j]``
-    (at least 1: some front design stays ahead by a margin everywhere). Two objectives:
+    Bigger better: ``max over p of min over j of f[p, j] - d[j]`` (at least 0: some
+    front design is at least as good everywhere). Two objectives:
     along a front sorted by the first the gap ``f0 - f1`` rises, so the best ``p`` is where
     it crosses ``d0 - d1`` (a binary search); more: every front design, in chunks.
     """
@@ -254,26 +281,37 @@ def _need(d: npt.NDArray[np.float64], f: npt.NDArray[np.float64]) -> npt.NDArray
     return out
 
 
-def measured_errors(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-                    names: Sequence[str]) -> dict[str, dict[str, float]]:  # fmt: skip
+def measured_errors(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], names: Sequence[str]
+) -> dict[str, dict[str, dict[str, float]]]:
     """Return each figure's mean and worst relative error of the tier against SimPy.
 
     Args:
-        pairs: ``(analytical summary, SimPy summary)`` of each simulated design.
+        pairs: ``(analytical summary, SimPy summary)`` of each simulated design (the
+            analytical one names its ``family``).
         names: The figures (summary keys).
+
+    Returns:
+        Per family, and over all of them under :data:`ALL`: figure → ``mean``, ``worst``,
+        ``designs``.
     """
-    out = {}
-    for n in names:
-        errs = [
-            abs(float(a[n]) / float(b[n]) - 1.0)
-            for a, b in pairs
-            if _finite(a.get(n)) and _finite(b.get(n)) and float(b[n]) != 0
-        ]
-        out[n] = {
-            "mean": float(np.mean(errs)) if errs else math.nan,
-            "worst": float(np.max(errs)) if errs else math.nan,
-            "designs": float(len(errs)),
-        }
+    groups: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]] = {ALL: list(pairs)}
+    for a, b in pairs:
+        groups.setdefault(str(a.get("family", "")), []).append((a, b))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for fam, members in groups.items():
+        out[fam] = {}
+        for n in names:
+            errs = [
+                abs(float(a[n]) / float(b[n]) - 1.0)
+                for a, b in members
+                if _finite(a.get(n)) and _finite(b.get(n)) and float(b[n]) != 0
+            ]
+            out[fam][n] = {
+                "mean": float(np.mean(errs)) if errs else math.nan,
+                "worst": float(np.max(errs)) if errs else math.nan,
+                "designs": float(len(errs)),
+            }
     return out
 
 

@@ -15,7 +15,7 @@ from explorer import ExplorerError, pareto_front, run_study
 from explorer.objectives import front_mask
 from explorer.space import load_space
 from explorer.study import StudySettings, ensure_trace
-from explorer.two_tier import Sweep, calibration, candidates, measured_errors, sweep
+from explorer.two_tier import ALL, Sweep, calibration, candidates, measured_errors, sweep
 from tests.conftest import EXAMPLES
 from tests.explorer.conftest import U280
 
@@ -38,10 +38,15 @@ def test_the_sweep_covers_the_space_and_candidates_start_at_its_front(tmp_path: 
     assert len(designs) == 216
     feas = np.flatnonzero(s.feasible)
     front = set(feas[front_mask(s.values[feas], s.objectives)].tolist())
-    exact = candidates(s, {"tokens_per_s": 0.0, "avg_power_w": 0.0})
+    exact = candidates(s, {ALL: {"tokens_per_s": 0.0, "avg_power_w": 0.0}})
     assert set(exact[: len(front)]) == front  # the front first, nearest first after it
-    wider = candidates(s, {"tokens_per_s": 0.2, "avg_power_w": 0.2})
+    wider = candidates(s, {ALL: {"tokens_per_s": 0.2, "avg_power_w": 0.2}})
     assert set(exact) <= set(wider) and len(wider) > len(exact)
+    # a family's own error counts for its designs: widening one family adds only its own
+    fam = s.estimates.family[exact[0]]
+    one = candidates(s, {ALL: {"tokens_per_s": 0.0}, fam: {"tokens_per_s": 0.2}})
+    added = set(one) - set(exact)
+    assert added and all(s.estimates.family[i] == fam for i in added)
     cal = calibration(s, seed=0)
     assert len(cal) == len(set(cal)) and set(cal) <= set(feas.tolist())
     assert cal == calibration(s, seed=0)
@@ -50,7 +55,7 @@ def test_the_sweep_covers_the_space_and_candidates_start_at_its_front(tmp_path: 
 def test_measured_errors_are_relative_mean_and_worst() -> None:
     pairs = [({"tokens_per_s": 110.0}, {"tokens_per_s": 100.0}),
              ({"tokens_per_s": 95.0}, {"tokens_per_s": 100.0})]  # fmt: skip
-    got = measured_errors(pairs, ["tokens_per_s", "avg_power_w"])
+    got = measured_errors(pairs, ["tokens_per_s", "avg_power_w"])[ALL]
     assert got["tokens_per_s"]["worst"] == pytest.approx(0.10)
     assert got["tokens_per_s"]["mean"] == pytest.approx(0.075)
     assert np.isnan(got["avg_power_w"]["worst"])
@@ -69,7 +74,9 @@ def test_a_two_tier_study_simulates_its_picks_and_resumes(tmp_path: Path) -> Non
         assert t.user_attrs["analytical"]["tier"] == "analytical"
     record = study.user_attrs["two_tier"]
     assert record["designs"] == 216 and record["budget"] == 30
-    assert set(record["errors"]) >= {"tokens_per_s", "avg_power_w"}
+    assert set(record["errors"]["all"]) >= {"tokens_per_s", "avg_power_w"}
+    families = {t.user_attrs["analytical"]["family"] for t in study.trials}
+    assert families <= set(record["errors"])
     shown = record_of_trial(study.trials[0], study.study_name).provenance
     assert "SimPy tier" in shown and "analytical tier estimated" in shown
     front = pareto_front(study)
