@@ -48,6 +48,7 @@ __all__ = [
     "exact_dtype",
     "fit_accumulator",
     "packed_product",
+    "unpack_exact",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -210,6 +211,7 @@ def packed_product(
     act_bits: int,
     acc_bits: int | None = None,
     overflow: Overflow = "wrap",
+    unpacked: FloatArray | None = None,
 ) -> Accumulation:
     """Exact ternary product of packed weights with integer activations, adders' result.
 
@@ -221,13 +223,20 @@ def packed_product(
         act_bits: Activation width (sets the exactness bound).
         acc_bits: Accumulator width, ``None`` for unbounded.
         overflow: ``"wrap"`` or ``"saturate"``.
+        unpacked: The same weights unpacked once (``[rows, cols]`` -1/0/+1 in the
+            product's exact float type, :func:`unpack_exact`): the product reads them
+            instead of unpacking every call (four times the memory of 2-bit weights,
+            the same exact sums).
 
     Returns:
         Exact and accumulator-fitted sums.
     """
     dtype = exact_dtype(act_bits, cols)
     xt = np.ascontiguousarray(np.asarray(xq, dtype=dtype).T)
-    exact = np.ascontiguousarray(_product(packed, cols, xt).T)
+    if unpacked is not None and unpacked.dtype == dtype:
+        exact = np.ascontiguousarray(np.matmul(unpacked, xt).T)
+    else:
+        exact = np.ascontiguousarray(_product(packed, cols, xt).T)
     if acc_bits is None:
         return Accumulation(exact=exact, fitted=exact)
     fitted = fit_accumulator(exact.astype(np.int64), acc_bits, overflow)
@@ -242,3 +251,14 @@ def packed_product(
                 w = unpack(packed[rows], cols)
                 fitted[t, rows] = adder_tree(w, xi[t], acc_bits, overflow)
     return Accumulation(exact=exact, fitted=fitted.astype(exact.dtype))
+
+
+def unpack_exact(packed: npt.NDArray[np.uint8], cols: int, act_bits: int) -> FloatArray:
+    """Unpack 2-bit weights once, to the float type their products are exact in.
+
+    What :func:`packed_product` reads with ``unpacked=``: the fast path for repeated
+    products of the same weights (decoding), at four bytes a weight (float32) or eight.
+    """
+    dtype = exact_dtype(act_bits, cols)
+    out: FloatArray = np.ascontiguousarray(unpack(packed, cols), dtype=dtype)
+    return out

@@ -125,3 +125,30 @@ def test_block_only_cost() -> None:
     cfg = ModelConfig("blk", 1, 64, glu_width(64), 512, block_only=True)
     cost = numerics_cost(synthetic_weights(cfg, 0), Numerics(act_bits=6), range(2), 2)
     assert cost.top1_agreement is None and cost.positions == 4 and cost.max_abs_dlogit > 0
+
+
+@pytest.mark.parametrize(
+    "numerics",
+    [
+        Numerics(),
+        Numerics(acc_bits=12, acc_overflow="saturate"),
+        Numerics(acc_bits=12, acc_overflow="wrap"),
+        Numerics.exact(),
+    ],
+    ids=["float32", "saturate12", "wrap12", "float64"],
+)
+def test_weights_unpacked_once_give_the_same_results_to_the_bit(
+    tiny: ModelWeights, numerics: Numerics
+) -> None:
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    packed = TernaryLM(tiny, numerics).run(PROMPT, 4, keep_outputs=True)
+    fast = TernaryLM(
+        tiny,
+        numerics,
+        unpacked=True,
+        on_matvec=lambda m, q, acc: seen.append((acc.exact, acc.fitted)),
+    ).run(PROMPT, 4, keep_outputs=True)
+    assert fast.tokens == packed.tokens and fast.next_token == packed.next_token
+    assert packed.outputs is not None and fast.outputs is not None
+    assert np.array_equal(fast.outputs, packed.outputs)
+    assert seen and all(np.array_equal(e, np.rint(e)) for e, _ in seen)
