@@ -52,19 +52,32 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import simpy
 
 from arch_models.catalog.models import RESOURCE_KINDS
 from arch_models.energy import EnergyTable
 from arch_models.spec.arch import Arch
-from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.spec.units import Buffer, CoreLayout, OffChipMemory, TernaryArray
 from arch_models.units import UNIT_MODELS, BuildContext, OffChipModel, Recorder
-from arch_models.units.ternary import tile_cycles
-from arch_models.validation.errors import SpecError
-from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Op, Step, Workload
-from cosim.fpga import STATE_BYTES, FpgaSystem, SimOptions
+from arch_models.workload import Op, Step, Workload
+from cosim._analytical_parts import (
+    Gaps,
+    Matvecs,
+    OnChipFlags,
+    Terms,
+    Variants,
+    WeightStream,
+    array_figures,
+    busiest_share,
+    family_of,
+    gap_profiles,
+    layer_core,
+    moved_bytes,
+    worst_utilisation,
+)
+from cosim._variant_table import VariantTable
+from cosim.errors import UnsupportedChangeError
+from cosim.fpga import STATE_BYTES, SimOptions
 
 __all__ = ["TIER", "AnalyticalModel", "Estimates", "UnsupportedChangeError"]
 
@@ -77,10 +90,6 @@ Path = tuple[str | int, ...]
 #: Unit kinds whose fields shape the gaps between matvecs (their cycles come from the
 #: engine's own unit models, per distinct value).
 _GAP_KINDS = frozenset({"vector_unit", "norm_unit", "control", "core_layout"})
-
-
-class UnsupportedChangeError(ValueError):
-    """A column changes something the analytical tier does not model."""
 
 
 @dataclass(frozen=True)
@@ -134,125 +143,6 @@ class Estimates:
         }
 
 
-# ------------------------------------------------------------------ distinct values
-
-
-class _Table:
-    """Variants' changed fields as columns, and their distinct combinations."""
-
-    def __init__(
-        self, base: Arch, columns: Mapping[str, Any], cache: dict[Any, Any] | None = None
-    ) -> None:
-        self.base = base
-        #: Validated variants and figures by combination, shared by a model's tables.
-        self.cache: dict[Any, Any] = {} if cache is None else cache
-        self.paths: dict[str, Path] = {}
-        self.cols: dict[str, npt.NDArray[Any]] = {}
-        sizes = set()
-        for name, values in columns.items():
-            try:
-                parts = resolve_path(base, parse_path(name))
-            except ValueError as exc:
-                raise UnsupportedChangeError(str(exc)) from None
-            if parts != ("clock_mhz",) and not (
-                len(parts) >= 3 and parts[0] == "units" and isinstance(parts[1], int)
-            ):
-                raise UnsupportedChangeError(
-                    f"the analytical tier models changes to clock_mhz and to units' fields, "
-                    f"not {name!r}"
-                )
-            arr = np.asarray(values)
-            if arr.ndim != 1:
-                raise UnsupportedChangeError(f"column {name!r} must be one-dimensional")
-            self.paths[name] = parts
-            self.cols[name] = arr
-            sizes.add(arr.size)
-        if len(sizes) > 1:
-            raise UnsupportedChangeError(f"columns differ in length: {sorted(sizes)}")
-        self.n = sizes.pop() if sizes else 1
-        self._codes: dict[str, I64] = {}
-
-    def rows(self, idx: npt.NDArray[np.int64]) -> _Table:
-        """Return the variants at ``idx`` as a table (sharing this one's cache)."""
-        return _Table(self.base, {k: v[idx] for k, v in self.cols.items()}, self.cache)
-
-    def of_unit(self, index: int) -> list[str]:
-        """Return the columns that change unit ``index``."""
-        return [k for k, p in self.paths.items() if p[0] == "units" and p[1] == index]
-
-    def of_kinds(self, kinds: frozenset[str]) -> list[str]:
-        """Return the columns that change units of ``kinds``."""
-        units = self.base.spec.units
-        return [
-            k for k, p in self.paths.items() if p[0] == "units" and units[int(p[1])].kind in kinds
-        ]
-
-    def code(self, name: str) -> I64:
-        """Return each variant's index among the column's distinct values."""
-        if name not in self._codes:
-            # factorize, not np.unique: a column may mix None with numbers
-            codes, _ = pd.factorize(self.cols[name], use_na_sentinel=False)
-            self._codes[name] = np.asarray(codes, dtype=np.int64)
-        return self._codes[name]
-
-    def combos(self, names: Sequence[str]) -> tuple[I64, list[dict[str, Any]]]:
-        """Return each variant's combination index and the combinations (path → value)."""
-        names = [n for n in names if n in self.cols]
-        if not names:
-            return np.zeros(self.n, dtype=np.int64), [{}]
-        key = np.zeros(self.n, dtype=np.int64)
-        for name in names:
-            codes = self.code(name)
-            key = key * (int(codes.max()) + 1) + codes
-        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        reps = [{n: _python(self.cols[n][i]) for n in names} for i in first]
-        return inv.astype(np.int64).ravel(), reps
-
-    def variant(self, changes: dict[str, Any]) -> Arch | None:
-        """Return the validated base with ``changes`` (``None`` if the validator refuses)."""
-        key = ("arch", tuple(sorted(changes.items())))
-        if key not in self.cache:
-            try:
-                self.cache[key] = evolve(self.base, changes) if changes else self.base
-            except SpecError:
-                self.cache[key] = None
-        got: Arch | None = self.cache[key]
-        return got
-
-    def per_variant(
-        self, tag: str, names: Sequence[str], fn: Callable[[Arch], Sequence[float]], width: int
-    ) -> tuple[F64, npt.NDArray[np.bool_]]:
-        """Evaluate ``fn`` once per distinct combination of ``names``; spread to variants.
-
-        Args:
-            tag: Names ``fn`` in the cache (one tag, one function).
-            names: The columns ``fn``'s figures depend on.
-            fn: A variant's figures.
-            width: How many.
-
-        Returns:
-            ``(values (N, width), valid (N,))``: where the combination is invalid, the
-            base design's values (so that what follows computes), marked invalid.
-        """
-        inv, reps = self.combos(names)
-        out = np.full((len(reps), width), np.nan)
-        ok = np.zeros(len(reps), dtype=bool)
-        for j, rep in enumerate(reps):
-            key = (tag, tuple(sorted(rep.items())))
-            if key not in self.cache:
-                arch = self.variant(rep)
-                self.cache[key] = None if arch is None else list(fn(arch))
-            got = self.cache[key]
-            ok[j] = got is not None
-            if got is None:
-                base_key = (tag, ())
-                if base_key not in self.cache:
-                    self.cache[base_key] = list(fn(self.base))
-                got = self.cache[base_key]
-            out[j] = got
-        return out[inv], ok[inv]
-
-
 # ------------------------------------------------------------------- the model
 
 #: The per-variant figures of :class:`Estimates` (all but ``resources``).
@@ -268,254 +158,6 @@ _FIGURES = (
     "valid",
     "family",
 )
-
-
-@dataclass(frozen=True)
-class _Matvecs:
-    """Per variant × matrix: the busiest core's share of each matvec (one vector)."""
-
-    cycles: F64  # array cycles with hand-off bubbles, one pass
-    bubbles: F64
-    nbytes: F64  # packed bytes of the busiest core
-    tiles: F64
-    rows: F64  # rows of the busiest core
-    share: F64  # the busiest core's share of the whole matrix (bytes, steps)
-
-
-@dataclass(frozen=True)
-class _Variants:
-    """A group's per-variant figures (arrays of length ``n``; 2-D ones by column).
-
-    ``array``: lanes, rows in parallel, tile width, zero skipping, bits per weight,
-    activation and accumulator bits, start latency, hand-off bubble, adder-tree fill,
-    vectors in parallel. ``buffers``: has a weight buffer, its capacity, its fill (bytes
-    one transfer fills), slots, pJ per byte; activation path and result path widths (bits
-    a cycle); activation and state capacities. ``memory``: the busiest core's bandwidth
-    (all cores streaming), a core's alone, round trip, pJ per byte, burst, and whether a
-    fill waits for its round trip once its half frees.
-    """
-
-    n: int
-    batch: int
-    split: str
-    clock: F64
-    cores: I64
-    array: F64
-    buffers: F64
-    memory: F64
-    valid: npt.NDArray[np.bool_]
-
-    @property
-    def ns_cyc(self) -> F64:
-        """Return the clock period."""
-        out: F64 = 1000.0 / self.clock
-        return out
-
-    @property
-    def bw(self) -> F64:
-        """Return the busiest core's bandwidth, every core streaming (bytes/ns)."""
-        return self.memory[:, 0]
-
-    @property
-    def bw_alone(self) -> F64:
-        """Return a core's bandwidth when it streams alone (bytes/ns)."""
-        return self.memory[:, 1]
-
-    @property
-    def lat(self) -> F64:
-        """Return the round trip of a request (ns)."""
-        return self.memory[:, 2]
-
-    @property
-    def mem_pj(self) -> F64:
-        """Return the off-chip energy per byte (pJ)."""
-        return self.memory[:, 3]
-
-    @property
-    def burst(self) -> F64:
-        """Return the off-chip burst (bytes)."""
-        return self.memory[:, 4]
-
-    @property
-    def exposed(self) -> F64:
-        """Return 1 where a fill waits for its round trip once its half frees."""
-        return self.memory[:, 5]
-
-
-@dataclass(frozen=True)
-class _OnChip:
-    """What each variant keeps on chip (1.0 in a ``*_spill`` column: it spills)."""
-
-    resident: npt.NDArray[np.bool_]
-    acts_spill: F64
-    state_spill: F64
-
-
-@dataclass(frozen=True)
-class _Terms:
-    """One matvec on every variant: its busiest core's times (ns), bytes and energy (pJ)."""
-
-    cycles: F64  # array cycles (all passes)
-    comp: F64
-    lead: F64  # activation import and start latency
-    tail: F64  # adder-tree fill and export
-    nbytes: F64
-    first: F64  # bytes of its first weight fill
-    chunks: F64  # fills
-    c_first: F64  # compute of a full fill
-    c_last: F64  # compute of the last fill
-    fill: F64  # the first fill's transfer (every core streaming)
-    rest: F64  # bytes after the first fill
-    rest_ns: F64  # their transfer, double buffered (with any round trips not hidden)
-    merged: npt.NDArray[np.bool_]  # the engine merges its fills (requested once started)
-    k: F64  # cores sharing the busiest core's channels
-    fill_alone: F64  # the first fill's transfer, alone on the channels
-    own: F64  # the busiest core's later fills, single buffered (round trips, transfers)
-    pj_resident: F64  # all cores, weights on chip
-    pj_streamed: F64  # all cores, weights streamed
-
-
-class _Dma:
-    """Each variant's weight stream: when it is free, and when its next two fills may start.
-
-    A weight buffer's two halves (double buffered): the next matvec's first fill may
-    start once the array has started this one's last fill (the half of the fill before
-    is free), the one after once the array has ended; a single half: once the array has
-    ended. Per core of a layers split (each streams its own layers' weights).
-    """
-
-    def __init__(self, var: _Variants, resident: npt.NDArray[np.bool_]) -> None:
-        cols = int(var.cores.max()) if var.split == "layers" else 1
-        self.var = var
-        self.resident = resident
-        self.free = np.full((var.n, cols), -np.inf)
-        self.slot_a = np.full((var.n, cols), -np.inf)
-        self.slot_b = np.full((var.n, cols), -np.inf)
-        self.rows = np.arange(var.n)
-        self.double = var.buffers[:, 3] >= 2
-
-    def matvec(self, t_now: F64, tm: _Terms, core: I64 | None) -> F64:
-        """Run one matvec from ``t_now`` (its gap done); return when its export ends.
-
-        Args:
-            t_now: When the matvec is dispatched.
-            tm: Its terms.
-            core: Each variant's core (a layers split), or ``None`` (a rows split: the
-                busiest core stands for all).
-        """
-        lat = self.var.lat
-        if core is None:
-            df, sa, sb = self.free[:, 0], self.slot_a[:, 0], self.slot_b[:, 0]
-        else:
-            df = self.free[self.rows, core]
-            sa = self.slot_a[self.rows, core]
-            sb = self.slot_b[self.rows, core]
-        ready = t_now + tm.lead
-        dma0 = np.maximum(df, sa)
-        paused = np.where(sa > df, lat, 0.0)  # a stream that restarts waits a round trip
-        land0 = dma0 + paused + tm.fill
-        begin = np.maximum(ready, land0)
-        # Double buffered: the second fill once the other half is free, the rest back to
-        # back, each requested as the array frees a half (where a fill's round trip and
-        # compute outlast its transfer, every two fills wait for the difference: ``extra``).
-        # A merged transfer (the engine's, beyond max_transactions) is requested once the
-        # array has started the matvec.
-        go = np.maximum(land0, sb)
-        go = np.where(tm.merged, np.maximum(go, begin), go)
-        mem_end = np.where(tm.rest > 0, go + np.where(sb > land0, lat, 0.0) + tm.rest_ns, land0)
-        end2 = np.maximum(begin + tm.comp, mem_end + tm.c_last)
-        # Single buffered: fill, compute, fill, compute ... at the bandwidth a core draws
-        # alone; k cores sharing the channels take turns, each fill holding them for its
-        # round trip and its transfer (the busiest core's every fill waits for the
-        # others': theirs of this matvec, or of the next once they are done).
-        land1 = dma0 + tm.k * (paused + tm.fill_alone)
-        end1 = np.maximum(ready, land1) + tm.comp + tm.k * tm.own
-        end = np.where(self.resident, ready + tm.comp, np.where(self.double, end2, end1))
-        next_a = np.where(
-            self.double,
-            np.where(tm.chunks >= 2, end - tm.c_last, sb),
-            end - (tm.k - 1) * (lat + tm.fill_alone),
-        )
-        channel = np.where(self.double, mem_end, land1 + tm.k * tm.own)
-        keep = self.resident
-        new = (np.where(keep, df, channel), np.where(keep, sa, next_a), np.where(keep, sb, end))
-        if core is None:
-            self.free[:, 0], self.slot_a[:, 0], self.slot_b[:, 0] = new
-        else:
-            self.free[self.rows, core], self.slot_a[self.rows, core] = new[0], new[1]
-            self.slot_b[self.rows, core] = new[2]
-        out: F64 = end + tm.tail
-        return out
-
-
-@dataclass(frozen=True)
-class _StepGaps:
-    """One step's gaps for every variant (2-D: variant × gap)."""
-
-    gaps: F64  # cycles before each matvec, and after the last
-    vector_cycles: F64
-    vector_pj: F64
-    embed_bytes: F64
-    act_spill: F64  # bytes per gap if activations spill
-    state_spill: F64  # bytes per gap if the state spills
-
-
-class _Gaps:
-    """The gap profiles of a group's distinct vector/norm/control combinations."""
-
-    def __init__(self, profiles: list[list[_Profile] | None], inv: I64) -> None:
-        self.profiles = profiles
-        self.inv = inv
-        self.valid = np.array([p is not None for p in profiles])[inv]
-
-    def step(self, index: int) -> _StepGaps:
-        """Spread step ``index``'s profile of each combination to its variants."""
-        ref = next((p for p in self.profiles if p is not None), None)
-        width = ref[index].gaps.size if ref is not None else 1
-        k = len(self.profiles)
-        gaps, act, state = np.zeros((k, width)), np.zeros((k, width)), np.zeros((k, width))
-        scal = np.zeros((k, 3))
-        for j, prof in enumerate(self.profiles):
-            if prof is not None:
-                p = prof[index]
-                gaps[j], act[j], state[j] = p.gaps, p.act_spill, p.state_spill
-                scal[j] = (p.vector_cycles, p.vector_pj, p.embed_bytes)
-        s = scal[self.inv]
-        inv = self.inv
-        return _StepGaps(gaps[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
-
-
-def _family(var: _Variants, onchip: _OnChip) -> npt.NDArray[np.object_]:
-    """Each variant's regime of the tier, in words (see :attr:`Estimates.family`)."""
-    parts = [
-        np.where(var.buffers[:, 3] >= 2, "double-buffered", "single-buffered"),
-        np.where(var.bw_alone > var.bw * (1 + 1e-9), "shared channels", "own channels"),
-        np.where(var.array[:, 3] > 0, "zero skipping", "dense"),
-    ]
-    out = parts[0].astype(object)
-    for p in parts[1:]:
-        out = out + ", " + p.astype(object)
-    out = np.where(onchip.resident, out + ", weights on chip", out)
-    if var.split == "layers":
-        out = out + ", layers split"
-    result: npt.NDArray[np.object_] = out.astype(object)
-    return result
-
-
-def _moved(nbytes: F64, burst: F64) -> F64:
-    """Return the bytes a transfer moves (whole bursts)."""
-    out: F64 = np.ceil(nbytes / burst) * burst
-    return out
-
-
-def _worst_utilisation(used: Mapping[str, F64], base: Arch, n: int) -> F64:
-    """Return each variant's largest used/available over resource kinds."""
-    avail = base.device.resources.available() if base.device.resources else {}
-    util = np.zeros(n)
-    for k, u in used.items():
-        a = avail.get(k, 0)
-        util = np.maximum(util, u / a if a else np.where(u > 0, np.inf, 0.0))
-    return util
 
 
 class AnalyticalModel:
@@ -566,7 +208,7 @@ class AnalyticalModel:
             UnsupportedChangeError: A column the tier does not model, or columns of
                 different lengths.
         """
-        table = _Table(self.base, columns, self._cache)
+        table = VariantTable(self.base, columns, self._cache)
         layout_cols = table.of_unit(self.i_layout) if self.i_layout is not None else []
         shaping = [c for c in layout_cols if table.paths[c][2] in ("batch", "split")]
         out: dict[str, Any] = {}
@@ -592,7 +234,7 @@ class AnalyticalModel:
         return Estimates(**out, resources=res)
 
     # -------------------------------------------------------------- one group
-    def _variants(self, t: _Table, batch: int, split: str) -> _Variants:
+    def _variants(self, t: VariantTable, batch: int, split: str) -> Variants:
         """Gather every per-variant figure the recurrence needs (per distinct value)."""
         n_var = t.n
         clock = (
@@ -603,14 +245,14 @@ class AnalyticalModel:
         layout_cols = t.of_unit(self.i_layout) if self.i_layout is not None else []
         cores_f, ok_l = t.per_variant("cores", layout_cols, lambda a: [a.spec.layout.cores], 1)
         arr_cols = t.of_unit(self.i_array)
-        arr, ok_a = t.per_variant("array", arr_cols, lambda a: _array_figures(a, self.i_array), 11)
+        arr, ok_a = t.per_variant("array", arr_cols, lambda a: array_figures(a, self.i_array), 11)
         buf_cols = [c for i in self.i_buffers for c in t.of_unit(i)]
         buf, ok_b = t.per_variant("buffers", buf_cols + arr_cols, self._buffer_figures, 9)
         mem_cols = t.of_unit(self.i_mem) + layout_cols + [c for c in ("clock_mhz",) if c in t.cols]
         mem, ok_m = t.per_variant(
             f"memory-{split}", mem_cols, lambda a: self._memory_figures(a, split), 6
         )
-        return _Variants(
+        return Variants(
             n=n_var,
             batch=batch,
             split=split,
@@ -622,15 +264,15 @@ class AnalyticalModel:
             valid=ok_l & ok_a & ok_b & ok_m,
         )
 
-    def _evaluate_group(self, t: _Table, batch: int, split: str) -> Estimates:
+    def _evaluate_group(self, t: VariantTable, batch: int, split: str) -> Estimates:
         """Estimate variants that share a batch and a split (one workload)."""
         wl = self.workload if self.workload.batch > 1 else self.workload.batched(batch)
         var = self._variants(t, wl.batch, split)
         gaps = self._gaps(t, wl)
         mv = self._matvecs(t, var.array, var.cores, split)
         onchip = self._onchip(wl, var, mv)
-        dma = _Dma(var, onchip.resident)
-        terms: dict[tuple[int, int], _Terms] = {}
+        dma = WeightStream(var, onchip.resident)
+        terms: dict[tuple[int, int], Terms] = {}
         t_now = np.zeros(var.n)
         step_ns: list[F64] = []
         floor_ns: list[F64] = []
@@ -648,7 +290,9 @@ class AnalyticalModel:
             # the embedding row read (core 0's port) opens the step
             t_now = t_now + var.lat + prof.embed_bytes / var.bw_alone
             mem_bytes = prof.embed_bytes + spilled  # the busiest core's off-chip bytes
-            energy = prof.vector_pj + (_moved(prof.embed_bytes, var.burst) + spilled) * var.mem_pj
+            energy = (
+                prof.vector_pj + (moved_bytes(prof.embed_bytes, var.burst) + spilled) * var.mem_pj
+            )
             comp_cyc = np.zeros(var.n)
             j = 0
             for op in step.ops:
@@ -659,7 +303,7 @@ class AnalyticalModel:
                     terms[key] = self._terms(var, mv, op, step.vectors)
                 tm = terms[key]
                 t_now = t_now + gap_ns[:, j]
-                core = _layer_core(op.layer, layers, var.cores) if split == "layers" else None
+                core = layer_core(op.layer, layers, var.cores) if split == "layers" else None
                 t_now = dma.matvec(t_now, tm, core)
                 comp_cyc += tm.cycles
                 mem_bytes = mem_bytes + np.where(onchip.resident, 0.0, tm.nbytes)
@@ -684,7 +328,7 @@ class AnalyticalModel:
         dec_pj = np.mean([dyn_pj[i] for i in decode], axis=0)
         ttft = prefill_end if prefill_end is not None else step_ns[decode[0]]
         used, ok_r = self._resources(t, var.cores)
-        util = _worst_utilisation(used, self.base, var.n)
+        util = worst_utilisation(used, self.base, var.n)
         static_w = self.base.device.power.static_w
         static = float(static_w.value) if static_w is not None else math.nan
         clock_w = (
@@ -707,11 +351,11 @@ class AnalyticalModel:
             fits=valid & (util <= 1.0),
             worst_utilisation=util,
             valid=valid,
-            family=_family(var, onchip),
+            family=family_of(var, onchip),
             resources=used,
         )
 
-    def _gaps(self, t: _Table, wl: Workload) -> _Gaps:
+    def _gaps(self, t: VariantTable, wl: Workload) -> Gaps:
         """Each variant's gaps between matvecs (per distinct vector, norm, control unit)."""
         inv, reps = t.combos(t.of_kinds(_GAP_KINDS))
         profiles = []
@@ -719,11 +363,11 @@ class AnalyticalModel:
             key = ("gaps", wl.batch, tuple(sorted(rep.items())))
             if key not in t.cache:
                 arch = t.variant(rep)
-                t.cache[key] = None if arch is None else _gap_profile(arch, wl)
+                t.cache[key] = None if arch is None else gap_profiles(arch, wl)
             profiles.append(t.cache[key])
-        return _Gaps(profiles, inv)
+        return Gaps(profiles, inv)
 
-    def _onchip(self, wl: Workload, var: _Variants, mv: _Matvecs) -> _OnChip:
+    def _onchip(self, wl: Workload, var: Variants, mv: Matvecs) -> OnChipFlags:
         """What stays on chip (the engine's rules: weights, activations, state)."""
         steady = wl.decode_steps[0]
         max_vec = max((max(op.bytes_in, op.bytes_out) for op in steady.ops), default=0)
@@ -739,13 +383,13 @@ class AnalyticalModel:
         d = int(wl.model.get("d", 0))
         need = np.ceil(layers * d * STATE_BYTES * wl.batch / var.cores)
         state_ok = state_cap + np.where(acts_ok, act_cap - max_vec, 0) >= need
-        return _OnChip(
+        return OnChipFlags(
             resident=(var.buffers[:, 0] > 0) & (per_core <= var.buffers[:, 1]),
             acts_spill=np.where(acts_ok, 0.0, 1.0),
             state_spill=np.where(state_ok, 0.0, 1.0),
         )
 
-    def _terms(self, var: _Variants, mv: _Matvecs, op: Op, v: int) -> _Terms:
+    def _terms(self, var: Variants, mv: Matvecs, op: Op, v: int) -> Terms:
         """One matvec's times, bytes and energies for every variant (``v`` vectors)."""
         _, par, tcols, zs, bpw, act_bits, acc_bits, start_lat, _, fillc, pvec = var.array.T
         m = op.matrix
@@ -776,7 +420,7 @@ class AnalyticalModel:
         extra = np.maximum(0.0, c_first + var.lat * var.exposed - fill) / 2
         mt = self.options.max_transactions
         k = var.bw_alone / path_bw
-        return _Terms(
+        return Terms(
             c_last=c_last,
             fill=fill,
             rest=rest,
@@ -794,7 +438,9 @@ class AnalyticalModel:
             chunks=chunks,
             c_first=c_first,
             pj_resident=resident_pj,
-            pj_streamed=resident_pj + bytes_all * w_pj + _moved(bytes_all, var.burst) * var.mem_pj,
+            pj_streamed=resident_pj
+            + bytes_all * w_pj
+            + moved_bytes(bytes_all, var.burst) * var.mem_pj,
         )
 
     # ---------------------------------------------------------------- helpers
@@ -850,7 +496,7 @@ class AnalyticalModel:
             exposed,
         ]
 
-    def _matvecs(self, t: _Table, arr: F64, cores: I64, split: str) -> _Matvecs:
+    def _matvecs(self, t: VariantTable, arr: F64, cores: I64, split: str) -> Matvecs:
         """Each variant's busiest-core share of every matrix (from per-shape tables)."""
         mats = self.workload.matrices
         n_mat = max(mats) + 1 if mats else 0
@@ -868,7 +514,7 @@ class AnalyticalModel:
                 )
             per_key[k] = np.stack(self._plan_cache[cache_key])
         g = per_key[inv.ravel()]
-        return _Matvecs(g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 4], g[:, 5])
+        return Matvecs(g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 4], g[:, 5])
 
     def _plan_table(
         self, p: int, lanes: int, tcols: int, bubble: int, zs: bool, bits: float, n: int, split: str
@@ -893,7 +539,7 @@ class AnalyticalModel:
             lo, hi = (m.rows * (n - 1) // n, m.rows) if split == "rows" else (0, m.rows)
             key = (m.rows, m.cols)
             if zs or key not in shapes:
-                got = _share(spec, m, lo, hi)
+                got = busiest_share(spec, m, lo, hi)
                 if not zs:
                     shapes[key] = got
             else:
@@ -901,7 +547,7 @@ class AnalyticalModel:
             out[:, mid] = got
         return tuple(out)
 
-    def _layer_core_bytes(self, step: Step, mv: _Matvecs, cores: I64) -> F64:
+    def _layer_core_bytes(self, step: Step, mv: Matvecs, cores: I64) -> F64:
         """The largest per-core weight bytes of a layers split (each core its layers)."""
         layers = int(self.workload.model.get("layers", 1))
         n_var = cores.size
@@ -910,12 +556,14 @@ class AnalyticalModel:
         rows = np.arange(n_var)
         for op in step.ops:
             if op.is_matvec:
-                core = _layer_core(op.layer, layers, cores)
+                core = layer_core(op.layer, layers, cores)
                 per[rows, core] += mv.nbytes[:, op.matrix]
         out: F64 = per.max(axis=1)
         return out
 
-    def _resources(self, t: _Table, cores: I64) -> tuple[dict[str, F64], npt.NDArray[np.bool_]]:
+    def _resources(
+        self, t: VariantTable, cores: I64
+    ) -> tuple[dict[str, F64], npt.NDArray[np.bool_]]:
         """Whole-design use per resource kind (per-unit models, per distinct unit)."""
         device = self.base.device
         used: dict[str, F64] = {}
@@ -946,135 +594,9 @@ class AnalyticalModel:
         return used, ok
 
 
-def _python(value: Any) -> Any:
-    """Return a column's value as the plain Python value a description holds."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _index(units: Sequence[Any], test: Callable[[Any], bool], base: Arch, what: str) -> int:
     """Return the first unit's index that passes ``test``."""
     for i, u in enumerate(units):
         if test(u):
             return i
     raise UnsupportedChangeError(f"{base.filename}: design {base.spec.name!r} has no {what}")
-
-
-def _array_figures(arch: Arch, i: int) -> list[float]:
-    """The array's lanes, rows, tile width, zero skipping, packing, widths, latencies."""
-    a = arch.spec.units[i]
-    assert isinstance(a, TernaryArray)
-    return [
-        float(a.lanes),
-        float(a.rows_parallel * a.count),
-        float(a.tile_cols),
-        1.0 if a.zero_skipping else 0.0,
-        a.bits_per_weight,
-        float(a.activation_bits),
-        float(a.accumulator_bits),
-        float(a.start_latency_cycles),
-        float(a.handoff_bubble_cycles),
-        float(a.tree_depth + a.pipeline_stages),
-        float(a.parallel_vectors),
-    ]
-
-
-def _share(spec: TernaryArray, m: MatrixInfo, lo: int, hi: int) -> tuple[float, ...]:
-    """Rows ``[lo, hi)`` of ``m``: cycles, bubbles, bytes, tiles, rows, share of all."""
-    if hi <= lo:
-        return (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-    cycles, nbytes, _adds, bubbles = tile_cycles(spec, m, lo, hi)
-    return (
-        float(cycles.sum()),
-        float(bubbles.sum()),
-        float(nbytes.sum()),
-        float(cycles.size),
-        float(hi - lo),
-        (hi - lo) / m.rows,
-    )
-
-
-def _layer_core(layer: int, layers: int, cores: I64) -> I64:
-    """Each variant's core of a layer in a layers split (the engine's ``op_core``)."""
-    if layer < 0:
-        return cores - 1
-    out: I64 = np.minimum(cores - 1, layer * cores // max(1, layers))
-    return out
-
-
-@dataclass(frozen=True)
-class _Profile:
-    """One step's gaps on one design (per matvec boundary) and what they move."""
-
-    gaps: F64  # cycles before each matvec, and after the last (matvecs + 1)
-    vector_cycles: float  # the busiest core's elementwise and norm cycles
-    vector_pj: float  # all cores
-    embed_bytes: float
-    act_spill: F64  # bytes per gap if activations spill
-    state_spill: F64  # bytes per gap if state spills
-
-
-def _gap_profile(arch: Arch, wl: Workload) -> list[_Profile]:
-    """Every step's gaps, from the engine's own unit models of this design."""
-    ctx = BuildContext(
-        env=simpy.Environment(), arch=arch, energy=EnergyTable(arch.device), recorder=Recorder()
-    )
-    system = FpgaSystem(arch, wl, ctx, SimOptions())
-    system.build()
-    n = len(system.cores)
-    rows = arch.spec.layout.split == "rows"
-    sync = arch.spec.layout.sync_cycles if (rows and n > 1) else 0
-    ctrl = system.cores[0].control
-    overhead = ctrl.overhead_cycles
-    ahead = ctrl.spec.issue_ahead
-    ns_cyc = ctx.ns_per_cycle
-    d = int(wl.model.get("d", 0))
-    div = n if rows else 1
-    out = []
-    for step in wl.steps:
-        gaps = [0.0]
-        act = [0.0]
-        state = [0.0]
-        vec_cyc = 0.0
-        vec_pj = 0.0
-        embed = 0.0
-        prev = math.inf  # the op before's cycles (a matvec: longer than any dispatch)
-        for op in step.ops:
-            wait = max(0.0, overhead - prev) if ahead else float(overhead)
-            gaps[-1] += wait
-            if op.kind == "embedding":
-                embed += op.bytes_out
-                prev = math.inf
-                continue
-            act[-1] += (op.bytes_in + op.bytes_out) // div
-            if op.kind == "recurrence":
-                state[-1] += 2 * d * STATE_BYTES * wl.batch // div
-            if op.is_matvec:
-                gaps.append(0.0)
-                act.append(0.0)
-                state.append(0.0)
-                prev = math.inf
-            elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
-                if rows:
-                    shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
-                    works = [system.vector_work(system.cores[c], op, shares[c]) for c in range(n)]
-                else:
-                    works = [system.vector_work(system.cores[system.op_core(op)], op, op.elements)]
-                cyc = max(w[0] for w in works) / ns_cyc
-                gaps[-1] += cyc
-                vec_cyc += cyc
-                vec_pj += sum(w[1] for w in works)
-                prev = cyc + wait
-            if sync and system.needs_barrier(op):
-                gaps[-1] += sync
-                prev += sync
-        out.append(
-            _Profile(
-                gaps=np.array(gaps),
-                vector_cycles=vec_cyc,
-                vector_pj=vec_pj,
-                embed_bytes=float(embed),
-                act_spill=np.array(act),
-                state_spill=np.array(state),
-            )
-        )
-    return out

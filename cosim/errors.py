@@ -7,7 +7,7 @@ message and exit code 2. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ResultsError", "SimulationError"]
+__all__ = ["ResultsError", "SimulationError", "UnsupportedChangeError"]
 
 
 class SimulationError(ValueError):
@@ -16,3 +16,7 @@ class SimulationError(ValueError):
 
 class ResultsError(ValueError):
     """A results folder cannot be written or read."""
+
+
+class UnsupportedChangeError(ValueError):
+    """A variant changes something the analytical tier does not model (naming it)."""

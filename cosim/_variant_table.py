@@ -1,0 +1,149 @@
+"""Variants of a design as columns of changed fields, and their distinct combinations.
+
+The analytical tier (:mod:`cosim.analytical`) evaluates each figure once per distinct
+combination of the fields it depends on, not once per variant: :class:`VariantTable`
+holds the columns, finds the combinations (:meth:`VariantTable.combos`), validates one
+variant per combination (:func:`~arch_models.spec.evolve.evolve`, cached) and spreads
+the figures back to every variant (:meth:`VariantTable.per_variant`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from arch_models.spec.arch import Arch
+from arch_models.spec.evolve import evolve, parse_path, resolve_path
+from arch_models.validation.errors import SpecError
+from cosim.errors import UnsupportedChangeError
+
+__all__ = ["VariantTable", "python_value"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Path = tuple[str | int, ...]
+
+
+class VariantTable:
+    """Variants' changed fields as columns, and their distinct combinations."""
+
+    def __init__(
+        self, base: Arch, columns: Mapping[str, Any], cache: dict[Any, Any] | None = None
+    ) -> None:
+        self.base = base
+        #: Validated variants and figures by combination, shared by a model's tables.
+        self.cache: dict[Any, Any] = {} if cache is None else cache
+        self.paths: dict[str, Path] = {}
+        self.cols: dict[str, npt.NDArray[Any]] = {}
+        sizes = set()
+        for name, values in columns.items():
+            try:
+                parts = resolve_path(base, parse_path(name))
+            except ValueError as exc:
+                raise UnsupportedChangeError(str(exc)) from None
+            if parts != ("clock_mhz",) and not (
+                len(parts) >= 3 and parts[0] == "units" and isinstance(parts[1], int)
+            ):
+                raise UnsupportedChangeError(
+                    f"the analytical tier models changes to clock_mhz and to units' fields, "
+                    f"not {name!r}"
+                )
+            arr = np.asarray(values)
+            if arr.ndim != 1:
+                raise UnsupportedChangeError(f"column {name!r} must be one-dimensional")
+            self.paths[name] = parts
+            self.cols[name] = arr
+            sizes.add(arr.size)
+        if len(sizes) > 1:
+            raise UnsupportedChangeError(f"columns differ in length: {sorted(sizes)}")
+        self.n = sizes.pop() if sizes else 1
+        self._codes: dict[str, I64] = {}
+
+    def rows(self, idx: npt.NDArray[np.int64]) -> VariantTable:
+        """Return the variants at ``idx`` as a table (sharing this one's cache)."""
+        return VariantTable(self.base, {k: v[idx] for k, v in self.cols.items()}, self.cache)
+
+    def of_unit(self, index: int) -> list[str]:
+        """Return the columns that change unit ``index``."""
+        return [k for k, p in self.paths.items() if p[0] == "units" and p[1] == index]
+
+    def of_kinds(self, kinds: frozenset[str]) -> list[str]:
+        """Return the columns that change units of ``kinds``."""
+        units = self.base.spec.units
+        return [
+            k for k, p in self.paths.items() if p[0] == "units" and units[int(p[1])].kind in kinds
+        ]
+
+    def code(self, name: str) -> I64:
+        """Return each variant's index among the column's distinct values."""
+        if name not in self._codes:
+            # factorize, not np.unique: a column may mix None with numbers
+            codes, _ = pd.factorize(self.cols[name], use_na_sentinel=False)
+            self._codes[name] = np.asarray(codes, dtype=np.int64)
+        return self._codes[name]
+
+    def combos(self, names: Sequence[str]) -> tuple[I64, list[dict[str, Any]]]:
+        """Return each variant's combination index and the combinations (path → value)."""
+        names = [n for n in names if n in self.cols]
+        if not names:
+            return np.zeros(self.n, dtype=np.int64), [{}]
+        key = np.zeros(self.n, dtype=np.int64)
+        for name in names:
+            codes = self.code(name)
+            key = key * (int(codes.max()) + 1) + codes
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        reps = [{n: python_value(self.cols[n][i]) for n in names} for i in first]
+        return inv.astype(np.int64).ravel(), reps
+
+    def variant(self, changes: dict[str, Any]) -> Arch | None:
+        """Return the validated base with ``changes`` (``None`` if the validator refuses)."""
+        key = ("arch", tuple(sorted(changes.items())))
+        if key not in self.cache:
+            try:
+                self.cache[key] = evolve(self.base, changes) if changes else self.base
+            except SpecError:
+                self.cache[key] = None
+        got: Arch | None = self.cache[key]
+        return got
+
+    def per_variant(
+        self, tag: str, names: Sequence[str], fn: Callable[[Arch], Sequence[float]], width: int
+    ) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Evaluate ``fn`` once per distinct combination of ``names``; spread to variants.
+
+        Args:
+            tag: Names ``fn`` in the cache (one tag, one function).
+            names: The columns ``fn``'s figures depend on.
+            fn: A variant's figures.
+            width: How many.
+
+        Returns:
+            ``(values (N, width), valid (N,))``: where the combination is invalid, the
+            base design's values (so that what follows computes), marked invalid.
+        """
+        inv, reps = self.combos(names)
+        out = np.full((len(reps), width), np.nan)
+        ok = np.zeros(len(reps), dtype=bool)
+        for j, rep in enumerate(reps):
+            key = (tag, tuple(sorted(rep.items())))
+            if key not in self.cache:
+                arch = self.variant(rep)
+                self.cache[key] = None if arch is None else list(fn(arch))
+            got = self.cache[key]
+            ok[j] = got is not None
+            if got is None:
+                base_key = (tag, ())
+                if base_key not in self.cache:
+                    self.cache[base_key] = list(fn(self.base))
+                got = self.cache[base_key]
+            out[j] = got
+        return out[inv], ok[inv]
+
+
+def python_value(value: Any) -> Any:
+    """Return a column's value as the plain Python value a description holds."""
+    return value.item() if isinstance(value, np.generic) else value
