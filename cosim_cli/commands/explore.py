@@ -123,20 +123,19 @@ def run(args: argparse.Namespace) -> int:
     objectives = objectives_of(outcome.study.user_attrs)
     c = outcome.counts
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "study": outcome.study_name,
-                    "storage": outcome.storage,
-                    "target": outcome.target,
-                    "counts": {**c.__dict__},
-                    "ran": outcome.ran,
-                    "elapsed_s": round(outcome.elapsed_s, 3),
-                    "complete": outcome.complete,
-                    "front": json.loads(front.to_json(orient="records")),
-                }
-            )
-        )
+        doc = {
+            "study": outcome.study_name,
+            "storage": outcome.storage,
+            "target": outcome.target,
+            "counts": {**c.__dict__},
+            "ran": outcome.ran,
+            "elapsed_s": round(outcome.elapsed_s, 3),
+            "complete": outcome.complete,
+            "front": json.loads(front.to_json(orient="records")),
+        }
+        if "two_tier" in outcome.study.user_attrs:  # the sweep, errors and rounds
+            doc["two_tier"] = outcome.study.user_attrs["two_tier"]
+        print(json.dumps(doc))
     else:
         out = stdout_console()
         paths = outcome.study.user_attrs.get("space_paths") or {}

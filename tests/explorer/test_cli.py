@@ -197,3 +197,18 @@ def test_module_entry_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "broken_design.yaml:5 parameters['tmac.lanes'].choices[1]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_explore_two_tier_says_what_its_sweep_and_rounds_did(
+    small_space: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "studies.db"
+    args = ["explore", str(U280), "--space", str(small_space), "--model", "tiny"]
+    assert main([*args, "--trials", "10", "--storage", str(db), "--sampler", "two-tier",
+                 "--json"]) == 0  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["two_tier"]["designs"] == 24 and doc["counts"]["done"] <= 10
+    assert doc["two_tier"]["errors"]["all"]["tokens_per_s"]["designs"] == doc["counts"]["done"]
+    assert doc["front"]
+    assert main([*args, "--trials", "10", "--storage", str(db), "--sampler", "two-tier"]) == 0
+    assert "analytical tier: 24 designs" in capsys.readouterr().err
