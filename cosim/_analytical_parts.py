@@ -40,6 +40,7 @@ __all__ = [
     "gap_profiles",
     "layer_core",
     "moved_bytes",
+    "slowest_core_cycles",
     "worst_utilisation",
 ]
 
@@ -327,6 +328,31 @@ def busiest_share(spec: TernaryArray, m: MatrixInfo, lo: int, hi: int) -> tuple[
         float(hi - lo),
         (hi - lo) / m.rows,
     )
+
+
+def slowest_core_cycles(spec: TernaryArray, m: MatrixInfo, n: int) -> float:
+    """Return the array cycles of the slowest core of a rows split, zero skipping on.
+
+    Each core's rows go in groups of ``rows_parallel × count`` from its first row; a
+    tile takes the cycles of its row with most nonzeros (at least one), and a group's
+    last tile the hand-off bubble too (the engine's :func:`tile_cycles`, for every core
+    at once). With zero skipping cores differ, and the barrier after the matvec waits
+    for the slowest.
+    """
+    p = spec.rows_parallel * spec.count
+    per_row = -(-m.row_tile_nnz(spec.tile_cols) // spec.lanes)
+    starts: list[int] = []
+    firsts: list[int] = []
+    for c in range(n):
+        lo, hi = m.rows * c // n, m.rows * (c + 1) // n
+        if hi > lo:
+            firsts.append(len(starts))
+            starts.extend(range(lo, hi, p))
+    if not starts:
+        return 0.0
+    tiles = np.maximum(1, np.maximum.reduceat(per_row, np.array(starts), axis=0))
+    groups = tiles.sum(axis=1) + spec.handoff_bubble_cycles
+    return float(np.add.reduceat(groups, np.array(firsts)).max())
 
 
 def layer_core(layer: int, layers: int, cores: I64) -> I64:

@@ -73,6 +73,7 @@ from cosim._analytical_parts import (
     gap_profiles,
     layer_core,
     moved_bytes,
+    slowest_core_cycles,
     worst_utilisation,
 )
 from cosim._variant_table import VariantTable
@@ -545,6 +546,8 @@ class AnalyticalModel:
             else:
                 got = shapes[key]
             out[:, mid] = got
+            if zs and split == "rows" and n > 1:  # the barrier waits for the slowest core
+                out[0, mid] = slowest_core_cycles(spec, m, n)
         return tuple(out)
 
     def _layer_core_bytes(self, step: Step, mv: Matvecs, cores: I64) -> F64:

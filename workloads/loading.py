@@ -4,9 +4,10 @@
 (``config.json`` plus safetensors), loaded and quantised, or refused when it is not one
 (never silently replaced by synthetic weights); anything else is resolved to a configuration
 (:func:`workloads.config.get_config`) and gets deterministic synthetic weights from the
-seed. Synthetic weights of the most recent (configuration, seed) are kept, so repeated
-calls (a simulator asking for several short traces of the 2.7B model) build them once;
-:func:`clear_weight_cache` lets them go.
+seed, kept on disk once built (:mod:`workloads.weight_cache`) and read back from there by
+later processes. Synthetic weights of the most recent (configuration, seed) are also kept
+in memory, so repeated calls (a simulator asking for several short traces of the 2.7B
+model) read them once; :func:`clear_weight_cache` lets them go.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from workloads.checkpoint import check_folder, load_checkpoint
 from workloads.config import MlgruForm, ModelConfig, get_config
-from workloads.synthetic import synthetic_weights
+from workloads.weight_cache import cached_synthetic_weights
 from workloads.weights import ModelWeights
 
 __all__ = ["clear_weight_cache", "load_weights", "resolve_config"]
@@ -56,7 +57,7 @@ def _synthetic(
         held = _RECENT.get(key)
     if held is not None:
         return held
-    weights = synthetic_weights(config, seed, on_tensor)
+    weights, _ = cached_synthetic_weights(config, seed, on_tensor=on_tensor)
     with _RECENT_LOCK:
         _RECENT.clear()
         _RECENT[key] = weights

@@ -21,40 +21,17 @@ again. The root is ``$COSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmfree-cosim``, 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
+from workloads._cache import CACHE_ENV, cache_root, code_digest, writable
 from workloads.config import BUILTIN_CONFIGS
 from workloads.errors import TraceError
 from workloads.trace import Trace, generate_trace, read_trace
 from workloads.trace_schema import SCHEMA_VERSION
 
 __all__ = ["CACHE_ENV", "cache_root", "cached_trace", "code_digest", "trace_key"]
-
-#: Environment variable naming the cache's root folder.
-CACHE_ENV = "COSIM_CACHE_DIR"
-
-
-def cache_root() -> Path:
-    """Return the cache's root folder (it need not exist yet)."""
-    given = os.environ.get(CACHE_ENV)
-    if given:
-        return Path(given)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "mmfree-cosim"
-
-
-@cache
-def code_digest() -> str:
-    """Return a digest of the sources that make traces (the ``workloads`` package)."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:12]
 
 
 def _model_key(model: str) -> str | None:
@@ -66,15 +43,6 @@ def _model_key(model: str) -> str | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         return f"{re.sub(r'[^A-Za-z0-9._-]', '_', path.stem)[:40]}-{digest}"
     return None  # a checkpoint folder (or nothing: generate_trace says what is wrong)
-
-
-def _writable(folder: Path) -> bool:
-    """Whether the cache's folder exists (made if needed) and can be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def trace_key(model: str, seed: int, prompt_tokens: int, gen_tokens: int) -> str | None:
@@ -121,7 +89,7 @@ def cached_trace(
             return read_trace(folder), folder, True
         except TraceError:
             pass  # damaged, or another format: made again below
-    if not _writable(folder.parent):  # a read-only home, say: made, not kept
+    if not writable(folder.parent):  # a read-only home, say: made, not kept
         trace = generate_trace(model, prompt_tokens, gen_tokens, seed=seed, on_progress=on_progress)
         return trace, None, False
     trace = generate_trace(

@@ -16,6 +16,9 @@ import pytest
 
 from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve, value_at
+from arch_models.spec.units import TernaryArray
+from arch_models.units.ternary import tile_cycles
+from cosim._analytical_parts import slowest_core_cycles
 from cosim.analytical import AnalyticalModel, UnsupportedChangeError
 from cosim.engine import simulate
 from explorer import load_space
@@ -108,3 +111,23 @@ def test_what_it_does_not_model_is_refused_by_name() -> None:
         AnalyticalModel(
             load_arch(EXAMPLES / "h100.yaml"), synthetic_workload(layers=1, d=256, steps=2)
         )
+
+
+@pytest.mark.parametrize(
+    ("lanes", "rows", "tile", "bubble", "cores"),
+    [(16, 4, 64, 0, 3), (32, 8, 128, 2, 7), (64, 16, 512, 1, 16), (128, 4, 64, 3, 5)],
+)
+def test_the_slowest_zero_skipping_core_is_the_engines_own_count(
+    lanes: int, rows: int, tile: int, bubble: int, cores: int
+) -> None:
+    work = synthetic_workload(layers=1, d=512, inter=1536, vocab=2048)
+    spec = TernaryArray(
+        kind="ternary_array", name="t", lanes=lanes, rows_parallel=rows, tile_cols=tile,
+        handoff_bubble_cycles=bubble, zero_skipping=True,
+    )  # fmt: skip
+    for m in work.matrices.values():
+        per_core = [
+            tile_cycles(spec, m, m.rows * c // cores, m.rows * (c + 1) // cores)[0].sum()
+            for c in range(cores)
+        ]
+        assert slowest_core_cycles(spec, m, cores) == max(per_core), m.name
