@@ -19,6 +19,7 @@ from pathlib import Path
 
 from workloads.checkpoint import check_folder, load_checkpoint
 from workloads.config import MlgruForm, ModelConfig, get_config
+from workloads.synthetic import synthetic_weights
 from workloads.weight_cache import cached_synthetic_weights
 from workloads.weights import ModelWeights
 
@@ -50,14 +51,17 @@ _RECENT_LOCK = threading.Lock()
 
 
 def _synthetic(
-    config: ModelConfig, seed: int, on_tensor: Callable[[str], None] | None
+    config: ModelConfig, seed: int, on_tensor: Callable[[str], None] | None, disk_cache: bool
 ) -> ModelWeights:
     key = (config, seed)
     with _RECENT_LOCK:
         held = _RECENT.get(key)
     if held is not None:
         return held
-    weights, _ = cached_synthetic_weights(config, seed, on_tensor=on_tensor)
+    if disk_cache:
+        weights, _ = cached_synthetic_weights(config, seed, on_tensor=on_tensor)
+    else:
+        weights = synthetic_weights(config, seed, on_tensor)
     with _RECENT_LOCK:
         _RECENT.clear()
         _RECENT[key] = weights
@@ -76,6 +80,7 @@ def load_weights(
     mlgru_form: MlgruForm | None = None,
     bitlinear_eps: float | None = None,
     on_tensor: Callable[[str], None] | None = None,
+    disk_cache: bool = True,
 ) -> ModelWeights:
     """Return ready weights for ``model``.
 
@@ -86,6 +91,8 @@ def load_weights(
         bitlinear_eps: Override the BitLinear norm epsilon.
         on_tensor: Called with each parameter name as it is built (progress; not called
             for weights already built, which are kept).
+        disk_cache: Read and keep synthetic weights in the disk cache
+            (:mod:`workloads.weight_cache`); ``False`` builds them from the seed.
 
     Returns:
         The packed weights.
@@ -98,4 +105,4 @@ def load_weights(
         check_folder(model)  # weights it cannot read are refused, never replaced
         config = resolve_config(model, mlgru_form, bitlinear_eps)
         return load_checkpoint(model, config, on_tensor=on_tensor)
-    return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed, on_tensor)
+    return _synthetic(resolve_config(model, mlgru_form, bitlinear_eps), seed, on_tensor, disk_cache)

@@ -426,6 +426,7 @@ def generate_trace(
     command: Sequence[str] | None = None,
     cost_tokens: int = 0,
     on_progress: ProgressCallback | None = None,
+    disk_cache: bool = True,
 ) -> Trace:
     """Run a model on real tokens and return (and optionally write) its trace.
 
@@ -444,6 +445,8 @@ def generate_trace(
         on_progress: Called as ``on_progress(phase, done, total)`` while the weights are
             built (:data:`PHASE_WEIGHTS`, per tensor; not for weights given or already
             built) and while the model runs (:data:`PHASE_TOKENS`, from 0, per step).
+        disk_cache: Read and keep the synthetic weights in the disk cache
+            (:mod:`workloads.weight_cache`); ``False`` builds them from the seed.
 
     Returns:
         The trace.
@@ -454,14 +457,18 @@ def generate_trace(
         TraceError: For bad token counts or an unwritable ``out``.
     """
     if out is None:
-        weights = weights if weights is not None else _load_weights(model, seed, on_progress)
+        weights = (
+            weights if weights is not None else _load_weights(model, seed, on_progress, disk_cache)
+        )
         steps = _step_reporter(prompt_tokens, gen_tokens, progress, on_progress)
         trace, _, _ = build_trace(
             weights, prompt_tokens, gen_tokens, seed, numerics, steps, command, cost_tokens
         )
         return trace
     with _atomic_folder(Path(out)) as tmp:  # refuses an unwritable folder before any work
-        weights = weights if weights is not None else _load_weights(model, seed, on_progress)
+        weights = (
+            weights if weights is not None else _load_weights(model, seed, on_progress, disk_cache)
+        )
         steps = _step_reporter(prompt_tokens, gen_tokens, progress, on_progress)
         trace, _, _ = build_trace(
             weights,
@@ -478,11 +485,14 @@ def generate_trace(
 
 
 def _load_weights(
-    model: str | Path | ModelConfig, seed: int, on_progress: ProgressCallback | None
+    model: str | Path | ModelConfig,
+    seed: int,
+    on_progress: ProgressCallback | None,
+    disk_cache: bool = True,
 ) -> ModelWeights:
     """:func:`load_weights`, reporting each tensor built as :data:`PHASE_WEIGHTS`."""
     if on_progress is None:
-        return load_weights(model, seed)
+        return load_weights(model, seed, disk_cache=disk_cache)
     total = len(parameter_shapes(resolve_config(model)))
     done = 0
 
@@ -491,7 +501,7 @@ def _load_weights(
         done += 1
         on_progress(PHASE_WEIGHTS, min(done, total), total)
 
-    weights = load_weights(model, seed, on_tensor=tensor_built)
+    weights = load_weights(model, seed, on_tensor=tensor_built, disk_cache=disk_cache)
     if done:
         on_progress(PHASE_WEIGHTS, total, total)
     return weights

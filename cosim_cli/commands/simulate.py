@@ -81,9 +81,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="make the trace even if the trace cache holds it, and do not keep it (the cache: "
-        "$COSIM_CACHE_DIR, else ~/.cache/mmfree-cosim; keyed by model, seed, token counts, "
-        "trace format and the functional model's code)",
+        help="make the trace (and the synthetic weights) even if the cache holds them, and "
+        "do not keep them (the cache: $COSIM_CACHE_DIR, else ~/.cache/mmfree-cosim; keyed by "
+        "model, seed, token counts, trace format and the functional model's code)",
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="save results in this folder")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
@@ -167,6 +167,7 @@ def _load_trace(args: argparse.Namespace, progress: Progress) -> Any:
             gen_tokens=args.tokens,
             seed=args.seed,
             on_progress=phase,
+            disk_cache=False,
         )
     looking = progress.add_task(f"{args.model}: looking in the trace cache", total=None)
     trace, folder, hit = cached_trace(

@@ -72,3 +72,19 @@ def test_a_cache_that_cannot_be_written_builds_and_keeps_nothing(tmp_path: Path)
     built, hit = cached_synthetic_weights(get_config("tiny"), 0, root=root)
     assert not hit and built.matrices()
     _same(built, synthetic_weights(get_config("tiny"), 0))
+
+
+def test_load_weights_keeps_synthetic_weights_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workloads.loading import clear_weight_cache, load_weights
+    from workloads.trace_cache import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    clear_weight_cache()
+    load_weights("tiny", 5, disk_cache=False)
+    assert not (tmp_path / "weights").exists()
+    clear_weight_cache()
+    kept = load_weights("tiny", 5)
+    assert [p.name for p in (tmp_path / "weights").iterdir()] == [weights_key(kept.config, 5)]
+    clear_weight_cache()
