@@ -25,7 +25,8 @@
 4. The two-tier search (``--sampler two-tier``, explorer.two_tier): a study of the whole
    U280 space on 1.3B with 2 workers (wall time, target <= 10 min; its SimPy-verified
    front), and on a sub-space small enough to simulate exhaustively (256 designs) the
-   two-tier front against the exhaustive SimPy front: hypervolume and designs found. The
+   two-tier front against the exhaustive SimPy front, with at most 32, 64, 128 and 256
+   (all its candidates) SimPy trials: hypervolume and front designs found. The
    hypervolume table of step 2 has a two-tier row per small space too (its budget: 25%
    of the space's designs).
 
@@ -35,12 +36,13 @@ the usual 10% beyond the worst so the extreme designs count: the area the front 
 
 Run: ``.venv/bin/python benchmarks/explore.py [--trials-1 40] [--trials-2 200]
 [--hv-seeds 3] [--hv-model tiny] [--hv-d5005-model paper-block-d512] [--tier-designs 30]
-[--two-tier-trials 400] [--skip-speed] [--skip-hv] [--skip-tier] [--skip-two-tier]``
+[--two-tier-trials 1500] [--skip-speed] [--skip-hv] [--skip-tier] [--skip-two-tier]``
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -256,8 +258,14 @@ def tier(designs: int, work: Path) -> None:
               f"({time.perf_counter() - t0:.0f} s of SimPy): {shown}")  # fmt: skip
 
 
-def two_tier(trials: int, work: Path) -> None:
+def two_tier(trials: int, work: Path, whole: bool = True) -> None:
     """A two-tier study of the whole U280 space on 1.3B; a sub-space against exhaustive."""
+    if whole:
+        _whole_space(trials, work)
+    _sub_space(work)
+
+
+def _whole_space(trials: int, work: Path) -> None:
     t0 = time.perf_counter()
     out = run_study(
         U280, U280_SPACE, "1.3b", trials, storage=work / "two-tier.db", workers=2,
@@ -266,15 +274,19 @@ def two_tier(trials: int, work: Path) -> None:
     wall = time.perf_counter() - t0
     rec = out.study.user_attrs["two_tier"]
     front = _front(_front_points(out.study.get_trials(deepcopy=False)))
-    errs = ", ".join(f"{k} {v['worst']:.1%}" for k, v in rec["errors"].items())
+    errs = _errors_text(rec["errors"])
     print(
         f"two-tier study, whole {U280_SPACE.name} on 1.3B, 2 workers: {wall / 60:.1f} min "
         f"(target <= 10 min; trace made before): {rec['designs']:,} designs swept in "
         f"{rec['seconds']:.0f} s, {out.counts.done} simulated "
-        f"({out.counts.feasible} feasible), {len(front)} on the SimPy-verified front; worst "
-        f"error measured: {errs}; candidates within it: "
-        f"{rec['rounds'][-1]['candidates'] if rec['rounds'] else 0:,}"
+        f"({out.counts.feasible} feasible), {len(front)} on the SimPy-verified front; "
+        f"candidates within their family's error of the front: "
+        f"{rec['rounds'][-1]['candidates'] if rec['rounds'] else 0:,}; worst errors measured: "
+        f"{errs}"
     )
+
+
+def _sub_space(work: Path) -> None:
     sub = work / "u280_sub_space.yaml"
     sub.write_text(SUB_SPACE.format(design=U280), encoding="utf-8")
     t1 = time.perf_counter()
@@ -287,7 +299,7 @@ def two_tier(trials: int, work: Path) -> None:
     tps = (min(p[0] for p in points), max(p[0] for p in points))
     watts = (min(p[1] for p in points), max(p[1] for p in points))
     exhaustive = _front(points)
-    for budget in (32, 64):
+    for budget in (32, 64, 128, 256):  # 256: as many as its candidates
         t2 = time.perf_counter()
         got = run_study(
             U280, sub, "1.3b", budget, storage=work / f"sub-2t-{budget}.db", workers=2,
@@ -297,12 +309,32 @@ def two_tier(trials: int, work: Path) -> None:
         found = len({(round(t, 6), round(w, 6)) for t, w in mine}
                     & {(round(t, 6), round(w, 6)) for t, w in exhaustive})  # fmt: skip
         share = hypervolume(mine, tps, watts) / hypervolume(exhaustive, tps, watts)
+        rounds = got.study.user_attrs["two_tier"]["rounds"]
         print(
             f"  sub-space (256 designs; exhaustive SimPy {grid_s:.0f} s, {len(exhaustive)} on "
-            f"the front): two-tier with {budget} SimPy trials ({time.perf_counter() - t2:.0f} "
-            f"s): hypervolume {share:.1%} of exhaustive, {found} of its {len(exhaustive)} "
-            "front designs found"
+            f"the front): two-tier with at most {budget} SimPy trials, {got.counts.done} run "
+            f"({time.perf_counter() - t2:.0f} s; {rounds[-1]['candidates'] if rounds else 0} "
+            f"candidates within their family's error): hypervolume {share:.1%} of "
+            f"exhaustive, {found} of its {len(exhaustive)} front designs found"
         )
+
+
+def _errors_text(errors: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The worst tokens/s and W errors over all families, then per family."""
+
+    def worst(figs: dict[str, dict[str, float]], name: str) -> str:
+        v = figs.get(name, {}).get("worst")
+        return f"{v:.1%}" if isinstance(v, float) and math.isfinite(v) else "-"
+
+    def designs(figs: dict[str, dict[str, float]]) -> int:
+        return int(figs.get("tokens_per_s", {}).get("designs", 0))
+
+    parts = [
+        f"{fam} ({designs(figs)} designs): tokens/s {worst(figs, 'tokens_per_s')}, "
+        f"W {worst(figs, 'avg_power_w')}"
+        for fam, figs in sorted(errors.items(), key=lambda kv: kv[0] != "all")
+    ]
+    return "; ".join(parts)
 
 
 def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -324,11 +356,14 @@ def main() -> None:
         "--hv-d5005-model", default="paper-block-d512", help="model of the small D5005 space"
     )
     parser.add_argument("--tier-designs", type=int, default=30, help="designs per error table")
-    parser.add_argument("--two-tier-trials", type=int, default=400, help="SimPy budget, 1.3B")
+    parser.add_argument("--two-tier-trials", type=int, default=1500, help="SimPy budget, 1.3B")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-hv", action="store_true")
     parser.add_argument("--skip-tier", action="store_true")
     parser.add_argument("--skip-two-tier", action="store_true")
+    parser.add_argument(
+        "--two-tier-sub-only", action="store_true", help="the sub-space check, not the whole"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="explore-bench-") as tmp:
         work = Path(tmp)
@@ -337,7 +372,7 @@ def main() -> None:
         if not args.skip_tier:
             tier(args.tier_designs, work)
         if not args.skip_two_tier:
-            two_tier(args.two_tier_trials, work)
+            two_tier(args.two_tier_trials, work, whole=not args.two_tier_sub_only)
         if not args.skip_hv:
             hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
             hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)

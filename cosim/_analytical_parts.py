@@ -330,7 +330,9 @@ def busiest_share(spec: TernaryArray, m: MatrixInfo, lo: int, hi: int) -> tuple[
     )
 
 
-def slowest_core_cycles(spec: TernaryArray, m: MatrixInfo, n: int) -> float:
+def slowest_core_cycles(
+    spec: TernaryArray, m: MatrixInfo, n: int, per_row: I64 | None = None
+) -> float:
     """Return the array cycles of the slowest core of a rows split, zero skipping on.
 
     Each core's rows go in groups of ``rows_parallel × count`` from its first row; a
@@ -338,9 +340,17 @@ def slowest_core_cycles(spec: TernaryArray, m: MatrixInfo, n: int) -> float:
     last tile the hand-off bubble too (the engine's :func:`tile_cycles`, for every core
     at once). With zero skipping cores differ, and the barrier after the matvec waits
     for the slowest.
+
+    Args:
+        spec: The array.
+        m: The matrix.
+        n: Cores.
+        per_row: Each row's cycles per tile, ``ceil(nonzeros / lanes)`` (computed when
+            not given; the same for every core count and rows in parallel).
     """
     p = spec.rows_parallel * spec.count
-    per_row = -(-m.row_tile_nnz(spec.tile_cols) // spec.lanes)
+    if per_row is None:
+        per_row = -(-m.row_tile_nnz(spec.tile_cols) // spec.lanes)
     starts: list[int] = []
     firsts: list[int] = []
     for c in range(n):

@@ -188,6 +188,8 @@ class AnalyticalModel:
         self.i_layout = next((i for i, u in enumerate(units) if isinstance(u, CoreLayout)), None)
         self.i_buffers = [i for i, u in enumerate(units) if isinstance(u, Buffer)]
         self._plan_cache: dict[tuple[Any, ...], tuple[F64, ...]] = {}
+        #: (matrix, lanes, tile width) → each row's cycles per tile (zero skipping).
+        self._per_row: dict[tuple[int, int, int], I64] = {}
         self._cache: dict[Any, Any] = {}
         #: Variants estimated at once (their per-matrix figures are chunk × matrices).
         self.chunk = 16384
@@ -547,7 +549,10 @@ class AnalyticalModel:
                 got = shapes[key]
             out[:, mid] = got
             if zs and split == "rows" and n > 1:  # the barrier waits for the slowest core
-                out[0, mid] = slowest_core_cycles(spec, m, n)
+                rows_key = (mid, lanes, tcols)
+                if rows_key not in self._per_row:
+                    self._per_row[rows_key] = -(-m.row_tile_nnz(tcols) // lanes)
+                out[0, mid] = slowest_core_cycles(spec, m, n, self._per_row[rows_key])
         return tuple(out)
 
     def _layer_core_bytes(self, step: Step, mv: Matvecs, cores: I64) -> F64:
