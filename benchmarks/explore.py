@@ -14,9 +14,10 @@
    space-filling first generation). Target: at least 95% within 25% of the trials. The
    spaces:
    examples/u280_small_space.yaml (216 designs; power and throughput trade off, a front
-   of a few designs) on the tiny model, and examples/d5005_space.yaml (240 designs; static
+   of a few designs) on the tiny model, examples/d5005_space.yaml (240 designs; static
    power dominates, so power follows throughput and most designs are on the front) on one
-   block of the paper's model.
+   block of the paper's model, and examples/tereffic_onchip_space.yaml (240 systems of
+   cards; three objectives: tokens/s, J/token, time to first token) on the tiny model.
 
 3. The analytical tier (cosim.analytical): its designs per second over the whole U280
    space on 1.3B (573,440 designs), and its error against SimPy per example space (designs
@@ -198,6 +199,84 @@ def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) ->
           f"{share:.1%} of exhaustive ({time.perf_counter() - t1:.0f} s)")  # fmt: skip
 
 
+TEREFFIC = ROOT / "examples" / "tereffic_onchip_370m.yaml"
+TEREFFIC_SPACE = ROOT / "examples" / "tereffic_onchip_space.yaml"
+
+
+def _hv_nd(points: list[tuple[float, ...]], ref: tuple[float, ...]) -> float:
+    """Hypervolume that minimisation ``points`` dominate up to ``ref`` (slices, exact)."""
+    pts = sorted(p for p in points if all(a < r for a, r in zip(p, ref, strict=True)))
+    if not pts:
+        return 0.0
+    if len(ref) == 1:
+        return ref[0] - pts[0][0]
+    vol = 0.0
+    for i, p in enumerate(pts):
+        nxt = pts[i + 1][0] if i + 1 < len(pts) else ref[0]
+        if nxt > p[0]:
+            vol += (nxt - p[0]) * _hv_nd([q[1:] for q in pts[: i + 1]], ref[1:])
+    return vol
+
+
+def hv_objectives(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) -> None:
+    """Hypervolume at 25/50/100% of NSGA-II's trials over the exhaustive front, over the
+    space's own objectives (any number; each normalised over the feasible designs)."""
+    from explorer.inputs import load_base
+    from explorer.objectives import METRICS
+
+    base = load_base(arch_path)
+    space = load_space(space_path, base)
+    settings = StudySettings(
+        arch_path=str(arch_path), space_path=str(space_path), model=model, storage_url="",
+        study_name="", cache_dir=str(work / "cache"),
+    )  # fmt: skip
+    evaluator = Evaluator(base, space, ensure_trace(settings))
+    t0 = time.perf_counter()
+    designs = list(space.designs())
+    points = []
+    for design in designs:
+        ev = evaluator.evaluate({space.paths[k]: v for k, v in design.items()})
+        if ev.status == "feasible" and ev.values is not None:
+            points.append(ev.values)
+    names = space.objectives
+    lo = [min(p[j] for p in points) for j in range(len(names))]
+    hi = [max(p[j] for p in points) for j in range(len(names))]
+
+    def norm(p: tuple[float, ...]) -> tuple[float, ...]:
+        out = []
+        for j, n in enumerate(names):
+            x = (p[j] - lo[j]) / ((hi[j] - lo[j]) or 1.0)
+            out.append(1.0 - x if METRICS[n].direction == "maximize" else x)
+        return tuple(out)
+
+    ref = (REF,) * len(names)
+    full = _hv_nd([norm(p) for p in points], ref)
+    print(
+        f"{space_path.name} on {model} ({', '.join(names)}): {len(designs)} designs "
+        f"({len(points)} feasible) simulated exhaustively in {time.perf_counter() - t0:.0f} s"
+    )
+    shares: dict[float, list[float]] = {0.25: [], 0.5: [], 1.0: []}
+    for seed in range(seeds):
+        out = run_study(
+            arch_path, space_path, model, len(designs), seed=seed, cache_dir=work / "cache",
+            storage=work / f"hv-{space_path.stem}-{seed}.db", progress=False,
+        )  # fmt: skip
+        trials = sorted(out.study.get_trials(deepcopy=False), key=lambda t: t.number)
+        for frac in shares:
+            k = round(frac * len(designs))
+            got = [
+                norm(tuple(t.values))
+                for t in trials[:k]
+                if t.user_attrs.get("status") == "feasible" and t.values
+            ]
+            shares[frac].append(_hv_nd(got, ref) / full)
+        print(f"  NSGA-II seed {seed}: " + ", ".join(
+            f"{f:.0%}: {v[-1]:.1%}" for f, v in shares.items()))  # fmt: skip
+    print(f"=> {space_path.name}: hypervolume reached / exhaustive over {seeds} seeds: "
+          + ", ".join(f"{f:.0%}: mean {statistics.mean(v):.1%} (min {min(v):.1%})"
+                      for f, v in shares.items()) + "; target >= 95% at 25%")  # fmt: skip
+
+
 #: (design, space, model) of the analytical tier's error table.
 TIER_SPACES = (
     (U280, U280_SPACE, "1.3b"),
@@ -355,6 +434,10 @@ def main() -> None:
     parser.add_argument(
         "--hv-d5005-model", default="paper-block-d512", help="model of the small D5005 space"
     )
+    parser.add_argument(
+        "--hv-tereffic-model", default="tiny", help="model of the TerEffic system space"
+    )
+    parser.add_argument("--skip-hv-2d", action="store_true", help="only the system space's")
     parser.add_argument("--tier-designs", type=int, default=30, help="designs per error table")
     parser.add_argument("--two-tier-trials", type=int, default=1500, help="SimPy budget, 1.3B")
     parser.add_argument("--skip-speed", action="store_true")
@@ -374,8 +457,10 @@ def main() -> None:
         if not args.skip_two_tier:
             two_tier(args.two_tier_trials, work, whole=not args.two_tier_sub_only)
         if not args.skip_hv:
-            hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
-            hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)
+            if not args.skip_hv_2d:
+                hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
+                hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)
+            hv_objectives(TEREFFIC, TEREFFIC_SPACE, args.hv_tereffic_model, args.hv_seeds, work)
 
 
 if __name__ == "__main__":
