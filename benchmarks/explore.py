@@ -143,7 +143,10 @@ def speed(trials_1: int, trials_2: int, work: Path) -> None:
     )
 
 
-def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) -> None:
+def hv(
+    arch_path: Path, space_path: Path, model: str, seeds: int, work: Path,
+    population: int | None = None,
+) -> None:  # fmt: skip
     arch = load_arch(arch_path)
     space = load_space(space_path, arch)
     settings = StudySettings(
@@ -171,8 +174,9 @@ def hv(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) ->
     for seed in range(seeds):
         t1 = time.perf_counter()
         out = run_study(
-            arch_path, space_path, model, n, storage=work / f"hv-{space_path.stem}-{seed}.db",
-            seed=seed, cache_dir=work / "cache", progress=False,
+            arch_path, space_path, model, n, seed=seed, cache_dir=work / "cache",
+            storage=work / f"hv-{space_path.stem}-{seed}-{population}.db", progress=False,
+            population_size=population,
         )  # fmt: skip
         trials = sorted(out.study.get_trials(deepcopy=False), key=lambda t: t.number)
         got = []
@@ -218,7 +222,10 @@ def _hv_nd(points: list[tuple[float, ...]], ref: tuple[float, ...]) -> float:
     return vol
 
 
-def hv_objectives(arch_path: Path, space_path: Path, model: str, seeds: int, work: Path) -> None:
+def hv_objectives(
+    arch_path: Path, space_path: Path, model: str, seeds: int, work: Path,
+    population: int | None = None,
+) -> None:  # fmt: skip
     """Hypervolume at 25/50/100% of NSGA-II's trials over the exhaustive front, over the
     space's own objectives (any number; each normalised over the feasible designs)."""
     from explorer.inputs import load_base
@@ -259,7 +266,8 @@ def hv_objectives(arch_path: Path, space_path: Path, model: str, seeds: int, wor
     for seed in range(seeds):
         out = run_study(
             arch_path, space_path, model, len(designs), seed=seed, cache_dir=work / "cache",
-            storage=work / f"hv-{space_path.stem}-{seed}.db", progress=False,
+            storage=work / f"hv-{space_path.stem}-{seed}-{population}.db", progress=False,
+            population_size=population,
         )  # fmt: skip
         trials = sorted(out.study.get_trials(deepcopy=False), key=lambda t: t.number)
         for frac in shares:
@@ -438,6 +446,9 @@ def main() -> None:
         "--hv-tereffic-model", default="tiny", help="model of the TerEffic system space"
     )
     parser.add_argument("--skip-hv-2d", action="store_true", help="only the system space's")
+    parser.add_argument(
+        "--population", type=int, help="NSGA-II population of the hypervolume studies"
+    )
     parser.add_argument("--tier-designs", type=int, default=30, help="designs per error table")
     parser.add_argument("--two-tier-trials", type=int, default=1500, help="SimPy budget, 1.3B")
     parser.add_argument("--skip-speed", action="store_true")
@@ -458,8 +469,8 @@ def main() -> None:
             two_tier(args.two_tier_trials, work, whole=not args.two_tier_sub_only)
         if not args.skip_hv:
             if not args.skip_hv_2d:
-                hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work)
-                hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work)
+                hv(U280, U280_SMALL_SPACE, args.hv_model, args.hv_seeds, work, args.population)
+                hv(D5005, D5005_SPACE, args.hv_d5005_model, args.hv_seeds, work, args.population)
             hv_objectives(TEREFFIC, TEREFFIC_SPACE, args.hv_tereffic_model, args.hv_seeds, work)
 
 
