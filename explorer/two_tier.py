@@ -6,14 +6,16 @@ trial of the study (storage, resume, workers and the dashboard as for any study)
 1. **Sweep** (:func:`sweep`): every design of the space (its grid, conditions
    respected) is estimated by the analytical tier (:mod:`cosim.analytical`), in this
    process, a few seconds per hundred thousand designs.
-2. **Calibration** (:func:`calibration`): a fixed set of designs, spread over the
-   analytical front and the space, is simulated; the tier's error on each objective is
-   measured on them (:func:`measured_errors`).
+2. **Calibration** (:func:`calibration`): a fixed set of designs, spread along the
+   analytical front and two of every family of the tier's regimes
+   (:attr:`cosim.analytical.Estimates.family`), is simulated; the tier's error on each
+   figure is measured on them, per family and over all (:func:`measured_errors`).
 3. **Candidates** (:func:`candidates`): every design that could be on the front once each
-   objective is allowed the measured worst error, both ways (a design's optimistic
-   figures against the others' pessimistic ones), nearest the front first, within the
-   study's trial budget. After they are simulated the errors are measured again on every
-   simulated design; if they grew, the designs the wider margins admit follow.
+   is allowed its family's worst measured error, both ways (a design's optimistic
+   figures against the others' pessimistic ones, :func:`allowances`), the analytical
+   front first and then the nearest, within the study's trial budget. After they are
+   simulated the errors are measured again on every simulated design; if they grew, the
+   designs the wider margins admit follow.
 
 The front a user sees is the SimPy-verified one: every trial was simulated, and says
 which tier chose it (``tier_plan``: calibration or candidate) and what the analytical
