@@ -21,7 +21,7 @@ from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.validation.errors import SpecError
 from cosim.errors import UnsupportedChangeError
 
-__all__ = ["VariantTable", "python_value"]
+__all__ = ["VariantTable", "modelled_path", "python_value"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -41,17 +41,7 @@ class VariantTable:
         self.cols: dict[str, npt.NDArray[Any]] = {}
         sizes = set()
         for name, values in columns.items():
-            try:
-                parts = resolve_path(base, parse_path(name))
-            except ValueError as exc:
-                raise UnsupportedChangeError(str(exc)) from None
-            if parts != ("clock_mhz",) and not (
-                len(parts) >= 3 and parts[0] == "units" and isinstance(parts[1], int)
-            ):
-                raise UnsupportedChangeError(
-                    f"the analytical tier models changes to clock_mhz and to units' fields, "
-                    f"not {name!r}"
-                )
+            parts = modelled_path(base, name)
             arr = np.asarray(values)
             if arr.ndim != 1:
                 raise UnsupportedChangeError(f"column {name!r} must be one-dimensional")
@@ -142,6 +132,26 @@ class VariantTable:
                 got = self.cache[base_key]
             out[j] = got
         return out[inv], ok[inv]
+
+
+def modelled_path(base: Arch, name: str) -> Path:
+    """Return a changed field's resolved path, if the analytical tier models it.
+
+    Raises:
+        UnsupportedChangeError: A malformed path, or a field other than ``clock_mhz`` and
+            the units' (naming it).
+    """
+    try:
+        parts = resolve_path(base, parse_path(name))
+    except ValueError as exc:
+        raise UnsupportedChangeError(str(exc)) from None
+    if parts != ("clock_mhz",) and not (
+        len(parts) >= 3 and parts[0] == "units" and isinstance(parts[1], int)
+    ):
+        raise UnsupportedChangeError(
+            f"the analytical tier models changes to clock_mhz and to units' fields, not {name!r}"
+        )
+    return parts
 
 
 def python_value(value: Any) -> Any:

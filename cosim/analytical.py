@@ -76,11 +76,11 @@ from cosim._analytical_parts import (
     slowest_core_cycles,
     worst_utilisation,
 )
-from cosim._variant_table import VariantTable
+from cosim._variant_table import VariantTable, modelled_path
 from cosim.errors import UnsupportedChangeError
 from cosim.fpga import STATE_BYTES, SimOptions
 
-__all__ = ["TIER", "AnalyticalModel", "Estimates", "UnsupportedChangeError"]
+__all__ = ["TIER", "AnalyticalModel", "Estimates", "UnsupportedChangeError", "check_changes"]
 
 #: How results of this tier name it (the SimPy tier is ``"simpy"``).
 TIER = "analytical"
@@ -600,6 +600,16 @@ class AnalyticalModel:
                 kind = k.removesuffix("_per_shell")
                 used[kind] = used.get(kind, np.zeros(t.n)) + float(fig_.value)
         return used, ok
+
+
+def check_changes(base: Arch, names: Sequence[str]) -> None:
+    """Check that the analytical tier models every changed field (before any work).
+
+    Raises:
+        UnsupportedChangeError: Naming the first field it does not model.
+    """
+    for name in names:
+        modelled_path(base, name)
 
 
 def _index(units: Sequence[Any], test: Callable[[Any], bool], base: Arch, what: str) -> int:

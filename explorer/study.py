@@ -726,6 +726,16 @@ def run_study(
             f"{arch_path}: the two-tier search needs a single-card design (the analytical "
             "tier estimates one card); search a system with another --sampler"
         )
+    if two_tier:
+        from cosim.analytical import UnsupportedChangeError, check_changes
+
+        try:  # before anything is created
+            assert isinstance(arch, Arch)
+            check_changes(arch, list(space.paths.values()))
+        except UnsupportedChangeError as exc:
+            raise ExplorerError(
+                f"{space.filename}: {exc}; search this space with another --sampler"
+            ) from None
     store = open_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     trace = ensure_trace(settings, log=console.print if progress else None)
     population = population_size or default_population(n_trials)

@@ -97,6 +97,13 @@ def test_what_the_two_tier_search_cannot_sweep_is_refused(tmp_path: Path) -> Non
         run_study(U280, space, "tiny", 4, storage=tmp_path / "s.db", sampler="two-tier",
                   progress=False)  # fmt: skip
     assert not (tmp_path / "s.db").exists()
+    space.write_text(
+        "version: 1\nname: d\nparameters:\n  device.part: {choices: [alveo-u280, alveo-u55c]}\n"
+    )
+    with pytest.raises(ExplorerError, match=r"not 'device\.part'; search this space"):
+        run_study(U280, space, "tiny", 4, storage=tmp_path / "s.db", sampler="two-tier",
+                  progress=False)  # fmt: skip
+    assert not (tmp_path / "s.db").exists()
     with pytest.raises(ExplorerError, match="single-card design"):
         run_study(
             EXAMPLES / "tereffic_onchip_370m.yaml", EXAMPLES / "tereffic_onchip_space.yaml",
