@@ -15,7 +15,8 @@ What it computes, per variant:
   engine's own unit models, :class:`cosim.fpga.FpgaSystem`). A matvec's array cycles,
   hand-off bubbles and packed bytes on its busiest core come from the engine's own tile
   arithmetic (:func:`~arch_models.units.ternary.tile_cycles`), once per distinct array
-  shape, core count and matrix (per matrix shape for dense arrays).
+  shape, core count and matrix (per matrix shape for dense arrays); with zero skipping
+  the cycles are the slowest core's, every core counted at once.
 - **A pipeline recurrence over the ops of each step**, vectorised over variants: each
   matvec waits for its gap, its activation import and start latency, and for its first
   weight fill; the weight DMA streams ahead of the array by the buffer's slots (the first
@@ -23,8 +24,10 @@ What it computes, per variant:
   frees; the access latency paid when the stream restarts); the array ends no earlier
   than its compute after it started, nor than one fill's compute after the last byte
   landed; then the adder-tree fill and the export. A single-buffered design fills and
-  computes in turn. Steps follow one another, the DMA's state carried across (weights
-  do not depend on data).
+  computes in turn, at the bandwidth a core draws alone, while cores sharing channels
+  take turns on them. A transfer the engine merges (beyond ``max_transactions``) is
+  requested once the matvec has started, as the engine does. Steps follow one another,
+  the DMA's state carried across (weights do not depend on data).
 - **Floors**: a step is never shorter than its off-chip bytes over the bandwidth its
   busiest core can draw, its array cycles, or its vector cycles (the engine's bounds);
   the estimate is the larger of the recurrence and the floor, so the tier never reports
@@ -34,13 +37,14 @@ What it computes, per variant:
   accumulations, weight-buffer reads and writes, off-chip bytes, vector and norm ops,
   spills) over the decode window.
 
-What it leaves out (why its error against SimPy is measured, per design family, by
-``benchmarks/explore.py``, never assumed): merged transfers' fill-by-fill booking, the
+What it leaves out (why its error against SimPy is measured per example space by
+``benchmarks/explore.py`` and per family of its regimes, :attr:`Estimates.family`, by
+every two-tier study; never assumed): merged transfers' fill-by-fill booking, the
 memory path's beat-level request window (its bandwidth is kept), queueing of the
 embedding read behind the weight stream, a layers split's overlap of prompt tokens in its
-pipeline (its time to first token is the steps in turn), and the cores of a rows split
-other than the busiest. It does not validate a variant as a whole: a variant the
-validator refuses gets estimates all the same (the SimPy tier refuses it).
+pipeline (its time to first token is the steps in turn), and, for dense arrays, the
+cores of a rows split other than the busiest. It does not validate a variant as a whole:
+a variant the validator refuses gets estimates all the same (the SimPy tier refuses it).
 """
 
 from __future__ import annotations
