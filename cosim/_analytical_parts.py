@@ -231,6 +231,7 @@ class StepGaps:
     """One step's gaps for every variant (2-D: variant × gap)."""
 
     gaps: F64  # cycles before each matvec, and after the last
+    held: F64  # dispatch cycles after the matvec before, less what it lasted
     vector_cycles: F64
     vector_pj: F64
     embed_bytes: F64
@@ -251,16 +252,17 @@ class Gaps:
         ref = next((p for p in self.profiles if p is not None), None)
         width = ref[index].gaps.size if ref is not None else 1
         k = len(self.profiles)
-        gaps, act, state = np.zeros((k, width)), np.zeros((k, width)), np.zeros((k, width))
+        gaps, held = np.zeros((k, width)), np.zeros((k, width))
+        act, state = np.zeros((k, width)), np.zeros((k, width))
         scal = np.zeros((k, 3))
         for j, prof in enumerate(self.profiles):
             if prof is not None:
                 p = prof[index]
-                gaps[j], act[j], state[j] = p.gaps, p.act_spill, p.state_spill
+                gaps[j], held[j], act[j], state[j] = p.gaps, p.held, p.act_spill, p.state_spill
                 scal[j] = (p.vector_cycles, p.vector_pj, p.embed_bytes)
         s = scal[self.inv]
         inv = self.inv
-        return StepGaps(gaps[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
+        return StepGaps(gaps[inv], held[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
 
 
 def family_of(var: Variants, onchip: OnChipFlags) -> npt.NDArray[np.object_]:
@@ -378,6 +380,8 @@ class GapProfile:
     """One step's gaps on one design (per matvec boundary) and what they move."""
 
     gaps: F64  # cycles before each matvec, and after the last (matvecs + 1)
+    held: F64  # per gap: dispatch cycles its first op waits after the matvec before
+    #            (issue ahead: less what the matvec lasted, known only when it runs)
     vector_cycles: float  # the busiest core's elementwise and norm cycles
     vector_pj: float  # all cores
     embed_bytes: float
@@ -402,16 +406,25 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
     d = int(wl.model.get("d", 0))
     div = n if rows else 1
     out = []
+    # the op before's cycles since its issue (a matvec: longer than any dispatch); the
+    # dispatch runs on across steps, as the engine's does
+    prev = math.inf
+    after_matvec = False
     for step in wl.steps:
         gaps = [0.0]
+        held = [0.0]
         act = [0.0]
         state = [0.0]
         vec_cyc = 0.0
         vec_pj = 0.0
         embed = 0.0
-        prev = math.inf  # the op before's cycles (a matvec: longer than any dispatch)
         for op in step.ops:
-            wait = max(0.0, overhead - prev) if ahead else float(overhead)
+            if ahead and after_matvec:  # waits out what the matvec did not cover
+                held[-1] += max(0.0, overhead - prev)
+                wait = 0.0
+            else:
+                wait = max(0.0, overhead - prev) if ahead else float(overhead)
+            after_matvec = False
             gaps[-1] += wait
             if op.kind == "embedding":
                 embed += op.bytes_out
@@ -422,9 +435,10 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
                 state[-1] += 2 * d * STATE_BYTES * wl.batch // div
             if op.is_matvec:
                 gaps.append(0.0)
+                held.append(0.0)
                 act.append(0.0)
                 state.append(0.0)
-                prev = math.inf
+                prev, after_matvec = 0.0, True  # its own cycles are added when it runs
             elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
                 if rows:
                     shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
@@ -435,13 +449,14 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
                 gaps[-1] += cyc
                 vec_cyc += cyc
                 vec_pj += sum(w[1] for w in works)
-                prev = cyc + wait
+                prev = cyc
             if sync and system.needs_barrier(op):
                 gaps[-1] += sync
                 prev += sync
         out.append(
             GapProfile(
                 gaps=np.array(gaps),
+                held=np.array(held),
                 vector_cycles=vec_cyc,
                 vector_pj=vec_pj,
                 embed_bytes=float(embed),

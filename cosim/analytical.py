@@ -285,6 +285,7 @@ class AnalyticalModel:
         floor_ns: list[F64] = []
         dyn_pj: list[F64] = []
         prefill_end = None
+        last_mv = np.zeros(var.n)  # how long the last matvec lasted, from its issue
         layers = int(wl.model.get("layers", 1))
         for s_i, step in enumerate(wl.steps):
             start = t_now.copy()
@@ -295,12 +296,17 @@ class AnalyticalModel:
             gap_ns += (spill > 0) * var.lat[:, None]
             spilled = spill.sum(axis=1)
             # the embedding row read (core 0's port) opens the step
-            t_now = t_now + var.lat + prof.embed_bytes / var.bw_alone
+            if prof.embed_bytes.any():
+                t_now = t_now + np.where(
+                    prof.embed_bytes > 0, var.lat + prof.embed_bytes / var.bw_alone, 0.0
+                )
             mem_bytes = prof.embed_bytes + spilled  # the busiest core's off-chip bytes
             energy = (
                 prof.vector_pj + (moved_bytes(prof.embed_bytes, var.burst) + spilled) * var.mem_pj
             )
             comp_cyc = np.zeros(var.n)
+            cyc = var.ns_cyc
+
             j = 0
             for op in step.ops:
                 if not op.is_matvec:
@@ -309,14 +315,18 @@ class AnalyticalModel:
                 if key not in terms:
                     terms[key] = self._terms(var, mv, op, step.vectors)
                 tm = terms[key]
-                t_now = t_now + gap_ns[:, j]
+                # issued ahead, the dispatch after a matvec waits what the matvec (and
+                # the barrier after it) did not cover
+                t_now = t_now + gap_ns[:, j] + np.maximum(0.0, prof.held[:, j] * cyc - last_mv)
                 core = layer_core(op.layer, layers, var.cores) if split == "layers" else None
+                issued = t_now
                 t_now = dma.matvec(t_now, tm, core)
+                last_mv = t_now - issued
                 comp_cyc += tm.cycles
                 mem_bytes = mem_bytes + np.where(onchip.resident, 0.0, tm.nbytes)
                 energy = energy + np.where(onchip.resident, tm.pj_resident, tm.pj_streamed)
                 j += 1
-            t_now = t_now + gap_ns[:, j]
+            t_now = t_now + gap_ns[:, j] + np.maximum(0.0, prof.held[:, j] * cyc - last_mv)
             # the floors: off-chip bytes, array cycles, vector cycles of the busiest core
             floor = np.maximum(
                 np.maximum(mem_bytes / var.bw, comp_cyc * var.ns_cyc),

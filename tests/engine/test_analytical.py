@@ -18,6 +18,7 @@ from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve, value_at
 from arch_models.spec.units import TernaryArray
 from arch_models.units.ternary import tile_cycles
+from arch_models.workload import MatrixInfo, Op, Step, Workload
 from cosim._analytical_parts import slowest_core_cycles
 from cosim.analytical import AnalyticalModel, UnsupportedChangeError
 from cosim.engine import simulate
@@ -131,3 +132,22 @@ def test_the_slowest_zero_skipping_core_is_the_engines_own_count(
             for c in range(cores)
         ]
         assert slowest_core_cycles(spec, m, cores) == max(per_core), m.name
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_dispatch_issued_ahead_is_the_engines_to_the_nanosecond(ahead: bool) -> None:
+    """Vector ops and a small matvec on one core: issue ahead waits across ops and steps."""
+    adds = tuple(
+        Op("add", f"a{i}", 0, 0, 0, n, -1, 2 * n, 2 * n) for i, n in enumerate((16, 4096, 16))
+    )
+    m = MatrixInfo(0, "m", 64, 64, 64, np.full((64, 1), 40, np.uint8))
+    mv = Op("ternary_matvec", "m", 0, 64, 64, 64 * 64, 0, 64, 128)
+    arch = evolve(
+        load_arch(EXAMPLES / "u280_hbm.yaml"),
+        {"layout.cores": 1, "ctrl.op_overhead_cycles": 40, "ctrl.issue_ahead": ahead},
+    )
+    for ops in (adds, (mv, *adds), (*adds, mv)):
+        steps = (Step(0, "decode", ops), Step(1, "decode", ops))
+        work = Workload(model={"name": "t", "layers": 1, "d": 64}, matrices={0: m}, steps=steps)
+        got = AnalyticalModel(arch, work).evaluate({}).ms_per_token[0]
+        assert got == pytest.approx(simulate(arch, work).ms_per_token, rel=1e-12), len(ops)
