@@ -373,10 +373,7 @@ def _top_up(study: Study, target: int, space: Space | None = None) -> int:
         for _ in range(missing):
             study.add_trial(create_trial(state=TrialState.WAITING))
         return missing
-    queued = {
-        json.dumps(t.params or t.system_attrs.get(SystemAttr.FIXED_PARAMS) or {}, sort_keys=True)
-        for t in study.get_trials(deepcopy=False)
-    }
+    queued = {_params_key(t) for t in study.get_trials(deepcopy=False)}
     added = 0
     for design in space.designs():
         if added >= missing:
@@ -862,9 +859,9 @@ def _run_two_tier(run: _Runner, study: Study, budget: int) -> int:
     def run_queued(what: str) -> None:
         run(study, len(study.get_trials(deepcopy=False)), what)
 
-    added = queue(two_tier.calibration(s, settings.seed), "calibration")
+    queue(two_tier.calibration(s, settings.seed), "calibration")
     run_queued("SimPy tier: calibration")
-    errors = _two_tier_errors(study, two_tier)
+    errors = _two_tier_errors(study)
     for _ in range(3):  # candidates; again while the measured errors grow
         cands = two_tier.candidates(s, _worst(errors))
         added = queue(cands, "candidate")
@@ -872,7 +869,7 @@ def _run_two_tier(run: _Runner, study: Study, budget: int) -> int:
         if not added:
             break
         run_queued("SimPy tier: candidates")
-        grown = _two_tier_errors(study, two_tier)
+        grown = _two_tier_errors(study)
         before = _worst(errors)
         worse = any(
             v > before.get(fam, {}).get(n, -1.0)
@@ -889,16 +886,17 @@ def _run_two_tier(run: _Runner, study: Study, budget: int) -> int:
     return len(study.get_trials(deepcopy=False))
 
 
-def _two_tier_errors(study: Study, two_tier: Any) -> dict[str, dict[str, dict[str, float]]]:
+def _two_tier_errors(study: Study) -> dict[str, dict[str, dict[str, float]]]:
     """The analytical tier's errors against every simulated trial, per family and all."""
+    from explorer.two_tier import measured_errors
+
     pairs = []
     for t in study.get_trials(deepcopy=False):
         est = t.user_attrs.get(TrialAttr.ANALYTICAL)
         got = t.user_attrs.get(TrialAttr.SUMMARY)
         if isinstance(est, dict) and isinstance(got, dict) and got:
             pairs.append((est, got))
-    out: dict[str, dict[str, dict[str, float]]] = two_tier.measured_errors(pairs, list(METRICS))
-    return out
+    return measured_errors(pairs, list(METRICS))
 
 
 def _worst(errors: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -926,6 +924,7 @@ def _two_tier_line(record: dict[str, Any]) -> str:
 
 
 def _params_key(trial: FrozenTrial) -> str:
+    """A trial's design as a key: its parameters, or those it was queued with."""
     params = trial.params or trial.system_attrs.get(SystemAttr.FIXED_PARAMS) or {}
     return json.dumps(params, sort_keys=True)
 
