@@ -19,17 +19,18 @@
    block of the paper's model, and examples/tereffic_onchip_space.yaml (240 systems of
    cards; three objectives: tokens/s, J/token, time to first token) on the tiny model.
 
-3. The analytical tier (cosim.analytical): its designs per second over the whole U280
-   space on 1.3B (573,440 designs), and its error against SimPy per example space (designs
-   drawn with a seed, each simulated): mean and worst |relative error| of tokens/s, W,
-   J/token and time to first token.
+3. The analytical tier (cosim.analytical; for systems of cards
+   cosim.analytical_system): its designs per second over the whole U280 space on 1.3B
+   (573,440 designs), and its error against SimPy per example space, the system space on
+   370M included (designs drawn with a seed, each simulated): mean and worst |relative
+   error| of tokens/s, W, J/token and time to first token.
 4. The two-tier search (``--sampler two-tier``, explorer.two_tier): a study of the whole
    U280 space on 1.3B with 2 workers (wall time, target <= 10 min; its SimPy-verified
    front), and on a sub-space small enough to simulate exhaustively (256 designs) the
    two-tier front against the exhaustive SimPy front, with at most 32, 64, 128 and 256
    (all its candidates) SimPy trials: hypervolume and front designs found. The
-   hypervolume table of step 2 has a two-tier row per small space too (its budget: 25%
-   of the space's designs).
+   hypervolume table of step 2 has a two-tier row per small space too, the system space's
+   included (its budget: 25% of the space's designs).
 
 Hypervolume: both objectives normalised to [0, 1] over the exhaustive set of feasible
 designs and turned into minimisation (1 - tokens/s, watts), reference point (1.1, 1.1),
@@ -283,6 +284,20 @@ def hv_objectives(
     print(f"=> {space_path.name}: hypervolume reached / exhaustive over {seeds} seeds: "
           + ", ".join(f"{f:.0%}: mean {statistics.mean(v):.1%} (min {min(v):.1%})"
                       for f, v in shares.items()) + "; target >= 95% at 25%")  # fmt: skip
+    budget = round(0.25 * len(designs))
+    t1 = time.perf_counter()
+    out = run_study(
+        arch_path, space_path, model, budget, storage=work / f"hv-{space_path.stem}-2t.db",
+        sampler="two-tier", cache_dir=work / "cache", progress=False,
+    )  # fmt: skip
+    got = [
+        norm(tuple(t.values))
+        for t in out.study.get_trials(deepcopy=False)
+        if t.user_attrs.get("status") == "feasible" and t.values
+    ]
+    print(f"=> {space_path.name}: two-tier search, at most {budget} SimPy trials (25%): "
+          f"{len(out.study.trials)} run, hypervolume {_hv_nd(got, ref) / full:.1%} of "
+          f"exhaustive ({time.perf_counter() - t1:.0f} s)")  # fmt: skip
 
 
 #: (design, space, model) of the analytical tier's error table.
@@ -290,6 +305,7 @@ TIER_SPACES = (
     (U280, U280_SPACE, "1.3b"),
     (U280, U280_SMALL_SPACE, "tiny"),
     (D5005, D5005_SPACE, "paper-block-d512"),
+    (TEREFFIC, TEREFFIC_SPACE, "370m"),
 )
 #: The sub-space of the U280 space simulated exhaustively (256 designs).
 SUB_SPACE = """version: 1
@@ -310,22 +326,28 @@ FIGURES = ("tokens_per_s", "avg_power_w", "energy_per_token_j", "time_to_first_t
 
 def tier(designs: int, work: Path) -> None:
     """The analytical tier: designs a second on the whole U280 space, error per space."""
+    from arch_models.spec.evolve import evolve_system
+    from arch_models.spec.system import System
     from cosim.engine import simulate
-    from cosim.trace_workload import workload_from_trace
+    from cosim.system import simulate_system
+    from cosim.trace_workload import design_elementwise_bytes, workload_from_trace
+    from explorer.inputs import load_base
     from explorer.two_tier import sweep
 
     for arch_path, space_path, model in TIER_SPACES:
-        arch = load_arch(arch_path)
+        arch = load_base(arch_path)
         space = load_space(space_path, arch)
         settings = StudySettings(
             arch_path=str(arch_path), space_path=str(space_path), model=model,
             storage_url="", study_name="", cache_dir=str(work / "cache"),
         )  # fmt: skip
-        work_load = workload_from_trace(ensure_trace(settings))
+        card = arch.cards[0] if isinstance(arch, System) else arch
+        work_load = workload_from_trace(ensure_trace(settings), design_elementwise_bytes(card))
         s = sweep(arch, space, work_load)
         print(
             f"analytical tier, {space_path.name} on {model}: {len(s):,} designs in "
-            f"{s.seconds:.1f} s = {s.per_second:,.0f} designs/s on one core (target >= 10,000)"
+            f"{s.seconds:.1f} s = {s.per_second:,.0f} designs/s on one core"
+            + (" (target >= 10,000)" if space_path == U280_SPACE else "")
         )
         rng = np.random.default_rng(0)
         picks = rng.choice(np.flatnonzero(s.estimates.valid), size=min(designs, len(s)),
@@ -334,7 +356,10 @@ def tier(designs: int, work: Path) -> None:
         t0 = time.perf_counter()
         for i in picks:
             params = {space.paths[k]: v for k, v in s.params(int(i)).items()}
-            sim = simulate(evolve(arch, params), work_load).summary
+            if isinstance(arch, System):
+                sim = simulate_system(evolve_system(arch, params), work_load).summary
+            else:
+                sim = simulate(evolve(arch, params), work_load).summary
             est = s.estimates.summary(int(i))
             for f in FIGURES:
                 errors[f].append(abs(float(est[f]) / float(sim[f]) - 1))

@@ -84,7 +84,15 @@ from cosim._variant_table import VariantTable, modelled_path
 from cosim.errors import UnsupportedChangeError
 from cosim.fpga import STATE_BYTES, SimOptions
 
-__all__ = ["TIER", "AnalyticalModel", "Estimates", "UnsupportedChangeError", "check_changes"]
+__all__ = [
+    "TIER",
+    "AfterMatvecNs",
+    "AnalyticalModel",
+    "Estimates",
+    "StepFigures",
+    "UnsupportedChangeError",
+    "check_changes",
+]
 
 #: How results of this tier name it (the SimPy tier is ``"simpy"``).
 TIER = "analytical"
@@ -146,6 +154,43 @@ class Estimates:
             "worst_utilisation": float(self.worst_utilisation[i]),
             "family": str(self.family[i]),
         }
+
+
+#: ``after_matvec(step index, op position, op)`` → ns every core waits after that matvec.
+AfterMatvecNs = Callable[[int, int, Op], float]
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """Every step's figures of N variants, before they are summed into :class:`Estimates`.
+
+    Attributes:
+        phases: Each step's phase (``prefill`` or ``decode``), in the workload's order.
+        step_ns: Steps × variants: each step's time, run back to back from time 0.
+        floor_ns: Steps × variants: each step's floor (off-chip bytes, array, vectors).
+        dyn_pj: Steps × variants: each step's dynamic energy.
+        static_w: The device's static power.
+        clock_w: The clock network's power of each variant.
+        batch: Sequences of each step.
+        fits: Every resource kind within the device.
+        worst_utilisation: The largest used/available over resource kinds.
+        valid: The variant's units validate.
+        family: The tier's regime of each variant (:attr:`Estimates.family`).
+        resources: Use per resource kind.
+    """
+
+    phases: tuple[str, ...]
+    step_ns: F64
+    floor_ns: F64
+    dyn_pj: F64
+    static_w: float
+    clock_w: F64
+    batch: int
+    fits: npt.NDArray[np.bool_]
+    worst_utilisation: F64
+    valid: npt.NDArray[np.bool_]
+    family: npt.NDArray[np.object_]
+    resources: Mapping[str, F64] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------- the model
@@ -271,8 +316,61 @@ class AnalyticalModel:
             valid=ok_l & ok_a & ok_b & ok_m,
         )
 
+    def step_figures(
+        self, columns: Mapping[str, Any], after_matvec: AfterMatvecNs | None = None
+    ) -> StepFigures:
+        """Return every step's figures of each variant (a card of a system runs these).
+
+        Args:
+            columns: Changed fields, as for :meth:`evaluate`, but not the core layout's
+                batch or split (they shape the workload: give the base its values).
+            after_matvec: ``after_matvec(step, seq, op)`` → ns the cores wait after
+                the matvec at ``op`` position ``seq`` of step ``step`` (an exchange with
+                other cards), the same for every variant.
+
+        Raises:
+            UnsupportedChangeError: A column the tier does not model, or one that shapes
+                the workload.
+        """
+        table = VariantTable(self.base, columns, self._cache)
+        layout_cols = table.of_unit(self.i_layout) if self.i_layout is not None else []
+        shaping = [c for c in layout_cols if table.paths[c][2] in ("batch", "split")]
+        if shaping:
+            raise UnsupportedChangeError(
+                f"{shaping[0]!r} shapes the workload: give the base design its value"
+            )
+        layout = self.base.spec.layout
+        return self._step_figures(table, layout.batch, layout.split, after_matvec)
+
     def _evaluate_group(self, t: VariantTable, batch: int, split: str) -> Estimates:
         """Estimate variants that share a batch and a split (one workload)."""
+        f = self._step_figures(t, batch, split)
+        decode = [i for i, p in enumerate(f.phases) if p == "decode"]
+        prefill = [i for i, p in enumerate(f.phases) if p == "prefill"]
+        dec_ns = f.step_ns[decode].mean(axis=0)
+        dec_floor = f.floor_ns[decode].mean(axis=0)
+        dec_pj = f.dyn_pj[decode].mean(axis=0)
+        ttft = f.step_ns[: prefill[-1] + 1].sum(axis=0) if prefill else f.step_ns[decode[0]]
+        power = f.static_w + f.clock_w + dec_pj / dec_ns * 1e-3  # pJ/ns is mW
+        nan = np.where(f.valid, 1.0, np.nan)
+        return Estimates(
+            tokens_per_s=f.batch * 1e9 / dec_ns * nan,
+            ms_per_token=dec_ns / 1e6 * nan,
+            time_to_first_token_ms=ttft / 1e6 * nan,
+            avg_power_w=power * nan,
+            energy_per_token_j=power * dec_ns * 1e-9 / f.batch * nan,
+            bound_tokens_per_s=f.batch * 1e9 / dec_floor * nan,
+            fits=f.fits,
+            worst_utilisation=f.worst_utilisation,
+            valid=f.valid,
+            family=f.family,
+            resources=f.resources,
+        )
+
+    def _step_figures(
+        self, t: VariantTable, batch: int, split: str, after_matvec: AfterMatvecNs | None = None
+    ) -> StepFigures:
+        """Run the recurrence over every step for variants that share a batch and split."""
         wl = self.workload if self.workload.batch > 1 else self.workload.batched(batch)
         var = self._variants(t, wl.batch, split)
         gaps = self._gaps(t, wl)
@@ -284,7 +382,6 @@ class AnalyticalModel:
         step_ns: list[F64] = []
         floor_ns: list[F64] = []
         dyn_pj: list[F64] = []
-        prefill_end = None
         last_mv = np.zeros(var.n)  # how long the last matvec lasted, from its issue
         layers = int(wl.model.get("layers", 1))
         for s_i, step in enumerate(wl.steps):
@@ -308,7 +405,7 @@ class AnalyticalModel:
             cyc = var.ns_cyc
 
             j = 0
-            for op in step.ops:
+            for seq, op in enumerate(step.ops):
                 if not op.is_matvec:
                     continue
                 key = (op.matrix, step.vectors)
@@ -322,6 +419,8 @@ class AnalyticalModel:
                 issued = t_now
                 t_now = dma.matvec(t_now, tm, core)
                 last_mv = t_now - issued
+                if after_matvec is not None:
+                    t_now = t_now + after_matvec(s_i, seq, op)
                 comp_cyc += tm.cycles
                 mem_bytes = mem_bytes + np.where(onchip.resident, 0.0, tm.nbytes)
                 energy = energy + np.where(onchip.resident, tm.pj_resident, tm.pj_streamed)
@@ -337,34 +436,22 @@ class AnalyticalModel:
             step_ns.append(dur)
             floor_ns.append(floor)
             dyn_pj.append(energy)
-            if step.phase == "prefill":
-                prefill_end = t_now.copy()
-        decode = [i for i, s in enumerate(wl.steps) if s.phase == "decode"]
-        dec_ns = np.mean([step_ns[i] for i in decode], axis=0)
-        dec_floor = np.mean([floor_ns[i] for i in decode], axis=0)
-        dec_pj = np.mean([dyn_pj[i] for i in decode], axis=0)
-        ttft = prefill_end if prefill_end is not None else step_ns[decode[0]]
         used, ok_r = self._resources(t, var.cores)
-        util = worst_utilisation(used, self.base, var.n)
         static_w = self.base.device.power.static_w
-        static = float(static_w.value) if static_w is not None else math.nan
-        clock_w = (
-            self.energy.get("clock_mw_per_mhz_per_kff")
+        valid = var.valid & gaps.valid & ok_r
+        util = worst_utilisation(used, self.base, var.n)
+        return StepFigures(
+            phases=tuple(s.phase for s in wl.steps),
+            step_ns=np.array(step_ns),
+            floor_ns=np.array(floor_ns),
+            dyn_pj=np.array(dyn_pj),
+            static_w=float(static_w.value) if static_w is not None else math.nan,
+            clock_w=self.energy.get("clock_mw_per_mhz_per_kff")
             * var.clock
             * used.get("ff", 0.0)
             / 1000
-            / 1000
-        )
-        power = static + clock_w + dec_pj / dec_ns * 1e-3  # pJ/ns is mW
-        valid = var.valid & gaps.valid & ok_r
-        nan = np.where(valid, 1.0, np.nan)
-        return Estimates(
-            tokens_per_s=wl.batch * 1e9 / dec_ns * nan,
-            ms_per_token=dec_ns / 1e6 * nan,
-            time_to_first_token_ms=ttft / 1e6 * nan,
-            avg_power_w=power * nan,
-            energy_per_token_j=power * dec_ns * 1e-9 / wl.batch * nan,
-            bound_tokens_per_s=wl.batch * 1e9 / dec_floor * nan,
+            / 1000,
+            batch=wl.batch,
             fits=valid & (util <= 1.0),
             worst_utilisation=util,
             valid=valid,

@@ -58,7 +58,7 @@ from cosim.power import power_summary
 from cosim.run_result import SimStats
 from cosim.system_result import CardFigures, LinkFigures, SystemResult
 
-__all__ = ["TOKEN_BYTES", "simulate_system"]
+__all__ = ["TOKEN_BYTES", "card_share", "simulate_system"]
 
 #: Bytes of one token id on a host link (a 32-bit id, in and out).
 TOKEN_BYTES = 4
@@ -80,6 +80,21 @@ def _interleaved(workload: Workload, groups: int) -> Workload:
     return replace(workload, steps=steps, meta={**workload.meta, "groups": groups})
 
 
+def card_share(workload: Workload, mapping: str, card: int, cards: int, groups: int) -> Workload:
+    """Return what card ``card`` of ``cards`` runs under ``mapping``.
+
+    ``layers``: its run of layers, the steps of ``groups`` groups interleaved
+    (:meth:`~arch_models.workload.Workload.layer_share`); ``rows``: its rows of every
+    matrix (:meth:`~arch_models.workload.Workload.row_share`).
+
+    Raises:
+        ValueError: The model cannot be split so (more cards than layers or rows).
+    """
+    if mapping == "layers":
+        return _interleaved(workload.layer_share(card, cards), groups)
+    return workload.row_share(card, cards)
+
+
 def _tokens(step: Step) -> int:
     """Token ids a step moves over a host link (every sequence, every prompt position)."""
     return TOKEN_BYTES * step.vectors
@@ -98,10 +113,7 @@ class _Cards:
         self.recorders: list[Recorder] = []
         for k, arch in enumerate(system.cards):
             try:
-                if system.spec.mapping == "layers":
-                    share = _interleaved(base.layer_share(k, n), groups)
-                else:
-                    share = base.row_share(k, n)
+                share = card_share(base, system.spec.mapping, k, n, groups)
             except ValueError as exc:
                 raise SimulationError(f"{system.filename}: {exc}") from None
             recorder = Recorder()

@@ -718,17 +718,15 @@ def run_study(
         grace_period=grace_period,
     )
     two_tier = sampler == "two-tier"
-    if two_tier and not isinstance(arch, Arch):
-        raise ExplorerError(
-            f"{arch_path}: the two-tier search needs a single-card design (the analytical "
-            "tier estimates one card); search a system with another --sampler"
-        )
     if two_tier:
         from cosim.analytical import UnsupportedChangeError, check_changes
+        from cosim.analytical_system import check_system_changes
 
         try:  # before anything is created
-            assert isinstance(arch, Arch)
-            check_changes(arch, list(space.paths.values()))
+            if isinstance(arch, System):
+                check_system_changes(arch, list(space.paths.values()))
+            else:
+                check_changes(arch, list(space.paths.values()))
         except UnsupportedChangeError as exc:
             raise ExplorerError(
                 f"{space.filename}: {exc}; search this space with another --sampler"
@@ -747,7 +745,6 @@ def run_study(
     t1 = time.perf_counter()
     run = _Runner(settings, workers, launch, (arch, space, trace), console, progress)
     if two_tier:
-        assert isinstance(arch, Arch)
         target = _run_two_tier(run, study, n_trials)
     else:
         run(study, target)
@@ -815,8 +812,8 @@ def _run_two_tier(run: _Runner, study: Study, budget: int) -> int:
 
     settings, console = run.settings, run.console
     arch, space, trace = run.loaded
-    assert isinstance(arch, Arch)
-    workload = workload_from_trace(trace, design_elementwise_bytes(arch))
+    card = arch.cards[0] if isinstance(arch, System) else arch
+    workload = workload_from_trace(trace, design_elementwise_bytes(card))
     with _Bar(console, run.progress, "analytical tier: sweeping the space") as bar:
         s = two_tier.sweep(
             arch,

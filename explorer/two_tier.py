@@ -35,9 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from arch_models.spec.arch import Arch
-from arch_models.spec.evolve import value_at
+from arch_models.spec.evolve import system_value_at, value_at
+from arch_models.spec.system import System
 from arch_models.workload import Workload
 from cosim.analytical import AnalyticalModel, Estimates, UnsupportedChangeError
+from cosim.analytical_system import SystemAnalyticalModel
 from cosim.fpga import SimOptions
 from explorer.errors import ExplorerError
 from explorer.objectives import METRICS, front_mask
@@ -106,7 +108,7 @@ class Sweep:
 
 
 def sweep(
-    arch: Arch,
+    arch: Arch | System,
     space: Space,
     workload: Workload,
     *,
@@ -116,7 +118,8 @@ def sweep(
     """Estimate every design of a space with the analytical tier.
 
     Args:
-        arch: The base design (one card).
+        arch: The base design: one card, or a system of cards
+            (:class:`cosim.analytical_system.SystemAnalyticalModel`).
         space: The space, bound to ``arch``.
         workload: The study's workload.
         options: The SimPy tier's fidelity knobs (the tier mirrors their merging).
@@ -150,9 +153,14 @@ def sweep(
     columns = {}
     for k in keys:
         path = space.paths.get(k, k)
-        table = domains[k] + [value_at(arch, path)]  # -1 (inactive) takes the base's
+        base = system_value_at(arch, path) if isinstance(arch, System) else value_at(arch, path)
+        table = domains[k] + [base]  # -1 (inactive) takes the base's
         columns[path] = _typed(table)[positions[k]]
-    model = AnalyticalModel(arch, workload, options)
+    model: AnalyticalModel | SystemAnalyticalModel = (
+        SystemAnalyticalModel(arch, workload, options)
+        if isinstance(arch, System)
+        else AnalyticalModel(arch, workload, options)
+    )
     t0 = time.perf_counter()
     try:
         est = model.evaluate(columns, progress=progress)

@@ -19,7 +19,15 @@ from arch_models.validation.base import validate_document
 from arch_models.validation.errors import Problem, SpecError
 from arch_models.validation.source import Document
 
-__all__ = ["CARD_PREFIX", "evolve", "evolve_system", "parse_path", "resolve_path", "value_at"]
+__all__ = [
+    "CARD_PREFIX",
+    "evolve",
+    "evolve_system",
+    "parse_path",
+    "resolve_path",
+    "system_value_at",
+    "value_at",
+]
 
 #: Prefix of a system variant's paths that change every card's description.
 CARD_PREFIX = "card."
@@ -67,6 +75,25 @@ def value_at(arch: Arch, path: str) -> Any:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             raise ValueError(f"{arch.filename}: no field {path!r}") from None
+    return node
+
+
+def system_value_at(system: System, path: str) -> Any:
+    """Return the value a system has at ``path`` (a field of its own, or ``card.``...).
+
+    A card field is its first card group's (:func:`evolve_system` changes every card's).
+
+    Raises:
+        ValueError: The path is malformed or names no field.
+    """
+    if path.startswith(CARD_PREFIX):
+        return value_at(system.groups[0], path[len(CARD_PREFIX) :])
+    node: Any = system.spec.model_dump(mode="json")
+    for part in parse_path(path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"{system.filename}: no field {path!r}") from None
     return node
 
 

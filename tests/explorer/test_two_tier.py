@@ -104,8 +104,42 @@ def test_what_the_two_tier_search_cannot_sweep_is_refused(tmp_path: Path) -> Non
         run_study(U280, space, "tiny", 4, storage=tmp_path / "s.db", sampler="two-tier",
                   progress=False)  # fmt: skip
     assert not (tmp_path / "s.db").exists()
-    with pytest.raises(ExplorerError, match="single-card design"):
+    space.write_text(
+        "version: 1\nname: e\nparameters:\n  cards[0].design: {choices: [a.yaml, b.yaml]}\n"
+    )
+    with pytest.raises(ExplorerError, match=r"system field 'cards\[0\]\.design'; search this"):
         run_study(
-            EXAMPLES / "tereffic_onchip_370m.yaml", EXAMPLES / "tereffic_onchip_space.yaml",
-            "tiny", 4, storage=tmp_path / "t.db", sampler="two-tier", progress=False,
+            EXAMPLES / "tereffic_onchip_370m.yaml", space, "tiny", 4,
+            storage=tmp_path / "t.db", sampler="two-tier", progress=False,
         )  # fmt: skip
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_a_two_tier_study_of_a_system_space_finds_its_exhaustive_front(tmp_path: Path) -> None:
+    """Cards, links, mapping and batch of a system: the tier sweeps them, SimPy verifies."""
+    system, space_path = EXAMPLES / "tereffic_onchip_370m.yaml", tmp_path / "sys.yaml"
+    space_path.write_text(
+        f"version: 1\ndesign: {system}\nname: sys\n"
+        "objectives: [tokens_per_s, energy_per_token_j]\nparameters:\n"
+        "  cards[0].count: {choices: [2, 3]}\n  mapping: {choices: [layers, rows]}\n"
+        "  links.card: {choices: [aurora-64b66b-x4, qsfp28-100gbe]}\n"
+        "  card.layout.batch: {choices: [1, 4]}\n  card.clock_mhz: {choices: [200.0, 300.0]}\n"
+    )
+    out = run_study(system, space_path, "tiny", 16, storage=tmp_path / "s.db",
+                    sampler="two-tier", progress=False)  # fmt: skip
+    study = out.study
+    record = study.user_attrs["two_tier"]
+    assert record["designs"] == 32
+    assert all(t.user_attrs["analytical"]["family"].startswith("system: ") for t in study.trials)
+    # every design simulated: the two-tier front is the exhaustive front
+    full = run_study(system, space_path, "tiny", 32, storage=tmp_path / "g.db",
+                     sampler="grid", progress=False)  # fmt: skip
+    two = {json.dumps(t.params, sort_keys=True) for t in _front_trials(study)}
+    grid = {json.dumps(t.params, sort_keys=True) for t in _front_trials(full.study)}
+    assert two == grid and len(study.trials) < 32
+
+
+def _front_trials(study: object) -> list[object]:
+    front = pareto_front(study)  # type: ignore[arg-type]
+    trials = study.trials  # type: ignore[attr-defined]
+    return [trials[int(n)] for n in front["trial"]]
