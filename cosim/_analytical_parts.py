@@ -172,6 +172,16 @@ class WeightStream:
         self.rows = np.arange(var.n)
         self.double = var.buffers[:, 3] >= 2
 
+    def first_land(self, tm: Terms, core: I64 | None) -> F64:
+        """Return when a single-buffered stream's first fill of matvec ``tm`` lands."""
+        if core is None:
+            df, sa = self.free[:, 0], self.slot_a[:, 0]
+        else:
+            df, sa = self.free[self.rows, core], self.slot_a[self.rows, core]
+        paused = np.where(sa > df, self.var.lat, 0.0)
+        out: F64 = np.maximum(df, sa) + tm.k * (paused + tm.fill_alone)
+        return out
+
     def matvec(self, t_now: F64, tm: Terms, core: I64 | None) -> F64:
         """Run one matvec from ``t_now`` (its gap done); return when its export ends.
 
@@ -237,6 +247,8 @@ class StepGaps:
     embed_bytes: F64
     act_spill: F64  # bytes per gap if activations spill
     state_spill: F64  # bytes per gap if the state spills
+    act_ops: F64  # ops per gap that move activations (each its own transfer)
+    state_ops: F64  # ops per gap that move the state (recurrences)
 
 
 class Gaps:
@@ -254,15 +266,20 @@ class Gaps:
         k = len(self.profiles)
         gaps, held = np.zeros((k, width)), np.zeros((k, width))
         act, state = np.zeros((k, width)), np.zeros((k, width))
+        act_n, state_n = np.zeros((k, width)), np.zeros((k, width))
         scal = np.zeros((k, 3))
         for j, prof in enumerate(self.profiles):
             if prof is not None:
                 p = prof[index]
                 gaps[j], held[j], act[j], state[j] = p.gaps, p.held, p.act_spill, p.state_spill
+                act_n[j], state_n[j] = p.act_ops, p.state_ops
                 scal[j] = (p.vector_cycles, p.vector_pj, p.embed_bytes)
         s = scal[self.inv]
         inv = self.inv
-        return StepGaps(gaps[inv], held[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv])
+        return StepGaps(
+            gaps[inv], held[inv], s[:, 0], s[:, 1], s[:, 2], act[inv], state[inv],
+            act_n[inv], state_n[inv],
+        )  # fmt: skip
 
 
 def family_of(var: Variants, onchip: OnChipFlags) -> npt.NDArray[np.object_]:
@@ -276,6 +293,8 @@ def family_of(var: Variants, onchip: OnChipFlags) -> npt.NDArray[np.object_]:
     for p in parts[1:]:
         out = out + ", " + p.astype(object)
     out = np.where(onchip.resident, out + ", weights on chip", out)
+    out = np.where(onchip.acts_spill > 0, out + ", activations spill", out)
+    out = np.where(onchip.state_spill > 0, out + ", state spills", out)
     if var.split == "layers":
         out = out + ", layers split"
     result: npt.NDArray[np.object_] = out.astype(object)
@@ -387,6 +406,8 @@ class GapProfile:
     embed_bytes: float
     act_spill: F64  # bytes per gap if activations spill
     state_spill: F64  # bytes per gap if state spills
+    act_ops: F64  # ops per gap that move activations when they spill
+    state_ops: F64  # ops per gap that move the state when it spills
 
 
 def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
@@ -415,6 +436,8 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
         held = [0.0]
         act = [0.0]
         state = [0.0]
+        act_n = [0.0]
+        state_n = [0.0]
         vec_cyc = 0.0
         vec_pj = 0.0
         embed = 0.0
@@ -431,13 +454,13 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
                 prev = math.inf
                 continue
             act[-1] += (op.bytes_in + op.bytes_out) // div
+            act_n[-1] += 1.0 if (op.bytes_in + op.bytes_out) // div > 0 else 0.0
             if op.kind == "recurrence":
                 state[-1] += 2 * d * STATE_BYTES * wl.batch // div
+                state_n[-1] += 1.0
             if op.is_matvec:
-                gaps.append(0.0)
-                held.append(0.0)
-                act.append(0.0)
-                state.append(0.0)
+                for col in (gaps, held, act, state, act_n, state_n):
+                    col.append(0.0)
                 prev, after_matvec = 0.0, True  # its own cycles are added when it runs
             elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
                 if rows:
@@ -462,6 +485,8 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
                 embed_bytes=float(embed),
                 act_spill=np.array(act),
                 state_spill=np.array(state),
+                act_ops=np.array(act_n),
+                state_ops=np.array(state_n),
             )
         )
     return out

@@ -27,7 +27,9 @@ What it computes, per variant:
   computes in turn, at the bandwidth a core draws alone, while cores sharing channels
   take turns on them. A transfer the engine merges (beyond ``max_transactions``) is
   requested once the matvec has started, as the engine does. Steps follow one another,
-  the DMA's state carried across (weights do not depend on data).
+  the DMA's state carried across (weights do not depend on data). Activations or state
+  that do not fit on chip spill op by op, each op's spill its own transfer; behind a
+  single-buffered stream they queue on the core's port for the next matvec's first fill.
 - **Floors**: a step is never shorter than its off-chip bytes over the bandwidth its
   busiest core can draw, its array cycles, or its vector cycles (the engine's bounds);
   the estimate is the larger of the recurrence and the floor, so the tier never reports
@@ -39,8 +41,10 @@ What it computes, per variant:
 
 What it leaves out (why its error against SimPy is measured per example space by
 ``benchmarks/explore.py`` and per family of its regimes, :attr:`Estimates.family`, by
-every two-tier study; never assumed): merged transfers' fill-by-fill booking, the
-memory path's beat-level request window (its bandwidth is kept), queueing of the
+every two-tier study; never assumed): spills interleaved with a double-buffered
+stream's fills on the port (a spilling variant's family says so), merged transfers'
+fill-by-fill booking, the memory path's beat-level request window (its bandwidth is
+kept), queueing of the
 embedding read behind the weight stream, a layers split's overlap of prompt tokens in its
 pipeline (its time to first token is the steps in turn), and, for dense arrays, the
 cores of a rows split other than the busiest. It does not validate a variant as a whole:
@@ -390,7 +394,14 @@ class AnalyticalModel:
             spill = prof.act_spill * onchip.acts_spill[:, None]
             spill += prof.state_spill * onchip.state_spill[:, None]
             gap_ns = prof.gaps * var.ns_cyc[:, None] + spill / var.bw[:, None]
-            gap_ns += (spill > 0) * var.lat[:, None]
+            # each op's spill is its own transfer, paying the access latency (the
+            # state rides along with the activations when both spill)
+            moves = np.where(
+                onchip.acts_spill[:, None] > 0,
+                prof.act_ops,
+                prof.state_ops * onchip.state_spill[:, None],
+            )
+            gap_ns += moves * var.lat[:, None]
             spilled = spill.sum(axis=1)
             # the embedding row read (core 0's port) opens the step
             if prof.embed_bytes.any():
@@ -403,6 +414,8 @@ class AnalyticalModel:
             )
             comp_cyc = np.zeros(var.n)
             cyc = var.ns_cyc
+            queues = ~onchip.resident & ~dma.double & (spilled > 0)
+            queues_any = bool(queues.any())
 
             j = 0
             for seq, op in enumerate(step.ops):
@@ -414,8 +427,14 @@ class AnalyticalModel:
                 tm = terms[key]
                 # issued ahead, the dispatch after a matvec waits what the matvec (and
                 # the barrier after it) did not cover
+                began = t_now
                 t_now = t_now + gap_ns[:, j] + np.maximum(0.0, prof.held[:, j] * cyc - last_mv)
                 core = layer_core(op.layer, layers, var.cores) if split == "layers" else None
+                # a single-buffered stream fetches this matvec's first fill meanwhile,
+                # on the core's port: the gap's spills wait behind it
+                if queues_any:
+                    queued = np.maximum(dma.first_land(tm, core), began) + gap_ns[:, j]
+                    t_now = np.where(queues & (spill[:, j] > 0), np.maximum(t_now, queued), t_now)
                 issued = t_now
                 t_now = dma.matvec(t_now, tm, core)
                 last_mv = t_now - issued
