@@ -116,3 +116,16 @@ def test_a_system_trials_timeline_is_refused_with_a_reason(tmp_path: Path) -> No
     done = next(t for t in out.study.trials if t.user_attrs.get("status") == "feasible")
     with pytest.raises(ReplayError, match="a system of cards, whose timeline is not replayed"):
         Replayer.for_storage(f"sqlite:///{db}").frame(out.study, done)
+
+
+def test_a_system_reads_back_its_own_fields_and_its_cards() -> None:
+    from arch_models.spec.evolve import system_value_at
+
+    system = load_system(SYSTEM)
+    assert system_value_at(system, "cards[0].count") == 3
+    assert system_value_at(system, "links.card") == "aurora-64b66b-x4"
+    assert system_value_at(system, "mapping") == "layers"
+    assert system_value_at(system, "card.clock_mhz") == 250.0
+    assert system_value_at(system, "card.units[0].batch") == 1
+    with pytest.raises(ValueError, match=r"no field 'links\.nothing'"):
+        system_value_at(system, "links.nothing")
