@@ -22,7 +22,7 @@ from arch_models.spec.arch import Arch
 from arch_models.spec.units import TernaryArray
 from arch_models.units import BuildContext, Recorder
 from arch_models.units.ternary import tile_cycles
-from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Workload
+from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Op, Workload
 from cosim.fpga import STATE_BYTES, FpgaSystem, SimOptions
 
 __all__ = [
@@ -426,6 +426,16 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
     ns_cyc = ctx.ns_per_cycle
     d = int(wl.model.get("d", 0))
     div = n if rows else 1
+    done: dict[tuple[int, str, int], tuple[float, float]] = {}
+
+    def work(core: int, op: Op, elements: int) -> tuple[float, float]:
+        # a unit's work depends on its description and the elements only (the same unit
+        # on many cores and steps: computed once)
+        key = (id(system.cores[core].executors.get(op.kind)), op.kind, elements)
+        if key not in done:
+            done[key] = system.vector_work(system.cores[core], op, elements)
+        return done[key]
+
     out = []
     # the op before's cycles since its issue (a matvec: longer than any dispatch); the
     # dispatch runs on across steps, as the engine's does
@@ -463,15 +473,15 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
                     col.append(0.0)
                 prev, after_matvec = 0.0, True  # its own cycles are added when it runs
             elif op.kind in ELEMENTWISE_OPS or op.kind == "norm":
-                if rows:
-                    shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
-                    works = [system.vector_work(system.cores[c], op, shares[c]) for c in range(n)]
+                if rows:  # the cores' shares: r of them q + 1 elements, the others q
+                    q, r = divmod(op.elements, n)
+                    works = [(work(0, op, q + 1), r), (work(0, op, q), n - r)]
                 else:
-                    works = [system.vector_work(system.cores[system.op_core(op)], op, op.elements)]
-                cyc = max(w[0] for w in works) / ns_cyc
+                    works = [(work(system.op_core(op), op, op.elements), 1)]
+                cyc = max(w[0] for w, count in works if count) / ns_cyc
                 gaps[-1] += cyc
                 vec_cyc += cyc
-                vec_pj += sum(w[1] for w in works)
+                vec_pj += sum(w[1] * count for w, count in works)
                 prev = cyc
             if sync and system.needs_barrier(op):
                 gaps[-1] += sync
