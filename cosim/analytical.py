@@ -89,6 +89,7 @@ from cosim.errors import UnsupportedChangeError
 from cosim.fpga import STATE_BYTES, SimOptions
 
 __all__ = [
+    "ESTIMATE_FIGURES",
     "TIER",
     "AfterMatvecNs",
     "AnalyticalModel",
@@ -200,7 +201,7 @@ class StepFigures:
 # ------------------------------------------------------------------- the model
 
 #: The per-variant figures of :class:`Estimates` (all but ``resources``).
-_FIGURES = (
+ESTIMATE_FIGURES = (
     "tokens_per_s",
     "ms_per_token",
     "time_to_first_token_ms",
@@ -278,7 +279,7 @@ class AnalyticalModel:
                 arch = sub.variant(rep) or self.base
                 got = self._evaluate_group(sub, arch.spec.layout.batch, arch.spec.layout.split)
                 at = lo + idx
-                for f in _FIGURES:
+                for f in ESTIMATE_FIGURES:
                     col = getattr(got, f)
                     if f not in out:
                         out[f] = np.zeros(table.n, dtype=col.dtype)

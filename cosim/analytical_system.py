@@ -51,7 +51,7 @@ from arch_models.spec.units import CoreLayout
 from arch_models.validation.errors import SpecError
 from arch_models.workload import Op, Workload
 from cosim._variant_table import modelled_path
-from cosim.analytical import AnalyticalModel, Estimates, StepFigures
+from cosim.analytical import ESTIMATE_FIGURES, AnalyticalModel, Estimates, StepFigures
 from cosim.errors import UnsupportedChangeError
 from cosim.fpga import SimOptions
 from cosim.system import TOKEN_BYTES, card_share
@@ -83,6 +83,8 @@ class SystemAnalyticalModel:
         #: (card, cards, mapping, groups, card design, link) → the card's figures.
         self._figures: dict[tuple[Any, ...], StepFigures] = {}
         self._models: dict[tuple[Any, ...], AnalyticalModel] = {}
+        #: (card, cards, mapping, groups, batch) → the card's share (None: impossible).
+        self._shares: dict[tuple[Any, ...], Workload | None] = {}
 
     # ----------------------------------------------------------------- public
     def evaluate(
@@ -116,7 +118,7 @@ class SystemAnalyticalModel:
             idx = np.flatnonzero(inv == g)
             rest = {k: v[idx] for k, v in cols.items() if k not in shaping}
             got = self._group(rep, rest, idx.size)
-            for f in _FIGURES:
+            for f in ESTIMATE_FIGURES:
                 col = getattr(got, f)
                 if f not in out:
                     out[f] = np.zeros(n, dtype=col.dtype)
@@ -150,9 +152,14 @@ class SystemAnalyticalModel:
         figs: list[StepFigures] = []
         shares: list[Workload] = []
         for k, arch in enumerate(system.cards):
-            try:
-                share = card_share(wl, mapping, k, n, groups)
-            except ValueError:
+            skey = (k, n, mapping, groups, batch)
+            if skey not in self._shares:
+                try:
+                    self._shares[skey] = card_share(wl, mapping, k, n, groups)
+                except ValueError:
+                    self._shares[skey] = None
+            share = self._shares[skey]
+            if share is None:
                 return _invalid(size)
             key = (k, n, mapping, groups, arch.spec.model_dump_json(), link.id if after else "")
             mkey = key[:5]
@@ -168,20 +175,6 @@ class SystemAnalyticalModel:
 
 
 # ------------------------------------------------------------------ the pipeline
-
-#: The per-variant figures of :class:`Estimates` (all but ``resources``).
-_FIGURES = (
-    "tokens_per_s",
-    "ms_per_token",
-    "time_to_first_token_ms",
-    "avg_power_w",
-    "energy_per_token_j",
-    "bound_tokens_per_s",
-    "fits",
-    "worst_utilisation",
-    "valid",
-    "family",
-)
 
 
 def _serial(link: LinkType, nbytes: float) -> float:
@@ -394,12 +387,13 @@ def check_system_changes(base: System, names: list[str]) -> None:
 
 
 def _shapes(base: System, name: str) -> bool:
-    """Whether a card field shapes the workload (the core layout's batch or split)."""
-    arch = base.groups[0]
-    parts = resolve_path(arch, parse_path(name.removeprefix(CARD_PREFIX)))
-    if len(parts) >= 3 and parts[0] == "units":
-        unit = arch.spec.units[int(parts[1])]
-        return isinstance(unit, CoreLayout) and parts[2] in ("batch", "split")
+    """Whether a card field shapes the workload (a core layout's batch or split)."""
+    for arch in base.groups:
+        parts = resolve_path(arch, parse_path(name.removeprefix(CARD_PREFIX)))
+        if len(parts) >= 3 and parts[0] == "units":
+            unit = arch.spec.units[int(parts[1])]
+            if isinstance(unit, CoreLayout) and parts[2] in ("batch", "split"):
+                return True
     return False
 
 
@@ -436,7 +430,7 @@ def _decode_mean(f: StepFigures, rows: F64) -> F64:
 def _spread(est: Estimates, inv: I64) -> Estimates:
     """Return per-combination estimates for every variant (``inv``: its combination)."""
     return Estimates(
-        **{f: getattr(est, f)[inv] for f in _FIGURES},
+        **{f: getattr(est, f)[inv] for f in ESTIMATE_FIGURES},
         resources={k: v[inv] for k, v in est.resources.items()},
     )
 
