@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from plotly.io.json import to_json_plotly
@@ -46,3 +47,9 @@ def test_the_page_preloads_its_layout_and_starts_dash_once_plotly_ran(
         assert f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{path}">' in page
     assert RENDERER in page and 'id="plotly-js"' in page
     assert page.index('id="plotly-js"') < page.index(RENDERER)
+    # the lazily loaded chunks the first view renders (its graph, its dropdowns) are
+    # fetched at once, and exist where Dash's chunk loader will ask for them
+    chunks = re.findall(r'<link rel="preload" as="script" href="([^"]+)">', page)
+    assert {c.rsplit("/", 1)[-1] for c in chunks} >= {"async-graph.js", "async-dropdown.js"}
+    for chunk in chunks:
+        assert app.server.test_client().get(chunk).status_code == 200, chunk
