@@ -21,7 +21,7 @@ from arch_models.spec.evolve import evolve, parse_path, resolve_path
 from arch_models.validation.errors import SpecError
 from cosim.errors import UnsupportedChangeError
 
-__all__ = ["VariantTable", "modelled_path", "python_value"]
+__all__ = ["VariantTable", "combinations", "modelled_path", "python_value", "value_codes"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -71,23 +71,12 @@ class VariantTable:
     def code(self, name: str) -> I64:
         """Return each variant's index among the column's distinct values."""
         if name not in self._codes:
-            # factorize, not np.unique: a column may mix None with numbers
-            codes, _ = pd.factorize(self.cols[name], use_na_sentinel=False)
-            self._codes[name] = np.asarray(codes, dtype=np.int64)
+            self._codes[name] = value_codes(self.cols[name])
         return self._codes[name]
 
     def combos(self, names: Sequence[str]) -> tuple[I64, list[dict[str, Any]]]:
         """Return each variant's combination index and the combinations (path → value)."""
-        names = [n for n in names if n in self.cols]
-        if not names:
-            return np.zeros(self.n, dtype=np.int64), [{}]
-        key = np.zeros(self.n, dtype=np.int64)
-        for name in names:
-            codes = self.code(name)
-            key = key * (int(codes.max()) + 1) + codes
-        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        reps = [{n: python_value(self.cols[n][i]) for n in names} for i in first]
-        return inv.astype(np.int64).ravel(), reps
+        return combinations(self.cols, names, self.n, self.code)
 
     def variant(self, changes: dict[str, Any]) -> Arch | None:
         """Return the validated base with ``changes`` (``None`` if the validator refuses)."""
@@ -152,6 +141,43 @@ def modelled_path(base: Arch, name: str) -> Path:
             f"the analytical tier models changes to clock_mhz and to units' fields, not {name!r}"
         )
     return parts
+
+
+def value_codes(values: npt.NDArray[Any]) -> I64:
+    """Return each entry's index among the column's distinct values."""
+    # factorize, not np.unique: a column may mix None with numbers
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def combinations(
+    cols: Mapping[str, npt.NDArray[Any]],
+    names: Sequence[str],
+    n: int,
+    code: Callable[[str], I64] | None = None,
+) -> tuple[I64, list[dict[str, Any]]]:
+    """Return each variant's combination of the columns ``names``, and the combinations.
+
+    Args:
+        cols: Name → one value per variant.
+        names: The columns that make a combination (names not in ``cols`` are skipped).
+        n: Variants.
+        code: Each column's codes (:func:`value_codes` where not given).
+
+    Returns:
+        Each variant's combination index, and per combination name → its plain value.
+    """
+    names = [k for k in names if k in cols]
+    if not names:
+        return np.zeros(n, dtype=np.int64), [{}]
+    codes_of = code or (lambda k: value_codes(cols[k]))
+    key = np.zeros(n, dtype=np.int64)
+    for name in names:
+        codes = codes_of(name)
+        key = key * (int(codes.max()) + 1) + codes
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    reps = [{k: python_value(cols[k][i]) for k in names} for i in first]
+    return inv.astype(np.int64).ravel(), reps
 
 
 def python_value(value: Any) -> Any:

@@ -50,7 +50,7 @@ from arch_models.spec.system import System
 from arch_models.spec.units import CoreLayout
 from arch_models.validation.errors import SpecError
 from arch_models.workload import Op, Workload
-from cosim._variant_table import modelled_path
+from cosim._variant_table import combinations, modelled_path
 from cosim.analytical import ESTIMATE_FIGURES, AnalyticalModel, Estimates, StepFigures
 from cosim.errors import UnsupportedChangeError
 from cosim.fpga import SimOptions
@@ -111,7 +111,7 @@ class SystemAnalyticalModel:
         check_system_changes(self.base, list(cols))
         shaping = [k for k in cols if not k.startswith(CARD_PREFIX)]
         shaping += [k for k in cols if k.startswith(CARD_PREFIX) and _shapes(self.base, k)]
-        inv, reps = _combos(cols, shaping, n)
+        inv, reps = combinations(cols, shaping, n)
         out: dict[str, Any] = {}
         res: dict[str, F64] = {}
         for g, rep in enumerate(reps):
@@ -142,7 +142,7 @@ class SystemAnalyticalModel:
         batch = batches.pop()
         wl = self.workload.batched(batch) if self.workload.batch == 1 else self.workload
         card_cols = {k.removeprefix(CARD_PREFIX): v for k, v in rest.items()}
-        inv, reps = _combos(card_cols, list(card_cols), size)
+        inv, reps = combinations(card_cols, list(card_cols), size)
         uniq = {k: np.array([r[k] for r in reps]) for k in card_cols}
         n = len(system.cards)
         mapping = system.spec.mapping
@@ -399,26 +399,6 @@ def _shapes(base: System, name: str) -> bool:
 
 def _evolve(base: System, changes: dict[str, Any]) -> System:
     return evolve_system(base, changes) if changes else base
-
-
-def _combos(
-    cols: Mapping[str, npt.NDArray[Any]], names: list[str], n: int
-) -> tuple[I64, list[dict[str, Any]]]:
-    """Each variant's combination of ``names`` and the combinations (name → value)."""
-    names = [k for k in names if k in cols]
-    if not names:
-        return np.zeros(n, dtype=np.int64), [{}]
-    key = np.zeros(n, dtype=np.int64)
-    for k in names:
-        _, codes = np.unique(cols[k], return_inverse=True)
-        key = key * (int(codes.max()) + 1) + codes.ravel()
-    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-    reps = [{k: _plain(cols[k][i]) for k in names} for i in first]
-    return inv.astype(np.int64).ravel(), reps
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _decode_mean(f: StepFigures, rows: F64) -> F64:

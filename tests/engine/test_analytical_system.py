@@ -97,3 +97,18 @@ def test_fields_the_system_tier_does_not_model_are_named(tmp_path: Path) -> None
         check_system_changes(system, ["cards[0].design"])
     with pytest.raises(UnsupportedChangeError, match=r"device\.part"):
         check_system_changes(system, ["card.device.part"])
+
+
+def test_a_card_field_may_take_null_among_its_values(tmp_path: Path) -> None:
+    """Columns mixing None with numbers (a field left to its default) group as any other."""
+    system = _system(tmp_path, "u280_hbm.yaml", "rows", 2)
+    columns = {
+        "card.hbm.path_bits_per_cycle": np.array([None, 512, None, 256], dtype=object),
+        "mapping": np.array(["layers", "layers", "rows", "rows"]),
+    }
+    est = SystemAnalyticalModel(system, WL).evaluate(columns)
+    assert est.valid.all()
+    for i in range(4):
+        changes = {k: v[i] for k, v in columns.items()}
+        r = simulate_system(evolve_system(system, changes), WL)
+        assert est.tokens_per_s[i] == pytest.approx(r.tokens_per_s, rel=TOLERANCE), changes
