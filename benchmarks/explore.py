@@ -54,10 +54,10 @@ from pathlib import Path
 
 import numpy as np
 
-from arch_models.spec import load_arch
 from arch_models.spec.evolve import evolve
 from explorer import load_space, run_study
 from explorer.objective import Evaluator
+from explorer.space import Space
 from explorer.study import StudySettings, ensure_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,32 +144,44 @@ def speed(trials_1: int, trials_2: int, work: Path) -> None:
     )
 
 
-def hv(
-    arch_path: Path, space_path: Path, model: str, seeds: int, work: Path,
-    population: int | None = None,
-) -> None:  # fmt: skip
-    arch = load_arch(arch_path)
-    space = load_space(space_path, arch)
+def _exhaustive(
+    arch_path: Path, space_path: Path, model: str, work: Path
+) -> tuple[Space, int, list[tuple[float, ...]], float]:
+    """Simulate every distinct design of a space (conditions respected, one card or a
+    system); return the space, its designs, the feasible ones' objectives and seconds."""
+    from explorer.inputs import load_base
+
+    base = load_base(arch_path)
+    space = load_space(space_path, base)
     settings = StudySettings(
         arch_path=str(arch_path), space_path=str(space_path), model=model, storage_url="",
         study_name="", cache_dir=str(work / "cache"),
     )  # fmt: skip
-    evaluator = Evaluator(arch, space, ensure_trace(settings))
+    evaluator = Evaluator(base, space, ensure_trace(settings))
     t0 = time.perf_counter()
     n = 0
     points = []
-    for design in space.designs():  # every distinct design once, conditions respected
+    for design in space.designs():
         n += 1
         ev = evaluator.evaluate({space.paths[k]: v for k, v in design.items()})
         if ev.status == "feasible" and ev.values is not None:
-            points.append(ev.values)
+            points.append(tuple(ev.values))
+    return space, n, points, time.perf_counter() - t0
+
+
+def hv(
+    arch_path: Path, space_path: Path, model: str, seeds: int, work: Path,
+    population: int | None = None,
+) -> None:  # fmt: skip
+    _space, n, found, seconds = _exhaustive(arch_path, space_path, model, work)
+    points = [(p[0], p[1]) for p in found]  # tokens/s and W
     tps = (min(p[0] for p in points), max(p[0] for p in points))
     watts = (min(p[1] for p in points), max(p[1] for p in points))
     full = hypervolume(points, tps, watts)
     front = len(_front(points))
     print(
         f"{space_path.name} on {model}: {n} designs ({len(points)} feasible, {front} on the "
-        f"front) simulated exhaustively in {time.perf_counter() - t0:.1f} s"
+        f"front) simulated exhaustively in {seconds:.1f} s"
     )
     fractions: dict[float, list[float]] = {0.25: [], 0.5: [], 1.0: []}
     for seed in range(seeds):
@@ -229,23 +241,9 @@ def hv_objectives(
 ) -> None:  # fmt: skip
     """Hypervolume at 25/50/100% of NSGA-II's trials over the exhaustive front, over the
     space's own objectives (any number; each normalised over the feasible designs)."""
-    from explorer.inputs import load_base
     from explorer.objectives import METRICS
 
-    base = load_base(arch_path)
-    space = load_space(space_path, base)
-    settings = StudySettings(
-        arch_path=str(arch_path), space_path=str(space_path), model=model, storage_url="",
-        study_name="", cache_dir=str(work / "cache"),
-    )  # fmt: skip
-    evaluator = Evaluator(base, space, ensure_trace(settings))
-    t0 = time.perf_counter()
-    designs = list(space.designs())
-    points = []
-    for design in designs:
-        ev = evaluator.evaluate({space.paths[k]: v for k, v in design.items()})
-        if ev.status == "feasible" and ev.values is not None:
-            points.append(ev.values)
+    space, n_designs, points, seconds = _exhaustive(arch_path, space_path, model, work)
     names = space.objectives
     lo = [min(p[j] for p in points) for j in range(len(names))]
     hi = [max(p[j] for p in points) for j in range(len(names))]
@@ -260,19 +258,19 @@ def hv_objectives(
     ref = (REF,) * len(names)
     full = _hv_nd([norm(p) for p in points], ref)
     print(
-        f"{space_path.name} on {model} ({', '.join(names)}): {len(designs)} designs "
-        f"({len(points)} feasible) simulated exhaustively in {time.perf_counter() - t0:.0f} s"
+        f"{space_path.name} on {model} ({', '.join(names)}): {n_designs} designs "
+        f"({len(points)} feasible) simulated exhaustively in {seconds:.0f} s"
     )
     shares: dict[float, list[float]] = {0.25: [], 0.5: [], 1.0: []}
     for seed in range(seeds):
         out = run_study(
-            arch_path, space_path, model, len(designs), seed=seed, cache_dir=work / "cache",
+            arch_path, space_path, model, n_designs, seed=seed, cache_dir=work / "cache",
             storage=work / f"hv-{space_path.stem}-{seed}-{population}.db", progress=False,
             population_size=population,
         )  # fmt: skip
         trials = sorted(out.study.get_trials(deepcopy=False), key=lambda t: t.number)
         for frac in shares:
-            k = round(frac * len(designs))
+            k = round(frac * n_designs)
             got = [
                 norm(tuple(t.values))
                 for t in trials[:k]
@@ -284,7 +282,7 @@ def hv_objectives(
     print(f"=> {space_path.name}: hypervolume reached / exhaustive over {seeds} seeds: "
           + ", ".join(f"{f:.0%}: mean {statistics.mean(v):.1%} (min {min(v):.1%})"
                       for f, v in shares.items()) + "; target >= 95% at 25%")  # fmt: skip
-    budget = round(0.25 * len(designs))
+    budget = round(0.25 * n_designs)
     t1 = time.perf_counter()
     out = run_study(
         arch_path, space_path, model, budget, storage=work / f"hv-{space_path.stem}-2t.db",
