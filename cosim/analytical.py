@@ -93,6 +93,7 @@ __all__ = [
     "TIER",
     "AfterMatvecNs",
     "AnalyticalModel",
+    "EstimateRows",
     "Estimates",
     "StepFigures",
     "UnsupportedChangeError",
@@ -198,6 +199,29 @@ class StepFigures:
     resources: Mapping[str, F64] = field(default_factory=dict)
 
 
+class EstimateRows:
+    """The estimates of N variants, filled in a group of rows at a time."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.figures: dict[str, Any] = {}
+        self.resources: dict[str, F64] = {}
+
+    def put(self, at: I64, got: Estimates) -> None:
+        """Set rows ``at`` to a group's estimates (in the same order)."""
+        for f in ESTIMATE_FIGURES:
+            col = getattr(got, f)
+            if f not in self.figures:
+                self.figures[f] = np.zeros(self.n, dtype=col.dtype)
+            self.figures[f][at] = col
+        for kind, col in got.resources.items():
+            self.resources.setdefault(kind, np.zeros(self.n))[at] = col
+
+    def estimates(self) -> Estimates:
+        """Return every row's estimates."""
+        return Estimates(**self.figures, resources=self.resources)
+
+
 # ------------------------------------------------------------------- the model
 
 #: The per-variant figures of :class:`Estimates` (all but ``resources``).
@@ -268,8 +292,7 @@ class AnalyticalModel:
         table = VariantTable(self.base, columns, self._cache)
         layout_cols = table.of_unit(self.i_layout) if self.i_layout is not None else []
         shaping = [c for c in layout_cols if table.paths[c][2] in ("batch", "split")]
-        out: dict[str, Any] = {}
-        res: dict[str, F64] = {}
+        built = EstimateRows(table.n)
         for lo in range(0, table.n, self.chunk):
             chunk = table.rows(np.arange(lo, min(table.n, lo + self.chunk)))
             inv, reps = chunk.combos(shaping)
@@ -278,17 +301,10 @@ class AnalyticalModel:
                 sub = chunk.rows(idx)
                 arch = sub.variant(rep) or self.base
                 got = self._evaluate_group(sub, arch.spec.layout.batch, arch.spec.layout.split)
-                at = lo + idx
-                for f in ESTIMATE_FIGURES:
-                    col = getattr(got, f)
-                    if f not in out:
-                        out[f] = np.zeros(table.n, dtype=col.dtype)
-                    out[f][at] = col
-                for k, col in got.resources.items():
-                    res.setdefault(k, np.zeros(table.n))[at] = col
+                built.put(lo + idx, got)
             if progress is not None:
                 progress(min(table.n, lo + self.chunk), table.n)
-        return Estimates(**out, resources=res)
+        return built.estimates()
 
     # -------------------------------------------------------------- one group
     def _variants(self, t: VariantTable, batch: int, split: str) -> Variants:

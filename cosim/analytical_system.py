@@ -51,7 +51,13 @@ from arch_models.spec.units import CoreLayout
 from arch_models.validation.errors import SpecError
 from arch_models.workload import Op, Workload
 from cosim._variant_table import combinations, modelled_path
-from cosim.analytical import ESTIMATE_FIGURES, AnalyticalModel, Estimates, StepFigures
+from cosim.analytical import (
+    ESTIMATE_FIGURES,
+    AnalyticalModel,
+    EstimateRows,
+    Estimates,
+    StepFigures,
+)
 from cosim.errors import UnsupportedChangeError
 from cosim.fpga import SimOptions
 from cosim.system import TOKEN_BYTES, card_share
@@ -112,22 +118,14 @@ class SystemAnalyticalModel:
         shaping = [k for k in cols if not k.startswith(CARD_PREFIX)]
         shaping += [k for k in cols if k.startswith(CARD_PREFIX) and _shapes(self.base, k)]
         inv, reps = combinations(cols, shaping, n)
-        out: dict[str, Any] = {}
-        res: dict[str, F64] = {}
+        built = EstimateRows(n)
         for g, rep in enumerate(reps):
             idx = np.flatnonzero(inv == g)
             rest = {k: v[idx] for k, v in cols.items() if k not in shaping}
-            got = self._group(rep, rest, idx.size)
-            for f in ESTIMATE_FIGURES:
-                col = getattr(got, f)
-                if f not in out:
-                    out[f] = np.zeros(n, dtype=col.dtype)
-                out[f][idx] = col
-            for kind, col in got.resources.items():
-                res.setdefault(kind, np.zeros(n))[idx] = col
+            built.put(idx, self._group(rep, rest, idx.size))
             if progress is not None:
                 progress(int(np.count_nonzero(inv <= g)), n)
-        return Estimates(**out, resources=res)
+        return built.estimates()
 
     # -------------------------------------------------------------- one group
     def _group(self, changes: dict[str, Any], rest: dict[str, Any], size: int) -> Estimates:
