@@ -24,23 +24,30 @@ def example_designs() -> list[Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_trace_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Commands the tests run keep their traces in a folder of the session's own.
+def _private_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands the tests run keep their traces and compiled kernels in the session's folders.
 
-    Never the user's cache (``~/.cache/mmfree-cosim``): a test neither writes there nor
-    reads a trace another version of the code left there. Subprocesses inherit it.
+    Never the user's caches (``~/.cache/mmfree-cosim``, TorchInductor's under the system's
+    temporary folder): a test neither writes there nor reads what another version of the
+    code left there, and a passing run leaves nothing behind (pytest removes its temporary
+    folders; see ``tmp_path_retention_policy``). Subprocesses inherit them.
     """
     import os
 
     from workloads.trace_cache import CACHE_ENV
 
-    before = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("trace-cache"))
+    private = {
+        CACHE_ENV: str(tmp_path_factory.mktemp("trace-cache")),
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path_factory.mktemp("inductor-cache")),
+    }
+    before = {name: os.environ.get(name) for name in private}
+    os.environ.update(private)
     yield
-    if before is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
