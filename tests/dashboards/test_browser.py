@@ -113,6 +113,12 @@ def test_walk_through_every_view(
     )
     page.goto(url)
     alone = _wait_for_plot(page)
+    # the browser's own string parsing, not the slower script copies Dash's polyfill installs
+    # (Plotly calls them for every point's colour); those take U+180E for white space
+    assert page.evaluate(
+        "() => ['\\u180e'.trim().length === 1, isNaN(parseInt('\\u180e1')),"
+        " isNaN(parseFloat('\\u180e1'))]"
+    ) == [True, True, True]
     expect_text = page.locator("#status")
     assert re.search(
         r"16 trials \(\d+ feasible, \d+ infeasible, 2 failed\)", expect_text.inner_text()
