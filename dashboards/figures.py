@@ -19,7 +19,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards._labels import Box, place_labels, text_box
+from dashboards._labels import STAR_PX, Box, place_labels, text_box
 from dashboards.data import STATUSES
 from dashboards.gpu import GpuPoint
 from dashboards.names import ENERGY_UNIT, energy_text, millijoules, part_name, resource_name
@@ -63,6 +63,8 @@ _GPU_COLOURS = ("#444444", "#888888", "#222222", "#aaaaaa")
 _GPU_B16 = "#8c2d04"
 _GPU_FONT_PX = 11
 _ISO_FONT_PX = 10
+#: Places an iso-J/token label tries along the plot's edge (its end's, then slid).
+_ISO_SLIDES = 5
 #: The Pareto figure's margins (fixed, so label placement knows where the plot is).
 _MARGIN = (("l", 70), ("r", 120), ("t", 150), ("b", 60))
 #: The least width the Pareto figure is drawn at (the page keeps it at least this wide).
@@ -345,7 +347,8 @@ def pareto_figure(
     ys = list(plotted["tokens_per_s"]) + [p.tokens_per_s or 0 for p in gpu_pts]
     ys += [e[2] for e in extra]
     frame = _Frame.of(xs, ys, log_axes, size)
-    iso_boxes = [] if by_batch else _iso_lines(fig, frame)
+    star_px = [frame.pixel(gpu_x(p), p.tokens_per_s or 0) for p in gpu_pts]
+    iso_boxes = [] if by_batch else _iso_lines(fig, frame, star_px)
     if gpu_pts:
         texts = _gpu_labels(gpu_pts)
         b16 = [p.batch != 1 for p in gpu_pts]
@@ -572,11 +575,16 @@ def _log_ticks(values: Sequence[float], log_axes: bool) -> dict[str, Any]:
     return {"tickvals": ticks, "ticktext": [f"{t:,.10g}" for t in ticks]}
 
 
-def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
+def _iso_lines(
+    fig: go.Figure, frame: _Frame, stars: Sequence[tuple[float, float]] = ()
+) -> list[Box]:
     """Dashed lines of constant J/token (tokens/s = W / J) across the plotted range.
 
     Each line is labelled with its J/token at its end (the plot's top or right edge),
-    beside it on the side the line is not. Returns the labels' boxes in pixels.
+    beside it on the side the line is not; where a GPU star (``stars``, pixels) or an
+    earlier label is there, the label slides along the edge away from the line, by half
+    its length (height at the right edge) at a time, to the first place clear of both.
+    Returns the labels' boxes in pixels.
     """
     (x_lo, y_lo), (x_hi, y_hi) = frame.lo, frame.hi
     e_lo, e_hi = x_lo / y_hi, x_hi / y_lo
@@ -612,12 +620,23 @@ def _iso_lines(fig: go.Figure, frame: _Frame) -> list[Box]:
         # and left of it: the line (rising to the right) is on neither side
         w = text_box(text, _ISO_FONT_PX, 0, 0).x1 * 2
         h = text_box(text, _ISO_FONT_PX, 0, 0).y1 * 2
-        if at_top:
-            box = Box(px + 2, py + 2, px + 2 + w, py + 2 + h)
-            box = Box(min(box.x0, frame.area.x1 - w), box.y0, min(box.x1, frame.area.x1), box.y1)
-        else:
-            box = Box(px - 2 - w, py - 2 - h, px - 2, py - 2)
-            box = Box(box.x0, max(box.y0, frame.area.y0), box.x1, max(box.y1, frame.area.y0 + h))
+        places = []
+        for k in range(_ISO_SLIDES):
+            if at_top:  # sliding right, along the top
+                x0 = min(px + 2 + k * w / 2, frame.area.x1 - w)
+                places.append(Box(x0, py + 2, x0 + w, py + 2 + h))
+            else:  # sliding up, along the right edge
+                y0 = max(py - 2 - h - k * h / 2, frame.area.y0)
+                places.append(Box(px - 2 - w, y0, px - 2, y0 + h))
+
+        def clashes(b: Box) -> int:
+            on_stars = sum(
+                Box(x - STAR_PX, y - STAR_PX, x + STAR_PX, y + STAR_PX).overlaps(b)
+                for x, y in stars
+            )
+            return on_stars + sum(b.overlaps(o) for o in boxes)
+
+        box = min(places, key=clashes)  # the first of the least clashing
         boxes.append(box)
         cx, cy = frame.axis_units((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
         fig.add_annotation(  # at its centre in axis units, like the GPU labels

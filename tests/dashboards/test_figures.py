@@ -226,8 +226,17 @@ def test_gpu_and_iso_labels_of_the_shipped_baselines_do_not_overlap(
                 assert apart, f"{text!r} overlaps {other!r} at {width} px"
             inside = a[0] >= fig.layout.margin.l and a[2] <= width - fig.layout.margin.r
             assert inside, f"{text!r} leaves the plot at {width} px"
-    # every star is labelled (its own annotation, a leader line to it)
+    # every star is labelled (its own annotation, a leader line to it), and no J/token
+    # label covers a star
     gpu = next(t for t in fig.data if t.name.startswith("measured GPU"))
+    width, m = figures.PARETO_MIN_WIDTH_PX, fig.layout.margin
+    xr, yr, h = fig.layout.xaxis.range, fig.layout.yaxis.range, fig.layout.height
+    iso = [b for b in _label_boxes(fig, width) if b[0].endswith("J/token")]
+    for x, y in zip(gpu.x, gpu.y, strict=True):
+        sx = m.l + (math.log10(x) - xr[0]) / (xr[1] - xr[0]) * (width - m.l - m.r)
+        sy = h - m.b - (math.log10(y) - yr[0]) / (yr[1] - yr[0]) * (h - m.t - m.b)
+        for text, x0, y0, x1, y1 in iso:
+            assert x1 <= sx - 8 or sx + 8 <= x0 or y1 <= sy - 8 or sy + 8 <= y0, (text, x, y)
     stars = [a for a in fig.layout.annotations if a.showarrow]
     assert len(stars) == len(gpu.x) == len(shown)
     assert [a.text for a in stars] == list(gpu.text)
@@ -265,6 +274,30 @@ def test_every_iso_line_is_labelled_at_its_end() -> None:
         )
         x0, y0, x1, y1 = boxes[label.text]
         assert x0 - 6 <= end_x <= x1 + 6 and y0 - 6 <= end_y <= y1 + 6, label.text
+
+
+def test_an_iso_label_slides_along_the_edge_off_a_gpu_star() -> None:
+    import plotly.graph_objects as go
+
+    from dashboards._labels import STAR_PX, Box
+
+    size = (figures.PARETO_MIN_WIDTH_PX, figures.PARETO_HEIGHT_PX)
+    frame = figures._Frame.of([20.0, 45.0, 140.0], [500.0, 3000.0, 150.0], True, size)
+    alone = figures._iso_lines(go.Figure(), frame)
+    assert len(alone) >= 3
+    for k, box in enumerate(alone):  # a star where each label was, one at a time
+        star = ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+        moved = figures._iso_lines(go.Figure(), frame, [star])
+        assert moved[:k] == alone[:k] and moved[k + 1 :] == alone[k + 1 :]
+        r = STAR_PX
+        clear = Box(star[0] - r, star[1] - r, star[0] + r, star[1] + r)
+        assert not moved[k].overlaps(clear)
+        assert not any(moved[k].overlaps(b) for b in moved[:k] + moved[k + 1 :])
+        # along the edge its line ends on (the same top or the same right side), near its end
+        w, h = box.x1 - box.x0, box.y1 - box.y0
+        along_top = moved[k].y0 == box.y0 and 0 < abs(moved[k].x0 - box.x0) <= 2 * w
+        along_right = moved[k].x0 == box.x0 and 0 < abs(moved[k].y0 - box.y0) <= 2 * h
+        assert along_top or along_right, (box, moved[k])
 
 
 def test_simulated_points_say_so_and_measured_ones_too() -> None:
