@@ -912,11 +912,13 @@ def _two_tier_line(record: dict[str, Any]) -> str:
         for k, v in record.get("errors", {}).get("all", {}).items()
         if isinstance(v.get("worst"), float) and math.isfinite(v["worst"])
     )
+    candidates = int(last.get("candidates", 0))
     return (
         f"analytical tier: {record['designs']:,} designs in {record['seconds']:.1f} s "
         f"({record['designs_per_s']:,.0f}/s); worst error against SimPy (all families): "
-        f"{errs or 'none yet'}; {last.get('candidates', 0):,} designs within their family's "
-        f"error of the front, the nearest simulated (budget {record['budget']:,} trials)"
+        f"{errs or 'none yet'}; {candidates:,} design{'' if candidates == 1 else 's'} within "
+        f"their family's error of the front, the nearest simulated (budget "
+        f"{record['budget']:,} trials)"
     )
 
 

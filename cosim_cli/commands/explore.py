@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
             )
         out.print(table)
         out.print(
-            f"{c.done} trials ({c.feasible} feasible, {c.infeasible} infeasible, "
+            f"{c.done} trial{'' if c.done == 1 else 's'} ({c.feasible} feasible, "
+            f"{c.infeasible} infeasible, "
             f"{c.failed} failed); "
             f"{outcome.ran} ran now in {outcome.elapsed_s:.1f} s. "
             f"Study {outcome.study_name!r} in {outcome.storage}."
