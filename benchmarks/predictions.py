@@ -17,7 +17,8 @@ Run: ``.venv/bin/python benchmarks/predictions.py`` (about three minutes: it run
 functional model to make each trace); ``--batch-sweep`` runs the sweep only,
 ``--tereffic`` the TerEffic comparison only, ``--fixed-costs`` the fixed-cost variants only
 (the U280 design on 370M and 2.7B and the on-chip TerEffic system, with the controller
-issuing ahead and cores meeting only at reductions, and with other weight-buffer sizes).
+issuing ahead and cores meeting only at reductions, then also with the quantiser fused
+into the norm before it, and with other weight-buffer sizes).
 """
 
 from __future__ import annotations
@@ -111,9 +112,11 @@ def fixed_costs() -> None:
     from arch_models.spec.evolve import evolve
 
     hide = {"ctrl.issue_ahead": True, "layout.sync": "reductions"}
+    fuse = {**hide, "rms.fuse_quantise": True}
     variants = [
         ("as described", {}),
         ("issue_ahead + sync reductions", hide),
+        ("... + quantiser in the norm", fuse),
         ("wbuf 128 KiB", {"wbuf.capacity_kib": 128}),
         ("wbuf 512 KiB", {"wbuf.capacity_kib": 512}),
     ]
@@ -129,7 +132,7 @@ def fixed_costs() -> None:
     system = load_system(ROOT / "examples" / "tereffic_onchip_370m.yaml")
     trace = generate_trace("370m", prompt_tokens=1, gen_tokens=2, seed=0)
     work = workload_from_trace(trace, design_elementwise_bytes(system.cards[0]))
-    for name, changes in variants[:2]:
+    for name, changes in variants[:3]:
         cards = tuple(evolve(a, changes) for a in system.cards)
         r = simulate_system(dataclasses.replace(system, cards=cards), work)
         print(

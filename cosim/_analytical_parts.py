@@ -22,6 +22,7 @@ from arch_models.spec.arch import Arch
 from arch_models.spec.units import TernaryArray
 from arch_models.units import BuildContext, Recorder
 from arch_models.units.ternary import tile_cycles
+from arch_models.units.vector import NormUnitModel
 from arch_models.workload import ELEMENTWISE_OPS, MatrixInfo, Op, Workload
 from cosim.fpga import STATE_BYTES, FpgaSystem, SimOptions
 
@@ -436,6 +437,9 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
             done[key] = system.vector_work(system.cores[core], op, elements)
         return done[key]
 
+    norm_unit = system.cores[0].executors.get("norm")
+    fused_pj = norm_unit.fused_quantise_pj if isinstance(norm_unit, NormUnitModel) else None
+
     out = []
     # the op before's cycles since its issue (a matvec: longer than any dispatch); the
     # dispatch runs on across steps, as the engine's does
@@ -451,7 +455,14 @@ def gap_profiles(arch: Arch, wl: Workload) -> list[GapProfile]:
         vec_cyc = 0.0
         vec_pj = 0.0
         embed = 0.0
-        for op in step.ops:
+        for seq, op in enumerate(step.ops):
+            if system.absorbed(step, seq):  # run inside the norm before it: energy only
+                assert fused_pj is not None
+                k = n if rows else 1
+                vec_pj += sum(
+                    fused_pj(op.elements * (c + 1) // k - op.elements * c // k) for c in range(k)
+                )
+                continue
             if ahead and after_matvec:  # waits out what the matvec did not cover
                 held[-1] += max(0.0, overhead - prev)
                 wait = 0.0

@@ -74,7 +74,9 @@ def compute_bounds(system: FpgaSystem) -> Bounds:
     core_cycles = [0] * n
     core_vec_ns = [0.0] * n
     d = int(wl.model.get("d", 0))
-    for op in step.ops:
+    for seq, op in enumerate(step.ops):
+        if system.absorbed(step, seq):  # inside the norm before it: no time, no traffic
+            continue
         cores = range(n) if (rows_split and op.kind != "embedding") else [system.op_core(op)]
         for c in cores:
             core = system.cores[c]

@@ -16,6 +16,9 @@ and quantisations only). Each op waits for its dispatch (``control.op_overhead_c
 after the op before ended, or after it started with ``control.issue_ahead``). With
 ``split: layers`` each core runs whole layers: steps flow through the cores as a pipeline
 (prefill tokens overlap; a decode token waits for the previous one, whose output it needs).
+A quantisation that a fusing norm unit runs inside the norm before it
+(``norm_unit.fuse_quantise``, :meth:`FpgaSystem.absorbed`) is not an op of its own: no
+dispatch, time, barrier or spill; its energy is recorded on the norm unit.
 
 Each core's DMA process streams the weight chunks of its matvecs, in execution order, into
 the weight buffer's slots ahead of use, across op and step boundaries (weights do not
@@ -51,6 +54,7 @@ from arch_models.units import (
 )
 from arch_models.units.control import DEFAULT_CONTROL
 from arch_models.units.ternary import Chunk, MatvecPlan
+from arch_models.units.vector import NormUnitModel
 from arch_models.workload import ELEMENTWISE_OPS, Op, Step, Workload
 from cosim.run_result import OnChip
 
@@ -356,6 +360,37 @@ class FpgaSystem:
         if op.layer >= 0:
             return min(n - 1, op.layer * n // max(1, layers))
         return 0 if op.kind == "embedding" else n - 1
+
+    def absorbed(self, step: Step, seq: int) -> bool:
+        """Return whether op ``seq`` of ``step`` runs inside the norm before it.
+
+        True for a quantisation of the vector the op before normalised (same elements,
+        same core) when the cores' norm unit fuses the quantiser (``fuse_quantise``).
+        """
+        if seq == 0 or not self.cores:
+            return False
+        op, before = step.ops[seq], step.ops[seq - 1]
+        if op.kind != "quantise" or before.kind != "norm" or op.elements != before.elements:
+            return False
+        unit = self.cores[0].executors.get("norm")
+        if not (isinstance(unit, NormUnitModel) and unit.spec.fuse_quantise):
+            return False
+        return self.arch.spec.layout.split == "rows" or self.op_core(op) == self.op_core(before)
+
+    def _record_absorbed(self, core: Core, op: Op, step: Step, share: int) -> None:
+        """Record a fused quantisation's energy on the core's norm unit (no time)."""
+        unit = core.executors["norm"]
+        assert isinstance(unit, NormUnitModel)
+        unit.record(
+            unit.kind,
+            op.kind,
+            op.name,
+            step.index,
+            step.phase,
+            t_ns=self.ctx.env.now,
+            busy_ns=0.0,
+            energy_pj=unit.fused_quantise_pj(share),
+        )
 
     # ------------------------------------------------------------------- run
     def run(self, on_step_done: Any = None) -> simpy.Process:
@@ -733,6 +768,10 @@ class FpgaSystem:
                 yield env.process(self._op_on_core(self.cores[0], op, step, 0, seq))
                 continue
             shares = [op.elements * (c + 1) // n - op.elements * c // n for c in range(n)]
+            if self.absorbed(step, seq):
+                for core in self.live:
+                    self._record_absorbed(core, op, step, shares[core.index])
+                continue
             spills = not (self._acts_on_chip(step) and self.onchip.state_on_chip)
             if op.is_matvec or spills:
                 procs = [
@@ -773,6 +812,9 @@ class FpgaSystem:
             while True:
                 step = yield links[core.index].get()
                 for i in segments[core.index]:
+                    if self.absorbed(step, i):
+                        self._record_absorbed(core, step.ops[i], step, step.ops[i].elements)
+                        continue
                     yield env.process(
                         self._op_on_core(core, step.ops[i], step, step.ops[i].elements, i)
                     )

@@ -236,6 +236,12 @@ class NormUnit(UnitBase):
         elements_per_cycle: Elements squared-and-accumulated (and scaled) per cycle.
         rsqrt_latency_cycles: Latency of the reciprocal square root.
         accumulate_bits: Width of the sum-of-squares accumulator.
+        fuse_quantise: The activation quantiser that follows a norm of the same vector
+            runs inside the norm's two passes: its absmax beside the sum of squares, its
+            scale and round in the scaling pass (the normalised vector itself is never
+            written). Such a quantise op then takes no cycles, dispatch or barrier of its
+            own; its arithmetic's energy is the norm unit's, and each lane gains a
+            comparator and a multiplier.
     """
 
     kind: Literal["norm_unit"]
@@ -243,6 +249,7 @@ class NormUnit(UnitBase):
     elements_per_cycle: Annotated[int, Field(ge=1, le=65536)]
     rsqrt_latency_cycles: Annotated[int, Field(ge=0, le=10_000)] = 20
     accumulate_bits: Annotated[int, Field(ge=8, le=64)] = 32
+    fuse_quantise: bool = False
 
 
 class Buffer(UnitBase):

@@ -5,7 +5,11 @@ cycles plus the op's pipeline latency (``interval_cycles`` > 1 for iterative uni
 ``quantise`` is two passes (absmax, then scale and round); ``recurrence``
 (``h = f ⊙ h + i``) is one fused pass with the multiply and add latencies.
 Norm unit timing: a sum-of-squares pass, the reciprocal square root, a scaling pass.
-Without a norm unit the vector unit does the norm in three passes plus a divide.
+Without a norm unit the vector unit does the norm in three passes plus a divide. A norm
+unit that fuses the quantiser (``fuse_quantise``) takes the absmax in its first pass and
+scales and rounds in its second (the quantiser's scale, 127 / absmax, needs no more time
+than the reciprocal square root beside which it is formed): the quantise op after a norm
+costs no time, only its energy (:meth:`NormUnitModel.fused_quantise_pj`).
 
 Energy: ``vector_op_pj_per_op`` per element per pass (norm: two passes).
 
@@ -121,13 +125,28 @@ class NormUnitModel(UnitModel[NormUnit]):
         """Return the dynamic energy of normalising ``elements`` elements."""
         return 2 * elements * self.pj_op
 
+    def fused_quantise_pj(self, elements: int) -> float:
+        """Return the energy of quantising ``elements`` elements inside the norm's passes.
+
+        The absmax compare in the first pass, the scale and round in the second: as many
+        operations as the vector unit's two-pass quantiser.
+        """
+        return 2 * elements * self.pj_op
+
     @classmethod
     def resources(cls, spec: NormUnit, device: Device) -> Resources:
-        """Square and scale multipliers per lane, accumulator, rsqrt (about 4 DSPs)."""
+        """Square and scale multipliers per lane, accumulator, rsqrt (about 4 DSPs).
+
+        Fusing the quantiser adds per lane an absmax comparator and the quantiser's scale
+        multiplier and rounding (the quantiser's reciprocal beside the rsqrt: 4 DSPs).
+        """
         lanes = spec.elements_per_cycle
-        out = logic_cells(device, lanes * 2 * spec.accumulate_bits + 600)
-        out["ff"] = float(lanes * 2 * spec.accumulate_bits + 400)
-        out["dsp"] = (2 * lanes + 4) * dsp_per_multiplier(device)
+        fused = spec.fuse_quantise
+        logic = lanes * 2 * spec.accumulate_bits + 600
+        logic += (lanes * 3 * spec.accumulate_bits + 600) if fused else 0
+        out = logic_cells(device, logic)
+        out["ff"] = float(lanes * 2 * spec.accumulate_bits + 400 + (lanes * 8 if fused else 0))
+        out["dsp"] = (2 * lanes + 4 + ((lanes + 4) if fused else 0)) * dsp_per_multiplier(device)
         return out
 
 

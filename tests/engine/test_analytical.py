@@ -153,6 +153,24 @@ def test_dispatch_issued_ahead_is_the_engines_to_the_nanosecond(ahead: bool) -> 
         assert got == pytest.approx(simulate(arch, work).ms_per_token, rel=1e-12), len(ops)
 
 
+@pytest.mark.parametrize("split", ["rows", "layers"])
+def test_a_quantiser_fused_into_the_norm_is_the_engines_to_the_bit(split: str) -> None:
+    """The tier skips a fused quantisation's op, dispatch and barrier as the engine does."""
+    arch = evolve(load_arch(EXAMPLES / "tereffic_card_370m.yaml"), {"layout.split": split})
+    work = synthetic_workload(layers=4, d=512, inter=1536, vocab=8192, steps=3, prompt=1)
+    cols = {
+        "rms.fuse_quantise": [False, True, False, True],
+        "layout.sync": ["ops", "ops", "reductions", "reductions"],
+        "ctrl.issue_ahead": [False, False, True, True],
+    }
+    est = AnalyticalModel(arch, work).evaluate(cols)
+    for i in range(4):
+        sim = simulate(evolve(arch, {k: v[i] for k, v in cols.items()}), work)
+        assert est.ms_per_token[i] == pytest.approx(sim.ms_per_token, rel=1e-9), i
+        assert est.avg_power_w[i] == pytest.approx(sim.avg_power_w, rel=1e-9), i
+    assert est.ms_per_token[1] < est.ms_per_token[0] and est.ms_per_token[3] < est.ms_per_token[2]
+
+
 def test_spilling_variants_pay_each_transfer_and_queue_behind_the_weight_stream() -> None:
     """Activations (and at batch 8 the state) spill while a single buffer streams weights.
 

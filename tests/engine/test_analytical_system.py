@@ -53,13 +53,14 @@ def _system(tmp_path: Path, card: str, mapping: str, cards: int, groups: int = 1
 def test_the_system_tier_matches_the_simpy_tier(
     tmp_path: Path, card: str, mapping: str, cards: int, groups: int
 ) -> None:
-    """Variants over the links, the cards' clock and batch, each simulated."""
+    """Variants over the links, the cards' clock, batch and norm unit, each simulated."""
     system = _system(tmp_path, card, mapping, cards, groups)
     links = ["aurora-64b66b-x4", "qsfp28-100gbe"]
     columns = {
         "links.card": np.array([links[0], links[1], links[0], links[1]]),
         "card.clock_mhz": np.array([200.0, 250.0, 300.0, 250.0]),
         "card.units[0].batch": np.array([1, 1, 2, 4]),
+        "card.rms.fuse_quantise": np.array([False, True, True, False]),
     }
     est = SystemAnalyticalModel(system, WL).evaluate(columns)
     for i in range(4):
