@@ -439,7 +439,11 @@ def _table(result: SimResult) -> Table:
             f"({s['fraction_of_memory_bound']:.0%} reached)",
         ),
         ("bottleneck", s["bottleneck"]),
-        ("prefill", f"{s['prefill_ms']:,.3f} ms for {s['prompt_tokens']} prompt tokens"),
+        (
+            "prefill",
+            f"{s['prefill_ms']:,.3f} ms for {s['prompt_tokens']} prompt "
+            f"token{'' if s['prompt_tokens'] == 1 else 's'}",
+        ),
         ("fits", "yes" if s["fits"] else "NO"),
     ]
     for kind, r in s["resources"].items():
