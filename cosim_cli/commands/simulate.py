@@ -349,7 +349,7 @@ def _run_gpu(args: argparse.Namespace, arch: Any) -> int:
         ("tokens/s", f"{summary['tokens_per_s']:,.1f}"),
         ("ms/token", f"{summary['ms_per_token']:.3f}"),
         ("average power", f"{summary['avg_power_w']:.1f} W"),
-        ("energy/token", f"{summary['energy_per_token_j']:.4g} J"),
+        ("energy/token", f"{summary['energy_per_token_j'] * 1e3:.4g} mJ"),
         (
             f"time to first token ({summary['prompt_tokens']}-token prompt)",
             f"{summary['time_to_first_token_ms']:.3f} ms"
@@ -431,7 +431,7 @@ def _table(result: SimResult) -> Table:
         ("ms/token" + (" (each sequence)" if s["batch"] > 1 else ""), f"{s['ms_per_token']:,.3f}"),
         ("time to first token", f"{s['time_to_first_token_ms']:,.3f} ms"),
         ("average power", f"{s['avg_power_w']:,.2f} W"),
-        ("energy/token", f"{s['energy_per_token_j']:.4g} J"),
+        ("energy/token", f"{s['energy_per_token_j'] * 1e3:.4g} mJ"),
         ("bound (design floor)", f"{s['bound_tokens_per_s']:,.2f} tok/s ({s['binding_bound']})"),
         (
             "memory-bandwidth bound",
