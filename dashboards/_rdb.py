@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
     from sqlalchemy import Table
 
-__all__ = ["ROW_ATTRS", "RdbReader", "TrialHead"]
+__all__ = ["ROW_ATTRS", "Census", "RdbReader", "TrialHead"]
 
 #: The trial user attributes the table is made from.
 ROW_ATTRS = (TrialAttr.STATUS, TrialAttr.REASON, TrialAttr.SUMMARY, TrialAttr.PARAMS_BY_PATH)
@@ -43,6 +43,9 @@ _CHUNK = 500
 
 TrialHead = tuple[int, int, str]
 """``(trial_id, number, state name)``."""
+
+Census = tuple[tuple[str, int, int], ...]
+"""``(state name, trials in that state, their largest trial_id)`` per state, by state."""
 
 
 def _state_name(state: Any) -> str:
@@ -92,6 +95,26 @@ class RdbReader:
             meta.reflect(bind=self.engine, only=list(_TABLES))
             self._tables = dict(meta.tables)
         return self._tables[name]
+
+    def census(self, study_id: int) -> Census:
+        """Return how many trials of the study are in each state (and their last id).
+
+        One aggregate statement, answered by the database: a refresh compares it with the
+        last one before reading every trial's head (:meth:`heads`). A trial only moves
+        forward (waiting, running, then a finished state it keeps) and none is deleted, so
+        any new trial or change of state changes some state's count.
+        """
+        from sqlalchemy import func, select
+
+        trials = self._table("trials")
+        stmt = (
+            select(trials.c.state, func.count(), func.max(trials.c.trial_id))
+            .where(trials.c.study_id == study_id)
+            .group_by(trials.c.state)
+        )
+        with self.engine.connect() as conn:
+            rows = [(_state_name(s), int(n), int(m)) for s, n, m in conn.execute(stmt)]
+        return tuple(sorted(rows))
 
     def heads(self, study_id: int) -> list[TrialHead]:
         """Return ``(trial_id, number, state)`` of every trial of the study."""

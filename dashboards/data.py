@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from optuna.storages import RDBStorage
     from optuna.trial import FrozenTrial
 
-    from dashboards._rdb import RdbReader
+    from dashboards._rdb import Census, RdbReader
 
 __all__ = [
     "DEFAULT_STORAGE",
@@ -209,6 +209,7 @@ class _State:
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
     ids: dict[int, int] = field(default_factory=dict)
     frozen: dict[int, FrozenTrial] = field(default_factory=dict)
+    census: Census = ()
 
     def changed(self, number: int, state: str) -> bool:
         """Return whether trial ``number`` is new or in another state than last read."""
@@ -229,8 +230,8 @@ class StudySource:
 
     On an Optuna RDB storage (SQLite, PostgreSQL) the table is read with
     :mod:`dashboards._rdb` (about 1 s for 10,000 trials) and refreshed by reading only
-    trials whose state changed; on any other storage, or if that read fails, through
-    Optuna's ``get_trials``.
+    trials whose state changed, once a count of trials per state shows that some did; on
+    any other storage, or if that read fails, through Optuna's ``get_trials``.
 
     Args:
         storage: A storage URL or SQLite file path (as ``cosim explore --storage``).
@@ -355,7 +356,11 @@ class StudySource:
     def _read_fast(self, reader: RdbReader) -> bool:
         assert self._study_id is not None
         st = self._state
+        census = reader.census(self._study_id)  # before the heads: a later change shows next time
+        if st.records and census == st.census:
+            return False  # nothing new: every page load and refresh asks, most find this
         changed = [h for h in reader.heads(self._study_id) if st.changed(h[1], h[2])]
+        st.census = census
         if not changed:
             return False
         first = not st.records

@@ -102,6 +102,40 @@ def test_refresh_reads_only_what_changed(study_copy: Path) -> None:
     assert snap.table.iloc[-1]["tokens_per_s"] == done.user_attrs["summary"]["tokens_per_s"]
 
 
+def test_refresh_asks_for_a_census_before_every_head(
+    study_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unchanged study costs one count per state; changes that keep some counts
+    (a trial finishing as another starts, a waiting trial starting) are still seen."""
+    from dashboards._rdb import RdbReader
+
+    reads: list[int] = []
+    heads = RdbReader.heads
+    monkeypatch.setattr(RdbReader, "heads", lambda self, i: reads.append(i) or heads(self, i))
+    source = StudySource(str(study_copy), STUDY)
+    first = source.snapshot()
+    assert len(reads) == 1
+    for _ in range(3):
+        assert source.refresh() is False and source.snapshot() is first
+    assert len(reads) == 1
+    study = _study(study_copy)
+    done = next(t for t in study.trials if t.user_attrs.get("status") == "feasible")
+    running = study.ask()
+    assert source.refresh() is True and source.snapshot().running == 1
+    study.enqueue_trial(done.params)
+    assert source.refresh() is True and source.snapshot().waiting == 1
+    for key, value in done.user_attrs.items():
+        running.set_user_attr(key, value)
+    study.tell(running, done.values)
+    started = study.ask()  # the waiting trial: as many running as before, one waiting less
+    assert source.refresh() is True
+    snap = source.snapshot()
+    assert (snap.running, snap.waiting, len(snap.table)) == (1, 0, 17)
+    study.tell(started, state=optuna.trial.TrialState.FAIL)
+    assert source.refresh() is True and source.snapshot().running == 0
+    assert len(reads) == 5
+
+
 def test_retried_trials_do_not_count(study_copy: Path) -> None:
     from optuna.trial import TrialState, create_trial
 

@@ -78,6 +78,20 @@ def test_three_workers_sixty_trials(pg_url: str, small_space: Path, tmp_path: Pa
     assert len(study.trials) == 60
     workers = {t.user_attrs["worker"] for t in study.trials}
     assert len(workers) == 3  # every worker process took trials
+    # the dashboard's fast read of PostgreSQL (and its count per state) as Optuna's API
+    from dashboards._rdb import RdbReader
+    from dashboards.data import StudySource
+    from explorer.storage import open_rdb_storage
+
+    store = open_rdb_storage(pg_url, create=False, read_only=True)
+    census = RdbReader(store).census(store.get_study_id_from_name("s"))
+    store.engine.dispose()
+    assert census == (("COMPLETE", 60, max(t._trial_id for t in study.trials)),)
+    fast, api = StudySource(pg_url, "s"), StudySource(pg_url, "s")
+    api._fast = False
+    cols = sorted(fast.snapshot().table.columns)
+    pd.testing.assert_frame_equal(fast.snapshot().table[cols], api.snapshot().table[cols])
+    assert len(fast.snapshot().table) == 60 and fast.refresh() is False
 
 
 def test_commands_on_two_machines_join_one_study(
