@@ -35,10 +35,33 @@ def create_app(config: DashboardConfig | None = None, board: Dashboard | None = 
 
     from dashboards import callbacks
     from dashboards.export import export_formats
-    from dashboards.layout import INDEX_STRING, RENDERER, build_layout
+    from dashboards.layout import INDEX_STRING, RENDERER, build_layout, page_scripts
+
+    class _Dash(dash.Dash):
+        def interpolate_index(  # Dash's documented hook for the page's HTML
+            self,
+            metas: Any = "",
+            title: Any = "",
+            css: Any = "",
+            config: Any = "",
+            scripts: Any = "",
+            app_entry: Any = "",
+            favicon: Any = "",
+            renderer: Any = "",
+        ) -> Any:
+            return cast(Any, super()).interpolate_index(
+                metas=metas,
+                title=title,
+                css=css,
+                config=config,
+                scripts=page_scripts(scripts),  # the scripts the page needs, no others
+                app_entry=app_entry,
+                favicon=favicon,
+                renderer=renderer,
+            )
 
     board = board or Dashboard(config or DashboardConfig())
-    app = dash.Dash(
+    app = _Dash(
         __name__,
         title="mmfree-cosim dashboard",
         assets_folder="_no_assets",

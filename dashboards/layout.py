@@ -8,6 +8,7 @@ their tab is open. Ids are plain strings except the figures', which are
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dash import dcc, html
@@ -17,7 +18,7 @@ from dashboards.gpu import GPU_ALL, GPU_FASTEST
 from dashboards.state import IMPORTANCE_MAX_TRIALS
 from dashboards.views import IMAGE_FORMATS, detail_view, graph
 
-__all__ = ["INDEX_STRING", "RENDERER", "TABS", "build_layout"]
+__all__ = ["INDEX_STRING", "RENDERER", "TABS", "UNUSED_LIBRARIES", "build_layout", "page_scripts"]
 
 #: The views: (tab value, label).
 TABS = (
@@ -94,6 +95,23 @@ RENDERER = (
     " s.addEventListener('error', start, {once: true});"
     "})();"
 )
+#: Component libraries Dash registers (``import dash`` imports them all) whose components
+#: no view renders: their scripts are left out of the page (its table's loader, 32 KB,
+#: ran on the first render's critical path for nothing). A test checks that nothing
+#: in the dashboard imports them.
+UNUSED_LIBRARIES = ("dash_table",)
+_UNUSED_SCRIPT = re.compile(
+    r'<script src="[^"]*/_dash-component-suites/dash/(?:'
+    + "|".join(re.escape(name) for name in UNUSED_LIBRARIES)
+    + r')/[^"]*"></script>\s*'
+)
+
+
+def page_scripts(scripts: str) -> str:
+    """Return Dash's script tags for the page without those of :data:`UNUSED_LIBRARIES`."""
+    return _UNUSED_SCRIPT.sub("", scripts)
+
+
 INDEX_STRING = (
     """<!DOCTYPE html>
 <html>

@@ -53,3 +53,29 @@ def test_the_page_preloads_its_layout_and_starts_dash_once_plotly_ran(
     assert {c.rsplit("/", 1)[-1] for c in chunks} >= {"async-graph.js", "async-dropdown.js"}
     for chunk in chunks:
         assert app.server.test_client().get(chunk).status_code == 200, chunk
+
+
+def test_the_page_loads_no_script_of_a_library_no_view_renders(
+    study_copy: Path, baseline_file: Path
+) -> None:
+    """Dash registers every library ``import dash`` imports; the page loads only what it uses."""
+    import dashboards
+    from dashboards.layout import UNUSED_LIBRARIES
+
+    app = create_app(
+        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
+    )
+    client = app.server.test_client()
+    page = client.get("/").data.decode()
+    scripts = re.findall(r'<script src="([^"]+)"></script>', page)
+    libraries = {s.split("/_dash-component-suites/", 1)[1].split("/")[1] for s in scripts}
+    assert {"deps", "dash-renderer", "dcc", "html"} <= libraries
+    assert not libraries & set(UNUSED_LIBRARIES)
+    # ... and nothing the page renders or a callback returns comes from them
+    layout = client.get("/_dash-layout").data.decode()
+    assert '"namespace": "dash_table"' not in layout and '"namespace":"dash_table"' not in layout
+    for source in Path(dashboards.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        for name in UNUSED_LIBRARIES:
+            assert not re.search(rf"\b(import|from)\s+(dash\.)?{name}\b", text), source
+            assert not re.search(rf"from dash import [^\n]*\b{name}\b", text), source
