@@ -9,6 +9,7 @@ their tab is open. Ids are plain strings except the figures', which are
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from dash import dcc, html
@@ -18,7 +19,15 @@ from dashboards.gpu import GPU_ALL, GPU_FASTEST
 from dashboards.state import IMPORTANCE_MAX_TRIALS
 from dashboards.views import IMAGE_FORMATS, detail_view, graph
 
-__all__ = ["INDEX_STRING", "RENDERER", "TABS", "UNUSED_LIBRARIES", "build_layout", "page_scripts"]
+__all__ = [
+    "GENERATOR_RUNTIME",
+    "INDEX_STRING",
+    "RENDERER",
+    "TABS",
+    "UNUSED_LIBRARIES",
+    "build_layout",
+    "page_scripts",
+]
 
 #: The views: (tab value, label).
 TABS = (
@@ -100,16 +109,30 @@ RENDERER = (
 #: ran on the first render's critical path for nothing). A test checks that nothing
 #: in the dashboard imports them.
 UNUSED_LIBRARIES = ("dash_table",)
-_UNUSED_SCRIPT = re.compile(
-    r'<script src="[^"]*/_dash-component-suites/dash/(?:'
+#: Dash's Babel polyfill (core-js 2 and Babel's generator runtime), which the page
+#: replaces with :data:`GENERATOR_RUNTIME`.
+_POLYFILL = r"deps/polyfill@[^/\"]*\.js"
+_LEFT_OUT = re.compile(
+    r'<script src="[^"]*/_dash-component-suites/dash/(?:(?:'
     + "|".join(re.escape(name) for name in UNUSED_LIBRARIES)
-    + r')/[^"]*"></script>\s*'
+    + r')/[^"]*|'
+    + _POLYFILL
+    + r')"></script>\s*'
 )
+#: The generator runtime Dash's compiled scripts call, in place of Dash's polyfill: the
+#: polyfill also rewires builtins every current browser has (typed arrays, string
+#: trimming, number parsing), which cost about 0.1 s of a 10,000-trial first render
+#: (running it, then Plotly slower on them). See ``generator_runtime.js``.
+GENERATOR_RUNTIME = (Path(__file__).parent / "generator_runtime.js").read_text(encoding="utf-8")
 
 
 def page_scripts(scripts: str) -> str:
-    """Return Dash's script tags for the page without those of :data:`UNUSED_LIBRARIES`."""
-    return _UNUSED_SCRIPT.sub("", scripts)
+    """Return Dash's script tags for the page, less the ones it does without.
+
+    Those of :data:`UNUSED_LIBRARIES` go, and Dash's polyfill (the page carries
+    :data:`GENERATOR_RUNTIME` instead).
+    """
+    return _LEFT_OUT.sub("", scripts)
 
 
 INDEX_STRING = (
@@ -132,15 +155,9 @@ INDEX_STRING = (
   </head>
   <body>
     {%app_entry%}
-    <script>window.__natives = [[String.prototype, "trim"], [window, "parseInt"],
-      [window, "parseFloat"]].map(function (p) { return p.concat([p[0][p[1]]]); });</script>
-    <footer>{%config%}{%scripts%}<script>
-      // Dash's Babel polyfill (core-js 2) swaps the browser's own String.prototype.trim,
-      // parseInt and parseFloat for slower script ones (it counts U+180E as white space,
-      // as Unicode once did); Plotly calls them for every point's colour on every draw
-      // (35-45 ms of a 10,000-point first render): put the browser's own back.
-      window.__natives.forEach(function (p) { p[0][p[1]] = p[2]; });
-    </script>{%renderer%}</footer>
+    <footer>{%config%}<script>"""
+    + GENERATOR_RUNTIME
+    + """</script>{%scripts%}{%renderer%}</footer>
   </body>
 </html>"""
 )
