@@ -79,7 +79,10 @@ X_AXES = {
 }
 #: Up to this many GPU points are labelled in full on the plot; more get short names.
 _FULL_LABELS = 4
-_STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle-open", "failed": "x"}
+#: Marker symbols by status. Infeasible designs are rings too, drawn as circles with a
+#: clear fill and a coloured border: WebGL draws those natively, where "circle-open" makes
+#: Plotly compute a distance-field texture for the symbol on every first render.
+_STATUS_SYMBOL = {"feasible": "circle", "infeasible": "circle", "failed": "x"}
 #: Metrics of the Compare bars: (key, title, better).
 COMPARE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("tokens_per_s", "tokens/s", "higher"),
@@ -263,12 +266,13 @@ def pareto_figure(
             marker.update(color="#d62728", size=9)
         else:
             log_j = np.log10(np.clip(part["energy_per_token_j"].to_numpy(float), 1e-12, None))
-            marker.update(
-                color=energy_colours(log_j, lo, hi),
-                line={"width": 1.5} if status == "infeasible" else {"width": 0},
-            )
-            if status == "infeasible":
-                marker["opacity"] = 0.7
+            colours = energy_colours(log_j, lo, hi)
+            if status == "infeasible":  # a ring: the colour on the border only
+                marker.update(
+                    color="rgba(0,0,0,0)", line={"width": 1.5, "color": colours}, opacity=0.7
+                )
+            else:
+                marker.update(color=colours, line={"width": 0})
         fig.add_trace(
             go.Scattergl(
                 x=part[x_axis].to_numpy(),

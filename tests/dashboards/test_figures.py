@@ -329,6 +329,17 @@ def test_trial_colours_follow_the_colour_bar() -> None:
     feasible = next(t for t in fig.data if t.name.startswith("feasible"))
     assert all(str(c).startswith("#") for c in feasible.marker.color)
     assert fig.layout.coloraxis.cmin < fig.layout.coloraxis.cmax
+    # infeasible designs are rings of the same colours: a clear fill, the colour on the
+    # border, and a symbol WebGL draws without a distance-field texture
+    table = _table(40)
+    fig = figures.pareto_figure(table, [])
+    ring = next(t for t in fig.data if t.name.startswith("infeasible"))
+    assert ring.marker.symbol == "circle" and ring.marker.color == "rgba(0,0,0,0)"
+    part = table[(table["status"] == "infeasible") & (table["tokens_per_s"] > 0)]
+    assert len(part) >= 3
+    lo, hi = fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax
+    expected = figures.energy_colours(np.log10(part["energy_per_token_j"].to_numpy()), lo, hi)
+    assert list(ring.marker.line.color) == expected and ring.marker.line.width == 1.5
 
 
 def test_the_page_names_things_in_words() -> None:
