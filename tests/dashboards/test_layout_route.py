@@ -60,7 +60,7 @@ def test_the_page_loads_no_script_of_a_library_no_view_renders(
 ) -> None:
     """Dash registers every library ``import dash`` imports; the page loads only what it uses."""
     import dashboards
-    from dashboards.layout import UNUSED_LIBRARIES
+    from dashboards.layout import GENERATOR_RUNTIME, UNUSED_LIBRARIES
 
     app = create_app(
         DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
@@ -71,6 +71,12 @@ def test_the_page_loads_no_script_of_a_library_no_view_renders(
     libraries = {s.split("/_dash-component-suites/", 1)[1].split("/")[1] for s in scripts}
     assert {"deps", "dash-renderer", "dcc", "html"} <= libraries
     assert not libraries & set(UNUSED_LIBRARIES)
+    # Dash's polyfill is not among them: the page's own generator runtime is, inline
+    # (nothing in it can end the script element or look like one of Dash's placeholders)
+    assert not any("polyfill" in s for s in scripts)
+    assert "</script" not in GENERATOR_RUNTIME.lower() and "{%" not in GENERATOR_RUNTIME
+    assert page.count(GENERATOR_RUNTIME) == 1
+    assert page.index(GENERATOR_RUNTIME) < page.index("dash_renderer")
     # ... and nothing the page renders or a callback returns comes from them
     layout = client.get("/_dash-layout").data.decode()
     assert '"namespace": "dash_table"' not in layout and '"namespace":"dash_table"' not in layout
