@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from plotly.io.json import to_json_plotly
 
@@ -13,12 +14,14 @@ from dashboards.state import DashboardConfig
 from tests.dashboards.conftest import STUDY, add_trial_copy
 
 
+def _app(study: Path, baseline: Path) -> Any:
+    return create_app(DashboardConfig(storage=str(study), study=STUDY, baselines=[baseline]))
+
+
 def test_the_layout_is_dashs_own_and_is_made_again_when_the_study_changes(
     study_copy: Path, baseline_file: Path
 ) -> None:
-    app = create_app(
-        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
-    )
+    app = _app(study_copy, baseline_file)
     client = app.server.test_client()
     first = client.get("/_dash-layout")
     assert first.status_code == 200 and first.mimetype == "application/json"
@@ -39,9 +42,7 @@ def test_the_page_preloads_its_layout_and_starts_dash_once_plotly_ran(
 ) -> None:
     from dashboards.layout import RENDERER
 
-    app = create_app(
-        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
-    )
+    app = _app(study_copy, baseline_file)
     page = app.server.test_client().get("/").data.decode()
     for path in ("/_dash-layout", "/_dash-dependencies"):
         assert f'<link rel="preload" as="fetch" crossorigin="anonymous" href="{path}">' in page
@@ -62,9 +63,7 @@ def test_the_page_loads_no_script_of_a_library_no_view_renders(
     import dashboards
     from dashboards.layout import GENERATOR_RUNTIME, UNUSED_LIBRARIES
 
-    app = create_app(
-        DashboardConfig(storage=str(study_copy), study=STUDY, baselines=[baseline_file])
-    )
+    app = _app(study_copy, baseline_file)
     client = app.server.test_client()
     page = client.get("/").data.decode()
     scripts = re.findall(r'<script src="([^"]+)"></script>', page)
