@@ -23,7 +23,8 @@ Measured, on the machine it runs on:
   code) warm, as when a user comes back to it;
 - **floor**: a bare page that loads the same ``plotly.min.js`` from the same server and
   plots two points with WebGL, measured the same way between the runs: what any Plotly
-  page costs in this browser on this machine at that moment;
+  page costs in this browser on this machine at that moment (the first render's ratio to
+  it is printed of the medians, and paired: each render over the floor measured after it);
 - **cold first render**: the same with a server that has not read the study yet;
 - **select**: from a click on a point to the selected design's line under the plot.
 
@@ -360,6 +361,13 @@ def measure(db: Path, runs: int) -> None:
     print(
         f"first render / floor: {statistics.median(times) / floor_wall:.2f}x wall, "
         f"{statistics.median(cpus) / floor_cpu:.2f}x CPU (target: at most 1.3x)"
+    )
+    # each render over the floor measured right after it: drifts of the machine's speed
+    # during the run cancel
+    paired = sorted(t / f[0] for t, f in zip(times, floors, strict=True))
+    print(
+        f"  paired, each render over the floor after it: median {statistics.median(paired):.2f}x,"
+        f" range {paired[0]:.2f}-{paired[-1]:.2f}x"
     )
     print(
         f"cold first render (the server reads the study on the first request): {cold_t:.2f} s"
